@@ -1,0 +1,109 @@
+import { availableParallelism } from 'node:os';
+import { ConfigError } from '../errors.js';
+import { DEVICE_TYPES, type DeviceType, type ServerAddress } from './servers.js';
+
+/** Everything a run needs, already validated. Built by the CLI or passed to `load()`. */
+export interface RunOptions {
+  /** Glob selecting the minute logs; dot-prefixed (done) files never match. */
+  readonly pattern: string;
+  /** One server per device type. */
+  readonly servers: Readonly<Record<DeviceType, ServerAddress>>;
+  /** Parse and encode, print records, write and rename nothing. */
+  readonly dry: boolean;
+  /** Worker threads for parsing and encoding; 0 does everything in the main thread. */
+  readonly workers: number;
+  /** A file whose error rate reaches this fails on its data (SPEC.md). */
+  readonly maxErrorRate: number;
+  readonly maxLineBytes: number;
+  /** Decompressed bytes per batch: one unit of worker work and one `mn` fence per server. */
+  readonly batchBytes: number;
+  /** Bytes queued or unacknowledged per server before reading pauses. */
+  readonly maxBufferedBytes: number;
+  readonly connectTimeoutMs: number;
+  /** No reply progress for this long with writes outstanding drops the connection. */
+  readonly responseTimeoutMs: number;
+  /** Reconnect attempts in one outage before a server is given up for the run. */
+  readonly retries: number;
+  readonly ttl: number;
+  readonly packed: boolean;
+}
+
+export const DEFAULT_PATTERN = '/data/appsinstalled/*.tsv.gz';
+
+export const DEFAULT_SERVERS: Readonly<Record<DeviceType, string>> = {
+  idfa: '127.0.0.1:33013',
+  gaid: '127.0.0.1:33014',
+  adid: '127.0.0.1:33015',
+  dvid: '127.0.0.1:33016',
+};
+
+export const DEFAULTS = {
+  pattern: DEFAULT_PATTERN,
+  dry: false,
+  workers: defaultWorkers(),
+  maxErrorRate: 0.01,
+  maxLineBytes: 1024 * 1024,
+  batchBytes: 512 * 1024,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  connectTimeoutMs: 2000,
+  responseTimeoutMs: 5000,
+  retries: 8,
+  ttl: 0,
+  packed: false,
+} as const;
+
+/** Parsing and encoding are the CPU-heavy stage; one worker per core keeps every core busy. */
+export function defaultWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** `host:port`, `[v6]:port`; the label keeps the user's spelling for messages. */
+export function parseServerAddress(text: string, flag: string): ServerAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535)) {
+    throw new ConfigError(`${flag}: "${text}" is not host:port (e.g. 127.0.0.1:33013)`);
+  }
+  return { host: (m[1] ?? m[2]) as string, port, label: text.trim() };
+}
+
+export type OptionInput = Partial<Omit<RunOptions, 'servers'>> & {
+  readonly servers?: Partial<Record<DeviceType, string | ServerAddress>>;
+};
+
+/** Fills defaults and checks ranges; throws ConfigError naming the option at fault. */
+export function resolveOptions(input: OptionInput = {}): RunOptions {
+  const servers = {} as Record<DeviceType, ServerAddress>;
+  for (const type of DEVICE_TYPES) {
+    const given = input.servers?.[type] ?? DEFAULT_SERVERS[type];
+    servers[type] = typeof given === 'string' ? parseServerAddress(given, `--${type}`) : given;
+  }
+  const o: RunOptions = { ...DEFAULTS, ...stripUndefined(input), servers };
+  checkInt('workers', o.workers, 0, 256);
+  checkNumber('max-error-rate', o.maxErrorRate, 0, 1);
+  checkInt('max-line-bytes', o.maxLineBytes, 64, 1024 * 1024 * 1024);
+  checkInt('batch-bytes', o.batchBytes, 4096, 64 * 1024 * 1024);
+  checkInt('max-buffered-bytes', o.maxBufferedBytes, 64 * 1024, 1024 * 1024 * 1024);
+  checkInt('connect-timeout', o.connectTimeoutMs, 1, 600_000);
+  checkInt('timeout', o.responseTimeoutMs, 1, 600_000);
+  checkInt('retries', o.retries, 0, 1000);
+  // memcached reads an exptime over 30 days as a unix timestamp; keep the flag's meaning plain.
+  checkInt('ttl', o.ttl, 0, 30 * 24 * 3600);
+  if (o.pattern.trim() === '') throw new ConfigError('--pattern: empty glob');
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'servers')) as Partial<T>;
+}
+
+function checkNumber(name: string, v: number, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw new ConfigError(`--${name}: ${String(v)} is out of range (${min}..${max})`);
+  }
+}
+
+function checkInt(name: string, v: number, min: number, max: number): void {
+  checkNumber(name, v, min, max);
+  if (!Number.isInteger(v)) throw new ConfigError(`--${name}: ${String(v)} is not a whole number`);
+}

@@ -1,0 +1,46 @@
+import type { RejectReason } from '../record/reasons.js';
+
+/** What every chunk encoder needs to know; plain data so it can be posted to a worker. */
+export interface EncodeSettings {
+  /** Lines longer than this many bytes before their newline are rejected as `too_long`. */
+  readonly maxLineBytes: number;
+  /** Item expiry in seconds; 0 writes no `T` flag (never expires). */
+  readonly ttl: number;
+  /** Write apps in protobuf's packed form instead of the reference's unpacked form. */
+  readonly packed: boolean;
+  /** Dry run: produce `dryText` instead of memcached frames. */
+  readonly dry: boolean;
+  /** `host:port` per server index (DEVICE_TYPES order); used for dry output. */
+  readonly serverLabels: readonly string[];
+  /** How many rejected/warned line samples one chunk may report (counts stay exact). */
+  readonly maxSamples: number;
+}
+
+export interface LineSample {
+  /** 1-based line number within the chunk. */
+  readonly line: number;
+  /** A reject reason, or `apps` for a kept line that had app ids dropped. */
+  readonly reason: RejectReason | 'apps';
+}
+
+/** The result of encoding one chunk of whole lines. */
+export interface ChunkResult {
+  /** Lines in the chunk, blank ones included (for line numbering). */
+  readonly lines: number;
+  /** Lines that were not blank (the error-rate denominator). */
+  readonly nonBlank: number;
+  /** Records per server index. */
+  readonly records: readonly number[];
+  /**
+   * Per server index: the records as quiet meta sets followed by one `mn\r\n`, or null when the
+   * chunk has no record for that server. Each is a view over its own ArrayBuffer (transferable).
+   */
+  readonly frames: readonly (Uint8Array | null)[];
+  /** Dry run only: one `label\tkey\tjson\n` line per record, in line order. */
+  readonly dryText: Uint8Array | null;
+  /** Rejected lines by reason (only line reasons; never `too_large`). */
+  readonly rejected: Readonly<Partial<Record<RejectReason, number>>>;
+  /** Kept lines that had at least one app id dropped. */
+  readonly appWarnings: number;
+  readonly samples: readonly LineSample[];
+}
