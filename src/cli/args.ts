@@ -1,0 +1,182 @@
+/**
+ * argv → a typed command. Pure: no I/O, so every flag is table-tested. The flags of the reference
+ * Python loader keep their names and defaults; the rest are for operators who need more.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_SERVERS, DEFAULTS, resolveOptions, type RunOptions } from '../config/options.js';
+import { DEVICE_TYPES } from '../config/servers.js';
+import { ConfigError, InvalidArgumentError } from '../errors.js';
+
+export type Command =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'test'; readonly logFile: string | null }
+  | { readonly kind: 'run'; readonly options: RunOptions; readonly logFile: string | null }
+  | { readonly kind: 'generate'; readonly generate: GenerateArgs };
+
+export interface GenerateArgs {
+  readonly dir: string;
+  readonly files: number;
+  readonly lines: number;
+  readonly seed: number;
+  readonly repeatRate: number;
+  readonly badRate: number;
+  readonly blankRate: number;
+  readonly crlf: boolean;
+  readonly start: string | undefined;
+}
+
+interface OptionDoc {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly arg?: string;
+  readonly help: string;
+  readonly def?: string;
+}
+
+/** One table drives parsing and --help, so the help can never drift from what is accepted. */
+export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
+  pattern: { type: 'string', arg: 'GLOB', help: 'log files to load, oldest first', def: DEFAULTS.pattern },
+  idfa: { type: 'string', arg: 'HOST:PORT', help: 'memcached for idfa records', def: DEFAULT_SERVERS.idfa },
+  gaid: { type: 'string', arg: 'HOST:PORT', help: 'memcached for gaid records', def: DEFAULT_SERVERS.gaid },
+  adid: { type: 'string', arg: 'HOST:PORT', help: 'memcached for adid records', def: DEFAULT_SERVERS.adid },
+  dvid: { type: 'string', arg: 'HOST:PORT', help: 'memcached for dvid records', def: DEFAULT_SERVERS.dvid },
+  dry: { type: 'boolean', help: 'print every record (server, key, value as JSON) to stdout; write and rename nothing' },
+  test: { type: 'boolean', short: 't', help: 'self-test the value encoding against golden bytes and a protobuf decoder' },
+  log: { type: 'string', short: 'l', arg: 'FILE', help: 'append the log to FILE instead of stderr' },
+  workers: { type: 'string', arg: 'N', help: 'worker threads for parsing; 0 = single-threaded', def: 'number of cores' },
+  'max-error-rate': { type: 'string', arg: 'R', help: 'a file whose error rate reaches R fails', def: String(DEFAULTS.maxErrorRate) },
+  'max-line-bytes': { type: 'string', arg: 'N', help: 'longer lines are rejected (too_long)', def: String(DEFAULTS.maxLineBytes) },
+  'batch-bytes': { type: 'string', arg: 'N', help: 'decompressed bytes per batch (one mn fence per server)', def: String(DEFAULTS.batchBytes) },
+  'max-buffered-bytes': { type: 'string', arg: 'N', help: 'unacknowledged bytes per server before reading pauses', def: String(DEFAULTS.maxBufferedBytes) },
+  'connect-timeout': { type: 'string', arg: 'MS', help: 'connect timeout per attempt', def: String(DEFAULTS.connectTimeoutMs) },
+  timeout: { type: 'string', arg: 'MS', help: 'no reply for this long with writes outstanding drops the connection', def: String(DEFAULTS.responseTimeoutMs) },
+  retries: { type: 'string', arg: 'N', help: 'reconnect attempts per outage before a server is given up', def: String(DEFAULTS.retries) },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  version: { type: 'boolean', short: 'V', help: 'show the version' },
+};
+
+export const GENERATE_FLAGS: Readonly<Record<string, OptionDoc>> = {
+  out: { type: 'string', arg: 'DIR', help: 'folder to write the files into', def: '.' },
+  files: { type: 'string', arg: 'N', help: 'number of minute files', def: '3' },
+  lines: { type: 'string', arg: 'N', help: 'lines per file', def: '10000' },
+  seed: { type: 'string', arg: 'N', help: 'random seed (same seed, same bytes)', def: '1' },
+  'repeat-rate': { type: 'string', arg: 'R', help: 'fraction of lines reusing an earlier key', def: '0.05' },
+  'bad-rate': { type: 'string', arg: 'R', help: 'fraction of malformed lines', def: '0' },
+  'blank-rate': { type: 'string', arg: 'R', help: 'fraction of blank lines', def: '0' },
+  crlf: { type: 'boolean', help: 'CRLF line endings' },
+  start: { type: 'string', arg: 'YYYYMMDDhhmmss', help: 'timestamp of the first file', def: '20170929000000' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+export function parseCli(argv: readonly string[]): Command {
+  if (argv[0] === 'generate') return parseGenerate(argv.slice(1));
+  const values = parseFlags(argv, RUN_FLAGS);
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const logFile = str(values.log) ?? null;
+  if (values.test) return { kind: 'test', logFile };
+  const servers: Record<string, string> = {};
+  for (const t of DEVICE_TYPES) if (values[t] !== undefined) servers[t] = values[t] as string;
+  const options = resolveOptions({
+    pattern: str(values.pattern),
+    servers,
+    dry: values.dry === true,
+    workers: int(values.workers, 'workers'),
+    maxErrorRate: num(values['max-error-rate'], 'max-error-rate'),
+    maxLineBytes: int(values['max-line-bytes'], 'max-line-bytes'),
+    batchBytes: int(values['batch-bytes'], 'batch-bytes'),
+    maxBufferedBytes: int(values['max-buffered-bytes'], 'max-buffered-bytes'),
+    connectTimeoutMs: int(values['connect-timeout'], 'connect-timeout'),
+    responseTimeoutMs: int(values.timeout, 'timeout'),
+    retries: int(values.retries, 'retries'),
+  });
+  return { kind: 'run', options, logFile };
+}
+
+function parseGenerate(argv: readonly string[]): Command {
+  const v = parseFlags(argv, GENERATE_FLAGS);
+  if (v.help) return { kind: 'help' };
+  const rate = (name: string, def: number) => {
+    const r = num(v[name], name) ?? def;
+    if (r < 0 || r > 1) throw new ConfigError(`--${name}: ${r} is not a fraction between 0 and 1`);
+    return r;
+  };
+  const start = str(v.start);
+  if (start !== undefined && !/^\d{14}$/.test(start)) throw new InvalidArgumentError(`--start: "${start}" is not YYYYMMDDhhmmss`);
+  return {
+    kind: 'generate',
+    generate: {
+      dir: str(v.out) ?? '.',
+      files: positive(int(v.files, 'files') ?? 3, 'files'),
+      lines: positive(int(v.lines, 'lines') ?? 10_000, 'lines'),
+      seed: int(v.seed, 'seed') ?? 1,
+      repeatRate: rate('repeat-rate', 0.05),
+      badRate: rate('bad-rate', 0),
+      blankRate: rate('blank-rate', 0),
+      crlf: v.crlf === true,
+      start,
+    },
+  };
+}
+
+function parseFlags(argv: readonly string[], flags: Readonly<Record<string, OptionDoc>>) {
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([name, d]) => [name, d.short ? { type: d.type, short: d.short } : { type: d.type }]),
+  );
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/\. To specify a positional.*$/s, ''), { cause: err });
+  }
+}
+
+function str(v: string | boolean | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function num(v: string | boolean | undefined, name: string): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`--${name}: "${v}" is not a number`);
+  return n;
+}
+
+function int(v: string | boolean | undefined, name: string): number | undefined {
+  const n = num(v, name);
+  if (n !== undefined && !Number.isInteger(n)) throw new InvalidArgumentError(`--${name}: "${String(v)}" is not a whole number`);
+  return n;
+}
+
+function positive(n: number, name: string): number {
+  if (n < 1) throw new InvalidArgumentError(`--${name}: must be at least 1`);
+  return n;
+}
+
+export function helpText(version: string): string {
+  const render = (flags: Readonly<Record<string, OptionDoc>>) =>
+    Object.entries(flags)
+      .map(([name, d]) => {
+        const left = `  ${d.short ? `-${d.short}, ` : '    '}--${name}${d.arg ? ` ${d.arg}` : ''}`;
+        return `${left.padEnd(36)} ${d.help}${d.def !== undefined ? ` (default: ${d.def})` : ''}`;
+      })
+      .join('\n');
+  return `memc-load ${version}: load gzipped TSV installed-apps logs into memcached, in order
+
+Usage:
+  memc-load [options]              load every file matching --pattern, oldest first
+  memc-load generate [options]     write realistic sample minute-logs
+
+Options:
+${render(RUN_FLAGS)}
+
+generate options:
+${render(GENERATE_FLAGS)}
+
+Exit status: 0 every file succeeded (or no file matched); 1 a file failed to load or
+its error rate reached --max-error-rate; 2 usage or configuration error; 130/143 on SIGINT/SIGTERM.
+Docs: README.md and docs/ in the package.`;
+}

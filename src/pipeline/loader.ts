@@ -1,0 +1,372 @@
+/**
+ * The run: files oldest first, each streamed through gunzip → LineChunker → encoders → Sequencer
+ * → one connection per server; files settle as memcached acknowledges them and are marked done
+ * strictly in order (SPEC.md's watermark).
+ *
+ *   read+gunzip (libuv pool) ─► chunks ─► workers (parse, encode) ─► Sequencer (seq order)
+ *        ▲                                                               │
+ *        └──── waits while chunks in hand ≥ bound or a server is full ◄──┴─► connections ─► MN acks
+ *                                                                                  │
+ *                                        FileTally.pendingBatches ◄────────────────┘
+ *
+ * Order is what keeps the last line winning: chunks are released to the connections in file and
+ * line order, and each server has one connection, on which memcached applies commands in order.
+ * Reading the next file overlaps waiting for the acks of the previous one.
+ */
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { Writable } from 'node:stream';
+import { DEVICE_TYPES } from '../config/servers.js';
+import type { RunOptions } from '../config/options.js';
+import { FileReadError, GzipError, InterruptedError, MemcLoadError } from '../errors.js';
+import { LineChunker, type ChunkItem } from '../logfile/line-chunker.js';
+import { listLogFiles } from '../logfile/list-files.js';
+import { markDone } from '../logfile/mark-done.js';
+import type { BatchOutcome } from '../memcached/batch.js';
+import { MemcachedConnection } from '../memcached/connection.js';
+import { REJECT_REASONS } from '../record/reasons.js';
+import { FileTally, type FileReport } from '../report/file-report.js';
+import { silentLogger, type Logger } from '../report/logger.js';
+import type { ChunkResult, EncodeSettings } from './chunk-types.js';
+import { InlineEncoder, WorkerPool, type ChunkEncoder } from './encoders.js';
+import { Sequencer } from './sequencer.js';
+import { summarize, type RunReport } from '../report/run-report.js';
+
+export interface LoadHooks {
+  readonly logger?: Logger;
+  /** With --dry: where records are printed. */
+  readonly dryOutput?: Writable;
+  /** Aborting stops reading; what was sent is settled, nothing unacknowledged is renamed. */
+  readonly signal?: AbortSignal;
+}
+
+type Entry =
+  | { readonly kind: 'data'; readonly file: FileTally; readonly result: ChunkResult }
+  | { readonly kind: 'too_long'; readonly file: FileTally }
+  | { readonly kind: 'end'; readonly file: FileTally; readonly error: MemcLoadError | null };
+
+/** How many sample lines of a file are logged with their reason; counts are always exact. */
+const LOGGED_SAMPLES_PER_FILE = 20;
+/** After an abort, how long acknowledgements of what was already sent are awaited. */
+const ABORT_SETTLE_MS = 3000;
+
+export class Loader {
+  readonly #opts: RunOptions;
+  readonly #log: Logger;
+  readonly #dryOutput: Writable | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #sequencer = new Sequencer<Entry>((e) => this.#apply(e));
+  readonly #tallies: FileTally[] = [];
+  readonly #reports: FileReport[] = [];
+  readonly #loggedSamples = new Map<FileTally, number>();
+  #connections: MemcachedConnection[] = [];
+  #encoder: ChunkEncoder | null = null;
+  #nextSeq = 0;
+  /** Chunks submitted to encoders and not yet applied. */
+  #inHand = 0;
+  #maxInHand = 1;
+  readonly #congested = new Set<number>();
+  #dryCongested = false;
+  #waiters: (() => void)[] = [];
+  #fatal: Error | null = null;
+  /** Files before this index are finalized (reported, renamed or not). */
+  #watermark = 0;
+  /** Renaming stops at the first file that is not renamed: later files must be reloaded after it. */
+  #renaming = true;
+  #finalizing = false;
+
+  constructor(opts: RunOptions, hooks: LoadHooks = {}) {
+    this.#opts = opts;
+    this.#log = hooks.logger ?? silentLogger;
+    this.#dryOutput = hooks.dryOutput;
+    this.#signal = hooks.signal;
+  }
+
+  async run(): Promise<RunReport> {
+    const started = performance.now();
+    const files = await listLogFiles(this.#opts.pattern);
+    if (files.length === 0) {
+      this.#log.log('info', `No files match ${this.#opts.pattern}: nothing to do`, { pattern: this.#opts.pattern });
+      return summarize([], this.#opts, started);
+    }
+    this.#log.log('info', `Found ${files.length} file(s) matching ${this.#opts.pattern}`, { files: files.length });
+    this.#start();
+    try {
+      for (const [index, path] of files.entries()) {
+        if (this.#signal?.aborted || this.#fatal) break;
+        await this.#loadFile(new FileTally(path, index, performance.now()));
+      }
+      await this.#untilSettled();
+    } finally {
+      await this.#stop();
+    }
+    if (this.#fatal) throw this.#fatal;
+    return summarize(this.#reports, this.#opts, started, this.#signal?.aborted === true);
+  }
+
+  #start(): void {
+    const o = this.#opts;
+    const settings: EncodeSettings = {
+      maxLineBytes: o.maxLineBytes,
+      ttl: o.ttl,
+      packed: o.packed,
+      dry: o.dry,
+      serverLabels: DEVICE_TYPES.map((t) => o.servers[t].label),
+      maxSamples: LOGGED_SAMPLES_PER_FILE,
+    };
+    const onResult = (seq: number, result: ChunkResult) => {
+      const file = this.#chunkFiles.get(seq) as FileTally;
+      this.#chunkFiles.delete(seq);
+      this.#sequencer.put(seq, { kind: 'data', file, result });
+    };
+    if (o.workers > 0) {
+      this.#encoder = new WorkerPool(o.workers, settings, onResult, (err) => this.#fail(err));
+      // Two chunks per worker keep every worker busy while the main thread applies results.
+      this.#maxInHand = o.workers * 2 + 1;
+    } else {
+      this.#encoder = new InlineEncoder(settings, onResult);
+    }
+    if (o.dry) {
+      this.#dryOutput?.on('drain', () => {
+        this.#dryCongested = false;
+        this.#wake();
+      });
+      return;
+    }
+    this.#connections = DEVICE_TYPES.map((type, i) => {
+      const address = o.servers[type];
+      const conn = new MemcachedConnection(
+        address,
+        {
+          connectTimeoutMs: o.connectTimeoutMs,
+          responseTimeoutMs: o.responseTimeoutMs,
+          retries: o.retries,
+          maxBufferedBytes: o.maxBufferedBytes,
+        },
+        (outcome) => this.#onOutcome(address.label, outcome),
+      );
+      conn.on('drain', () => {
+        this.#congested.delete(i);
+        this.#wake();
+      });
+      conn.on('disconnect', (err: Error) =>
+        this.#log.log('warn', `Lost connection to ${address.label} (${err.message}); reconnecting`, { server: address.label }),
+      );
+      conn.on('gone', (err: Error) => this.#log.log('error', err.message, { server: address.label }));
+      return conn;
+    });
+  }
+
+  readonly #chunkFiles = new Map<number, FileTally>();
+
+  async #loadFile(file: FileTally): Promise<void> {
+    this.#tallies.push(file);
+    this.#log.log('info', `Processing ${file.path}`, { file: file.path });
+    const chunker = new LineChunker(this.#opts.batchBytes, this.#opts.maxLineBytes);
+    const source = createReadStream(file.path, { highWaterMark: 1024 * 1024 });
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    let error: MemcLoadError | null = null;
+    try {
+      await pipeline(source, gunzip, async (chunks: AsyncIterable<Buffer>) => {
+        for await (const piece of chunks) {
+          for (const item of chunker.push(piece)) await this.#dispatch(file, item);
+        }
+        for (const item of chunker.end()) await this.#dispatch(file, item);
+      });
+    } catch (err) {
+      error = this.#readError(err, file.path, gunzip.bytesWritten);
+    }
+    this.#sequencer.put(this.#nextSeq++, { kind: 'end', file, error });
+  }
+
+  #readError(err: unknown, path: string, compressedOffset: number): MemcLoadError {
+    if (err instanceof MemcLoadError) return err;
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code === 'string' && e.code.startsWith('Z_')) {
+      return new GzipError(`${path}: gzip data broken at compressed byte ${compressedOffset} (${e.message})`, {
+        file: path,
+        cause: err,
+      });
+    }
+    if (e.code === 'ERR_STREAM_PREMATURE_CLOSE') return new GzipError(`${path}: stream closed early`, { file: path, cause: err });
+    return new FileReadError(`${path}: ${e.message}`, { file: path, cause: err });
+  }
+
+  /** Waits for room, then hands one chunk to the encoders under the next sequence number. */
+  async #dispatch(file: FileTally, item: ChunkItem): Promise<void> {
+    while (!this.#hasRoom()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    if (this.#fatal) throw this.#fatal;
+    if (this.#signal?.aborted) throw new InterruptedError(`${file.path}: interrupted`, { file: file.path });
+    const seq = this.#nextSeq++;
+    if (item.kind === 'too_long') {
+      this.#sequencer.put(seq, { kind: 'too_long', file });
+      return;
+    }
+    this.#inHand++;
+    this.#chunkFiles.set(seq, file);
+    (this.#encoder as ChunkEncoder).submit(seq, item.buf);
+  }
+
+  #hasRoom(): boolean {
+    if (this.#fatal || this.#signal?.aborted) return true;
+    return this.#inHand < this.#maxInHand && this.#congested.size === 0 && !this.#dryCongested;
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Runs in sequence order: counts, then the frames go to their servers. */
+  #apply(entry: Entry): void {
+    const file = entry.file;
+    if (entry.kind === 'end') {
+      if (entry.error) {
+        const where = `after line ${file.lines + file.blankLines}`;
+        file.errors.push(`${entry.error.message}, ${where}`);
+        this.#log.log('error', `${entry.error.message}, ${where}`, { file: file.path, code: entry.error.code });
+      }
+      file.readDone = true;
+      this.#settleCheck(file);
+      return;
+    }
+    if (entry.kind === 'too_long') {
+      file.lines++;
+      file.rejected.too_long++;
+      this.#sample(file, file.lines + file.blankLines, 'too_long');
+      return;
+    }
+    this.#inHand--;
+    const r = entry.result;
+    const base = file.lines + file.blankLines;
+    for (const s of r.samples) this.#sample(file, base + s.line, s.reason);
+    file.lines += r.nonBlank;
+    file.blankLines += r.lines - r.nonBlank;
+    for (const reason of REJECT_REASONS) file.rejected[reason] += r.rejected[reason] ?? 0;
+    file.appWarnings += r.appWarnings;
+    if (r.dryText !== null) {
+      for (const n of r.records) file.records += n;
+      if (this.#dryOutput && !this.#dryOutput.write(r.dryText)) this.#dryCongested = true;
+    }
+    for (let i = 0; i < r.frames.length; i++) {
+      const frames = r.frames[i];
+      if (!frames) continue;
+      const records = r.records[i] as number;
+      file.records += records;
+      file.pendingBatches++;
+      const conn = this.#connections[i] as MemcachedConnection;
+      if (!conn.send({ buf: frames, records, tag: file.index })) this.#congested.add(i);
+    }
+    this.#wake();
+  }
+
+  #sample(file: FileTally, line: number, reason: string): void {
+    const n = this.#loggedSamples.get(file) ?? 0;
+    if (n >= LOGGED_SAMPLES_PER_FILE) return;
+    this.#loggedSamples.set(file, n + 1);
+    const what = reason === 'apps' ? 'dropped app ids that are not uint32 numbers' : `rejected (${reason})`;
+    this.#log.log('warn', `${file.path}:${line}: ${what}`, { file: file.path, line, reason });
+  }
+
+  #onOutcome(server: string, outcome: BatchOutcome): void {
+    const file = this.#tallies[outcome.batch.tag] as FileTally;
+    file.pendingBatches--;
+    if (outcome.delivered) {
+      file.loaded += outcome.batch.records - outcome.failed - outcome.tooLarge;
+      file.rejected.too_large += outcome.tooLarge;
+      file.addFailedWrites(server, outcome.failed);
+      for (const f of outcome.failures) {
+        this.#log.log('warn', `${server}: ${f.kind} ${f.message} (a record of ${file.path})`, { server, file: file.path });
+      }
+      if (outcome.failed > 0) file.errors.push(`${outcome.failed} write(s) refused by ${server}`);
+    } else {
+      file.addFailedWrites(server, outcome.batch.records);
+      const why = outcome.error?.message ?? `${server} unreachable`;
+      if (!file.errors.includes(why)) file.errors.push(why);
+    }
+    this.#settleCheck(file);
+  }
+
+  #settleCheck(file: FileTally): void {
+    if (file.settled && file.settledAt === 0) file.settledAt = performance.now();
+    void this.#finalizeInOrder();
+  }
+
+  /** Reports and renames settled files strictly in order; renames stop at the first failure. */
+  async #finalizeInOrder(): Promise<void> {
+    if (this.#finalizing) return;
+    this.#finalizing = true;
+    try {
+      for (let f = this.#tallies[this.#watermark]; f?.settled; f = this.#tallies[this.#watermark]) {
+        let report = f.finish(this.#opts.maxErrorRate, false);
+        if (report.outcome === 'failed_load' || this.#opts.dry) this.#renaming = false;
+        if (this.#renaming) {
+          try {
+            await markDone(f.path);
+            report = { ...report, renamed: true };
+          } catch (err) {
+            this.#renaming = false;
+            f.errors.push(`could not mark done: ${(err as Error).message}`);
+            report = f.finish(this.#opts.maxErrorRate, false);
+          }
+        }
+        this.#reports.push(report);
+        this.#logFile(report);
+        this.#watermark++;
+      }
+    } finally {
+      this.#finalizing = false;
+    }
+    this.#wake();
+  }
+
+  #logFile(r: FileReport): void {
+    const rejected = REJECT_REASONS.filter((k) => r.rejected[k] > 0).map((k) => `${k}=${r.rejected[k]}`).join(' ') || 'none';
+    const failed = Object.entries(r.failedWrites).map(([s, n]) => `${s}=${n}`).join(' ') || 'none';
+    const level = r.outcome === 'succeeded' ? 'info' : 'error';
+    const verdict = { succeeded: 'succeeded', failed_data: 'FAILED (error rate)', failed_load: 'FAILED (not fully loaded)' }[r.outcome];
+    this.#log.log(
+      level,
+      `${r.path}: ${verdict}; lines=${r.lines} loaded=${r.loaded} rejected=${r.rejectedTotal} (${rejected}) ` +
+        `app_warnings=${r.appWarnings} failed_writes=${r.failedWritesTotal} (${failed}) ` +
+        `error_rate=${r.errorRate.toFixed(4)} renamed=${r.renamed ? 'yes' : 'no'} ` +
+        `time=${r.seconds.toFixed(2)}s ${r.linesPerSecond} lines/s${r.error ? `; ${r.error}` : ''}`,
+      { file: r.path, report: r },
+    );
+  }
+
+  async #untilSettled(): Promise<void> {
+    const deadline = this.#signal?.aborted ? performance.now() + ABORT_SETTLE_MS : Infinity;
+    let abortTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      abortTimer = setTimeout(() => {
+        // Give up on acknowledgements still missing: their files stay unrenamed.
+        for (const c of this.#connections) c.destroy(new InterruptedError('interrupted before the server acknowledged'));
+      }, Math.max(0, Math.min(ABORT_SETTLE_MS, deadline - performance.now())));
+    };
+    if (this.#signal?.aborted) onAbort();
+    else this.#signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      while (this.#watermark < this.#tallies.length && !this.#fatal) {
+        await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      }
+    } finally {
+      clearTimeout(abortTimer);
+      this.#signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #fail(err: Error): void {
+    if (this.#fatal) return;
+    this.#fatal = err;
+    for (const c of this.#connections) c.destroy(err);
+    this.#wake();
+  }
+
+  async #stop(): Promise<void> {
+    await Promise.allSettled(this.#connections.map((c) => c.close()));
+    await this.#encoder?.close();
+  }
+}

@@ -1,0 +1,61 @@
+import type { RunOptions } from '../config/options.js';
+import { emptyRejectCounts, REJECT_REASONS, type RejectCounts } from '../record/reasons.js';
+import type { FileReport } from './file-report.js';
+
+export interface RunTotals {
+  readonly files: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly renamed: number;
+  readonly lines: number;
+  readonly loaded: number;
+  readonly rejected: RejectCounts;
+  readonly rejectedTotal: number;
+  readonly appWarnings: number;
+  readonly failedWrites: number;
+}
+
+/** What `load()` resolves to; the CLI renders it and derives the exit code from `ok`. */
+export interface RunReport {
+  readonly pattern: string;
+  readonly dry: boolean;
+  readonly workers: number;
+  readonly files: readonly FileReport[];
+  readonly totals: RunTotals;
+  /** Every file succeeded (SPEC.md exit 0). */
+  readonly ok: boolean;
+  /** Stopped by a signal before every file was read. */
+  readonly interrupted: boolean;
+  readonly seconds: number;
+  readonly linesPerSecond: number;
+}
+
+export function summarize(files: readonly FileReport[], opts: RunOptions, startedAt: number, interrupted = false): RunReport {
+  const rejected = emptyRejectCounts();
+  for (const f of files) for (const r of REJECT_REASONS) rejected[r] += f.rejected[r];
+  const sum = (pick: (f: FileReport) => number) => files.reduce((a, f) => a + pick(f), 0);
+  const totals: RunTotals = {
+    files: files.length,
+    succeeded: files.filter((f) => f.outcome === 'succeeded').length,
+    failed: files.filter((f) => f.outcome !== 'succeeded').length,
+    renamed: files.filter((f) => f.renamed).length,
+    lines: sum((f) => f.lines),
+    loaded: sum((f) => f.loaded),
+    rejected,
+    rejectedTotal: sum((f) => f.rejectedTotal),
+    appWarnings: sum((f) => f.appWarnings),
+    failedWrites: sum((f) => f.failedWritesTotal),
+  };
+  const seconds = (performance.now() - startedAt) / 1000;
+  return {
+    pattern: opts.pattern,
+    dry: opts.dry,
+    workers: opts.workers,
+    files,
+    totals,
+    ok: totals.failed === 0 && !interrupted,
+    interrupted,
+    seconds,
+    linesPerSecond: seconds > 0 ? Math.round(totals.lines / seconds) : 0,
+  };
+}
