@@ -67,8 +67,10 @@ export class FileTally {
     const rejectedTotal = REJECT_REASONS.reduce((sum, r) => sum + this.rejected[r], 0);
     const failedWritesTotal = Object.values(this.failedWrites).reduce((a, b) => a + b, 0);
     const errorRate = this.lines === 0 ? 0 : (rejectedTotal + failedWritesTotal) / this.lines;
+    // A file with no error at all succeeds even under --max-error-rate 0.
+    const overThreshold = rejectedTotal + failedWritesTotal > 0 && errorRate >= maxErrorRate;
     const outcome: FileOutcome =
-      this.errors.length > 0 || failedWritesTotal > 0 ? 'failed_load' : errorRate >= maxErrorRate ? 'failed_data' : 'succeeded';
+      this.errors.length > 0 || failedWritesTotal > 0 ? 'failed_load' : overThreshold ? 'failed_data' : 'succeeded';
     const seconds = Math.max(0, (this.settledAt || performance.now()) - this.startedAt) / 1000;
     return {
       path: this.path,

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseCli, type Command } from '../../../src/cli/args.js';
+import { DEFAULTS } from '../../../src/config/options.js';
+
+function runOptions(argv: string[]) {
+  const c: Command = parseCli(argv);
+  assert.equal(c.kind, 'run');
+  return c.kind === 'run' ? c : assert.fail();
+}
+
+test('no flags: the reference loader defaults', () => {
+  const { options, logFile } = runOptions([]);
+  assert.equal(options.pattern, '/data/appsinstalled/*.tsv.gz');
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(options.servers).map(([k, v]) => [k, v.label])),
+    { idfa: '127.0.0.1:33013', gaid: '127.0.0.1:33014', adid: '127.0.0.1:33015', dvid: '127.0.0.1:33016' },
+  );
+  assert.equal(options.dry, false);
+  assert.equal(options.maxErrorRate, 0.01);
+  assert.equal(logFile, null);
+});
+
+const cases: [string, string[], (c: Command) => void][] = [
+  ['-t', ['-t'], (c) => assert.equal(c.kind, 'test')],
+  ['--test with -l', ['--test', '-l', 'x.log'], (c) => assert.deepEqual(c, { kind: 'test', logFile: 'x.log' })],
+  ['--help', ['--help'], (c) => assert.equal(c.kind, 'help')],
+  ['-h', ['-h'], (c) => assert.equal(c.kind, 'help')],
+  ['--version', ['--version'], (c) => assert.equal(c.kind, 'version')],
+  ['--log=FILE', ['--log=/tmp/a.log'], (c) => assert.equal(c.kind === 'run' && c.logFile, '/tmp/a.log')],
+  ['--dry', ['--dry'], (c) => assert.equal(c.kind === 'run' && c.options.dry, true)],
+  ['--pattern', ['--pattern', '/x/*.gz'], (c) => assert.equal(c.kind === 'run' && c.options.pattern, '/x/*.gz')],
+  ['--idfa host:port', ['--idfa', 'mc1:11211'], (c) => assert.deepEqual(c.kind === 'run' && c.options.servers.idfa, { host: 'mc1', port: 11211, label: 'mc1:11211' })],
+  ['--dvid [v6]:port', ['--dvid=[::1]:5000'], (c) => assert.deepEqual(c.kind === 'run' && c.options.servers.dvid, { host: '::1', port: 5000, label: '[::1]:5000' })],
+  ['--workers 0', ['--workers', '0'], (c) => assert.equal(c.kind === 'run' && c.options.workers, 0)],
+  ['--max-error-rate', ['--max-error-rate', '0.5'], (c) => assert.equal(c.kind === 'run' && c.options.maxErrorRate, 0.5)],
+  ['--timeout', ['--timeout', '750'], (c) => assert.equal(c.kind === 'run' && c.options.responseTimeoutMs, 750)],
+  ['--batch-bytes', ['--batch-bytes', '65536'], (c) => assert.equal(c.kind === 'run' && c.options.batchBytes, 65536)],
+  ['generate', ['generate', '--out', 'd', '--files', '2', '--lines', '5', '--bad-rate', '0.1', '--crlf'], (c) => {
+    assert.equal(c.kind, 'generate');
+    if (c.kind === 'generate') assert.deepEqual([c.generate.dir, c.generate.files, c.generate.lines, c.generate.badRate, c.generate.crlf], ['d', 2, 5, 0.1, true]);
+  }],
+];
+for (const [name, argv, check] of cases) test(`parses ${name}`, () => check(parseCli(argv)));
+
+const bad: [string, string[], string, RegExp][] = [
+  ['unknown flag', ['--frobnicate'], 'MCL_ERR_INVALID_ARG', /frobnicate/],
+  ['positional argument', ['file.gz'], 'MCL_ERR_INVALID_ARG', /file\.gz/],
+  ['malformed address', ['--gaid', 'localhost'], 'MCL_ERR_CONFIG', /--gaid: "localhost" is not host:port/],
+  ['port out of range', ['--adid', '127.0.0.1:70000'], 'MCL_ERR_CONFIG', /--adid/],
+  ['non-numeric workers', ['--workers', 'many'], 'MCL_ERR_INVALID_ARG', /--workers/],
+  ['fractional workers', ['--workers', '1.5'], 'MCL_ERR_INVALID_ARG', /--workers/],
+  ['error rate over 1', ['--max-error-rate', '2'], 'MCL_ERR_CONFIG', /--max-error-rate/],
+  ['missing value', ['--pattern'], 'MCL_ERR_INVALID_ARG', /pattern/],
+  ['generate bad rate', ['generate', '--bad-rate', '1.5'], 'MCL_ERR_CONFIG', /--bad-rate/],
+];
+for (const [name, argv, code, message] of bad) {
+  test(`rejects ${name} with ${code}`, () => {
+    assert.throws(() => parseCli(argv), (err: Error & { code?: string }) => {
+      assert.equal(err.code, code);
+      assert.match(err.message, message);
+      return true;
+    });
+  });
+}
+
+test('the default worker count uses every core', () => {
+  assert.ok(DEFAULTS.workers >= 1);
+  assert.equal(runOptions([]).options.workers, DEFAULTS.workers);
+});

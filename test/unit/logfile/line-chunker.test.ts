@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { LineChunker, type ChunkItem } from '../../../src/logfile/line-chunker.js';
+
+const enc = (s: string) => Buffer.from(s, 'latin1');
+
+/** Feeds pieces, then renders what came out: data chunks as text, too_long as a marker line. */
+function run(pieces: string[], target: number, maxLine: number): { items: ChunkItem[]; text: string[] } {
+  const c = new LineChunker(target, maxLine);
+  const items: ChunkItem[] = [];
+  for (const p of pieces) items.push(...c.push(enc(p)));
+  items.push(...c.end());
+  return { items, text: items.map((i) => (i.kind === 'data' ? Buffer.from(i.buf).toString('latin1') : '<too_long>')) };
+}
+
+test('chunks end at a newline and hold at least the target', () => {
+  const { text } = run(['aaa\nbb', 'b\ncc', 'c\nddd\n'], 5, 100);
+  assert.deepEqual(text, ['aaa\nbbb\n', 'ccc\nddd\n']);
+});
+
+test('a last line without its newline is still delivered', () => {
+  assert.deepEqual(run(['x\ny'], 100, 100).text, ['x\ny']);
+});
+
+test('an over-long line is dropped as it streams and reported once, in its place', () => {
+  const { text } = run(['ok\n', 'A'.repeat(8), 'A'.repeat(8), 'A\nnext\n'], 1000, 10);
+  assert.deepEqual(text, ['ok\n', '<too_long>', 'next\n']);
+});
+
+test('an over-long last line without newline is reported and nothing follows', () => {
+  assert.deepEqual(run(['ok\n' + 'B'.repeat(20)], 1000, 10).text, ['ok\n', '<too_long>']);
+});
+
+test('a line of exactly maxLineBytes is not dropped by the chunker', () => {
+  assert.deepEqual(run(['C'.repeat(10), '\n'], 1000, 10).text, ['C'.repeat(10) + '\n']);
+});
+
+test('every chunk owns its ArrayBuffer, so it can be transferred to a worker', () => {
+  const { items } = run(['a\nb\n', 'c\n'], 1, 100);
+  for (const i of items) {
+    assert.equal(i.kind, 'data');
+    if (i.kind === 'data') {
+      assert.equal(i.buf.byteOffset, 0);
+      assert.equal(i.buf.buffer.byteLength, i.buf.length);
+    }
+  }
+});
+
+test('property: the concatenated output equals the input, whatever the piece boundaries', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.stringMatching(/^[ab\n]{0,30}$/), { maxLength: 20 }),
+      fc.integer({ min: 1, max: 64 }),
+      (pieces, target) => {
+        const { text } = run(pieces, target, 1 << 20);
+        assert.equal(text.join(''), pieces.join(''));
+        for (const t of text.slice(0, -1)) assert.ok(t.endsWith('\n'), 'only the last chunk may lack a newline');
+      },
+    ),
+  );
+});
