@@ -1,0 +1,531 @@
+/**
+ * One socket to one memcached server, with pipelined quiet batches and the `stream.write`
+ * contract: `send()` returns false when full and `'drain'` follows.
+ *
+ *     acked           | in flight                     | pending
+ *     (settled, gone) | written, waiting for their MN | queued, not written yet
+ *   ... b0 b1 b2      | b3 b4 b5                      | b6 b7 b8 b9      <- send()
+ *                       ^ #queue[0]: oldest, charged    ^ #queue[#inFlight]: #pump() writes
+ *                         with every reply before         from here, up to maxInFlightBatches
+ *                         the next MN                     in flight, one corked burst
+ *   MN: #queue[0] moves left (onOutcome).  Socket lost: in flight becomes pending again, as is.
+ *
+ * - Replies are matched by order only: memcached answers a connection's commands in order, a
+ *   quiet `ms` that succeeds says nothing, and `mn` always answers `MN` (protocol.txt, "Meta
+ *   No-Op"). So every reply before an `MN` belongs to the oldest in-flight batch. The `O` opaque
+ *   would not help: `SERVER_ERROR` lines carry no flags.
+ * - We read whenever data arrives, even while our writes are backed up: memcached stops reading
+ *   a connection whose replies it cannot send, so a writer that waits to read deadlocks.
+ * - One timer per connection, doing one job at a time: connect timeout, then response timeout
+ *   (armed while batches are in flight, re-armed by every reply chunk or socket drain), or the
+ *   reconnect backoff. Every failure — timeout, socket error, peer close, protocol error —
+ *   destroys the socket, and its 'close' handler is the only place that recovers.
+ * - Recovery: unacknowledged batches are already at the front of the queue in send order;
+ *   they become pending again with their error counts cleared, and are written first on the next
+ *   socket. Resending is safe: `ms` is idempotent, and since a server sees one connection's
+ *   commands in order, the last writer still wins (at-least-once, never reordered).
+ * - One retry budget per outage (attempts and elapsed time); an `MN` acknowledged on a new socket
+ *   ends the outage. Out of budget, the server is "gone" for the rest of the run: everything
+ *   queued, and everything sent later, settles at once as not delivered, so a run ends.
+ *
+ * Events: 'connect'; 'disconnect' (err) when an open socket is lost or an outage begins;
+ * 'gone' (ServerGoneError); 'drain'. Trace with NODE_DEBUG=memc-load, or subscribe to the
+ * diagnostics channels memc-load:connection:{connect,disconnect,gone}.
+ */
+import { EventEmitter } from 'node:events';
+import { channel } from 'node:diagnostics_channel';
+import { connect as netConnect, type Socket } from 'node:net';
+import { debuglog } from 'node:util';
+import type { ServerAddress } from '../config/servers.js';
+import {
+  ClosedError,
+  ConnectTimeoutError,
+  DestroyedError,
+  ERROR_CODES,
+  InvalidArgumentError,
+  MemcLoadError,
+  ProtocolError,
+  ResponseTimeoutError,
+  ServerGoneError,
+  SocketError,
+} from '../errors.js';
+import type { Batch, BatchFailure, BatchOutcome } from './batch.js';
+import { ResponseParser, type Reply } from './response-parser.js';
+
+const debug = debuglog('memc-load');
+const connectChannel = channel('memc-load:connection:connect');
+const disconnectChannel = channel('memc-load:connection:disconnect');
+const goneChannel = channel('memc-load:connection:gone');
+
+export interface ConnectionOptions {
+  /** TCP connect must complete within this. Default 2000. */
+  readonly connectTimeoutMs?: number;
+  /** No reply progress for this long with batches in flight drops the socket. Default 5000. */
+  readonly responseTimeoutMs?: number;
+  /** Reconnect attempts in one outage before the server is given up. Default 8. */
+  readonly retries?: number;
+  /** First reconnect delay; doubles per attempt, up to retryMaxDelayMs, jittered. Default 100. */
+  readonly retryBaseDelayMs?: number;
+  /** Default 3000. */
+  readonly retryMaxDelayMs?: number;
+  /** An outage lasting this long gives up at its next failure, whatever the attempts. Default 12000. */
+  readonly giveUpAfterMs?: number;
+  /** send() returns false once queued + in-flight bytes reach this. Default 8 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** Batches written and not yet acknowledged, at most. Default 16. */
+  readonly maxInFlightBatches?: number;
+  /** Jitter source in [0, 1); for tests. Default Math.random. */
+  readonly random?: () => number;
+}
+
+/**
+ * Why these: a 2 s freeze (GC pause, SIGSTOP, failover) stays under the response timeout and
+ * costs nothing; a dropped socket is back within ~100 ms. A server gone for good is given up
+ * after 8 attempts with delays 100, 200, 400, 800, 1600, 3000, 3000, 3000 ms × [0.75, 1]:
+ * 9–12 s when connects are refused. A frozen or blackholed server costs a timeout per attempt,
+ * so giveUpAfterMs caps the outage (from the last sign of life, for a timeout) at ~12–15 s too.
+ */
+export const CONNECTION_DEFAULTS = {
+  connectTimeoutMs: 2000,
+  responseTimeoutMs: 5000,
+  retries: 8,
+  retryBaseDelayMs: 100,
+  retryMaxDelayMs: 3000,
+  giveUpAfterMs: 12_000,
+  /** Dozens of batches per server (the pipeline's chunks split four ways); 4 servers: 32 MiB at most. */
+  maxBufferedBytes: 8 * 1024 * 1024,
+  /** Far above the bandwidth-delay product of a LAN; bounds the resend after a failure. */
+  maxInFlightBatches: 16,
+} as const;
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closing' | 'closed' | 'gone' | 'destroyed';
+type Phase = Exclude<ConnectionState, 'closing'>;
+type TimerJob = 'connect' | 'response' | 'backoff';
+
+export type OutcomeCallback = (outcome: BatchOutcome) => void;
+
+interface Entry {
+  readonly batch: Batch;
+  tooLarge: number;
+  failed: number;
+  failures: BatchFailure[] | null;
+}
+
+/** Failure texts kept per batch; counts stay exact. */
+const MAX_FAILURES = 10;
+const NO_FAILURES: readonly BatchFailure[] = Object.freeze([]);
+const TOO_LARGE = /too large/i;
+
+export class MemcachedConnection extends EventEmitter {
+  readonly #address: ServerAddress;
+  readonly #onOutcome: OutcomeCallback;
+  readonly #o: Required<ConnectionOptions>;
+  readonly #parser: ResponseParser;
+  #socket: Socket | null = null;
+  #phase: Phase = 'idle';
+  #closing = false;
+  #closeWaiters: (() => void)[] = [];
+  #queue: Entry[] = [];
+  #inFlight = 0;
+  #bufferedBytes = 0;
+  #needDrain = false;
+  #timer: NodeJS.Timeout | null = null;
+  #timerJob: TimerJob | null = null;
+  #timerMs = 0;
+  #lastWritableLength = 0;
+  /** Why the current socket is going down; the first cause wins. */
+  #failure: Error | null = null;
+  #attempts = 0;
+  #outageStart = 0;
+  #everConnected = false;
+  #reconnects = 0;
+  /** Set once gone, closed or destroyed: later sends settle with it. */
+  #terminal: Error | null = null;
+  #settleScheduled = false;
+
+  constructor(address: ServerAddress, options: ConnectionOptions, onOutcome: OutcomeCallback) {
+    super();
+    this.#address = address;
+    this.#onOutcome = onOutcome;
+    this.#o = { ...CONNECTION_DEFAULTS, random: Math.random, ...stripUndefined(options) };
+    this.#parser = new ResponseParser({ server: address.label });
+  }
+
+  get address(): ServerAddress {
+    return this.#address;
+  }
+  get label(): string {
+    return this.#address.label;
+  }
+  get state(): ConnectionState {
+    return this.#closing && this.#terminal === null ? 'closing' : this.#phase;
+  }
+  /** Bytes of batches queued or in flight (not yet settled). */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+  get inFlightBatches(): number {
+    return this.#inFlight;
+  }
+  get pendingBatches(): number {
+    return this.#queue.length - this.#inFlight;
+  }
+  /** Sockets re-established after a failure, over the connection's life. */
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  /** Starts connecting now instead of at the first send(). */
+  connect(): void {
+    if (this.#phase === 'idle' && this.#terminal === null) this.#connect();
+  }
+
+  /** Queues a batch; false when the buffer is full ('drain' follows). Outcomes come in send order. */
+  send(batch: Batch): boolean {
+    // Without its fence a batch would never be acknowledged, and every later MN would be
+    // charged to the wrong batch: refuse it outright.
+    const { buf } = batch;
+    const n = buf.byteLength;
+    if (n < 4 || buf[n - 4] !== 0x6d || buf[n - 3] !== 0x6e || buf[n - 2] !== 0x0d || buf[n - 1] !== 0x0a) {
+      throw new InvalidArgumentError(`a batch for ${this.label} must end with mn\\r\\n`, { server: this.label });
+    }
+    this.#queue.push({ batch, tooLarge: 0, failed: 0, failures: null });
+    this.#bufferedBytes += batch.buf.byteLength;
+    if (this.#terminal !== null) this.#scheduleSettle();
+    else if (this.#phase === 'idle') this.#connect();
+    else if (this.#phase === 'connected') this.#pump();
+    if (this.#bufferedBytes < this.#o.maxBufferedBytes) return true;
+    this.#needDrain = true;
+    return false;
+  }
+
+  /** Resolves once every queued batch has its outcome and the socket is closed. */
+  close(): Promise<void> {
+    this.#closing = true;
+    const done = new Promise<void>((resolve) => this.#closeWaiters.push(resolve));
+    this.#maybeFinishClose();
+    return done;
+  }
+
+  /** Fails every queued batch now (DestroyedError, with `err` as cause) and drops the socket. */
+  destroy(err?: Error): void {
+    if (this.#phase === 'destroyed') return;
+    const why = err ? `: ${err.message}` : '';
+    const error = new DestroyedError(`connection to ${this.label} destroyed${why}`, { server: this.label, cause: err });
+    this.#phase = 'destroyed';
+    this.#terminal = error;
+    this.#clearTimer();
+    const socket = this.#socket;
+    this.#socket = null; // its handlers now ignore it
+    socket?.destroy();
+    this.#failAll(error);
+    this.#resolveClose();
+  }
+
+  #connect(): void {
+    this.#phase = 'connecting';
+    this.#failure = null;
+    this.#parser.reset();
+    debug('%s connecting (attempt %d)', this.label, this.#attempts);
+    const socket = netConnect({ host: this.#address.host, port: this.#address.port, noDelay: true, keepAlive: true });
+    this.#socket = socket;
+    this.#arm('connect', this.#o.connectTimeoutMs);
+    socket.on('connect', () => this.#onConnect(socket));
+    socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
+    socket.on('drain', () => this.#onSocketDrain(socket));
+    socket.on('error', (err) => {
+      if (socket === this.#socket) this.#failure ??= this.#wrap(err);
+    });
+    socket.on('close', () => this.#onClose(socket));
+  }
+
+  #onConnect(socket: Socket): void {
+    if (socket !== this.#socket) return;
+    this.#phase = 'connected';
+    this.#clearTimer();
+    if (this.#everConnected || this.#attempts > 0) this.#reconnects++;
+    this.#everConnected = true;
+    debug('%s connected', this.label);
+    if (connectChannel.hasSubscribers) connectChannel.publish({ server: this.label, attempts: this.#attempts });
+    this.emit('connect');
+    this.#pump();
+  }
+
+  /** Writes pending batches, up to the in-flight limit, in one corked burst. */
+  #pump(): void {
+    const socket = this.#socket;
+    // While the socket is backed up we wait for its 'drain'; send()'s byte limit bounds the rest.
+    if (this.#phase !== 'connected' || socket === null || socket.writableNeedDrain) return;
+    const limit = Math.min(this.#queue.length, this.#o.maxInFlightBatches);
+    if (this.#inFlight >= limit) return;
+    const wasIdle = this.#inFlight === 0;
+    const many = limit - this.#inFlight > 1;
+    if (many) socket.cork(); // one writev for the burst instead of a syscall per batch
+    while (this.#inFlight < limit) socket.write(this.#queue[this.#inFlight++].batch.buf);
+    if (many) socket.uncork();
+    if (wasIdle) {
+      this.#lastWritableLength = socket.writableLength;
+      this.#arm('response', this.#o.responseTimeoutMs);
+    }
+  }
+
+  #onData(socket: Socket, chunk: Buffer): void {
+    if (socket !== this.#socket) return;
+    try {
+      this.#parser.feed(chunk, this.#onReply);
+    } catch (err) {
+      if (!(err instanceof MemcLoadError && err.code === ERROR_CODES.PROTOCOL)) throw err;
+      this.#fail(socket, err);
+      return;
+    }
+    if (socket !== this.#socket || this.#phase !== 'connected') return; // settled, closed or destroyed meanwhile
+    if (this.#inFlight > 0) this.#arm('response', this.#o.responseTimeoutMs); // progress
+    else this.#clearTimer();
+    this.#pump();
+  }
+
+  readonly #onReply = (reply: Reply): void => {
+    if (this.#phase !== 'connected') return; // destroyed or closed by a callback mid-chunk
+    if (this.#inFlight === 0) {
+      throw new ProtocolError(`unexpected ${reply.kind} from ${this.label} with no batch in flight`, { server: this.label });
+    }
+    const entry = this.#queue[0];
+    switch (reply.kind) {
+      case 'MN':
+        this.#ack(entry);
+        return;
+      case 'HD': // a set sent without `q`: stored
+        return;
+      case 'SERVER_ERROR':
+        // memcached swallows the value and answers this; retrying cannot help (SPEC: too_large).
+        if (TOO_LARGE.test(reply.message)) entry.tooLarge++;
+        else charge(entry, reply.kind, reply.message);
+        return;
+      case 'CLIENT_ERROR':
+      case 'ERROR':
+        charge(entry, reply.kind, reply.message);
+        return;
+      case 'NS':
+      case 'EX':
+      case 'NF':
+      case 'EN':
+        charge(entry, reply.kind, reply.flags.join(' '));
+        return;
+      default:
+        throw new ProtocolError(`unexpected ${reply.kind} from ${this.label} in reply to sets`, { server: this.label });
+    }
+  };
+
+  #ack(entry: Entry): void {
+    this.#queue.shift();
+    this.#inFlight--;
+    this.#bufferedBytes -= entry.batch.buf.byteLength;
+    this.#attempts = 0; // the server took a whole batch: any outage is over
+    const { records } = entry.batch;
+    const tooLarge = Math.min(entry.tooLarge, records);
+    // CLIENT_ERROR on a bad key is followed by ERROR for its value line: two replies, one record.
+    const failed = Math.min(entry.failed, records - tooLarge);
+    this.#onOutcome({ batch: entry.batch, delivered: true, tooLarge, failed, failures: entry.failures ?? NO_FAILURES });
+    this.#maybeDrain();
+    this.#maybeFinishClose();
+  }
+
+  #onSocketDrain(socket: Socket): void {
+    if (socket !== this.#socket) return;
+    if (this.#inFlight > 0) this.#arm('response', this.#o.responseTimeoutMs); // our bytes moved
+    this.#pump();
+  }
+
+  /** Every failure comes here: the socket is destroyed and its 'close' does the rest. */
+  #fail(socket: Socket, err: Error): void {
+    this.#failure ??= err;
+    socket.destroy(err);
+  }
+
+  #onClose(socket: Socket): void {
+    if (socket !== this.#socket) return;
+    this.#socket = null;
+    this.#clearTimer();
+    if (this.#phase === 'closed') {
+      this.#resolveClose();
+      return;
+    }
+    const midReply = this.#parser.pendingBytes > 0 ? ' in the middle of a reply' : '';
+    const err = this.#failure ?? new SocketError(`${this.label} closed the connection${midReply}`, { server: this.label });
+    this.#failure = null;
+    const wasConnected = this.#phase === 'connected';
+    const inFlight = this.#inFlight;
+    // Unacknowledged batches are the queue's head, in send order: they become pending again.
+    for (let i = 0; i < inFlight; i++) {
+      const e = this.#queue[i];
+      e.tooLarge = 0;
+      e.failed = 0;
+      e.failures = null;
+    }
+    this.#inFlight = 0;
+    this.#phase = 'idle';
+    if (wasConnected || this.#attempts === 0) {
+      debug('%s disconnected (%d in flight, %d pending): %s', this.label, inFlight, this.#queue.length - inFlight, err.message);
+      if (disconnectChannel.hasSubscribers) {
+        disconnectChannel.publish({ server: this.label, error: err, inFlight, pending: this.#queue.length - inFlight });
+      }
+      this.emit('disconnect', err);
+    }
+    if (this.#phase !== 'idle') return; // a listener destroyed us
+    if (this.#queue.length === 0) {
+      this.#attempts = 0; // nothing lost; the next send() reconnects with a fresh budget
+      this.#maybeFinishClose();
+      return;
+    }
+    const now = performance.now();
+    if (this.#attempts === 0) this.#outageStart = now - this.#silentFor(err);
+    this.#attempts++;
+    if (this.#attempts > this.#o.retries || now - this.#outageStart >= this.#o.giveUpAfterMs) {
+      this.#goGone(err, now);
+      return;
+    }
+    const delay = this.#backoff(this.#attempts);
+    debug('%s reconnecting in %d ms (attempt %d/%d)', this.label, delay, this.#attempts, this.#o.retries);
+    this.#phase = 'backoff';
+    this.#arm('backoff', delay);
+  }
+
+  /** How long the server had already been silent when this failure was detected. */
+  #silentFor(err: Error): number {
+    const code = (err as { code?: unknown }).code;
+    if (code === ERROR_CODES.RESPONSE_TIMEOUT) return this.#o.responseTimeoutMs;
+    if (code === ERROR_CODES.CONNECT_TIMEOUT) return this.#o.connectTimeoutMs;
+    return 0;
+  }
+
+  /** Capped exponential backoff; jitter in [75%, 100%] spreads reconnects of many loaders. */
+  #backoff(attempt: number): number {
+    const cap = Math.min(this.#o.retryMaxDelayMs, this.#o.retryBaseDelayMs * 2 ** (attempt - 1));
+    return Math.round(cap * (0.75 + 0.25 * this.#o.random()));
+  }
+
+  #goGone(cause: Error, now: number): void {
+    const secs = ((now - this.#outageStart) / 1000).toFixed(1);
+    const why = cause.message.startsWith(`${this.label}: `) ? cause.message.slice(this.label.length + 2) : cause.message;
+    const error = new ServerGoneError(
+      `gave up on memcached ${this.label} after ${this.#attempts} failed attempt(s) over ${secs} s: ${why}`,
+      { server: this.label, cause },
+    );
+    this.#phase = 'gone';
+    this.#terminal = error;
+    debug('%s gone: %s', this.label, error.message);
+    if (goneChannel.hasSubscribers) goneChannel.publish({ server: this.label, error });
+    this.emit('gone', error);
+    this.#failAll(error);
+  }
+
+  /** Settles every queued batch as not delivered, in order. */
+  #failAll(error: Error): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    this.#inFlight = 0;
+    this.#bufferedBytes = 0;
+    for (const { batch } of queue) {
+      this.#onOutcome({ batch, delivered: false, tooLarge: 0, failed: batch.records, failures: NO_FAILURES, error });
+    }
+    this.#maybeDrain();
+    this.#maybeFinishClose();
+  }
+
+  /** After the end, sends still settle asynchronously (like a stream's write callback), in order. */
+  #scheduleSettle(): void {
+    if (this.#settleScheduled) return;
+    this.#settleScheduled = true;
+    setImmediate(() => {
+      this.#settleScheduled = false;
+      this.#failAll(this.#terminal as Error);
+    });
+  }
+
+  #maybeDrain(): void {
+    if (this.#needDrain && this.#bufferedBytes < this.#o.maxBufferedBytes) {
+      this.#needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  #maybeFinishClose(): void {
+    if (!this.#closing || this.#queue.length > 0) return;
+    if (this.#phase === 'gone' || this.#phase === 'destroyed' || this.#phase === 'closed') {
+      this.#resolveClose();
+      return;
+    }
+    this.#phase = 'closed';
+    this.#terminal = new ClosedError(`connection to ${this.label} closed`, { server: this.label });
+    this.#clearTimer();
+    const socket = this.#socket;
+    if (socket === null) this.#resolveClose();
+    else if (socket.connecting) socket.destroy();
+    // Our FIN is enough: don't wait for the server's, a frozen server would never send it.
+    else socket.end(() => socket.destroy());
+  }
+
+  #resolveClose(): void {
+    const waiters = this.#closeWaiters;
+    this.#closeWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #arm(job: TimerJob, ms: number): void {
+    if (this.#timer !== null && this.#timerJob === job && this.#timerMs === ms) {
+      this.#timer.refresh(); // cheaper than a new timer on every reply chunk
+      return;
+    }
+    this.#clearTimer();
+    this.#timerJob = job;
+    this.#timerMs = ms;
+    this.#timer = setTimeout(this.#onTimer, ms);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerJob = null;
+  }
+
+  readonly #onTimer = (): void => {
+    const job = this.#timerJob;
+    this.#timer = null;
+    this.#timerJob = null;
+    const socket = this.#socket;
+    if (job === 'backoff') {
+      if (this.#phase === 'backoff') this.#connect();
+    } else if (job === 'connect') {
+      if (socket !== null && this.#phase === 'connecting') {
+        const ms = this.#o.connectTimeoutMs;
+        this.#fail(socket, new ConnectTimeoutError(`could not connect to ${this.label} within ${ms} ms`, { server: this.label }));
+      }
+    } else if (job === 'response' && socket !== null && this.#phase === 'connected' && this.#inFlight > 0) {
+      // Held while our own writes are backed up and still moving: the server is reading, and
+      // the replies we wait for are behind the bytes we have not managed to send yet.
+      if (socket.writableNeedDrain && socket.writableLength !== this.#lastWritableLength) {
+        this.#lastWritableLength = socket.writableLength;
+        this.#arm('response', this.#o.responseTimeoutMs);
+        return;
+      }
+      const ms = this.#o.responseTimeoutMs;
+      const msg = `no reply from ${this.label} for ${ms} ms with ${this.#inFlight} batch(es) in flight`;
+      this.#fail(socket, new ResponseTimeoutError(msg, { server: this.label }));
+    }
+  };
+
+  #wrap(err: Error): Error {
+    if (err instanceof MemcLoadError) return err;
+    return new SocketError(`${this.label}: ${err.message}`, { server: this.label, cause: err });
+  }
+}
+
+function charge(entry: Entry, kind: string, message: string): void {
+  entry.failed++;
+  entry.failures ??= [];
+  if (entry.failures.length < MAX_FAILURES) entry.failures.push({ kind, message });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
