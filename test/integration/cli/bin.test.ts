@@ -1,0 +1,74 @@
+/** The real bin in a child process: the flags a cron job or an operator relies on. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { RUN_FLAGS } from '../../../src/cli/args.js';
+import { runCli } from '../../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'memc-load-bin-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('-t passes and says so in the log', async () => {
+  const r = await runCli(['-t']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /I self-test passed: 3 samples/);
+  assert.match(r.stderr, /idfa:1rfw452y52g2gq4g: ok/);
+});
+
+test('-l writes the log to the file (appended), nothing to stderr', async () => {
+  const log = join(dir, 'run.log');
+  const first = await runCli(['-t', '-l', log]);
+  const second = await runCli(['--test', '--log', log]);
+  assert.equal(first.code, 0);
+  assert.equal(second.code, 0);
+  assert.equal(first.stderr + second.stderr, '');
+  const text = readFileSync(log, 'utf8');
+  assert.equal(text.match(/self-test passed/g)?.length, 2);
+});
+
+test('a pattern matching nothing is not an error: logged, exit 0', async () => {
+  const r = await runCli(['--pattern', join(dir, 'none/*.tsv.gz')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /No files match .*none\/\*\.tsv\.gz: nothing to do/);
+});
+
+const usage: [string, string[], RegExp][] = [
+  ['unknown flag', ['--bogus'], /bogus/],
+  ['malformed host:port', ['--idfa', 'nohost'], /--idfa: "nohost" is not host:port/],
+  ['bad number', ['--workers', 'x'], /--workers/],
+  ['unwritable log file', ['-l', '/nonexistent-dir/x.log', '--pattern', join(dir, 'none/*')], /cannot open \/nonexistent-dir\/x\.log/],
+];
+for (const [name, args, message] of usage) {
+  test(`${name}: one clear message, exit 2, no stack trace`, async () => {
+    const r = await runCli(args);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(r.stdout, '');
+  });
+}
+
+test('--help documents every option with its default; --version prints the version', async () => {
+  const help = await runCli(['--help']);
+  assert.equal(help.code, 0);
+  for (const [name, doc] of Object.entries(RUN_FLAGS)) {
+    assert.match(help.stdout, new RegExp(`--${name}\\b`), name);
+    if (doc.def !== undefined) assert.ok(help.stdout.includes(`(default: ${doc.def})`), `${name} default`);
+  }
+  const version = await runCli(['--version']);
+  const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  assert.equal(version.stdout.trim(), pkg.version);
+});
+
+test('a file that is not gzip fails to load with its name in the log, exit 1', async () => {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const sub = join(dir, 'notgzip');
+  mkdirSync(sub);
+  writeFileSync(join(sub, '20170929000000.tsv.gz'), 'idfa\tplain text, not gzip\n');
+  const r = await runCli(['--pattern', join(sub, '*.tsv.gz'), '--dry']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /20170929000000\.tsv\.gz: gzip data broken at compressed byte \d+ \(incorrect header check\)/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
