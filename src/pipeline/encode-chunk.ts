@@ -1,0 +1,231 @@
+/**
+ * The hot loop of the tool: a chunk of whole TSV lines → per-server quiet meta-set frames.
+ *
+ *   input ──split on \n──▶ parseLine ──ok──▶ frame written straight into scratch[type]
+ *                              └─reject──▶ counted by reason (+ a few samples)
+ *   end of chunk: each non-empty scratch[type] + `mn\r\n` is copied once into its own ArrayBuffer
+ *
+ * Why scratch + one copy instead of growing a fresh buffer per chunk: the scratch buffers are
+ * reused across chunks (a worker encodes one chunk at a time), so the loop never reallocates in
+ * steady state, and the result is exactly sized. An oversized result would be transferred and
+ * counted against the bytes-in-flight limit with all its slack. The copy is one memcpy of ~0.7x
+ * the input; in a profile of bench/micro/parse-encode.bench.ts it is under 10% of the time, most
+ * of it first-touch page faults on the fresh buffer, which writing into it directly would pay too.
+ *
+ * Results are views over non-pooled ArrayBuffers (Buffer.allocUnsafeSlow: no zero-fill, no shared
+ * slab) so the worker can transfer them to the main thread without copying.
+ */
+import { DEVICE_TYPES } from '../config/servers.js';
+import { KEY_PREFIXES, MN, metaSetFlags, metaSetHeaderMaxSize, writeMetaSetHeader } from '../memcached/encode.js';
+import { userAppsSize, writeUserApps } from '../proto/user-apps.js';
+import { ParsedLine, parseLine, type LineRejectReason } from '../record/parse-line.js';
+import type { RejectReason } from '../record/reasons.js';
+import type { ChunkResult, EncodeSettings, LineSample } from './chunk-types.js';
+
+const SERVERS = DEVICE_TYPES.length;
+const LF = 0x0a;
+const MIN_SCRATCH = 64 * 1024;
+// A scratch buffer grown past this by one huge chunk is dropped afterwards, not kept for life.
+const MAX_RETAINED_SCRATCH = 64 * 1024 * 1024;
+const EMPTY = new Uint8Array(0);
+
+// Module-level state is safe: encodeChunk is synchronous and never re-entered.
+const parsed = new ParsedLine(256);
+const scratch: Uint8Array[] = Array.from({ length: SERVERS }, () => EMPTY);
+
+/** Grow `scratch[server]` (keeping `used` bytes) so it has at least `need` bytes free. */
+function grow(server: number, used: number, need: number, hint: number): Uint8Array {
+  const old = scratch[server];
+  let size = Math.max(old.length * 2, hint, MIN_SCRATCH);
+  while (size - used < need) size *= 2;
+  const next = new Uint8Array(size);
+  if (used > 0) next.set(old.subarray(0, used));
+  scratch[server] = next;
+  return next;
+}
+
+/** A Uint8Array that is the whole of its own (transferable, non-pooled) ArrayBuffer. */
+function ownedCopy(src: Uint8Array, used: number, tail: Uint8Array | null): Uint8Array {
+  const size = used + (tail === null ? 0 : tail.length);
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+  out.set(src.subarray(0, used));
+  if (tail !== null) out.set(tail, used);
+  return out;
+}
+
+/** What one chunk adds up to; filled in by `encodeLines`. */
+class Tally {
+  lines = 0;
+  nonBlank = 0;
+  appWarnings = 0;
+  readonly records = [0, 0, 0, 0];
+  /** Bytes written into each scratch buffer. */
+  readonly used = [0, 0, 0, 0];
+  readonly rejected: Record<LineRejectReason, number> = { too_long: 0, fields: 0, empty: 0, type: 0, key: 0, geo: 0 };
+  readonly samples: LineSample[] = [];
+  constructor(readonly maxSamples: number) {}
+
+  sample(line: number, reason: LineSample['reason']): void {
+    if (this.samples.length < this.maxSamples) this.samples.push({ line, reason });
+  }
+}
+
+export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings): ChunkResult {
+  // Buffer#indexOf is memchr; Uint8Array#indexOf is a generic loop, ~6x slower per line here.
+  // Always parsing a Buffer also keeps parseLine monomorphic.
+  const input = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const tally = new Tally(settings.maxSamples);
+  const dryOut = settings.dry ? new DryWriter(settings.serverLabels, input.length >>> 1) : null;
+  encodeLines(input, settings.maxLineBytes, metaSetFlags(settings.ttl), settings.packed, dryOut, tally);
+
+  const frames: (Uint8Array | null)[] = [];
+  for (let s = 0; s < SERVERS; s++) {
+    const used = tally.used[s];
+    frames.push(used === 0 ? null : ownedCopy(scratch[s], used, MN));
+    if (scratch[s].length > MAX_RETAINED_SCRATCH) scratch[s] = EMPTY;
+  }
+  const rejected: Partial<Record<RejectReason, number>> = {};
+  for (const [reason, n] of Object.entries(tally.rejected)) if (n > 0) rejected[reason as LineRejectReason] = n;
+
+  return {
+    lines: tally.lines,
+    nonBlank: tally.nonBlank,
+    records: tally.records,
+    frames,
+    dryText: dryOut === null ? null : dryOut.finish(),
+    rejected,
+    appWarnings: tally.appWarnings,
+    samples: tally.samples,
+  };
+}
+
+/**
+ * The per-line loop, kept apart from the per-chunk bookkeeping on purpose: when both lived in one
+ * function, V8 optimized it on-stack mid-loop and then deoptimized at the never-yet-run tail on
+ * every call, so each chunk began in the interpreter (seen with --trace-deopt).
+ */
+function encodeLines(
+  input: Buffer,
+  maxLineBytes: number,
+  flags: Uint8Array,
+  packed: boolean,
+  dryOut: DryWriter | null,
+  tally: Tally,
+): void {
+  const hint = input.length >>> 1;
+  const used = tally.used;
+  const end = input.length;
+  let lines = 0;
+  let nonBlank = 0;
+  let start = 0;
+  while (start < end) {
+    let nl = input.indexOf(LF, start);
+    if (nl < 0) nl = end;
+    lines++;
+    const status = parseLine(input, start, nl, maxLineBytes, parsed);
+    start = nl + 1;
+    if (status === 'blank') continue;
+    nonBlank++;
+    if (status !== 'ok') {
+      tally.rejected[status]++;
+      tally.sample(lines, status);
+      continue;
+    }
+    if (parsed.droppedApps) {
+      tally.appWarnings++;
+      tally.sample(lines, 'apps');
+    }
+    const type = parsed.type;
+    tally.records[type]++;
+    if (dryOut !== null) {
+      dryOut.write(input, parsed);
+      continue;
+    }
+    const { apps, appCount, appsVarintBytes, idStart, idEnd } = parsed;
+    const valueLen = userAppsSize(appCount, appsVarintBytes, packed);
+    const need = metaSetHeaderMaxSize(type, idEnd - idStart, flags) + valueLen + 2;
+    let out = scratch[type];
+    let p = used[type];
+    if (out.length - p < need) out = grow(type, p, need, hint);
+    p = writeMetaSetHeader(out, p, type, input, idStart, idEnd, valueLen, flags);
+    p = writeUserApps(out, p, apps, appCount, appsVarintBytes, parsed.lat, parsed.lon, packed);
+    out[p++] = 0x0d;
+    out[p++] = 0x0a;
+    used[type] = p;
+  }
+  tally.lines = lines;
+  tally.nonBlank = nonBlank;
+}
+
+/**
+ * `--dry` output, one `<server>\t<key>\t<json>\n` line per record. The key is copied as raw bytes
+ * so a non-UTF-8 id shows as it would be stored. Written byte by byte rather than through
+ * template strings, which ran at ~0.16 M lines/s on the micro benchmark (now ~2-3x that).
+ */
+class DryWriter {
+  #buf: Uint8Array;
+  #pos = 0;
+  readonly #labels: readonly Uint8Array[];
+
+  constructor(labels: readonly string[], hint: number) {
+    this.#buf = new Uint8Array(Math.max(hint, 1024));
+    // KEY_PREFIXES are `ms <type>:`; the dry line wants `<label>\t<type>:`.
+    this.#labels = DEVICE_TYPES.map((t, i) =>
+      Buffer.concat([Buffer.from(`${labels[i] ?? t}\t`, 'utf8'), KEY_PREFIXES[i].subarray(3)]),
+    );
+  }
+
+  write(input: Uint8Array, rec: ParsedLine): void {
+    // JSON prints numbers as JS does: String(-0) is "0", 1e21 is "1e+21".
+    const lat = String(rec.lat);
+    const lon = String(rec.lon);
+    const label = this.#labels[rec.type];
+    const max = label.length + (rec.idEnd - rec.idStart) + 32 + rec.appCount * 11 + lat.length + lon.length;
+    let buf = this.#buf;
+    if (buf.length - this.#pos < max) buf = this.#grow(max);
+    let p = this.#pos;
+    for (let i = 0; i < label.length; i++) buf[p++] = label[i];
+    for (let i = rec.idStart; i < rec.idEnd; i++) buf[p++] = input[i];
+    p = writeAscii(buf, p, '\t{"apps":[');
+    for (let i = 0; i < rec.appCount; i++) {
+      if (i > 0) buf[p++] = 0x2c;
+      p = writeUint(buf, p, rec.apps[i]);
+    }
+    p = writeAscii(buf, p, '],"lat":');
+    p = writeAscii(buf, p, lat);
+    p = writeAscii(buf, p, ',"lon":');
+    p = writeAscii(buf, p, lon);
+    buf[p++] = 0x7d;
+    buf[p++] = 0x0a;
+    this.#pos = p;
+  }
+
+  finish(): Uint8Array {
+    return ownedCopy(this.#buf, this.#pos, null);
+  }
+
+  #grow(need: number): Uint8Array {
+    let size = this.#buf.length * 2;
+    while (size - this.#pos < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+    return next;
+  }
+}
+
+function writeUint(buf: Uint8Array, p: number, v: number): number {
+  let digits = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+  const end = p + digits;
+  for (let i = end - 1; i >= p; i--) {
+    buf[i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return end;
+}
+
+function writeAscii(buf: Uint8Array, p: number, text: string): number {
+  for (let i = 0; i < text.length; i++) buf[p++] = text.charCodeAt(i);
+  return p;
+}
