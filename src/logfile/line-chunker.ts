@@ -7,7 +7,10 @@
  * that grows past maxLineBytes without a newline is dropped as it streams in (SPEC.md: rejected
  * "without holding it whole in memory"), so memory stays under target + maxLineBytes + one piece.
  */
-export type ChunkItem = { readonly kind: 'data'; readonly buf: Uint8Array } | { readonly kind: 'too_long' };
+export type ChunkItem =
+  | { readonly kind: 'data'; readonly buf: Uint8Array }
+  /** An over-long line, dropped; `blank` when it was only whitespace (SPEC.md checks blank first). */
+  | { readonly kind: 'too_long'; readonly blank: boolean };
 
 const NL = 10;
 
@@ -20,6 +23,8 @@ export class LineChunker {
   #completeLen = 0;
   /** Inside an over-long line: drop bytes until its newline. */
   #discarding = false;
+  /** The line being dropped has been whitespace only so far. */
+  #discardBlank = true;
 
   constructor(targetBytes: number, maxLineBytes: number) {
     this.#target = targetBytes;
@@ -30,8 +35,10 @@ export class LineChunker {
     const out: ChunkItem[] = [];
     if (this.#discarding) {
       const nl = piece.indexOf(NL);
+      this.#discardBlank &&= isWhitespace(piece, 0, nl < 0 ? piece.length : nl);
       if (nl < 0) return out;
       this.#discarding = false;
+      out.push({ kind: 'too_long', blank: this.#discardBlank });
       piece = piece.subarray(nl + 1);
     }
     if (piece.length === 0) return out;
@@ -42,19 +49,33 @@ export class LineChunker {
 
     if (this.#len - this.#completeLen > this.#maxLineBytes) {
       if (this.#completeLen > 0) out.push(this.#take(this.#completeLen));
+      this.#discardBlank = this.#parts.every((p) => isWhitespace(p, 0, p.length));
       this.#parts = [];
       this.#len = this.#completeLen = 0;
       this.#discarding = true;
-      out.push({ kind: 'too_long' });
     } else if (this.#completeLen >= this.#target) {
       out.push(this.#take(this.#completeLen));
     }
     return out;
   }
 
+  /**
+   * The whole lines buffered so far, when the stream broke (corrupt gzip, read error): they are
+   * good data, and loading them makes "after line N" in the error the exact place of the break.
+   * The partial line after them is dropped.
+   */
+  flushComplete(): ChunkItem[] {
+    if (this.#discarding || this.#completeLen === 0) return [];
+    return [this.#take(this.#completeLen)];
+  }
+
   /** The rest: a last line without its newline is still a line. */
   end(): ChunkItem[] {
-    if (this.#discarding || this.#len === 0) return [];
+    if (this.#discarding) {
+      this.#discarding = false;
+      return [{ kind: 'too_long', blank: this.#discardBlank }];
+    }
+    if (this.#len === 0) return [];
     return [this.#take(this.#len)];
   }
 
@@ -78,4 +99,13 @@ export class LineChunker {
     this.#completeLen -= n;
     return { kind: 'data', buf };
   }
+}
+
+/** Space, \t, \n, \v, \f, \r: what makes a line blank (SPEC.md). */
+function isWhitespace(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const b = buf[i] as number;
+    if (b !== 0x20 && (b < 0x09 || b > 0x0d)) return false;
+  }
+  return true;
 }

@@ -11,7 +11,7 @@ function run(pieces: string[], target: number, maxLine: number): { items: ChunkI
   const items: ChunkItem[] = [];
   for (const p of pieces) items.push(...c.push(enc(p)));
   items.push(...c.end());
-  return { items, text: items.map((i) => (i.kind === 'data' ? Buffer.from(i.buf).toString('latin1') : '<too_long>')) };
+  return { items, text: items.map((i) => (i.kind === 'data' ? Buffer.from(i.buf).toString('latin1') : i.blank ? '<blank_long>' : '<too_long>')) };
 }
 
 test('chunks end at a newline and hold at least the target', () => {
@@ -30,6 +30,12 @@ test('an over-long line is dropped as it streams and reported once, in its place
 
 test('an over-long last line without newline is reported and nothing follows', () => {
   assert.deepEqual(run(['ok\n' + 'B'.repeat(20)], 1000, 10).text, ['ok\n', '<too_long>']);
+});
+
+test('an over-long line of only whitespace counts as blank, as the parser would say', () => {
+  assert.deepEqual(run(['a\n', ' '.repeat(8), '\t'.repeat(8), ' \r\nb\n'], 1000, 10).text, ['a\n', '<blank_long>', 'b\n']);
+  assert.deepEqual(run(['a\n', ' '.repeat(8), ' x ', '\nb\n'], 1000, 10).text, ['a\n', '<too_long>', 'b\n']);
+  assert.deepEqual(run(['a\n' + ' '.repeat(20)], 1000, 10).text, ['a\n', '<blank_long>']);
 });
 
 test('a line of exactly maxLineBytes is not dropped by the chunker', () => {
