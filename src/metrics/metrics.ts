@@ -1,0 +1,103 @@
+/**
+ * Prometheus metrics for long-running (--watch) and cron runs alike, fed by LoadObserver events.
+ * prom-client does the exposition format; we only decide names and labels.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BatchOutcome } from '../memcached/batch.js';
+import { REJECT_REASONS, type RejectReason } from '../record/reasons.js';
+import type { FileReport } from '../report/file-report.js';
+import type { LoadObserver } from '../report/observer.js';
+
+export class LoaderMetrics implements LoadObserver {
+  readonly registry = new Registry();
+  readonly #loaded: Counter;
+  readonly #lines: Counter;
+  readonly #rejected: Counter<'reason'>;
+  readonly #failed: Counter<'server'>;
+  readonly #files: Counter<'outcome'>;
+  readonly #latency: Histogram<'server'>;
+  readonly #inFlight: Gauge<'server'>;
+  readonly #lastDone: Gauge;
+  readonly #up: Gauge<'server'>;
+  readonly #downSince = new Map<string, number>();
+  #sampleBuffered: (() => Readonly<Record<string, number>>) | null = null;
+
+  constructor(servers: readonly string[]) {
+    const registers = [this.registry];
+    this.#lines = new Counter({ name: 'memc_load_lines_total', help: 'Non-blank lines read', registers });
+    this.#loaded = new Counter({ name: 'memc_load_records_loaded_total', help: 'Records acknowledged by memcached', registers });
+    this.#rejected = new Counter({ name: 'memc_load_lines_rejected_total', help: 'Rejected lines by reason', labelNames: ['reason'], registers });
+    this.#failed = new Counter({ name: 'memc_load_failed_writes_total', help: 'Records that could not be written, by server', labelNames: ['server'], registers });
+    this.#files = new Counter({ name: 'memc_load_files_total', help: 'Files finished, by outcome', labelNames: ['outcome'], registers });
+    this.#latency = new Histogram({
+      name: 'memc_load_batch_latency_seconds',
+      help: 'From writing a batch to its MN acknowledgement',
+      labelNames: ['server'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    const self = this;
+    this.#inFlight = new Gauge({
+      name: 'memc_load_bytes_in_flight',
+      help: 'Bytes queued or unacknowledged, by server',
+      labelNames: ['server'],
+      registers,
+      collect() {
+        const sample = self.#sampleBuffered?.() ?? {};
+        for (const s of servers) this.set({ server: s }, sample[s] ?? 0);
+      },
+    });
+    this.#lastDone = new Gauge({ name: 'memc_load_last_file_done_timestamp_seconds', help: 'When the last file was marked done (unix time)', registers });
+    this.#up = new Gauge({ name: 'memc_load_server_up', help: '1 while the server is reachable', labelNames: ['server'], registers });
+    // Zero every labelled series up front, so a scrape shows them before the first event.
+    for (const r of REJECT_REASONS) this.#rejected.inc({ reason: r }, 0);
+    for (const o of ['succeeded', 'failed_data', 'failed_load']) this.#files.inc({ outcome: o }, 0);
+    for (const s of servers) {
+      this.#failed.inc({ server: s }, 0);
+      this.#up.set({ server: s }, 1);
+    }
+  }
+
+  linesApplied(lines: number, rejected: Readonly<Partial<Record<RejectReason, number>>>): void {
+    this.#lines.inc(lines);
+    for (const r of REJECT_REASONS) {
+      const n = rejected[r] ?? 0;
+      if (n > 0) this.#rejected.inc({ reason: r }, n);
+    }
+  }
+
+  batchSettled(server: string, outcome: BatchOutcome, latencySeconds: number): void {
+    if (outcome.delivered) {
+      this.#loaded.inc(outcome.batch.records - outcome.failed - outcome.tooLarge);
+      if (outcome.tooLarge > 0) this.#rejected.inc({ reason: 'too_large' }, outcome.tooLarge);
+      if (outcome.failed > 0) this.#failed.inc({ server }, outcome.failed);
+      this.#latency.observe({ server }, latencySeconds);
+    } else {
+      this.#failed.inc({ server }, outcome.batch.records);
+    }
+  }
+
+  fileFinished(report: FileReport): void {
+    this.#files.inc({ outcome: report.outcome });
+    if (report.renamed) this.#lastDone.set(Date.now() / 1000);
+  }
+
+  serverDown(server: string): void {
+    if (!this.#downSince.has(server)) this.#downSince.set(server, performance.now());
+    this.#up.set({ server }, 0);
+  }
+
+  serverUp(server: string): void {
+    this.#downSince.delete(server);
+    this.#up.set({ server }, 1);
+  }
+
+  bufferedBytes(sample: () => Readonly<Record<string, number>>): void {
+    this.#sampleBuffered = sample;
+  }
+
+  /** Servers unreachable for longer than `graceMs`: /healthz fails while there are any. */
+  unhealthy(graceMs: number, now = performance.now()): string[] {
+    return [...this.#downSince].filter(([, since]) => now - since > graceMs).map(([s]) => s);
+  }
+}

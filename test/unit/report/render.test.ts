@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { resolveOptions } from '../../../src/config/options.js';
+import { FileTally } from '../../../src/report/file-report.js';
+import { renderSummary, toJsonReport } from '../../../src/report/render.js';
+import { summarize } from '../../../src/report/run-report.js';
+import { repoRoot } from '../../helpers/paths.js';
+
+function sampleReport() {
+  const a = new FileTally('/logs/20170929000000.tsv.gz', 0, 0);
+  a.lines = 1000;
+  a.loaded = 990;
+  a.records = 990;
+  a.rejected.geo = 7;
+  a.rejected.fields = 3;
+  a.readDone = true;
+  const b = new FileTally('/logs/20170929000100.tsv.gz', 1, 0);
+  b.lines = 500;
+  b.records = 500;
+  b.loaded = 480;
+  b.addFailedWrites('127.0.0.1:33014', 20);
+  b.errors.push('gave up on memcached 127.0.0.1:33014');
+  b.readDone = true;
+  const opts = resolveOptions({ pattern: '/logs/*.tsv.gz' });
+  return { opts, report: summarize([a.finish(0.01, true), b.finish(0.01, false)], opts, performance.now()) };
+}
+
+test('the summary table has a row per file and a totals row', () => {
+  const text = renderSummary(sampleReport().report);
+  const lines = text.trimEnd().split('\n');
+  assert.equal(lines.length, 6, text);
+  assert.match(lines[0] as string, /^file\s+lines\s+loaded\s+rejected\s+by reason\s+failed writes\s+error rate\s+time\s+lines\/s\s+renamed\s+outcome$/);
+  assert.match(lines[2] as string, /^20170929000000\.tsv\.gz\s+1000\s+990\s+10\s+fields=3 geo=7\s+0\s+1\.00%.*yes\s+FAILED data$/);
+  assert.match(lines[3] as string, /^20170929000100\.tsv\.gz\s+500\s+480\s+0\s+-\s+20\s+4\.00%.*no\s+FAILED load$/);
+  assert.match(lines[5] as string, /^total \(2 files\)\s+1500\s+1470\s+10\s+fields=3 geo=7\s+20\s+2\.00%.*1\/2\s+2 FAILED$/);
+});
+
+test('the JSON report validates against docs/report.schema.json', () => {
+  const { opts, report } = sampleReport();
+  const json = JSON.parse(JSON.stringify(toJsonReport(report, opts, '9.9.9', 1))) as { schemaVersion: number; files: { outcome: string }[] };
+  const schema = JSON.parse(readFileSync(join(repoRoot(), 'docs/report.schema.json'), 'utf8'));
+  const ajv = new Ajv.default({ allErrors: true, strict: false });
+  addFormats.default(ajv);
+  const validate = ajv.compile(schema);
+  assert.ok(validate({ ...json }), JSON.stringify(validate.errors));
+  assert.equal(json.schemaVersion, 1);
+  assert.equal(json.files[1].outcome, 'failed_load');
+  // The schema is not vacuous: a report missing a field or with a wrong outcome fails.
+  assert.equal(validate({ ...json, totals: undefined }), false);
+  assert.equal(validate({ ...json, files: [{ ...json.files[0], outcome: 'fine' }] }), false);
+});
