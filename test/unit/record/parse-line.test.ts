@@ -2,48 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DEVICE_TYPES } from '../../../src/config/servers.js';
+import { DECIMAL, judgeLine } from '../../helpers/spec-model.js';
 import { ParsedLine, parseDecimal, parseLine, parseLineString, type LineRecord } from '../../../src/record/parse-line.js';
 
 const MiB = 1024 * 1024;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/**
- * SPEC.md "A line", transcribed literally with strings and regular expressions: the independent
- * oracle the byte parser is compared with. latin1 keeps one char per byte.
- */
+/** The parser is compared with the shared SPEC.md model (test/helpers/spec-model.ts). */
 type Expected = 'blank' | string | { type: number; id: string; lat: number; lon: number; apps: number[]; dropped: boolean };
 function oracle(bytes: Uint8Array, maxLineBytes: number): Expected {
-  const raw = Buffer.from(bytes).toString('latin1');
-  const line = raw.replace(/[\r\n]+$/, '');
-  if (/^[ \t\r\n\v\f]*$/.test(line)) return 'blank';
-  if (raw.length > maxLineBytes) return 'too_long';
-  const fields = line.split('\t');
-  if (fields.length !== 5) return 'fields';
-  const [type, id, lat, lon, apps] = fields as [string, string, string, string, string];
-  if (type === '' || id === '') return 'empty';
-  const typeIndex = (DEVICE_TYPES as readonly string[]).indexOf(type);
-  if (typeIndex < 0) return 'type';
-  const key = `${type}:${id}`;
-  if (key.length > 250 || /[\x00-\x20\x7f]/.test(key)) return 'key';
-  const num = (text: string): number => {
-    const t = text.replace(/^ +| +$/g, '');
-    if (!DECIMAL.test(t)) return NaN;
-    const v = Number(t);
-    return Number.isFinite(v) ? v : NaN;
-  };
-  const latV = num(lat);
-  const lonV = num(lon);
-  if (Number.isNaN(latV) || Number.isNaN(lonV)) return 'geo';
-  const ids: number[] = [];
-  let dropped = false;
-  if (apps !== '') {
-    for (const part of apps.split(',')) {
-      const t = part.replace(/^ +| +$/g, '');
-      if (/^\d+$/.test(t) && Number(t) <= 4294967295) ids.push(Number(t));
-      else dropped = true;
-    }
-  }
-  return { type: typeIndex, id, lat: latV, lon: lonV, apps: ids, dropped };
+  const v = judgeLine(Buffer.from(bytes).toString('latin1'), maxLineBytes);
+  if (typeof v === 'string') return v;
+  return { type: v.typeIndex, id: v.id, lat: v.lat, lon: v.lon, apps: v.apps, dropped: v.dropped };
 }
 
 const scratch = new ParsedLine(4);
