@@ -24,6 +24,11 @@ export interface RunOptions {
   readonly responseTimeoutMs: number;
   /** Reconnect attempts in one outage before a server is given up for the run. */
   readonly retries: number;
+  /**
+   * A rise of a server's `evictions` or `store_no_memory` counter while a file settles fails
+   * that file's load (it and later files stay pending) instead of only being logged.
+   */
+  readonly failOnEvictions: boolean;
   readonly ttl: number;
   readonly packed: boolean;
 }
@@ -48,6 +53,7 @@ export const DEFAULTS = {
   connectTimeoutMs: 2000,
   responseTimeoutMs: 5000,
   retries: 8,
+  failOnEvictions: false,
   ttl: 0,
   packed: false,
 } as const;

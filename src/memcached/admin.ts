@@ -77,6 +77,22 @@ export function getManyWithTtl(
   return fetch(address, keys, timeoutMs, true);
 }
 
+/**
+ * Each key's value given as raw bytes (a key need not be UTF-8: memcached takes any byte above
+ * 0x20 but 0x7F), in the order asked; null when memcached has no such item.
+ */
+export async function getManyBytes(
+  address: ServerAddress,
+  keys: readonly Uint8Array[],
+  timeoutMs = DEFAULT_ADMIN_TIMEOUT_MS,
+): Promise<(Buffer | null)[]> {
+  const out: (Buffer | null)[] = [];
+  await fetchRaw(address, keys.map((k) => Buffer.from(k.buffer, k.byteOffset, k.byteLength)), timeoutMs, false, (_, v) =>
+    out.push(v === null ? null : v.value),
+  );
+  return out;
+}
+
 async function fetch(
   address: ServerAddress,
   keys: readonly string[],
@@ -85,13 +101,23 @@ async function fetch(
 ): Promise<Map<string, ValueWithTtl | null>> {
   const unique = [...new Set(keys)];
   const out = new Map<string, ValueWithTtl | null>();
-  if (unique.length === 0) return out;
+  await fetchRaw(address, unique.map((k) => Buffer.from(k, 'utf8')), timeoutMs, ttl, (i, v) => out.set(unique[i] as string, v));
+  return out;
+}
+
+async function fetchRaw(
+  address: ServerAddress,
+  keys: readonly Buffer[],
+  timeoutMs: number,
+  ttl: boolean,
+  onValue: (index: number, value: ValueWithTtl | null) => void,
+): Promise<void> {
+  if (keys.length === 0) return;
   const parts: Buffer[] = [];
   const suffix = Buffer.from(ttl ? ' v t\r\n' : ' v\r\n');
   const prefix = Buffer.from('mg ');
-  for (const key of unique) {
-    const bytes = Buffer.from(key, 'utf8');
-    if (!validKey(bytes)) throw new InvalidArgumentError(`not a valid memcached key: ${JSON.stringify(key)}`);
+  for (const bytes of keys) {
+    if (!validKey(bytes)) throw new InvalidArgumentError(`not a valid memcached key: ${JSON.stringify(bytes.toString('latin1'))}`);
     parts.push(prefix, bytes, suffix);
   }
   parts.push(Buffer.from('mn\r\n'));
@@ -99,17 +125,16 @@ async function fetch(
   // Replies come in request order: one VA (hit) or EN (miss) per mg, then MN.
   await exchange(address, Buffer.concat(parts), timeoutMs, (r) => {
     if (r.kind === 'MN') {
-      if (i !== unique.length) throw new ProtocolError(`${address.label}: MN after ${i} of ${unique.length} replies`, { server: address.label });
+      if (i !== keys.length) throw new ProtocolError(`${address.label}: MN after ${i} of ${keys.length} replies`, { server: address.label });
       return true;
     }
-    const key = unique[i++];
-    if (key === undefined) unexpected(address, r);
-    if (r.kind === 'EN') out.set(key, null);
-    else if (r.kind === 'VA') out.set(key, { value: r.data, ttl: ttl ? ttlOf(address, r.flags) : -1 });
+    if (i >= keys.length) unexpected(address, r);
+    const index = i++;
+    if (r.kind === 'EN') onValue(index, null);
+    else if (r.kind === 'VA') onValue(index, { value: r.data, ttl: ttl ? ttlOf(address, r.flags) : -1 });
     else unexpected(address, r);
     return false;
   });
-  return out;
 }
 
 function ttlOf(address: ServerAddress, flags: readonly string[]): number {

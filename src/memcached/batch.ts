@@ -30,6 +30,11 @@ export interface BatchOutcome {
   readonly failed: number;
   /** The error replies received for this batch (capped), for the log. */
   readonly failures: readonly BatchFailure[];
+  /**
+   * `failed` by reason, exact: the reply line (`SERVER_ERROR out of memory storing object`, `NS`,
+   * …) when delivered; the error's code (`MCL_ERR_SERVER_GONE`, …) when not.
+   */
+  readonly failedByReason: Readonly<Record<string, number>>;
   /** When not delivered: why (carries the server address). */
   readonly error?: Error;
 }

@@ -109,11 +109,19 @@ interface Entry {
   tooLarge: number;
   failed: number;
   failures: BatchFailure[] | null;
+  /** Error replies by reason line; null until the first (failures are rare). */
+  reasons: Map<string, number> | null;
 }
 
 /** Failure texts kept per batch; counts stay exact. */
 const MAX_FAILURES = 10;
 const NO_FAILURES: readonly BatchFailure[] = Object.freeze([]);
+const NO_REASONS: Readonly<Record<string, number>> = Object.freeze({});
+/**
+ * A load connection only ever expects status lines and MN; a VA block would be a protocol error
+ * anyway, so never allocate more than this for one (the parser's default allows 1 GiB).
+ */
+const MAX_VALUE_BYTES = 1024;
 const TOO_LARGE = /too large/i;
 
 export class MemcachedConnection extends EventEmitter {
@@ -148,7 +156,7 @@ export class MemcachedConnection extends EventEmitter {
     this.#address = address;
     this.#onOutcome = onOutcome;
     this.#o = { ...CONNECTION_DEFAULTS, random: Math.random, ...stripUndefined(options) };
-    this.#parser = new ResponseParser({ server: address.label });
+    this.#parser = new ResponseParser({ server: address.label, maxValueBytes: MAX_VALUE_BYTES });
   }
 
   get address(): ServerAddress {
@@ -189,7 +197,7 @@ export class MemcachedConnection extends EventEmitter {
     if (n < 4 || buf[n - 4] !== 0x6d || buf[n - 3] !== 0x6e || buf[n - 2] !== 0x0d || buf[n - 1] !== 0x0a) {
       throw new InvalidArgumentError(`a batch for ${this.label} must end with mn\\r\\n`, { server: this.label });
     }
-    this.#queue.push({ batch, tooLarge: 0, failed: 0, failures: null });
+    this.#queue.push({ batch, tooLarge: 0, failed: 0, failures: null, reasons: null });
     this.#bufferedBytes += batch.buf.byteLength;
     if (this.#terminal !== null) this.#scheduleSettle();
     else if (this.#phase === 'idle') this.#connect();
@@ -325,7 +333,14 @@ export class MemcachedConnection extends EventEmitter {
     const tooLarge = Math.min(entry.tooLarge, records);
     // CLIENT_ERROR on a bad key is followed by ERROR for its value line: two replies, one record.
     const failed = Math.min(entry.failed, records - tooLarge);
-    this.#onOutcome({ batch: entry.batch, delivered: true, tooLarge, failed, failures: entry.failures ?? NO_FAILURES });
+    this.#onOutcome({
+      batch: entry.batch,
+      delivered: true,
+      tooLarge,
+      failed,
+      failures: entry.failures ?? NO_FAILURES,
+      failedByReason: entry.reasons === null ? NO_REASONS : capReasons(entry.reasons, failed),
+    });
     this.#maybeDrain();
     this.#maybeFinishClose();
   }
@@ -361,6 +376,7 @@ export class MemcachedConnection extends EventEmitter {
       e.tooLarge = 0;
       e.failed = 0;
       e.failures = null;
+      e.reasons = null;
     }
     this.#inFlight = 0;
     this.#phase = 'idle';
@@ -425,8 +441,11 @@ export class MemcachedConnection extends EventEmitter {
     this.#queue = [];
     this.#inFlight = 0;
     this.#bufferedBytes = 0;
+    const code = (error as { code?: unknown }).code;
+    const reason = typeof code === 'string' ? code : 'not delivered';
     for (const { batch } of queue) {
-      this.#onOutcome({ batch, delivered: false, tooLarge: 0, failed: batch.records, failures: NO_FAILURES, error });
+      const failedByReason = batch.records > 0 ? { [reason]: batch.records } : NO_REASONS;
+      this.#onOutcome({ batch, delivered: false, tooLarge: 0, failed: batch.records, failures: NO_FAILURES, failedByReason, error });
     }
     this.#maybeDrain();
     this.#maybeFinishClose();
@@ -524,6 +543,24 @@ function charge(entry: Entry, kind: string, message: string): void {
   entry.failed++;
   entry.failures ??= [];
   if (entry.failures.length < MAX_FAILURES) entry.failures.push({ kind, message });
+  entry.reasons ??= new Map();
+  const reason = message === '' ? kind : `${kind} ${message}`;
+  entry.reasons.set(reason, (entry.reasons.get(reason) ?? 0) + 1);
+}
+
+/**
+ * Reason counts summing to `failed`: a bad key draws two replies for one record (CLIENT_ERROR,
+ * then ERROR for its value line), so the first reasons keep their counts and the excess is cut.
+ */
+function capReasons(reasons: Map<string, number>, failed: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let left = failed;
+  for (const [reason, n] of reasons) {
+    const take = Math.min(n, left);
+    if (take > 0) out[reason] = take;
+    left -= take;
+  }
+  return out;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -208,12 +208,18 @@ export class ResponseParser {
     const end = lf - 1;
     const len = end - start;
     if (len > this.#maxLine) throw this.#error(`reply line longer than ${this.#maxLine} bytes`, buf.subarray(start, end));
+    if (len === 2 && ((buf[start] << 8) | buf[start + 1]) === C_MN) {
+      sink(MN_REPLY); // the hot case: a fence
+      return;
+    }
+    // memcached never puts a CR inside a reply line; one there means the stream is out of step
+    // (and it must not reach a log line or a flag). Only the rare longer lines pay for the scan.
+    if (len > 2) {
+      const cr = buf.indexOf(CR, start);
+      if (cr < end) throw this.#error('CR inside a reply line', buf.subarray(start, end));
+    }
     if (len >= 2 && (len === 2 || buf[start + 2] === SP)) {
       const c = (buf[start] << 8) | buf[start + 1];
-      if (c === C_MN && len === 2) {
-        sink(MN_REPLY);
-        return;
-      }
       const status = STATUS_BY_CODE.get(c);
       if (status !== undefined) {
         sink(len === 2 ? BARE[status] : { kind: status, flags: tokens(buf, start + 3, end) });

@@ -13,13 +13,13 @@
  * line order, and each server has one connection, on which memcached applies commands in order.
  * Reading the next file overlaps waiting for the acks of the previous one.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstat } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import { DEVICE_TYPES } from '../config/servers.js';
 import type { RunOptions } from '../config/options.js';
-import { FileReadError, GzipError, InterruptedError, MemcLoadError } from '../errors.js';
+import { ERROR_CODES, FileReadError, GzipError, InterruptedError, MemcLoadError } from '../errors.js';
 import { LineChunker, type ChunkItem } from '../logfile/line-chunker.js';
 import { listLogFiles } from '../logfile/list-files.js';
 import { markDone } from '../logfile/mark-done.js';
@@ -28,8 +28,10 @@ import { MemcachedConnection } from '../memcached/connection.js';
 import { REJECT_REASONS } from '../record/reasons.js';
 import { FileTally, type FileReport } from '../report/file-report.js';
 import { silentLogger, type Logger } from '../report/logger.js';
+import type { LoadObserver } from '../report/observer.js';
 import type { ChunkResult, EncodeSettings } from './chunk-types.js';
 import { InlineEncoder, WorkerPool, type ChunkEncoder } from './encoders.js';
+import { EvictionWatch, type LossReport } from './eviction-watch.js';
 import { Sequencer } from './sequencer.js';
 import { summarize, type RunReport } from '../report/run-report.js';
 
@@ -39,27 +41,42 @@ export interface LoadHooks {
   readonly dryOutput?: Writable;
   /** Aborting stops reading; what was sent is settled, nothing unacknowledged is renamed. */
   readonly signal?: AbortSignal;
+  /** Load exactly these files, in this order, instead of listing --pattern (watch mode). */
+  readonly files?: readonly string[];
+  /** Metrics and the progress line listen here. */
+  readonly observer?: LoadObserver;
 }
 
 type Entry =
   | { readonly kind: 'data'; readonly file: FileTally; readonly result: ChunkResult }
-  | { readonly kind: 'too_long'; readonly file: FileTally }
+  | { readonly kind: 'too_long'; readonly file: FileTally; readonly blank: boolean }
   | { readonly kind: 'end'; readonly file: FileTally; readonly error: MemcLoadError | null };
 
 /** How many sample lines of a file are logged with their reason; counts are always exact. */
 const LOGGED_SAMPLES_PER_FILE = 20;
+/** Distinct error replies (server, reason) logged per file; counts by reason are always exact. */
+const LOGGED_FAILURES_PER_FILE = 10;
 /** After an abort, how long acknowledgements of what was already sent are awaited. */
 const ABORT_SETTLE_MS = 3000;
+/** After an abort, a `stats` reading gets at most this long: the exit must stay prompt. */
+const ABORT_STATS_TIMEOUT_MS = 500;
 
 export class Loader {
   readonly #opts: RunOptions;
   readonly #log: Logger;
   readonly #dryOutput: Writable | undefined;
   readonly #signal: AbortSignal | undefined;
+  readonly #files: readonly string[] | undefined;
+  readonly #observer: LoadObserver;
+  /** Per server: when each unsettled batch was sent, oldest first (outcomes come in send order). */
+  #sentAt: number[][] = [];
   readonly #sequencer = new Sequencer<Entry>((e) => this.#apply(e));
   readonly #tallies: FileTally[] = [];
   readonly #reports: FileReport[] = [];
   readonly #loggedSamples = new Map<FileTally, number>();
+  readonly #loggedFailures = new Map<FileTally, Set<string>>();
+  #evictions: EvictionWatch | null = null;
+  #abortTimer: NodeJS.Timeout | null = null;
   #connections: MemcachedConnection[] = [];
   #encoder: ChunkEncoder | null = null;
   #nextSeq = 0;
@@ -75,24 +92,30 @@ export class Loader {
   /** Renaming stops at the first file that is not renamed: later files must be reloaded after it. */
   #renaming = true;
   #finalizing = false;
+  /** The latest finalize pass; awaited before the run returns, so no report or rename trails it. */
+  #finalized: Promise<void> = Promise.resolve();
 
   constructor(opts: RunOptions, hooks: LoadHooks = {}) {
     this.#opts = opts;
     this.#log = hooks.logger ?? silentLogger;
     this.#dryOutput = hooks.dryOutput;
     this.#signal = hooks.signal;
+    this.#files = hooks.files;
+    this.#observer = hooks.observer ?? {};
   }
 
   async run(): Promise<RunReport> {
     const started = performance.now();
-    const files = await listLogFiles(this.#opts.pattern);
+    const files = this.#files ?? (await listLogFiles(this.#opts.pattern));
     if (files.length === 0) {
       this.#log.log('info', `No files match ${this.#opts.pattern}: nothing to do`, { pattern: this.#opts.pattern });
       return summarize([], this.#opts, started);
     }
     this.#log.log('info', `Found ${files.length} file(s) matching ${this.#opts.pattern}`, { files: files.length });
+    this.#observer.filesFound?.(files.length);
     this.#start();
     try {
+      if (this.#evictions) this.#logUnknown(await this.#evictions.read(this.#statsTimeout()), 'before the run');
       for (const [index, path] of files.entries()) {
         if (this.#signal?.aborted || this.#fatal) break;
         await this.#loadFile(new FileTally(path, index, performance.now()));
@@ -127,6 +150,8 @@ export class Loader {
     } else {
       this.#encoder = new InlineEncoder(settings, onResult);
     }
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (this.#signal?.aborted) this.#onAbort();
     if (o.dry) {
       this.#dryOutput?.on('drain', () => {
         this.#dryCongested = false;
@@ -144,19 +169,44 @@ export class Loader {
           retries: o.retries,
           maxBufferedBytes: o.maxBufferedBytes,
         },
-        (outcome) => this.#onOutcome(address.label, outcome),
+        (outcome) => {
+          const sent = this.#sentAt[i]?.shift() ?? performance.now();
+          this.#observer.batchSettled?.(address.label, outcome, (performance.now() - sent) / 1000);
+          this.#onOutcome(address.label, outcome);
+        },
       );
+      conn.on('connect', () => this.#observer.serverUp?.(address.label));
       conn.on('drain', () => {
         this.#congested.delete(i);
         this.#wake();
       });
-      conn.on('disconnect', (err: Error) =>
-        this.#log.log('warn', `Lost connection to ${address.label} (${err.message}); reconnecting`, { server: address.label }),
-      );
-      conn.on('gone', (err: Error) => this.#log.log('error', err.message, { server: address.label }));
+      conn.on('disconnect', (err: Error) => {
+        this.#observer.serverDown?.(address.label, err);
+        this.#log.log('warn', `Lost connection to ${address.label} (${err.message}); reconnecting`, { server: address.label });
+      });
+      conn.on('gone', (err: Error) => {
+        this.#observer.serverDown?.(address.label, err);
+        this.#log.log('error', err.message, { server: address.label });
+      });
       return conn;
     });
+    this.#sentAt = this.#connections.map(() => []);
+    this.#observer.bufferedBytes?.(() => Object.fromEntries(this.#connections.map((c) => [c.label, c.bufferedBytes])));
+    this.#evictions = new EvictionWatch(this.#connections.map((c) => c.address));
   }
+
+  /**
+   * Stop reading now (a reader waiting for room is woken to see the abort); what was sent gets
+   * ABORT_SETTLE_MS to be acknowledged, and whatever is still unacknowledged then is abandoned:
+   * its files fail to load, so they are not renamed.
+   */
+  readonly #onAbort = (): void => {
+    if (this.#abortTimer !== null) return;
+    this.#abortTimer = setTimeout(() => {
+      for (const c of this.#connections) c.destroy(new InterruptedError('interrupted before the server acknowledged'));
+    }, ABORT_SETTLE_MS);
+    this.#wake();
+  };
 
   readonly #chunkFiles = new Map<number, FileTally>();
 
@@ -165,17 +215,36 @@ export class Loader {
     this.#log.log('info', `Processing ${file.path}`, { file: file.path });
     const chunker = new LineChunker(this.#opts.batchBytes, this.#opts.maxLineBytes);
     const source = createReadStream(file.path, { highWaterMark: 1024 * 1024 });
+    source.once('open', (fd: number) => {
+      fstat(fd, (err, st) => this.#observer.fileStarted?.(file.path, file.index, err ? 0 : st.size));
+    });
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     let error: MemcLoadError | null = null;
+    // Node 20's pipeline() rejects with a bare AbortError when its last stage throws, losing
+    // our error (interrupted, fatal): keep it here.
+    let stageError: unknown = null;
     try {
       await pipeline(source, gunzip, async (chunks: AsyncIterable<Buffer>) => {
-        for await (const piece of chunks) {
-          for (const item of chunker.push(piece)) await this.#dispatch(file, item);
+        try {
+          for await (const piece of chunks) {
+            this.#observer.bytesRead?.(file.path, source.bytesRead);
+            for (const item of chunker.push(piece)) await this.#dispatch(file, item);
+          }
+          for (const item of chunker.end()) await this.#dispatch(file, item);
+        } catch (err) {
+          stageError ??= err;
+          throw err;
         }
-        for (const item of chunker.end()) await this.#dispatch(file, item);
       });
     } catch (err) {
-      error = this.#readError(err, file.path, gunzip.bytesWritten);
+      error = this.#readError(stageError instanceof MemcLoadError ? stageError : err, file.path, gunzip.bytesWritten);
+      if (error.code === ERROR_CODES.GZIP || error.code === ERROR_CODES.FILE_READ) {
+        try {
+          for (const item of chunker.flushComplete()) await this.#dispatch(file, item);
+        } catch {
+          // interrupted or a fatal error meanwhile: the file fails to load either way
+        }
+      }
     }
     this.#sequencer.put(this.#nextSeq++, { kind: 'end', file, error });
   }
@@ -190,7 +259,7 @@ export class Loader {
       });
     }
     if (e.code === 'ERR_STREAM_PREMATURE_CLOSE') return new GzipError(`${path}: stream closed early`, { file: path, cause: err });
-    return new FileReadError(`${path}: ${e.message}`, { file: path, cause: err });
+    return new FileReadError(`${path}: could not read the file (${e.message})`, { file: path, cause: err });
   }
 
   /** Waits for room, then hands one chunk to the encoders under the next sequence number. */
@@ -200,7 +269,7 @@ export class Loader {
     if (this.#signal?.aborted) throw new InterruptedError(`${file.path}: interrupted`, { file: file.path });
     const seq = this.#nextSeq++;
     if (item.kind === 'too_long') {
-      this.#sequencer.put(seq, { kind: 'too_long', file });
+      this.#sequencer.put(seq, { kind: 'too_long', file, blank: item.blank });
       return;
     }
     this.#inHand++;
@@ -233,8 +302,13 @@ export class Loader {
       return;
     }
     if (entry.kind === 'too_long') {
+      if (entry.blank) {
+        file.blankLines++;
+        return;
+      }
       file.lines++;
       file.rejected.too_long++;
+      this.#observer.linesApplied?.(1, { too_long: 1 });
       this.#sample(file, file.lines + file.blankLines, 'too_long');
       return;
     }
@@ -244,6 +318,7 @@ export class Loader {
     for (const s of r.samples) this.#sample(file, base + s.line, s.reason);
     file.lines += r.nonBlank;
     file.blankLines += r.lines - r.nonBlank;
+    this.#observer.linesApplied?.(r.nonBlank, r.rejected);
     for (const reason of REJECT_REASONS) file.rejected[reason] += r.rejected[reason] ?? 0;
     file.appWarnings += r.appWarnings;
     if (r.dryText !== null) {
@@ -257,6 +332,7 @@ export class Loader {
       file.records += records;
       file.pendingBatches++;
       const conn = this.#connections[i] as MemcachedConnection;
+      this.#sentAt[i]?.push(performance.now());
       if (!conn.send({ buf: frames, records, tag: file.index })) this.#congested.add(i);
     }
     this.#wake();
@@ -276,22 +352,34 @@ export class Loader {
     if (outcome.delivered) {
       file.loaded += outcome.batch.records - outcome.failed - outcome.tooLarge;
       file.rejected.too_large += outcome.tooLarge;
-      file.addFailedWrites(server, outcome.failed);
-      for (const f of outcome.failures) {
-        this.#log.log('warn', `${server}: ${f.kind} ${f.message} (a record of ${file.path})`, { server, file: file.path });
-      }
-      if (outcome.failed > 0) file.errors.push(`${outcome.failed} write(s) refused by ${server}`);
+      file.addFailedWrites(server, outcome.failed, outcome.failedByReason, true);
+      for (const f of outcome.failures) this.#logFailure(file, server, f.kind, f.message);
     } else {
-      file.addFailedWrites(server, outcome.batch.records);
+      file.addFailedWrites(server, outcome.batch.records, outcome.failedByReason, false);
       const why = outcome.error?.message ?? `${server} unreachable`;
       if (!file.errors.includes(why)) file.errors.push(why);
     }
     this.#settleCheck(file);
   }
 
+  /** The first error reply of each kind per file and server is logged; the rest are counted. */
+  #logFailure(file: FileTally, server: string, kind: string, message: string): void {
+    const reason = message === '' ? kind : `${kind} ${message}`;
+    let seen = this.#loggedFailures.get(file);
+    if (seen === undefined) this.#loggedFailures.set(file, (seen = new Set()));
+    const key = `${server}\t${reason}`;
+    if (seen.has(key) || seen.size >= LOGGED_FAILURES_PER_FILE) return;
+    seen.add(key);
+    this.#log.log('warn', `${server} answered ${reason} to a record of ${file.path}; such writes are counted as failed`, {
+      server,
+      file: file.path,
+      reason,
+    });
+  }
+
   #settleCheck(file: FileTally): void {
     if (file.settled && file.settledAt === 0) file.settledAt = performance.now();
-    void this.#finalizeInOrder();
+    if (!this.#finalizing) this.#finalized = this.#finalizeInOrder();
   }
 
   /** Reports and renames settled files strictly in order; renames stop at the first failure. */
@@ -300,6 +388,7 @@ export class Loader {
     this.#finalizing = true;
     try {
       for (let f = this.#tallies[this.#watermark]; f?.settled; f = this.#tallies[this.#watermark]) {
+        if (this.#evictions) this.#chargeLosses(f, await this.#evictions.read(this.#statsTimeout(), this.#skipStats));
         let report = f.finish(this.#opts.maxErrorRate, false);
         if (report.outcome === 'failed_load' || this.#opts.dry) this.#renaming = false;
         if (this.#renaming) {
@@ -314,6 +403,7 @@ export class Loader {
         }
         this.#reports.push(report);
         this.#logFile(report);
+        this.#observer.fileFinished?.(report);
         this.#watermark++;
       }
     } finally {
@@ -322,15 +412,79 @@ export class Loader {
     this.#wake();
   }
 
+  /** A `stats` reading must not hold up a run (or an exit) for long. */
+  #statsTimeout(): number {
+    return this.#signal?.aborted ? ABORT_STATS_TIMEOUT_MS : this.#opts.responseTimeoutMs;
+  }
+
+  /** A server given up on (or torn down) is not asked: it would only cost a timeout per file. */
+  readonly #skipStats = (server: string): string | null => {
+    const conn = this.#connections.find((c) => c.label === server);
+    const state = conn?.state;
+    return state === 'gone' || state === 'destroyed' ? `its connection is ${state}` : null;
+  };
+
+  /** Charges what the servers lost while file `f` settled to it: a warning, or with --fail-on-evictions a failed load. */
+  #chargeLosses(f: FileTally, loss: LossReport): void {
+    const fail = this.#opts.failOnEvictions;
+    const servers = new Set([...Object.keys(loss.evictions), ...Object.keys(loss.storeNoMemory)]);
+    for (const server of servers) {
+      const evicted = loss.evictions[server] ?? 0;
+      const refused = loss.storeNoMemory[server] ?? 0;
+      if (evicted > 0) f.evictions[server] = evicted;
+      if (refused > 0) f.storeNoMemory[server] = refused;
+      const lost = [evicted > 0 ? `evicted ${evicted} item(s)` : '', refused > 0 ? `refused ${refused} store(s) for lack of memory` : '']
+        .filter(Boolean)
+        .join(' and ');
+      const what = `memcached ${server} ${lost} while ${f.path} settled`;
+      const why = evicted > 0 ? 'items stored earlier may be gone' : 'those records are failed writes';
+      if (fail) {
+        f.errors.push(`${what} (--fail-on-evictions)`);
+        this.#log.log('error', `${what}: the file fails to load (--fail-on-evictions); give the server more memory (docs/operations.md)`, {
+          server,
+          file: f.path,
+          evictions: evicted,
+          storeNoMemory: refused,
+        });
+      } else {
+        this.#log.log('warn', `${what}: ${why}; give the server more memory (docs/operations.md)`, {
+          server,
+          file: f.path,
+          evictions: evicted,
+          storeNoMemory: refused,
+        });
+      }
+    }
+    for (const [server, why] of Object.entries(loss.unknown)) {
+      f.evictionsUnknown[server] = why;
+      if (fail && f.failedWrites[server] === undefined) {
+        // Without a reading, losses cannot be ruled out; a server already failing writes says enough.
+        f.errors.push(`evictions on ${server} unknown: ${why} (--fail-on-evictions)`);
+      }
+    }
+    this.#logUnknown(loss, `while ${f.path} settled`);
+  }
+
+  #logUnknown(loss: LossReport, when: string): void {
+    for (const [server, why] of Object.entries(loss.unknown)) {
+      if (why.startsWith('its connection is')) continue; // already logged as gone
+      const level = why.startsWith('memcached restarted') ? 'error' : 'warn';
+      this.#log.log(level, `evictions on ${server} not checked ${when}: ${why}`, { server });
+    }
+  }
+
   #logFile(r: FileReport): void {
     const rejected = REJECT_REASONS.filter((k) => r.rejected[k] > 0).map((k) => `${k}=${r.rejected[k]}`).join(' ') || 'none';
     const failed = Object.entries(r.failedWrites).map(([s, n]) => `${s}=${n}`).join(' ') || 'none';
+    const evicted = Object.values(r.evictions).reduce((a, b) => a + b, 0);
+    const evictedBy = Object.entries(r.evictions).map(([s, n]) => `${s}=${n}`).join(' ') || 'none';
     const level = r.outcome === 'succeeded' ? 'info' : 'error';
     const verdict = { succeeded: 'succeeded', failed_data: 'FAILED (error rate)', failed_load: 'FAILED (not fully loaded)' }[r.outcome];
     this.#log.log(
       level,
       `${r.path}: ${verdict}; lines=${r.lines} loaded=${r.loaded} rejected=${r.rejectedTotal} (${rejected}) ` +
         `app_warnings=${r.appWarnings} failed_writes=${r.failedWritesTotal} (${failed}) ` +
+        (this.#opts.dry ? '' : `evictions=${evicted} (${evictedBy}) `) +
         `error_rate=${r.errorRate.toFixed(4)} renamed=${r.renamed ? 'yes' : 'no'} ` +
         `time=${r.seconds.toFixed(2)}s ${r.linesPerSecond} lines/s${r.error ? `; ${r.error}` : ''}`,
       { file: r.path, report: r },
@@ -338,23 +492,8 @@ export class Loader {
   }
 
   async #untilSettled(): Promise<void> {
-    const deadline = this.#signal?.aborted ? performance.now() + ABORT_SETTLE_MS : Infinity;
-    let abortTimer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      abortTimer = setTimeout(() => {
-        // Give up on acknowledgements still missing: their files stay unrenamed.
-        for (const c of this.#connections) c.destroy(new InterruptedError('interrupted before the server acknowledged'));
-      }, Math.max(0, Math.min(ABORT_SETTLE_MS, deadline - performance.now())));
-    };
-    if (this.#signal?.aborted) onAbort();
-    else this.#signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      while (this.#watermark < this.#tallies.length && !this.#fatal) {
-        await new Promise<void>((resolve) => this.#waiters.push(resolve));
-      }
-    } finally {
-      clearTimeout(abortTimer);
-      this.#signal?.removeEventListener('abort', onAbort);
+    while (this.#watermark < this.#tallies.length && !this.#fatal) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
   }
 
@@ -366,7 +505,15 @@ export class Loader {
   }
 
   async #stop(): Promise<void> {
-    await Promise.allSettled(this.#connections.map((c) => c.close()));
-    await this.#encoder?.close();
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    try {
+      await this.#finalized;
+      await Promise.allSettled(this.#connections.map((c) => c.close()));
+    } finally {
+      // Nothing may keep the process alive after the run: no timer, no socket, no thread.
+      if (this.#abortTimer !== null) clearTimeout(this.#abortTimer);
+      for (const c of this.#connections) c.destroy();
+      await this.#encoder?.close();
+    }
   }
 }

@@ -20,6 +20,20 @@ export interface FileReport {
   /** Records that could not be written, by server `host:port`. */
   readonly failedWrites: Readonly<Record<string, number>>;
   readonly failedWritesTotal: number;
+  /**
+   * The same records by reason: memcached's reply (`SERVER_ERROR out of memory storing object`,
+   * `NS`, …) for refused writes, the error code (`MCL_ERR_SERVER_GONE`, …) for undelivered ones.
+   */
+  readonly failedWritesByReason: Readonly<Record<string, number>>;
+  /**
+   * Rise of each server's `evictions` counter seen while this file settled (only servers where it
+   * rose). With pipelining across files it may include evictions caused by the next file's writes.
+   */
+  readonly evictions: Readonly<Record<string, number>>;
+  /** Rise of `store_no_memory` (stores refused for lack of memory), likewise. */
+  readonly storeNoMemory: Readonly<Record<string, number>>;
+  /** Servers whose counters could not be compared for this file, with why. */
+  readonly evictionsUnknown: Readonly<Record<string, string>>;
   readonly errorRate: number;
   readonly outcome: FileOutcome;
   /** Why the file failed to load (read error, gzip error, unreachable server …). */
@@ -41,6 +55,12 @@ export class FileTally {
   rejected: RejectCounts = emptyRejectCounts();
   appWarnings = 0;
   failedWrites: Record<string, number> = {};
+  failedWritesByReason: Record<string, number> = {};
+  /** Writes memcached answered with an error, by server and reason: `server\treason` → count. */
+  readonly #refused = new Map<string, number>();
+  evictions: Record<string, number> = {};
+  storeNoMemory: Record<string, number> = {};
+  evictionsUnknown: Record<string, string> = {};
   errors: string[] = [];
   /** Batches handed to connections and not yet settled. */
   pendingBatches = 0;
@@ -58,8 +78,27 @@ export class FileTally {
     return this.readDone && this.pendingBatches === 0;
   }
 
-  addFailedWrites(server: string, n: number): void {
-    if (n > 0) this.failedWrites[server] = (this.failedWrites[server] ?? 0) + n;
+  /**
+   * Records of this file that were not written. `byReason` sums to `n`; `refused` says memcached
+   * answered them with an error reply (as opposed to never receiving them).
+   */
+  addFailedWrites(server: string, n: number, byReason: Readonly<Record<string, number>> = {}, refused = false): void {
+    if (n <= 0) return;
+    this.failedWrites[server] = (this.failedWrites[server] ?? 0) + n;
+    for (const [reason, count] of Object.entries(byReason)) {
+      this.failedWritesByReason[reason] = (this.failedWritesByReason[reason] ?? 0) + count;
+      if (refused) this.#refused.set(`${server}\t${reason}`, (this.#refused.get(`${server}\t${reason}`) ?? 0) + count);
+    }
+  }
+
+  /** Why the file failed to load: the errors logged, then one line per server and refusal reason. */
+  #errorText(): string | null {
+    const parts = [...this.errors];
+    for (const [key, n] of this.#refused) {
+      const [server, reason] = key.split('\t') as [string, string];
+      parts.push(`${n} write(s) refused by ${server}: ${reason}`);
+    }
+    return parts.length > 0 ? parts.join('; ') : null;
   }
 
   /** Applies SPEC.md's outcome rules. */
@@ -71,6 +110,7 @@ export class FileTally {
     const overThreshold = rejectedTotal + failedWritesTotal > 0 && errorRate >= maxErrorRate;
     const outcome: FileOutcome =
       this.errors.length > 0 || failedWritesTotal > 0 ? 'failed_load' : overThreshold ? 'failed_data' : 'succeeded';
+    const error = this.#errorText();
     const seconds = Math.max(0, (this.settledAt || performance.now()) - this.startedAt) / 1000;
     return {
       path: this.path,
@@ -83,9 +123,13 @@ export class FileTally {
       appWarnings: this.appWarnings,
       failedWrites: { ...this.failedWrites },
       failedWritesTotal,
+      failedWritesByReason: { ...this.failedWritesByReason },
+      evictions: { ...this.evictions },
+      storeNoMemory: { ...this.storeNoMemory },
+      evictionsUnknown: { ...this.evictionsUnknown },
       errorRate,
       outcome,
-      error: this.errors.length > 0 ? this.errors.join('; ') : null,
+      error,
       renamed,
       seconds,
       linesPerSecond: seconds > 0 ? Math.round(this.lines / seconds) : 0,

@@ -7,6 +7,8 @@ import type { FileReport } from './file-report.js';
  * pipeline knows nothing of Prometheus or terminals. Every method is optional and must not throw.
  */
 export interface LoadObserver {
+  /** How many files this run (or watch round) will load. */
+  filesFound?(count: number): void;
   fileStarted?(path: string, index: number, bytes: number): void;
   /** Compressed bytes of the current file read so far. */
   bytesRead?(path: string, bytes: number): void;
@@ -29,6 +31,7 @@ export function combineObservers(observers: readonly (LoadObserver | undefined)[
       for (const o of list) (o[k] as ((...a: unknown[]) => void) | undefined)?.(...args);
     };
   return {
+    filesFound: fan('filesFound'),
     fileStarted: fan('fileStarted'),
     bytesRead: fan('bytesRead'),
     linesApplied: fan('linesApplied'),

@@ -8,42 +8,13 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 import { repoRoot } from './paths.js';
+import { judgeLine, SPEC_TYPES, splitLines, type SpecRecord } from './spec-model.js';
 
-export const TYPES = ['idfa', 'gaid', 'adid', 'dvid'] as const;
+export const TYPES = SPEC_TYPES;
+export { judgeLine };
 const UserApps = protobuf.loadSync(join(repoRoot(), 'appsinstalled.proto')).lookupType('UserApps');
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-export interface OracleRecord {
-  readonly type: string;
-  readonly key: string;
-  readonly apps: number[];
-  readonly lat: number;
-  readonly lon: number;
-}
-
-/** A record, 'blank', or the reject reason, by SPEC.md's table in its order. */
-export function judgeLine(raw: string, maxLineBytes = 1024 * 1024): OracleRecord | 'blank' | string {
-  if (Buffer.byteLength(raw, 'latin1') > maxLineBytes) return 'too_long';
-  const line = raw.replace(/[\r\n]+$/, '');
-  if (/^[ \t\r\n\v\f]*$/.test(line)) return 'blank';
-  const f = line.split('\t');
-  if (f.length !== 5) return 'fields';
-  const [type, id, lat, lon, apps] = f as [string, string, string, string, string];
-  if (type === '' || id === '') return 'empty';
-  if (!(TYPES as readonly string[]).includes(type)) return 'type';
-  const key = `${type}:${id}`;
-  if (key.length > 250 || [...key].some((c) => c.charCodeAt(0) <= 0x20 || c.charCodeAt(0) === 0x7f)) return 'key';
-  const num = (s: string) => {
-    const t = s.replace(/^ +| +$/g, '');
-    return NUMBER.test(t) && Number.isFinite(Number(t)) ? Number(t) : null;
-  };
-  const la = num(lat);
-  const lo = num(lon);
-  if (la === null || lo === null) return 'geo';
-  const ids = apps === '' ? [] : apps.split(',').map((a) => a.replace(/^ +| +$/g, ''));
-  const kept = ids.filter((a) => /^\d+$/.test(a) && BigInt(a) <= 4294967295n).map(Number);
-  return { type, key, apps: kept, lat: la, lon: lo };
-}
+export type OracleRecord = SpecRecord;
 
 export function encode(r: OracleRecord): Buffer {
   return Buffer.from(UserApps.encode(UserApps.create({ apps: r.apps, lat: r.lat, lon: r.lon })).finish());
@@ -64,15 +35,13 @@ export interface Expected {
 
 /** Reads files in the order given (the caller passes them chronologically). */
 export function expectFrom(files: readonly string[]): Expected {
-  const byType: Record<string, Map<string, Buffer>> = Object.fromEntries(TYPES.map((t) => [t, new Map()]));
+  const last: Record<string, Map<string, OracleRecord>> = Object.fromEntries(TYPES.map((t) => [t, new Map()]));
   const records: OracleRecord[] = [];
   const rejected: Record<string, number> = {};
   let lines = 0;
   for (const file of files) {
     const text = gunzipSync(readFileSync(file)).toString('latin1');
-    const all = text.split('\n');
-    if (all[all.length - 1] === '') all.pop();
-    for (const raw of all) {
+    for (const raw of splitLines(text)) {
       const r = judgeLine(raw);
       if (r === 'blank') continue;
       lines++;
@@ -81,9 +50,13 @@ export function expectFrom(files: readonly string[]): Expected {
         continue;
       }
       records.push(r);
-      (byType[r.type] as Map<string, Buffer>).set(r.key, encode(r));
+      (last[r.type] as Map<string, OracleRecord>).set(r.key, r);
     }
   }
+  // Only each key's last record is encoded: the value memcached must hold.
+  const byType: Record<string, Map<string, Buffer>> = Object.fromEntries(
+    TYPES.map((t) => [t, new Map([...(last[t] as Map<string, OracleRecord>)].map(([k, r]) => [k, encode(r)]))]),
+  );
   return { byType, records, rejected, lines };
 }
 

@@ -39,6 +39,13 @@ const usage: [string, string[], RegExp][] = [
   ['malformed host:port', ['--idfa', 'nohost'], /--idfa: "nohost" is not host:port/],
   ['bad number', ['--workers', 'x'], /--workers/],
   ['unwritable log file', ['-l', '/nonexistent-dir/x.log', '--pattern', join(dir, 'none/*')], /cannot open \/nonexistent-dir\/x\.log/],
+  ['host:port without a port', ['--gaid', '127.0.0.1:'], /--gaid: "127\.0\.0\.1:" is not host:port/],
+  ['host:port without a host', ['--adid', ':33015'], /--adid: ":33015" is not host:port/],
+  ['IPv6 without a port', ['--dvid', '[::1]'], /--dvid: "\[::1\]" is not host:port/],
+  ['port out of range', ['--idfa', '127.0.0.1:65536'], /--idfa: "127\.0\.0\.1:65536" is not host:port/],
+  ['a timeout of zero', ['--timeout', '0'], /--timeout: 0 is out of range/],
+  ['a value given to a switch', ['--fail-on-evictions=yes'], /fail-on-evictions/],
+  ['a positional argument', ['/data/*.tsv.gz'], /\/data\/\*\.tsv\.gz/],
 ];
 for (const [name, args, message] of usage) {
   test(`${name}: one clear message, exit 2, no stack trace`, async () => {
@@ -70,5 +77,35 @@ test('a file that is not gzip fails to load with its name in the log, exit 1', a
   const r = await runCli(['--pattern', join(sub, '*.tsv.gz'), '--dry']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /20170929000000\.tsv\.gz: gzip data broken at compressed byte \d+ \(incorrect header check\)/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('a pattern that matches only done (dot) files is a run with nothing to do: exit 0', async () => {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const sub = join(dir, 'alldone');
+  mkdirSync(sub);
+  writeFileSync(join(sub, '.20170929000000.tsv.gz'), '');
+  const r = await runCli(['--pattern', join(sub, '*.tsv.gz'), '--dry']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /No files match .*alldone\/\*\.tsv\.gz: nothing to do/);
+});
+
+test('a file that cannot be read: one clear error naming it, the other files still read, exit 1, no stack trace', async (t) => {
+  const { mkdirSync, symlinkSync, writeFileSync } = await import('node:fs');
+  const { gzipSync } = await import('node:zlib');
+  const sub = join(dir, 'unreadable');
+  mkdirSync(sub);
+  const good = gzipSync('idfa\ta1\t1\t2\t3\n');
+  writeFileSync(join(sub, '20170929000000.tsv.gz'), good);
+  writeFileSync(join(sub, '20170929000200.tsv.gz'), good);
+  const bad = join(sub, '20170929000100.tsv.gz');
+  if (process.platform !== 'linux') return t.skip('needs /proc/self/mem');
+  // Reading /proc/self/mem from offset 0 fails with EIO, even as root (chmod 000 does not stop root).
+  symlinkSync('/proc/self/mem', bad);
+  const r = await runCli(['--pattern', join(sub, '*.tsv.gz'), '--dry']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /E \S+20170929000100\.tsv\.gz: could not read the file \(EIO: i\/o error, read\), after line 0/);
+  assert.match(r.stderr, /20170929000000\.tsv\.gz: succeeded/);
+  assert.match(r.stderr, /20170929000200\.tsv\.gz: succeeded/);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 });

@@ -119,6 +119,11 @@ describe('MemcachedConnection (fake server)', () => {
       { kind: 'NS', message: '' },
     ]);
     assert.deepEqual(r.outcomes[4]?.failures, []);
+    assert.deepEqual(
+      r.outcomes.map((o) => o.failedByReason),
+      [{}, { 'SERVER_ERROR out of memory storing object': 1 }, {}, { 'CLIENT_ERROR bad data chunk': 1, NS: 1 }, {}, {}],
+      'failures by reason, too large apart',
+    );
     assert.ok(r.outcomes.every((o) => o.delivered));
   });
 
@@ -132,6 +137,7 @@ describe('MemcachedConnection (fake server)', () => {
     await r.until(1);
     assert.equal(r.outcomes[0]?.failed, 12);
     assert.equal(r.outcomes[0]?.failures.length, 10);
+    assert.deepEqual(r.outcomes[0]?.failedByReason, { 'CLIENT_ERROR bad command line format': 12 }, 'reasons sum to failed');
   });
 
   it('returns false at maxBufferedBytes and emits drain once below it', async (t) => {
@@ -253,6 +259,7 @@ describe('MemcachedConnection (fake server)', () => {
     for (const o of r.outcomes) {
       assert.equal(o.delivered, false);
       assert.equal(o.failed, o.batch.records);
+      assert.deepEqual(o.failedByReason, { MCL_ERR_SERVER_GONE: o.batch.records });
       assert.equal(o.error, gone[0]);
     }
     const err = gone[0] as Error & { code?: string; server?: string; cause?: { code?: string } };

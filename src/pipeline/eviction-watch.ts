@@ -1,0 +1,103 @@
+/**
+ * Loss inside memcached. Under quiet sets a full server evicts old items to store new ones and
+ * the client sees nothing but `MN`; only its counters tell. So the loader reads every server's
+ * `stats` before the run and again as each file settles, and charges the rise since the previous
+ * reading to that file:
+ *
+ *   baseline ──── file 0 settles ──── file 1 settles ──── …
+ *        rise(0) = r1 − r0     rise(1) = r2 − r1
+ *
+ * Reading the next file overlaps the acknowledgements of the previous one, so a file's rise is
+ * what the servers reported while it settled: writes of the next file may already be in it. An
+ * eviction removes the least recently used items, which usually belong to earlier files: the
+ * rise says the servers are too small for the data, not which records are gone.
+ *
+ * Counters watched: `evictions` (items pushed out to make room) and `store_no_memory` (stores
+ * refused with SERVER_ERROR out of memory, e.g. under `-M`). A changed `pid` or a smaller
+ * `uptime` means the server restarted: everything stored before is gone.
+ */
+import type { ServerAddress } from '../config/servers.js';
+import { stats } from '../memcached/admin.js';
+
+export interface CounterReading {
+  readonly pid: string;
+  readonly uptime: number;
+  readonly evictions: number;
+  readonly storeNoMemory: number;
+}
+
+/** What changed on the servers since the previous reading; only servers with something to say. */
+export interface LossReport {
+  /** Rise of `evictions`, by server `host:port`. */
+  readonly evictions: Readonly<Record<string, number>>;
+  /** Rise of `store_no_memory`, by server. */
+  readonly storeNoMemory: Readonly<Record<string, number>>;
+  /** Servers whose rise is unknown, with why: unreadable now or before, or restarted. */
+  readonly unknown: Readonly<Record<string, string>>;
+}
+
+/** Why a server is not read this time (e.g. its connection was given up), or null to read it. */
+export type SkipCheck = (server: string) => string | null;
+
+export class EvictionWatch {
+  readonly #servers: readonly ServerAddress[];
+  /** Last good reading per server. A failed or skipped reading keeps it, so the next good one still compares. */
+  readonly #last = new Map<string, CounterReading>();
+  readonly #asked = new Set<string>();
+
+  constructor(servers: readonly ServerAddress[]) {
+    this.#servers = servers;
+  }
+
+  /**
+   * Reads every server (in parallel, each within timeoutMs) and returns the rise since its last
+   * good reading. The first call is the baseline and reports only servers it could not read.
+   */
+  async read(timeoutMs: number, skip: SkipCheck = () => null): Promise<LossReport> {
+    const evictions: Record<string, number> = {};
+    const storeNoMemory: Record<string, number> = {};
+    const unknown: Record<string, string> = {};
+    await Promise.all(
+      this.#servers.map(async (address) => {
+        const server = address.label;
+        const first = !this.#asked.has(server);
+        this.#asked.add(server);
+        const before = this.#last.get(server);
+        const skipped = skip(server);
+        if (skipped !== null) {
+          if (!first) unknown[server] = skipped;
+          return;
+        }
+        let now: CounterReading;
+        try {
+          now = toReading(await stats(address, timeoutMs));
+        } catch (err) {
+          unknown[server] = `could not read stats: ${(err as Error).message}`;
+          return;
+        }
+        this.#last.set(server, now);
+        if (first) return;
+        if (before === undefined) {
+          unknown[server] = 'no earlier reading of its stats';
+        } else if (now.pid !== before.pid || now.uptime < before.uptime) {
+          unknown[server] = `memcached restarted (pid ${before.pid} -> ${now.pid}): items stored before are gone`;
+        } else {
+          const e = now.evictions - before.evictions;
+          const s = now.storeNoMemory - before.storeNoMemory;
+          if (e > 0) evictions[server] = e;
+          if (s > 0) storeNoMemory[server] = s;
+        }
+      }),
+    );
+    return { evictions, storeNoMemory, unknown };
+  }
+}
+
+function toReading(s: Readonly<Record<string, string>>): CounterReading {
+  const n = (name: string): number => {
+    const v = Number(s[name]);
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`stat ${name} missing or not a count: ${String(s[name])}`);
+    return v;
+  };
+  return { pid: s['pid'] ?? '', uptime: n('uptime'), evictions: n('evictions'), storeNoMemory: n('store_no_memory') };
+}

@@ -1,0 +1,222 @@
+/**
+ * Server faults mid-run, with real processes through the real bin (issue #4): a dropped and
+ * refused connection, a 2-second freeze, a server that never starts, a server that freezes for
+ * good, a gzip file that breaks in the middle. Each test checks the exit status, the renames and
+ * every stored value against the oracle.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
+import { generateLogs } from '../../../src/generate/index.js';
+import { checkServers, doneFiles, readValues } from '../../helpers/check.js';
+import { runCli, serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
+import { startServers, stopAll } from '../../helpers/memcached.js';
+import { encode, expectFrom, pendingFiles, TYPES, type Expected } from '../../helpers/oracle.js';
+import { TcpForwarder } from '../../helpers/tcp-forwarder.js';
+
+const root = mkdtempSync(join(tmpdir(), 'memc-load-faults-'));
+let dataset: string;
+let small: string;
+/** What the dataset's files must leave in memcached (every copy of it is the same). */
+let datasetExpected: Expected;
+let smallExpected: Expected;
+const forwarders: TcpForwarder[] = [];
+
+before(async () => {
+  dataset = join(root, 'dataset');
+  small = join(root, 'small');
+  // Big enough that the run is still writing when file 2 starts; keys repeat across files.
+  await generateLogs({ dir: dataset, files: 3, lines: 20_000, seed: 41, repeatRate: 0.3, badRate: 0.002, crlf: true });
+  await generateLogs({ dir: small, files: 3, lines: 3000, seed: 42, repeatRate: 0.3, badRate: 0.002 });
+  datasetExpected = expectFrom(pendingFiles(dataset));
+  smallExpected = expectFrom(pendingFiles(small));
+});
+after(async () => {
+  await stopAllCli();
+  await Promise.all(forwarders.map((f) => f.stop()));
+  await stopAll();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function copy(from: string, name: string): string {
+  const dir = join(root, name);
+  cpSync(from, dir, { recursive: true });
+  return dir;
+}
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const labels = (servers: readonly { address: { label: string } }[]) => servers.map((s) => s.address.label);
+/** The log line of a file's verdict. */
+const verdictLine = (stderr: string, file: string) => stderr.split('\n').find((l) => l.includes(`${basename(file)}: `) && / lines=\d+/.test(l)) ?? '';
+
+test('a connection cut mid-run, then refused for half a second: exit 0, every value correct', async () => {
+  const servers = await startServers(4);
+  const dir = copy(dataset, 'forwarder');
+  const files = pendingFiles(dir);
+  const expected = datasetExpected;
+  const fw = new TcpForwarder(servers[1]!.address);
+  forwarders.push(fw);
+  await fw.start();
+  // gaid's share of the data is ~4 MB on the wire: cut at 1 MB, refuse connects from 2.5 MB.
+  let cut = false;
+  let stopped = false;
+  fw.onUpstream = (bytes) => {
+    if (!cut && bytes > 1_000_000) {
+      cut = true;
+      fw.cutAll();
+    } else if (cut && !stopped && bytes > 2_500_000) {
+      stopped = true;
+      void fw.stop().then(() => setTimeout(() => void fw.start(), 500));
+    }
+  };
+  const via = [labels(servers)[0]!, fw.address.label, labels(servers)[2]!, labels(servers)[3]!];
+  const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(via)]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(cut && stopped, `both faults happened (forwarded ${fw.counters.bytesUp} bytes)`);
+  assert.ok(fw.counters.cut >= 1 && fw.counters.accepted >= 3, JSON.stringify(fw.counters));
+  assert.match(run.stderr, new RegExp(`W Lost connection to ${esc(fw.address.label)} \\(.*\\); reconnecting`));
+  assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`));
+  await checkServers(servers.map((s) => s.address), expected);
+});
+
+test('a server frozen (SIGSTOP) for 2 s mid-run: no reconnect, exit 0, every value correct', async () => {
+  const servers = await startServers(4);
+  const dir = copy(dataset, 'freeze2s');
+  const files = pendingFiles(dir);
+  const expected = datasetExpected;
+  // A small buffer keeps the reader close to the acks, so writes are waiting during the freeze.
+  const cli = startCli(['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(labels(servers))]);
+  await cli.waitForStderr(new RegExp(`Processing \\S*${esc(basename(files[1]!))}`));
+  const frozenAt = performance.now();
+  servers[2]!.pause();
+  setTimeout(() => servers[2]!.resume(), 2000);
+  const run = await cli.done;
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(performance.now() - frozenAt >= 1900, 'the run was still going when the server froze');
+  assert.doesNotMatch(run.stderr, /Lost connection/);
+  assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`));
+  await checkServers(servers.map((s) => s.address), expected);
+});
+
+describe('a server gone for good', { concurrency: true }, () => {
+  test('never started: bounded time with defaults, its records failed, nothing renamed; a rerun with it up completes', async (t) => {
+    const servers = await startServers(4);
+    await servers[3]!.stop(); // dvid's port: nothing listens there now
+    const dir = copy(small, 'never');
+    const files = pendingFiles(dir);
+    const expected = smallExpected;
+    const args = ['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(labels(servers))];
+    const dvid = servers[3]!.address.label;
+
+    const first = await startCli(args).done;
+    assert.equal(first.code, 1, first.stderr);
+    assert.ok(first.ms < 30_000, `gave up in ${first.ms} ms`);
+    t.diagnostic(`the run with dvid never started ended after ${Math.round(first.ms)} ms`);
+    assert.match(first.stderr, new RegExp(`E gave up on memcached ${esc(dvid)} after \\d+ failed attempt\\(s\\) over [\\d.]+ s: connect ECONNREFUSED`));
+    assert.deepEqual(doneFiles(dir), [], 'every file lost writes: none is renamed');
+    for (const file of files) {
+      const dvidRecords = expectFrom([file]).records.filter((r) => r.type === 'dvid').length;
+      const line = verdictLine(first.stderr, file);
+      assert.match(line, /FAILED \(not fully loaded\)/);
+      assert.match(line, new RegExp(`failed_writes=${dvidRecords} \\(${esc(dvid)}=${dvidRecords}\\)`), line);
+    }
+    await checkServers(servers.map((s) => s.address), expected, { types: ['idfa', 'gaid', 'adid'] });
+
+    await servers[3]!.restart();
+    const second = await runCli(args);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`));
+    await checkServers(servers.map((s) => s.address), expected);
+  });
+
+  test('frozen for good mid-run: bounded time with defaults, exit 1, renames stop at the first file that lost writes', async (t) => {
+    const servers = await startServers(4);
+    const dir = copy(dataset, 'frozen');
+    const files = pendingFiles(dir);
+    const expected = datasetExpected;
+    const gaid = servers[1]!.address.label;
+    const args = ['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(labels(servers))];
+    const cli = startCli(args);
+    await cli.waitForStderr(new RegExp(`Processing \\S*${esc(basename(files[1]!))}`));
+    servers[1]!.pause();
+    const run = await cli.done;
+    assert.equal(run.code, 1, run.stderr);
+    assert.ok(run.ms < 30_000, `gave up in ${run.ms} ms`);
+    t.diagnostic(`the run with gaid frozen for good ended after ${Math.round(run.ms)} ms`);
+    assert.match(run.stderr, new RegExp(`W Lost connection to ${esc(gaid)} \\(no reply from ${esc(gaid)} for 5000 ms with \\d+ batch\\(es\\) in flight\\)`));
+    assert.match(run.stderr, new RegExp(`E gave up on memcached ${esc(gaid)} after \\d+ failed attempt\\(s\\)`));
+    const done = doneFiles(dir);
+    const renamed = files.filter((f) => done.includes(`.${basename(f)}`));
+    assert.deepEqual(renamed, files.slice(0, renamed.length), 'renamed files are a prefix');
+    assert.ok(renamed.length < files.length);
+    assert.match(verdictLine(run.stderr, files[renamed.length]!), new RegExp(`FAILED \\(not fully loaded\\).*failed_writes=\\d+ \\(${esc(gaid)}=\\d+\\)`));
+    await checkServers(servers.map((s) => s.address), expected, { types: ['idfa', 'adid', 'dvid'] });
+
+    // Thawed: the renamed files' records for the frozen server are all there (or a later value).
+    servers[1]!.resume();
+    const renamedPaths = renamed.map((f) => join(dir, `.${basename(f)}`));
+    const prefix = expectFrom(renamedPaths).byType['gaid']!;
+    const later = new Map<string, Set<string>>();
+    for (const r of expectFrom(pendingFiles(dir)).records) {
+      if (r.type === 'gaid') later.set(r.key, (later.get(r.key) ?? new Set()).add(encode(r).toString('hex')));
+    }
+    const keys = [...prefix.keys()];
+    const got = await readValues(servers[1]!.address, keys);
+    for (const [i, key] of keys.entries()) {
+      const hex = got[i]?.toString('hex');
+      assert.ok(hex === prefix.get(key)!.toString('hex') || (hex !== undefined && later.get(key)?.has(hex)), `${key} on ${gaid}`);
+    }
+
+    const rerun = await runCli(args.filter((a, i) => a !== '--max-buffered-bytes' && args[i - 1] !== '--max-buffered-bytes'));
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.deepEqual(pendingFiles(dir), []);
+    await checkServers(servers.map((s) => s.address), expected);
+  });
+});
+
+test('a gzip file that breaks mid-way: the error names the file and where; exactly the lines before the break are loaded', async () => {
+  const servers = await startServers(4);
+  const dir = copy(small, 'truncated');
+  const files = pendingFiles(dir);
+  const expected = smallExpected;
+  const middle = files[1]!;
+  const good = readFileSync(middle);
+  const cutAt = Math.floor(good.length * 0.6);
+  writeFileSync(middle, good.subarray(0, cutAt));
+  // What a decompressor can still get out of the truncated file: its whole lines are the ones
+  // the loader must have loaded, and "after line N" must name the last of them.
+  const partial = gunzipSync(good.subarray(0, cutAt), { finishFlush: constants.Z_SYNC_FLUSH });
+  const wholeLines = partial.subarray(0, partial.lastIndexOf(0x0a) + 1);
+  const lineCount = wholeLines.reduce((n, b) => n + (b === 0x0a ? 1 : 0), 0);
+  const prefixFile = join(root, 'truncated-prefix.tsv.gz');
+  writeFileSync(prefixFile, gzipSync(wholeLines));
+
+  const args = ['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(labels(servers))];
+  const first = await runCli(args);
+  assert.equal(first.code, 1, first.stderr);
+  const m = new RegExp(`E ${esc(middle)}: gzip data broken at compressed byte (\\d+) \\(unexpected end of file\\), after line (\\d+)`).exec(first.stderr);
+  assert.ok(m, first.stderr);
+  assert.ok(Number(m[1]) <= cutAt && Number(m[1]) > cutAt / 2, `compressed offset ${m[1]} of ${cutAt}`);
+  assert.equal(Number(m[2]), lineCount, 'the last whole line before the break');
+  assert.match(verdictLine(first.stderr, middle), /FAILED \(not fully loaded\).* renamed=no/);
+  assert.deepEqual(doneFiles(dir), [`.${basename(files[0]!)}`], 'the broken file and every later one stay pending');
+  // The later file is still loaded (the other keys get their data), over the broken file's prefix.
+  await checkServers(servers.map((s) => s.address), expectFrom([join(dir, `.${basename(files[0]!)}`), prefixFile, files[2]!]));
+
+  writeFileSync(middle, good);
+  const second = await runCli(args);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(pendingFiles(dir), []);
+  await checkServers(servers.map((s) => s.address), expected);
+});
+
+test('the datasets cover every device type and repeat keys across files', () => {
+  for (const e of [smallExpected, datasetExpected]) {
+    for (const t of TYPES) assert.ok((e.byType[t]?.size ?? 0) > 100, t);
+    const distinct = TYPES.reduce((n, t) => n + (e.byType[t]?.size ?? 0), 0);
+    assert.ok(e.records.length > distinct * 1.2, 'keys repeat');
+  }
+});

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ServerAddress } from '../../../src/config/servers.js';
+import { EvictionWatch } from '../../../src/pipeline/eviction-watch.js';
+import { FakeServer } from '../../helpers/fake-server.js';
+
+/** A fake memcached answering `stats` from `counters`, which the test changes between readings. */
+async function statsServer(counters: { pid: number; uptime: number; evictions: number; store_no_memory: number }) {
+  return FakeServer.start((cmd, conn) => {
+    if (cmd.name === 'other' && cmd.line === 'stats') {
+      conn.write(Object.entries(counters).map(([k, v]) => `STAT ${k} ${v}\r\n`).join('') + 'END\r\n');
+    }
+  });
+}
+
+describe('EvictionWatch', () => {
+  it('reports the rise of evictions and store_no_memory since the previous reading, per server', async (t) => {
+    const a = { pid: 10, uptime: 100, evictions: 5, store_no_memory: 0 };
+    const b = { pid: 20, uptime: 100, evictions: 0, store_no_memory: 0 };
+    const sa = await statsServer(a);
+    const sb = await statsServer(b);
+    t.after(() => Promise.all([sa.stop(), sb.stop()]));
+    const watch = new EvictionWatch([sa.address, sb.address]);
+    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {} }, 'the baseline reports nothing');
+    a.evictions = 12;
+    a.store_no_memory = 3;
+    a.uptime = 101;
+    assert.deepEqual(await watch.read(1000), {
+      evictions: { [sa.address.label]: 7 },
+      storeNoMemory: { [sa.address.label]: 3 },
+      unknown: {},
+    });
+    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {} }, 'no rise, nothing to say');
+  });
+
+  it('a restart (new pid) is an unknown rise that says the items are gone', async (t) => {
+    const c = { pid: 10, uptime: 100, evictions: 50, store_no_memory: 0 };
+    const s = await statsServer(c);
+    t.after(() => s.stop());
+    const watch = new EvictionWatch([s.address]);
+    await watch.read(1000);
+    c.pid = 11;
+    c.uptime = 1;
+    c.evictions = 0;
+    const r = await watch.read(1000);
+    assert.deepEqual(r.evictions, {});
+    assert.match(r.unknown[s.address.label] ?? '', /memcached restarted \(pid 10 -> 11\): items stored before are gone/);
+  });
+
+  it('an unreadable server is unknown now and for the next reading; a skipped one is not even asked', async (t) => {
+    const c = { pid: 10, uptime: 100, evictions: 0, store_no_memory: 0 };
+    const s = await statsServer(c);
+    t.after(() => s.stop());
+    const dead: ServerAddress = { host: '127.0.0.1', port: 1, label: '127.0.0.1:1' };
+    const watch = new EvictionWatch([s.address, dead]);
+    const first = await watch.read(1000);
+    assert.match(first.unknown['127.0.0.1:1'] ?? '', /could not read stats: .*127\.0\.0\.1:1/);
+    const asked = s.commands.length;
+    const second = await watch.read(1000, (server) => (server === s.address.label ? 'its connection is gone' : null));
+    assert.equal(s.commands.length, asked, 'the skipped server got no request');
+    assert.equal(second.unknown[s.address.label], 'its connection is gone');
+    assert.match(second.unknown['127.0.0.1:1'] ?? '', /could not read stats/);
+  });
+});
+
+describe('EvictionWatch across a failed reading', () => {
+  it('keeps the last good reading: the rise, or a restart, behind a failed reading still shows up next time', async (t) => {
+    const c = { pid: 10, uptime: 100, evictions: 1, store_no_memory: 0 };
+    let failNext = false;
+    const s = await FakeServer.start((cmd, conn) => {
+      if (cmd.name !== 'other' || cmd.line !== 'stats') return;
+      if (failNext) {
+        failNext = false;
+        conn.destroy();
+        return;
+      }
+      conn.write(Object.entries(c).map(([k, v]) => `STAT ${k} ${v}\r\n`).join('') + 'END\r\n');
+    });
+    t.after(() => s.stop());
+    const watch = new EvictionWatch([s.address]);
+    await watch.read(1000);
+    c.evictions = 4;
+    failNext = true;
+    assert.match((await watch.read(1000)).unknown[s.address.label] ?? '', /could not read stats/);
+    c.evictions = 6;
+    assert.deepEqual(await watch.read(1000), { evictions: { [s.address.label]: 5 }, storeNoMemory: {}, unknown: {} }, '6 − 1');
+    failNext = true;
+    await watch.read(1000);
+    c.pid = 11;
+    c.evictions = 0;
+    assert.match((await watch.read(1000)).unknown[s.address.label] ?? '', /memcached restarted \(pid 10 -> 11\)/);
+  });
+});
