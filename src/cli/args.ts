@@ -5,14 +5,27 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_SERVERS, DEFAULTS, resolveOptions, type RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
+import { envName, fromConfigFile, fromEnv, mergeSources } from '../config/sources.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { WATCH_DEFAULTS, type WatchOptions } from '../pipeline/watch.js';
 
 export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'test'; readonly logFile: string | null }
-  | { readonly kind: 'run'; readonly options: RunOptions; readonly logFile: string | null }
+  | { readonly kind: 'run'; readonly options: RunOptions; readonly logFile: string | null; readonly cli: CliSettings }
   | { readonly kind: 'generate'; readonly generate: GenerateArgs };
+
+/** Settings of the command line itself, not of the load: where things are shown and how it runs. */
+export interface CliSettings {
+  /** --report: a path, '-' for stdout, or null. */
+  readonly report: string | null;
+  readonly logFormat: 'text' | 'json';
+  readonly quiet: boolean;
+  readonly watch: WatchOptions | null;
+  readonly metricsPort: number | null;
+  readonly metricsHost: string;
+}
 
 export interface GenerateArgs {
   readonly dir: string;
@@ -52,6 +65,20 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   'connect-timeout': { type: 'string', arg: 'MS', help: 'connect timeout per attempt', def: String(DEFAULTS.connectTimeoutMs) },
   timeout: { type: 'string', arg: 'MS', help: 'no reply for this long with writes outstanding drops the connection', def: String(DEFAULTS.responseTimeoutMs) },
   retries: { type: 'string', arg: 'N', help: 'reconnect attempts per outage before a server is given up', def: String(DEFAULTS.retries) },
+  'fail-on-evictions': {
+    type: 'boolean',
+    help: 'a file during which a server evicted items (or refused them for lack of memory) fails to load, instead of a warning',
+  },
+  ttl: { type: 'string', arg: 'SECONDS', help: 'item expiry; 0 = never expires', def: String(DEFAULTS.ttl) },
+  packed: { type: 'boolean', help: "apps in protobuf's packed form (smaller; every protobuf parser reads it)" },
+  report: { type: 'string', arg: 'FILE', help: 'write the run report as JSON to FILE (- for stdout); schema: docs/report.schema.json' },
+  'log-format': { type: 'string', arg: 'text|json', help: 'json: one JSON object per log line', def: 'text' },
+  quiet: { type: 'boolean', short: 'q', help: 'no progress line and no summary table' },
+  watch: { type: 'boolean', help: 'keep running: load new files as they arrive, in order, until SIGINT/SIGTERM' },
+  'watch-interval': { type: 'string', arg: 'MS', help: 'with --watch: how often the folder is looked at', def: String(WATCH_DEFAULTS.intervalMs) },
+  'metrics-port': { type: 'string', arg: 'PORT', help: 'serve Prometheus /metrics and /healthz on this port' },
+  'metrics-host': { type: 'string', arg: 'HOST', help: 'address the metrics server listens on', def: '127.0.0.1' },
+  config: { type: 'string', arg: 'FILE', help: `JSON file of option names to values; flags win over ${envName('idfa')}-style environment variables, which win over the file` },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
   version: { type: 'boolean', short: 'V', help: 'show the version' },
 };
@@ -69,11 +96,13 @@ export const GENERATE_FLAGS: Readonly<Record<string, OptionDoc>> = {
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 
-export function parseCli(argv: readonly string[]): Command {
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Command {
   if (argv[0] === 'generate') return parseGenerate(argv.slice(1));
-  const values = parseFlags(argv, RUN_FLAGS);
-  if (values.help) return { kind: 'help' };
-  if (values.version) return { kind: 'version' };
+  const flags = parseFlags(argv, RUN_FLAGS);
+  if (flags.help) return { kind: 'help' };
+  if (flags.version) return { kind: 'version' };
+  const configFile = str(flags.config);
+  const values = mergeSources(configFile === undefined ? {} : fromConfigFile(configFile, RUN_FLAGS), fromEnv(env), flags);
   const logFile = str(values.log) ?? null;
   if (values.test) return { kind: 'test', logFile };
   const servers: Record<string, string> = {};
@@ -90,8 +119,27 @@ export function parseCli(argv: readonly string[]): Command {
     connectTimeoutMs: int(values['connect-timeout'], 'connect-timeout'),
     responseTimeoutMs: int(values.timeout, 'timeout'),
     retries: int(values.retries, 'retries'),
+    failOnEvictions: values['fail-on-evictions'] === true,
+    ttl: int(values.ttl, 'ttl'),
+    packed: values.packed === true,
   });
-  return { kind: 'run', options, logFile };
+  const logFormat = str(values['log-format']) ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new InvalidArgumentError(`--log-format: "${logFormat}" is not text or json`);
+  const watch = values.watch === true;
+  if (watch && options.dry) throw new ConfigError('--watch with --dry would reload the same files forever: choose one');
+  const metricsPort = int(values['metrics-port'], 'metrics-port') ?? null;
+  if (metricsPort !== null && (metricsPort < 0 || metricsPort > 65535)) throw new ConfigError(`--metrics-port: ${metricsPort} is not a port`);
+  const interval = int(values['watch-interval'], 'watch-interval') ?? WATCH_DEFAULTS.intervalMs;
+  if (interval < 10) throw new ConfigError('--watch-interval: at least 10 ms');
+  const cli: CliSettings = {
+    report: str(values.report) ?? null,
+    logFormat,
+    quiet: values.quiet === true,
+    watch: watch ? { ...WATCH_DEFAULTS, intervalMs: interval } : null,
+    metricsPort,
+    metricsHost: str(values['metrics-host']) ?? '127.0.0.1',
+  };
+  return { kind: 'run', options, logFile, cli };
 }
 
 function parseGenerate(argv: readonly string[]): Command {

@@ -3,13 +3,21 @@
  *   0  every file succeeded (or nothing matched)   1  a file failed, or the run did
  *   2  usage or configuration error                130 / 143  SIGINT / SIGTERM
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { generateLogs } from '../generate/index.js';
+import { LoaderMetrics } from '../metrics/metrics.js';
+import { startMetricsServer } from '../metrics/server.js';
 import { Loader } from '../pipeline/loader.js';
+import { watch } from '../pipeline/watch.js';
+import { combineObservers, type LoadObserver } from '../report/observer.js';
+import { renderSummary, toJsonReport } from '../report/render.js';
 import type { RunReport } from '../report/run-report.js';
-import { helpText, parseCli, type Command } from './args.js';
+import { helpText, parseCli, type CliSettings, type Command } from './args.js';
+import { ProgressLine, progressStyle, type ProgressSnapshot } from './progress.js';
 import { runSelfTest } from './self-test.js';
 import { createTextLogger, type ClosableLogger } from './text-logger.js';
 
@@ -23,7 +31,7 @@ export function packageVersion(): string {
 export async function main(argv: readonly string[]): Promise<number> {
   let command: Command;
   try {
-    command = parseCli(argv);
+    command = parseCli(argv, process.env);
   } catch (err) {
     return usageError(err);
   }
@@ -40,16 +48,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.OK;
     }
     case 'test':
-      return withLogger(command.logFile, async (logger) => ((await runSelfTest(logger)) ? EXIT.OK : EXIT.FAILED));
+      return withLogger(command.logFile, 'text', async (logger) => ((await runSelfTest(logger)) ? EXIT.OK : EXIT.FAILED));
     case 'run':
-      return withLogger(command.logFile, (logger) => runLoad(command.options, logger));
+      return withLogger(command.logFile, command.cli.logFormat, (logger) => runLoad(command.options, command.cli, command.logFile, logger));
   }
 }
 
-async function withLogger(logFile: string | null, body: (logger: ClosableLogger) => Promise<number>): Promise<number> {
+async function withLogger(
+  logFile: string | null,
+  format: 'text' | 'json',
+  body: (logger: ClosableLogger) => Promise<number>,
+): Promise<number> {
   let logger: ClosableLogger;
   try {
-    logger = createTextLogger(logFile);
+    logger = createTextLogger(logFile, 'info', format);
   } catch (err) {
     return usageError(err);
   }
@@ -57,7 +69,7 @@ async function withLogger(logFile: string | null, body: (logger: ClosableLogger)
     return await body(logger);
   } catch (err) {
     if (err instanceof MemcLoadError) {
-      logger.log('error', `${err.message} [${err.code}]`);
+      logger.log('error', `${err.message} [${err.code}]`, { code: err.code });
       return err.code === ERROR_CODES.CONFIG || err.code === ERROR_CODES.INVALID_ARG ? EXIT.USAGE : EXIT.FAILED;
     }
     logger.log('error', `unexpected error, this is a bug in memc-load; please report it: ${(err as Error)?.stack ?? String(err)}`);
@@ -67,13 +79,38 @@ async function withLogger(logFile: string | null, body: (logger: ClosableLogger)
   }
 }
 
-async function runLoad(options: import('../config/options.js').RunOptions, logger: ClosableLogger): Promise<number> {
+async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | null, baseLogger: ClosableLogger): Promise<number> {
+  // The progress line shares stderr with the log: clear it before a log line, redraw after.
+  const style = progressStyle(process.stderr, cli.quiet, process.env);
+  const tracker = new ProgressTracker();
+  const progress = style === null ? null : new ProgressLine(process.stderr, style, () => tracker.snapshot());
+  const logger: ClosableLogger =
+    progress === null || logFile !== null
+      ? baseLogger
+      : {
+          log: (level, message, fields) => {
+            progress.clear();
+            baseLogger.log(level, message, fields);
+          },
+          close: () => baseLogger.close(),
+        };
+
   const servers = DEVICE_TYPES.map((t) => `${t}=${options.servers[t].label}`).join(' ');
   logger.log(
     'info',
     `memc-load ${packageVersion()} started: pattern=${options.pattern} ${servers} dry=${options.dry} workers=${options.workers} ` +
-      `max_error_rate=${options.maxErrorRate} batch_bytes=${options.batchBytes}`,
+      `max_error_rate=${options.maxErrorRate} batch_bytes=${options.batchBytes} ttl=${options.ttl} packed=${options.packed}` +
+      `${cli.watch ? ' watch=yes' : ''}`,
   );
+
+  let metrics: LoaderMetrics | undefined;
+  let metricsServer: Server | undefined;
+  if (cli.metricsPort !== null) {
+    metrics = new LoaderMetrics(DEVICE_TYPES.map((t) => options.servers[t].label));
+    metricsServer = await startMetricsServer(metrics, cli.metricsPort, cli.metricsHost, options.responseTimeoutMs);
+    logger.log('info', `Metrics on http://${cli.metricsHost}:${cli.metricsPort}/metrics and /healthz`);
+  }
+
   const controller = new AbortController();
   let signalled: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -88,14 +125,82 @@ async function runLoad(options: import('../config/options.js').RunOptions, logge
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  progress?.start();
   try {
-    const report = await new Loader(options, { logger, dryOutput: process.stdout, signal: controller.signal }).run();
+    const hooks = {
+      logger,
+      dryOutput: process.stdout,
+      signal: controller.signal,
+      observer: combineObservers([metrics, tracker]),
+    };
+    const report = cli.watch ? await watch(options, hooks, cli.watch) : await new Loader(options, hooks).run();
+    progress?.stop();
     logTotals(logger, report);
-    if (signalled !== null) return signalled === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
-    return report.ok ? EXIT.OK : EXIT.FAILED;
+    // Watch mode ends by a signal by design: that is a clean stop, not an interruption.
+    const code =
+      signalled !== null && !cli.watch ? (signalled === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM) : report.ok ? EXIT.OK : EXIT.FAILED;
+    if (progress !== null && report.files.length > 0) process.stderr.write(`\n${renderSummary(report)}`);
+    if (cli.report !== null) writeReport(cli.report, toJsonReport(report, options, packageVersion(), code));
+    return code;
   } finally {
+    progress?.stop();
+    metricsServer?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** On stdout one line (it may follow --dry records); in a file, indented for people. */
+function writeReport(target: string, report: object): void {
+  if (target === '-') process.stdout.write(`${JSON.stringify(report)}\n`);
+  else writeFileSync(target, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** Turns loader events into what the progress line shows. */
+class ProgressTracker implements LoadObserver {
+  #file: string | null = null;
+  #index = 0;
+  #files = 0;
+  #bytesRead = 0;
+  #bytesTotal = 0;
+  #lines = 0;
+  #errors = 0;
+
+  fileStarted(path: string, index: number, bytes: number): void {
+    this.#file = path;
+    this.#index = index;
+    this.#files = Math.max(this.#files, index + 1);
+    this.#bytesRead = 0;
+    this.#bytesTotal = bytes;
+  }
+
+  filesFound(count: number): void {
+    this.#files = count;
+  }
+
+  bytesRead(_path: string, bytes: number): void {
+    this.#bytesRead = bytes;
+  }
+
+  linesApplied(lines: number, rejected: Readonly<Record<string, number | undefined>>): void {
+    this.#lines += lines;
+    for (const n of Object.values(rejected)) this.#errors += n ?? 0;
+  }
+
+  batchSettled(_server: string, outcome: { delivered: boolean; failed: number; tooLarge: number; batch: { records: number } }): void {
+    this.#errors += outcome.delivered ? outcome.failed + outcome.tooLarge : outcome.batch.records;
+  }
+
+  snapshot(): ProgressSnapshot {
+    return {
+      file: this.#file,
+      fileIndex: this.#index,
+      files: this.#files,
+      bytesRead: this.#bytesRead,
+      bytesTotal: this.#bytesTotal,
+      lines: this.#lines,
+      errors: this.#errors,
+    };
   }
 }
 
@@ -107,6 +212,7 @@ function logTotals(logger: ClosableLogger, r: RunReport): void {
     `Done: ${t.files} file(s), ${t.succeeded} succeeded, ${t.failed} failed, ${t.renamed} renamed; lines=${t.lines} ` +
       `loaded=${t.loaded} rejected=${t.rejectedTotal} failed_writes=${t.failedWrites} in ${r.seconds.toFixed(2)}s ` +
       `(${r.linesPerSecond} lines/s)${r.interrupted ? '; interrupted' : ''}`,
+    { totals: t },
   );
 }
 

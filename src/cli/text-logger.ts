@@ -1,6 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import type { Logger, LogLevel } from '../report/logger.js';
+import { formatJsonLine } from './json-logger.js';
 
 const LETTER: Readonly<Record<LogLevel, string>> = { debug: 'D', info: 'I', warn: 'W', error: 'E' };
 
@@ -19,7 +20,7 @@ export interface ClosableLogger extends Logger {
  * Writes synchronously: log lines are few (per file, not per record), and a line written before a
  * crash or a signal exit is worth more than the microseconds saved.
  */
-export function createTextLogger(logFile: string | null, minLevel: LogLevel = 'info'): ClosableLogger {
+export function createTextLogger(logFile: string | null, minLevel: LogLevel = 'info', format: 'text' | 'json' = 'text'): ClosableLogger {
   const order: LogLevel[] = ['debug', 'info', 'warn', 'error'];
   let fd = 2;
   if (logFile !== null) {
@@ -30,9 +31,9 @@ export function createTextLogger(logFile: string | null, minLevel: LogLevel = 'i
     }
   }
   return {
-    log(level, message) {
+    log(level, message, fields) {
       if (order.indexOf(level) < order.indexOf(minLevel)) return;
-      writeSync(fd, formatLine(level, message));
+      writeSync(fd, format === 'json' ? formatJsonLine(level, message, fields) : formatLine(level, message));
     },
     close() {
       if (fd !== 2) closeSync(fd);

@@ -18,6 +18,7 @@ test('no flags: the reference loader defaults', () => {
   );
   assert.equal(options.dry, false);
   assert.equal(options.maxErrorRate, 0.01);
+  assert.equal(options.failOnEvictions, false);
   assert.equal(logFile, null);
 });
 
@@ -35,6 +36,7 @@ const cases: [string, string[], (c: Command) => void][] = [
   ['--workers 0', ['--workers', '0'], (c) => assert.equal(c.kind === 'run' && c.options.workers, 0)],
   ['--max-error-rate', ['--max-error-rate', '0.5'], (c) => assert.equal(c.kind === 'run' && c.options.maxErrorRate, 0.5)],
   ['--timeout', ['--timeout', '750'], (c) => assert.equal(c.kind === 'run' && c.options.responseTimeoutMs, 750)],
+  ['--fail-on-evictions', ['--fail-on-evictions'], (c) => assert.equal(c.kind === 'run' && c.options.failOnEvictions, true)],
   ['--batch-bytes', ['--batch-bytes', '65536'], (c) => assert.equal(c.kind === 'run' && c.options.batchBytes, 65536)],
   ['generate', ['generate', '--out', 'd', '--files', '2', '--lines', '5', '--bad-rate', '0.1', '--crlf'], (c) => {
     assert.equal(c.kind, 'generate');
@@ -52,6 +54,7 @@ const bad: [string, string[], string, RegExp][] = [
   ['fractional workers', ['--workers', '1.5'], 'MCL_ERR_INVALID_ARG', /--workers/],
   ['error rate over 1', ['--max-error-rate', '2'], 'MCL_ERR_CONFIG', /--max-error-rate/],
   ['missing value', ['--pattern'], 'MCL_ERR_INVALID_ARG', /pattern/],
+  ['a value for a boolean flag', ['--fail-on-evictions=yes'], 'MCL_ERR_INVALID_ARG', /fail-on-evictions/],
   ['generate bad rate', ['generate', '--bad-rate', '1.5'], 'MCL_ERR_CONFIG', /--bad-rate/],
 ];
 for (const [name, argv, code, message] of bad) {
