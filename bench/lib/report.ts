@@ -1,0 +1,183 @@
+/**
+ * The benchmark's result (bench/results/latest.json) and its text tables. bench/doc.ts renders
+ * the same JSON as docs/benchmarks.md, so both read these types.
+ */
+import type { MachineInfo } from './proc.js';
+
+export const RESULT_VERSION = 1;
+
+export interface Row {
+  readonly name: string;
+  readonly kind: 'floor' | 'memc-load' | 'baseline';
+  /** The command line, for memc-load rows. */
+  readonly command?: string;
+  /** Non-blank lines the rates are computed from. */
+  readonly lines: number;
+  /** Uncompressed bytes of those lines. */
+  readonly bytes: number;
+  /** Wall seconds (median of the runs). */
+  readonly wallS: number;
+  /** Fastest and slowest of the runs, when there were several. */
+  readonly wallRangeS: readonly [number, number] | null;
+  /** user+sys CPU seconds of the measured process (workers included). */
+  readonly cpuS: number | null;
+  /** CPU seconds of the four memcached servers during the run. */
+  readonly serverCpuS: number | null;
+  readonly peakRssMb: number | null;
+  readonly linesPerS: number;
+  readonly mbPerS: number;
+  /** wall / floor. */
+  readonly xFloor: number;
+  /** This row's lines/s ÷ the slowest row's. */
+  readonly vsSlowest: number;
+  /** Set when the figures are extrapolated from a slice: the records actually loaded. */
+  readonly extrapolatedFrom: number | null;
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+  /** Not failures: e.g. memcached's total_items grew by more than the sets (internal relinks). */
+  readonly notes: readonly string[];
+  /** 1-minute load average just before the run. */
+  readonly load1: number;
+  /** Cores' worth of CPU that other processes on the machine used during the run (median run). */
+  readonly othersCores: number;
+  readonly note?: string;
+}
+
+export interface FloorResult {
+  readonly gunzipCpuS: number;
+  readonly gunzipWallS: number;
+  readonly ingestWallS: number;
+  readonly ingestServerCpuS: number;
+  readonly ingestBytes: number;
+  readonly cores: number;
+  /** max(ingest wall, (gunzip CPU + server CPU) / cores) */
+  readonly floorS: number;
+  readonly bound: 'ingest wall' | 'CPU';
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+}
+
+export interface ScaleRow {
+  readonly lines: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly wallS: number;
+  readonly cpuS: number | null;
+  readonly usPerLine: number;
+  readonly cpuUsPerLine: number | null;
+  readonly peakRssMb: number | null;
+  readonly linesPerS: number;
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+  readonly notes: readonly string[];
+  readonly load1: number;
+  readonly othersCores: number;
+}
+
+export interface MicroResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly output: string;
+}
+
+export interface BenchResult {
+  readonly version: number;
+  readonly date: string;
+  readonly quick: boolean;
+  /** The loader measured: git commit (`+dirty` with local changes to src/ or bin/). */
+  readonly loader: string;
+  readonly machine: MachineInfo;
+  readonly load: { readonly start: readonly number[]; readonly end: readonly number[] };
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly dataset: {
+    readonly name: string;
+    readonly files: number;
+    readonly linesPerFile: number;
+    readonly lines: number;
+    readonly records: number;
+    readonly distinctKeys: number;
+    readonly rejected: Readonly<Record<string, number>>;
+    readonly rawBytes: number;
+    readonly gzipBytes: number;
+  };
+  readonly memcached: { readonly memoryMb: number; readonly threads: number; readonly warm: boolean };
+  readonly floor: FloorResult;
+  readonly rows: readonly Row[];
+  readonly scaling: readonly ScaleRow[];
+  readonly scalingNote: string | null;
+  readonly micro: readonly MicroResult[];
+  readonly seconds: number;
+}
+
+const fix = (n: number | null, d: number): string => (n === null || !Number.isFinite(n) ? '—' : n.toFixed(d));
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en');
+}
+
+export function wallText(r: Row): string {
+  const base = fix(r.wallS, 2);
+  if (!r.wallRangeS) return base;
+  const [lo, hi] = r.wallRangeS;
+  return `${base} (${fix(lo, 2)}–${fix(hi, 2)})`;
+}
+
+export const ROW_HEADERS = ['configuration', 'lines/s', 'MB/s', 'wall s', 'CPU s', 'server CPU s', 'peak RSS MB', '× floor', 'vs slowest', 'others', 'check'];
+
+export function rowCells(r: Row): string[] {
+  return [
+    r.extrapolatedFrom === null ? r.name : `${r.name} *`,
+    fmtInt(r.linesPerS),
+    fix(r.mbPerS, 1),
+    wallText(r),
+    fix(r.cpuS, 2),
+    fix(r.serverCpuS, 2),
+    fix(r.peakRssMb, 0),
+    fix(r.xFloor, 2),
+    `${fix(r.vsSlowest, 1)}×`,
+    fix(r.othersCores, 2),
+    r.ok ? 'ok' : 'FAILED',
+  ];
+}
+
+export const SCALE_HEADERS = ['lines', 'files', 'wall s', 'µs/line', 'CPU µs/line', 'lines/s', 'peak RSS MB', 'others', 'check'];
+
+export function scaleCells(s: ScaleRow): string[] {
+  return [
+    fmtInt(s.lines),
+    String(s.files),
+    fix(s.wallS, 2),
+    fix(s.usPerLine, 2),
+    fix(s.cpuUsPerLine, 2),
+    fmtInt(s.linesPerS),
+    fix(s.peakRssMb, 0),
+    fix(s.othersCores, 2),
+    s.ok ? 'ok' : 'FAILED',
+  ];
+}
+
+export const FLOOR_HEADERS = ['part', 'wall s', 'CPU s'];
+
+export function floorCells(f: FloorResult): string[][] {
+  return [
+    ['(a) gunzip, no parsing', fix(f.gunzipWallS, 2), fix(f.gunzipCpuS, 2)],
+    ['(b) raw ingest, 4 servers', fix(f.ingestWallS, 2), `${fix(f.ingestServerCpuS, 2)} (servers)`],
+    [`floor = max(${fix(f.ingestWallS, 2)}, (${fix(f.gunzipCpuS, 2)} + ${fix(f.ingestServerCpuS, 2)}) / ${f.cores})`, fix(f.floorS, 2), `bound: ${f.bound}`],
+  ];
+}
+
+/** A plain aligned text table; numbers right-aligned. */
+export function textTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const numeric = (s: string): boolean => /^[\d,.–()× *—-]+$/.test(s) && /\d/.test(s);
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (numeric(c) && i > 0 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** A GitHub markdown table. */
+export function mdTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  const align = headers.map((_, i) => (i === 0 ? '---' : '---:'));
+  return [headers, align, ...rows].map((r) => `| ${r.map(esc).join(' | ')} |`).join('\n');
+}

@@ -1,0 +1,99 @@
+/**
+ * Benchmark settings, from environment variables (STYLE.md: settings come from the environment).
+ *
+ *   FILES=3 LINES=1000000 REPEAT=0.05 BAD=0.001 SEED=1      the main data set
+ *   WORKERS=0,1,2        the --workers values run beside the default (default: 0..cores; `none`)
+ *   LOADER_ARGS='--batch-bytes 2097152'   extra flags for every memc-load run (A/B of a setting)
+ *   SCALES=100000,1000000[,10000000]   scaling run sizes (lines); SKIP_SCALING=1 skips it
+ *   BASELINE_RECORDS=20000  memjs slice; SKIP_BASELINE=1 skips it
+ *   RUNS=1               repetitions of every timed configuration (median kept, range shown)
+ *   SAMPLE=2000          keys read back and compared after every run
+ *   WARM=1               warm the servers before each timed run (0: fresh servers only)
+ *   MICRO=1              also run bench/micro/*.bench.js, each in its own process
+ *   QUICK=1              small smoke run (~100k lines) with quick defaults for everything above
+ *   WAIT_QUIET_S=0       before each timed run, wait up to this long for other work on the machine
+ *                        to fall below QUIET_CORES=0.3 cores busy (measured over 1 s)
+ *   TIMEOUT_S=900        a measured child still running after this is killed and FAILED
+ *   OUT=bench/results/latest.json
+ */
+import { availableParallelism } from 'node:os';
+
+export interface Settings {
+  readonly quick: boolean;
+  readonly files: number;
+  readonly lines: number;
+  readonly repeat: number;
+  readonly bad: number;
+  readonly seed: number;
+  readonly workers: readonly number[];
+  readonly loaderArgs: readonly string[];
+  readonly scales: readonly number[];
+  readonly skipScaling: boolean;
+  readonly baselineRecords: number;
+  readonly skipBaseline: boolean;
+  readonly runs: number;
+  readonly sample: number;
+  readonly warm: boolean;
+  readonly micro: boolean;
+  readonly timeoutMs: number;
+  readonly waitQuietMs: number;
+  readonly quietCores: number;
+  readonly out: string;
+  readonly cores: number;
+}
+
+function flag(name: string): boolean {
+  const v = process.env[name];
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+function num(name: string, dflt: number, check: (n: number) => boolean = (n) => Number.isFinite(n)): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!check(n)) throw new Error(`bench: ${name}=${raw} is not valid`);
+  return n;
+}
+
+function list(name: string, dflt: readonly number[]): readonly number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return dflt;
+  if (raw.trim() === 'none') return [];
+  return raw.split(',').map((s) => {
+    const n = Number(s.trim().replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < 0) throw new Error(`bench: ${name}=${raw}: "${s}" is not a whole number`);
+    return n;
+  });
+}
+
+const int = (n: number): boolean => Number.isInteger(n) && n >= 0;
+const pos = (n: number): boolean => Number.isInteger(n) && n > 0;
+const rate = (n: number): boolean => n >= 0 && n <= 1;
+
+export function readSettings(): Settings {
+  const quick = flag('QUICK');
+  const cores = availableParallelism();
+  return {
+    quick,
+    files: num('FILES', quick ? 2 : 3, pos),
+    lines: num('LINES', quick ? 50_000 : 1_000_000, pos),
+    repeat: num('REPEAT', 0.05, rate),
+    bad: num('BAD', 0.001, rate),
+    seed: num('SEED', 1, int),
+    workers: list('WORKERS', Array.from({ length: cores + 1 }, (_, i) => i)),
+    loaderArgs: (process.env['LOADER_ARGS'] ?? '').split(/\s+/).filter(Boolean),
+    scales: list('SCALES', quick ? [10_000, 50_000] : [100_000, 1_000_000]).filter((n) => n > 0),
+    skipScaling: flag('SKIP_SCALING'),
+    baselineRecords: num('BASELINE_RECORDS', quick ? 5_000 : 20_000, pos),
+    skipBaseline: flag('SKIP_BASELINE'),
+    runs: num('RUNS', 1, pos),
+    sample: num('SAMPLE', quick ? 500 : 2_000, pos),
+    warm: process.env['WARM'] === undefined ? true : flag('WARM'),
+    micro: flag('MICRO'),
+    timeoutMs: num('TIMEOUT_S', 900, pos) * 1000,
+    waitQuietMs: num('WAIT_QUIET_S', 0, (n) => n >= 0) * 1000,
+    quietCores: num('QUIET_CORES', 0.3, (n) => n > 0),
+    out: process.env['OUT'] ?? 'bench/results/latest.json',
+    cores,
+  };
+}
