@@ -58,9 +58,12 @@ export const DEFAULTS = {
   packed: false,
 } as const;
 
-/** Parsing and encoding are the CPU-heavy stage; one worker per core keeps every core busy. */
+/**
+ * One worker per core but one: the main thread (sockets, ordering), zlib's thread and, often,
+ * memcached itself need CPU too. Measured on 2 cores: 1 worker beat 2 by 5–10% (docs/benchmarks.md).
+ */
 export function defaultWorkers(): number {
-  return Math.max(1, availableParallelism());
+  return Math.max(1, availableParallelism() - 1);
 }
 
 /** `host:port`, `[v6]:port`; the label keeps the user's spelling for messages. */
