@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
@@ -19,28 +18,24 @@ import { runCli, serverArgs } from '../../helpers/cli.js';
 import { freePort, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { decode, expectFrom, pendingFiles, TYPES } from '../../helpers/oracle.js';
 import { repoRoot } from '../../helpers/paths.js';
+import { Scratch } from '../../helpers/scratch.js';
 
-const root = mkdtempSync(join(tmpdir(), 'memc-load-op-'));
-let dataset: string;
+const scratch = new Scratch('memc-load-op-');
+const root = scratch.root;
+const dataset = scratch.dataset;
 let servers: MemcachedHandle[];
 let labels: string[];
 
 before(async () => {
-  dataset = join(root, 'dataset');
   await generateLogs({ dir: dataset, files: 2, lines: 1500, seed: 21, repeatRate: 0.2, badRate: 0.004 });
   servers = await startServers(4);
   labels = servers.map((s) => s.address.label);
 });
 after(async () => {
   await stopAll();
-  rmSync(root, { recursive: true, force: true });
+  scratch.remove();
 });
 
-function copy(name: string): string {
-  const dir = join(root, name);
-  cpSync(dataset, dir, { recursive: true });
-  return dir;
-}
 
 /** A key per server from the data, with its expected record. */
 function sampleKeys(dir: string) {
@@ -50,7 +45,7 @@ function sampleKeys(dir: string) {
 }
 
 test('--report FILE writes a JSON report that validates against its schema; - prints it on stdout', async () => {
-  const dir = copy('report');
+  const dir = scratch.copy('report');
   const file = join(root, 'report.json');
   const r = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--report', file, ...serverArgs(labels)]);
   assert.equal(r.code, 0, r.stderr);
@@ -64,7 +59,7 @@ test('--report FILE writes a JSON report that validates against its schema; - pr
   assert.ok(report.files.every((f) => f.outcome === 'succeeded' && f.renamed));
   assert.equal(report.exitCode, 0);
 
-  const dry = await runCli(['--dry', '--pattern', join(copy('report-dry'), '*.tsv.gz'), '--report', '-', ...serverArgs(labels)]);
+  const dry = await runCli(['--dry', '--pattern', join(scratch.copy('report-dry'), '*.tsv.gz'), '--report', '-', ...serverArgs(labels)]);
   assert.equal(dry.code, 0, dry.stderr);
   const lastLine = dry.stdout.trimEnd().split('\n').pop() as string;
   const printed = JSON.parse(lastLine) as { schema: string; options: { dry: boolean } };
@@ -73,7 +68,7 @@ test('--report FILE writes a JSON report that validates against its schema; - pr
 });
 
 test('--log-format json: every log line is one JSON object', async () => {
-  const r = await runCli(['--log-format', 'json', '--pattern', join(copy('jsonlog'), '*.tsv.gz'), ...serverArgs(labels)]);
+  const r = await runCli(['--log-format', 'json', '--pattern', join(scratch.copy('jsonlog'), '*.tsv.gz'), ...serverArgs(labels)]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stderr.trimEnd().split('\n');
   assert.ok(lines.length >= 4);
@@ -83,7 +78,7 @@ test('--log-format json: every log line is one JSON object', async () => {
 });
 
 test('--ttl is visible on the server; --packed values decode to the same message', async () => {
-  const dir = copy('ttl');
+  const dir = scratch.copy('ttl');
   const keys = sampleKeys(dir);
   const r = await runCli(['--ttl', '600', '--packed', '--pattern', join(dir, '*.tsv.gz'), ...serverArgs(labels)]);
   assert.equal(r.code, 0, r.stderr);
@@ -97,7 +92,7 @@ test('--ttl is visible on the server; --packed values decode to the same message
 });
 
 test('servers from environment variables; flags win over environment, environment over --config', async () => {
-  const dir = copy('env');
+  const dir = scratch.copy('env');
   const keys = sampleKeys(dir);
   const config = join(root, 'config.json');
   // The file names servers that do not exist; env and flags must override it.
@@ -115,7 +110,7 @@ test('servers from environment variables; flags win over environment, environmen
 });
 
 test("the library API: import { load } from 'memc-load' resolves to the report", async () => {
-  const dir = copy('api');
+  const dir = scratch.copy('api');
   const { load } = (await import('memc-load')) as typeof import('../../../src/index.js');
   const servers4 = Object.fromEntries(TYPES.map((t, i) => [t, labels[i] as string]));
   const report = await load({ pattern: join(dir, '*.tsv.gz'), servers: servers4, workers: 0 });
@@ -126,7 +121,7 @@ test("the library API: import { load } from 'memc-load' resolves to the report",
 });
 
 test('on a terminal a progress line is drawn and a summary table printed; not when piped', async () => {
-  const dir = copy('tty');
+  const dir = scratch.copy('tty');
   const cmd = [process.execPath, join(repoRoot(), 'bin/memc-load.js'), '--pattern', join(dir, '*.tsv.gz'), ...serverArgs(labels)]
     .map((a) => `'${a}'`)
     .join(' ');
@@ -141,7 +136,7 @@ test('on a terminal a progress line is drawn and a summary table printed; not wh
   assert.match(out, /\r\x1b\[2K\[\d\/2\] 2017092900\d{4}\.tsv\.gz +\d+\.\d%/);
   assert.match(out, /file +lines +loaded +rejected/);
   assert.match(out, /total \(2 files\)/);
-  const piped = await runCli(['--pattern', join(copy('pipe'), '*.tsv.gz'), ...serverArgs(labels)]);
+  const piped = await runCli(['--pattern', join(scratch.copy('pipe'), '*.tsv.gz'), ...serverArgs(labels)]);
   assert.doesNotMatch(piped.stderr, /\x1b\[2K/);
 });
 

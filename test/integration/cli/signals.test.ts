@@ -4,8 +4,6 @@
  * and exits 130 / 143; a second signal exits at once. A rerun then completes.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -15,13 +13,13 @@ import { checkServers, doneFiles, readValues } from '../../helpers/check.js';
 import { runCli, serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
 import { startServers, stopAll } from '../../helpers/memcached.js';
 import { encode, expectFrom, pendingFiles, TYPES, type Expected } from '../../helpers/oracle.js';
+import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
 
-const root = mkdtempSync(join(tmpdir(), 'memc-load-signals-'));
-let dataset: string;
+const scratch = new Scratch('memc-load-signals-');
+const dataset = scratch.dataset;
 let expected: Expected;
 
 before(async () => {
-  dataset = join(root, 'dataset');
   // Three files big enough that the run is still reading when file 2 starts.
   await generateLogs({ dir: dataset, files: 3, lines: 40_000, seed: 51, repeatRate: 0.3 });
   expected = expectFrom(pendingFiles(dataset));
@@ -29,16 +27,11 @@ before(async () => {
 after(async () => {
   await stopAllCli();
   await stopAll();
-  rmSync(root, { recursive: true, force: true });
+  scratch.remove();
 });
 
-function copy(name: string): string {
-  const dir = join(root, name);
-  cpSync(dataset, dir, { recursive: true });
-  return dir;
-}
 
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const esc = escapeRegExp;
 
 /**
  * The renames after an interrupted run: a prefix of the files, and every record of every renamed
@@ -73,7 +66,7 @@ async function checkRenamedAreAcknowledged(dir: string, files: readonly string[]
 test('SIGINT mid-run: exit 130 within seconds, only acknowledged files renamed; a rerun completes', async (t) => {
   const servers = await startServers(4);
   const addresses = servers.map((s) => s.address);
-  const dir = copy('sigint');
+  const dir = scratch.copy('sigint');
   const files = pendingFiles(dir);
   const args = ['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(addresses.map((a) => a.label))];
   const cli = startCli(args);
@@ -101,7 +94,7 @@ test('SIGINT mid-run: exit 130 within seconds, only acknowledged files renamed; 
 test('SIGTERM mid-run: exit 143, only acknowledged files renamed', async () => {
   const servers = await startServers(4);
   const addresses = servers.map((s) => s.address);
-  const dir = copy('sigterm');
+  const dir = scratch.copy('sigterm');
   const files = pendingFiles(dir);
   const cli = startCli(['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(addresses.map((a) => a.label))]);
   await cli.waitForStderr(new RegExp(`Processing \\S*${esc(basename(files[1]!))}`));
@@ -116,8 +109,7 @@ test('SIGTERM mid-run: exit 143, only acknowledged files renamed', async () => {
 describe('with a server frozen, so acknowledgements never come', { concurrency: true }, () => {
   test('one SIGINT: in-flight batches are abandoned after ~3 s, nothing with unacknowledged writes is renamed, exit 130', async (t) => {
     const servers = await startServers(4);
-    const dir = copy('sigint-frozen');
-    const files = pendingFiles(dir);
+    const dir = scratch.copy('sigint-frozen');
     // A small buffer: the reader is soon blocked waiting for room on the frozen server.
     const cli = startCli(['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(servers.map((s) => s.address.label))]);
     await cli.waitForStderr(/Processing /);
@@ -136,7 +128,7 @@ describe('with a server frozen, so acknowledgements never come', { concurrency: 
 
   test('a second SIGINT exits at once', async (t) => {
     const servers = await startServers(4);
-    const dir = copy('sigint-twice');
+    const dir = scratch.copy('sigint-twice');
     const cli = startCli(['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(servers.map((s) => s.address.label))]);
     await cli.waitForStderr(/Processing /);
     servers[1]!.pause();

@@ -6,8 +6,6 @@
  * failed writes of the file, counted with their reason, and the run goes on.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { generateLogs } from '../../../src/generate/index.js';
@@ -16,28 +14,23 @@ import { checkServers, doneFiles } from '../../helpers/check.js';
 import { runCli, serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
 import { startMemcached, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
+import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
 
-const root = mkdtempSync(join(tmpdir(), 'memc-load-evict-'));
-let dataset: string;
+const scratch = new Scratch('memc-load-evict-');
+const dataset = scratch.dataset;
 
 before(async () => {
-  dataset = join(root, 'dataset');
   // ~22,000 distinct dvid keys: more than a 2 MB memcached holds (~19,000 of these items).
   await generateLogs({ dir: dataset, files: 3, lines: 30_000, seed: 61 });
 });
 after(async () => {
   await stopAllCli();
   await stopAll();
-  rmSync(root, { recursive: true, force: true });
+  scratch.remove();
 });
 
-function copy(name: string): string {
-  const dir = join(root, name);
-  cpSync(dataset, dir, { recursive: true });
-  return dir;
-}
 
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const esc = escapeRegExp;
 
 /** Three roomy servers and a tiny one for dvid. */
 async function servers(tinyArgs: readonly string[]): Promise<MemcachedHandle[]> {
@@ -58,7 +51,7 @@ function verdicts(stderr: string, files: readonly string[], server: string): { l
 test('evictions: a warning naming the server and the count; every eviction is charged to some file; exit 0', async () => {
   const s = await servers([]);
   const dvid = s[3]!.address.label;
-  const dir = copy('warn');
+  const dir = scratch.copy('warn');
   const files = pendingFiles(dir);
   const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(s.map((x) => x.address.label))]);
   assert.equal(run.code, 0, run.stderr);
@@ -74,7 +67,7 @@ test('evictions: a warning naming the server and the count; every eviction is ch
 test('evictions with --fail-on-evictions: the file fails to load, it and every later file stay pending, exit 1', async () => {
   const s = await servers([]);
   const dvid = s[3]!.address.label;
-  const dir = copy('fail');
+  const dir = scratch.copy('fail');
   const files = pendingFiles(dir);
   const args = ['--pattern', join(dir, '*.tsv.gz'), '--fail-on-evictions', ...serverArgs(s.map((x) => x.address.label))];
   const run = await runCli(args);
@@ -91,7 +84,7 @@ test('evictions with --fail-on-evictions: the file fails to load, it and every l
 test('-M (no evictions): SERVER_ERROR out of memory is a failed write with its reason; the run goes on; exit 1', async () => {
   const s = await servers(['-M']);
   const dvid = s[3]!.address.label;
-  const dir = copy('nomem');
+  const dir = scratch.copy('nomem');
   const files = pendingFiles(dir);
   const expected = expectFrom(files);
   const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(s.map((x) => x.address.label))]);
@@ -120,7 +113,7 @@ test('a server restarted mid-run (its items are gone): logged as an error by def
   const s = await startServers(4);
   const gaid = s[1]!.address.label;
   for (const failOn of [false, true]) {
-    const dir = copy(`restart-${failOn}`);
+    const dir = scratch.copy(`restart-${failOn}`);
     const files = pendingFiles(dir);
     const args = ['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(s.map((x) => x.address.label))];
     const cli = startCli(failOn ? [...args, '--fail-on-evictions'] : args);

@@ -3,8 +3,7 @@
  * read back and compared byte for byte with an independent oracle (test/helpers/oracle.ts).
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateLogs } from '../../../src/generate/index.js';
@@ -13,27 +12,22 @@ import { runCli, serverArgs } from '../../helpers/cli.js';
 import { repoRoot } from '../../helpers/paths.js';
 import { startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { decode, expectFrom, pendingFiles, TYPES, type Expected } from '../../helpers/oracle.js';
+import { Scratch } from '../../helpers/scratch.js';
 
-const root = mkdtempSync(join(tmpdir(), 'memc-load-it-'));
-let dataset: string;
+const scratch = new Scratch('memc-load-it-');
+const root = scratch.root;
+const dataset = scratch.dataset;
 
 before(async () => {
-  dataset = join(root, 'dataset');
   // Heavy key reuse within and across files, every malformed kind, blank lines, CRLF, and
   // multi-member gzip: all the shapes a real feed has, under the 1% error threshold.
   await generateLogs({ dir: dataset, files: 3, lines: 4000, seed: 7, repeatRate: 0.4, badRate: 0.006, blankRate: 0.01, crlf: true, multiMember: true, keyPool: 500 });
 });
 after(async () => {
   await stopAll();
-  rmSync(root, { recursive: true, force: true });
+  scratch.remove();
 });
 
-/** A fresh copy of the dataset, so each run starts with nothing marked done. */
-function copyDataset(name: string): string {
-  const dir = join(root, name);
-  cpSync(dataset, dir, { recursive: true });
-  return dir;
-}
 
 async function checkServers(servers: MemcachedHandle[], expected: Expected): Promise<void> {
   for (const [i, type] of TYPES.entries()) {
@@ -58,7 +52,7 @@ for (const workers of [0, 1, 2, 4]) {
     test('every key holds the last line naming it, every file is renamed, exit 0', async () => {
       const servers = await startServers(4);
       try {
-        const dir = copyDataset(`w${workers}`);
+        const dir = scratch.copy(`w${workers}`);
         const files = pendingFiles(dir);
         const expected = expectFrom(files);
         assert.ok(expected.records.length > new Set(expected.records.map((r) => r.key)).size * 1.2, 'the data repeats keys');
@@ -98,7 +92,7 @@ test('a file over the error threshold: exit 1, its good records loaded, still ma
 test('a corrupt gzip: exit 1, it and every later file stay unrenamed; a rerun once fixed completes', async () => {
   const servers = await startServers(4);
   try {
-    const dir = copyDataset('corrupt');
+    const dir = scratch.copy('corrupt');
     const files = pendingFiles(dir);
     const expected = expectFrom(files);
     const middle = files[1] as string;
@@ -124,7 +118,7 @@ test('a corrupt gzip: exit 1, it and every later file stay unrenamed; a rerun on
 test('--dry prints every record and leaves servers and files untouched', async () => {
   const servers = await startServers(4);
   try {
-    const dir = copyDataset('dry');
+    const dir = scratch.copy('dry');
     const files = pendingFiles(dir);
     const expected = expectFrom(files);
     const labels = servers.map((s) => s.address.label);
