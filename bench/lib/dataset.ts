@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { DEVICE_TYPES } from '../../src/config/servers.js';
 import { generateLogs } from '../../src/generate/index.js';
@@ -135,7 +135,12 @@ export async function ensureDataset(
   let frames: Frames | null = null;
   if (existsSync(expectPath) && (!opts.frames || existsSync(framesDone))) {
     expect = JSON.parse(await readFile(expectPath, 'utf8')) as Expectation;
-    if (opts.frames) frames = JSON.parse(await readFile(framesDone, 'utf8')) as Frames;
+    if (opts.frames) {
+      // Paths are resolved here, not trusted from the file: the cache may have been moved.
+      const saved = JSON.parse(await readFile(framesDone, 'utf8')) as Frames;
+      const here = (paths: readonly string[]) => paths.map((p) => join(framesDir, basename(p)));
+      frames = { ...saved, ms: here(saved.ms), md: here(saved.md) };
+    }
   } else {
     opts.log(`computing expected values${opts.frames ? ' and pre-rendering the floor frames' : ''} for ${name} (once; cached)`);
     const r = await prepare(dir, gen, opts.sample, opts.frames ? framesDir : null);
