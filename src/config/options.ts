@@ -59,11 +59,13 @@ export const DEFAULTS = {
 } as const;
 
 /**
- * One worker per core but one: the main thread (sockets, ordering), zlib's thread and, often,
- * memcached itself need CPU too. Measured on 2 cores: 1 worker beat 2 by 5–10% (docs/benchmarks.md).
+ * One worker per core (issue #2: "the default uses the machine's cores"). On 2 cores shared with
+ * four local memcached, 1 worker and 2 measured alike within the machine's noise
+ * (docs/benchmarks.md, optimisation log); with memcached on other hosts, parsing is the stage
+ * that needs the cores.
  */
 export function defaultWorkers(): number {
-  return Math.max(1, availableParallelism() - 1);
+  return Math.max(1, availableParallelism());
 }
 
 /** `host:port`, `[v6]:port`; the label keeps the user's spelling for messages. */
