@@ -15,7 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { link, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEVICE_TYPES } from '../src/config/servers.js';
 import { MEMCACHED_BIN } from '../test/helpers/memcached.js';
@@ -557,7 +557,7 @@ async function main(): Promise<number> {
     micro,
     seconds: round2((performance.now() - started) / 1000),
   };
-  const outPath = join(ROOT, s.out);
+  const outPath = resolve(ROOT, s.out);
   await mkdir(dirname(outPath), { recursive: true });
   await writeFile(outPath, `${JSON.stringify(result, null, 2)}\n`);
   printReport(result);
