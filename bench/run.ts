@@ -223,20 +223,10 @@ class Bench {
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
-    const { serverCpuS, othersCores, load1 } = mon.end(m.cpuMs / 1000);
+    const around = mon.end(m.cpuMs / 1000);
     const problems = loaderProblems(m, ds.expect, dir, logFile);
     await rm(dir, { recursive: true, force: true });
-    const check = await verify(this.servers, ds.expect, before, problems);
-    return {
-      wallS: m.wallMs / 1000,
-      cpuS: m.cpuMs / 1000,
-      serverCpuS,
-      peakRssMb: m.maxRssKb / 1024,
-      check,
-      problems: check.problems,
-      load1,
-      othersCores,
-    };
+    return measuredSample(m, around, await verify(this.servers, ds.expect, before, problems));
   }
 
   /** memjs, one awaited set per record, on the first `limit` records. */
@@ -252,27 +242,34 @@ class Bench {
       timeoutMs: this.s.timeoutMs,
       captureStdout: true,
     });
-    const { serverCpuS, othersCores, load1 } = mon.end(m.cpuMs / 1000);
+    const around = mon.end(m.cpuMs / 1000);
     const out = lastJson<{ lines: number; records: number; loopMs: number; loopCpuMs: number }>(m.stdout);
     const extra: string[] = [];
     if (m.exitCode !== 0 || !out) extra.push(`memjs child failed (exit ${m.exitCode ?? m.signal}): ${m.stderr.slice(-300)}`);
     else if (out.records !== expect.records) extra.push(`memjs wrote ${out.records} records, the slice has ${expect.records}`);
     const check = await verify(this.servers, expect, before, extra);
     return {
-      wallS: m.wallMs / 1000,
-      cpuS: m.cpuMs / 1000,
-      serverCpuS,
-      peakRssMb: m.maxRssKb / 1024,
-      check,
-      problems: check.problems,
-      load1,
-      othersCores,
+      ...measuredSample(m, around, check),
       lines: out?.lines ?? 0,
       records: out?.records ?? 0,
       loopS: (out?.loopMs ?? NaN) / 1000,
       loopCpuS: (out?.loopCpuMs ?? NaN) / 1000,
     };
   }
+}
+
+/** A measured child's figures beside the servers' CPU and the rest of the machine's load. */
+function measuredSample(m: Measured, around: { serverCpuS: number | null; othersCores: number; load1: number }, check: Check): Sample {
+  return {
+    wallS: m.wallMs / 1000,
+    cpuS: m.cpuMs / 1000,
+    serverCpuS: around.serverCpuS,
+    peakRssMb: m.maxRssKb / 1024,
+    check,
+    problems: check.problems,
+    load1: around.load1,
+    othersCores: around.othersCores,
+  };
 }
 
 /** What the loader itself says went wrong: exit status, its Done line, the renames. */
