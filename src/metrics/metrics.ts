@@ -16,7 +16,6 @@ export class LoaderMetrics implements LoadObserver {
   readonly #failed: Counter<'server'>;
   readonly #files: Counter<'outcome'>;
   readonly #latency: Histogram<'server'>;
-  readonly #inFlight: Gauge<'server'>;
   readonly #lastDone: Gauge;
   readonly #up: Gauge<'server'>;
   readonly #downSince = new Map<string, number>();
@@ -37,7 +36,8 @@ export class LoaderMetrics implements LoadObserver {
       registers,
     });
     const self = this;
-    this.#inFlight = new Gauge({
+    // Registered for its collect() hook, which samples the connections at scrape time.
+    new Gauge({
       name: 'memc_load_bytes_in_flight',
       help: 'Bytes queued or unacknowledged, by server',
       labelNames: ['server'],

@@ -31,8 +31,9 @@ import { silentLogger, type Logger } from '../report/logger.js';
 import type { LoadObserver } from '../report/observer.js';
 import type { ChunkResult, EncodeSettings } from './chunk-types.js';
 import { InlineEncoder, WorkerPool, type ChunkEncoder } from './encoders.js';
-import { EvictionWatch, type LossReport } from './eviction-watch.js';
+import { EvictionWatch } from './eviction-watch.js';
 import { Sequencer } from './sequencer.js';
+import { chargeLosses, logFileReport, logUnknown } from './settle-log.js';
 import { summarize, type RunReport } from '../report/run-report.js';
 
 export interface LoadHooks {
@@ -115,7 +116,7 @@ export class Loader {
     this.#observer.filesFound?.(files.length);
     this.#start();
     try {
-      if (this.#evictions) this.#logUnknown(await this.#evictions.read(this.#statsTimeout()), 'before the run');
+      if (this.#evictions) logUnknown(this.#log, await this.#evictions.read(this.#statsTimeout()), 'before the run');
       for (const [index, path] of files.entries()) {
         if (this.#signal?.aborted || this.#fatal) break;
         await this.#loadFile(new FileTally(path, index, performance.now()));
@@ -388,7 +389,7 @@ export class Loader {
     this.#finalizing = true;
     try {
       for (let f = this.#tallies[this.#watermark]; f?.settled; f = this.#tallies[this.#watermark]) {
-        if (this.#evictions) this.#chargeLosses(f, await this.#evictions.read(this.#statsTimeout(), this.#skipStats));
+        if (this.#evictions) chargeLosses(this.#log, this.#opts.failOnEvictions, f, await this.#evictions.read(this.#statsTimeout(), this.#skipStats));
         let report = f.finish(this.#opts.maxErrorRate, false);
         if (report.outcome === 'failed_load' || this.#opts.dry) this.#renaming = false;
         if (this.#renaming) {
@@ -402,7 +403,7 @@ export class Loader {
           }
         }
         this.#reports.push(report);
-        this.#logFile(report);
+        logFileReport(this.#log, this.#opts.dry, report);
         this.#observer.fileFinished?.(report);
         this.#watermark++;
       }
@@ -423,73 +424,6 @@ export class Loader {
     const state = conn?.state;
     return state === 'gone' || state === 'destroyed' ? `its connection is ${state}` : null;
   };
-
-  /** Charges what the servers lost while file `f` settled to it: a warning, or with --fail-on-evictions a failed load. */
-  #chargeLosses(f: FileTally, loss: LossReport): void {
-    const fail = this.#opts.failOnEvictions;
-    const servers = new Set([...Object.keys(loss.evictions), ...Object.keys(loss.storeNoMemory)]);
-    for (const server of servers) {
-      const evicted = loss.evictions[server] ?? 0;
-      const refused = loss.storeNoMemory[server] ?? 0;
-      if (evicted > 0) f.evictions[server] = evicted;
-      if (refused > 0) f.storeNoMemory[server] = refused;
-      const lost = [evicted > 0 ? `evicted ${evicted} item(s)` : '', refused > 0 ? `refused ${refused} store(s) for lack of memory` : '']
-        .filter(Boolean)
-        .join(' and ');
-      const what = `memcached ${server} ${lost} while ${f.path} settled`;
-      const why = evicted > 0 ? 'items stored earlier may be gone' : 'those records are failed writes';
-      if (fail) {
-        f.errors.push(`${what} (--fail-on-evictions)`);
-        this.#log.log('error', `${what}: the file fails to load (--fail-on-evictions); give the server more memory (docs/operations.md)`, {
-          server,
-          file: f.path,
-          evictions: evicted,
-          storeNoMemory: refused,
-        });
-      } else {
-        this.#log.log('warn', `${what}: ${why}; give the server more memory (docs/operations.md)`, {
-          server,
-          file: f.path,
-          evictions: evicted,
-          storeNoMemory: refused,
-        });
-      }
-    }
-    for (const [server, why] of Object.entries(loss.unknown)) {
-      f.evictionsUnknown[server] = why;
-      if (fail && f.failedWrites[server] === undefined) {
-        // Without a reading, losses cannot be ruled out; a server already failing writes says enough.
-        f.errors.push(`evictions on ${server} unknown: ${why} (--fail-on-evictions)`);
-      }
-    }
-    this.#logUnknown(loss, `while ${f.path} settled`);
-  }
-
-  #logUnknown(loss: LossReport, when: string): void {
-    for (const [server, why] of Object.entries(loss.unknown)) {
-      if (why.startsWith('its connection is')) continue; // already logged as gone
-      const level = why.startsWith('memcached restarted') ? 'error' : 'warn';
-      this.#log.log(level, `evictions on ${server} not checked ${when}: ${why}`, { server });
-    }
-  }
-
-  #logFile(r: FileReport): void {
-    const rejected = REJECT_REASONS.filter((k) => r.rejected[k] > 0).map((k) => `${k}=${r.rejected[k]}`).join(' ') || 'none';
-    const failed = Object.entries(r.failedWrites).map(([s, n]) => `${s}=${n}`).join(' ') || 'none';
-    const evicted = Object.values(r.evictions).reduce((a, b) => a + b, 0);
-    const evictedBy = Object.entries(r.evictions).map(([s, n]) => `${s}=${n}`).join(' ') || 'none';
-    const level = r.outcome === 'succeeded' ? 'info' : 'error';
-    const verdict = { succeeded: 'succeeded', failed_data: 'FAILED (error rate)', failed_load: 'FAILED (not fully loaded)' }[r.outcome];
-    this.#log.log(
-      level,
-      `${r.path}: ${verdict}; lines=${r.lines} loaded=${r.loaded} rejected=${r.rejectedTotal} (${rejected}) ` +
-        `app_warnings=${r.appWarnings} failed_writes=${r.failedWritesTotal} (${failed}) ` +
-        (this.#opts.dry ? '' : `evictions=${evicted} (${evictedBy}) `) +
-        `error_rate=${r.errorRate.toFixed(4)} renamed=${r.renamed ? 'yes' : 'no'} ` +
-        `time=${r.seconds.toFixed(2)}s ${r.linesPerSecond} lines/s${r.error ? `; ${r.error}` : ''}`,
-      { file: r.path, report: r },
-    );
-  }
 
   async #untilSettled(): Promise<void> {
     while (this.#watermark < this.#tallies.length && !this.#fatal) {

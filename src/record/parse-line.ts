@@ -102,7 +102,7 @@ export function parseLine(
   let lat = scanDecimal(buf, p, end);
   p = skipToTab(buf, decimalEnd, end);
   if (p !== decimalEnd) lat = NaN;
-  const t3 = p++;
+  p++; // past the tab before lon
   let lon = scanDecimal(buf, p, end);
   p = skipToTab(buf, decimalEnd, end);
   if (p !== decimalEnd) lon = NaN;

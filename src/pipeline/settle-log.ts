@@ -1,0 +1,75 @@
+/**
+ * What the log says when a file settles: its one-line verdict, and what the servers lost meanwhile
+ * (evictions, stores refused for lack of memory). Kept apart from the loader, which decides the
+ * outcome; these only charge the counts to the file and say them.
+ */
+import type { FileReport, FileTally } from '../report/file-report.js';
+import type { Logger } from '../report/logger.js';
+import { REJECT_REASONS } from '../record/reasons.js';
+import type { LossReport } from './eviction-watch.js';
+
+/** Charges what the servers lost while file `f` settled to it: a warning, or with --fail-on-evictions a failed load. */
+export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: LossReport): void {
+  const servers = new Set([...Object.keys(loss.evictions), ...Object.keys(loss.storeNoMemory)]);
+  for (const server of servers) {
+    const evicted = loss.evictions[server] ?? 0;
+    const refused = loss.storeNoMemory[server] ?? 0;
+    if (evicted > 0) f.evictions[server] = evicted;
+    if (refused > 0) f.storeNoMemory[server] = refused;
+    const lost = [evicted > 0 ? `evicted ${evicted} item(s)` : '', refused > 0 ? `refused ${refused} store(s) for lack of memory` : '']
+      .filter(Boolean)
+      .join(' and ');
+    const what = `memcached ${server} ${lost} while ${f.path} settled`;
+    const why = evicted > 0 ? 'items stored earlier may be gone' : 'those records are failed writes';
+    if (fail) {
+      f.errors.push(`${what} (--fail-on-evictions)`);
+      log.log('error', `${what}: the file fails to load (--fail-on-evictions); give the server more memory (docs/operations.md)`, {
+        server,
+        file: f.path,
+        evictions: evicted,
+        storeNoMemory: refused,
+      });
+    } else {
+      log.log('warn', `${what}: ${why}; give the server more memory (docs/operations.md)`, {
+        server,
+        file: f.path,
+        evictions: evicted,
+        storeNoMemory: refused,
+      });
+    }
+  }
+  for (const [server, why] of Object.entries(loss.unknown)) {
+    f.evictionsUnknown[server] = why;
+    if (fail && f.failedWrites[server] === undefined) {
+      // Without a reading, losses cannot be ruled out; a server already failing writes says enough.
+      f.errors.push(`evictions on ${server} unknown: ${why} (--fail-on-evictions)`);
+    }
+  }
+  logUnknown(log, loss, `while ${f.path} settled`);
+}
+
+export function logUnknown(log: Logger, loss: LossReport, when: string): void {
+  for (const [server, why] of Object.entries(loss.unknown)) {
+    if (why.startsWith('its connection is')) continue; // already logged as gone
+    const level = why.startsWith('memcached restarted') ? 'error' : 'warn';
+    log.log(level, `evictions on ${server} not checked ${when}: ${why}`, { server });
+  }
+}
+
+export function logFileReport(log: Logger, dry: boolean, r: FileReport): void {
+  const rejected = REJECT_REASONS.filter((k) => r.rejected[k] > 0).map((k) => `${k}=${r.rejected[k]}`).join(' ') || 'none';
+  const failed = Object.entries(r.failedWrites).map(([s, n]) => `${s}=${n}`).join(' ') || 'none';
+  const evicted = Object.values(r.evictions).reduce((a, b) => a + b, 0);
+  const evictedBy = Object.entries(r.evictions).map(([s, n]) => `${s}=${n}`).join(' ') || 'none';
+  const level = r.outcome === 'succeeded' ? 'info' : 'error';
+  const verdict = { succeeded: 'succeeded', failed_data: 'FAILED (error rate)', failed_load: 'FAILED (not fully loaded)' }[r.outcome];
+  log.log(
+    level,
+    `${r.path}: ${verdict}; lines=${r.lines} loaded=${r.loaded} rejected=${r.rejectedTotal} (${rejected}) ` +
+      `app_warnings=${r.appWarnings} failed_writes=${r.failedWritesTotal} (${failed}) ` +
+      (dry ? '' : `evictions=${evicted} (${evictedBy}) `) +
+      `error_rate=${r.errorRate.toFixed(4)} renamed=${r.renamed ? 'yes' : 'no'} ` +
+      `time=${r.seconds.toFixed(2)}s ${r.linesPerSecond} lines/s${r.error ? `; ${r.error}` : ''}`,
+    { file: r.path, report: r },
+  );
+}
