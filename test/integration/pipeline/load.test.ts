@@ -3,16 +3,17 @@
  * read back and compared byte for byte with an independent oracle (test/helpers/oracle.ts).
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateLogs } from '../../../src/generate/index.js';
 import { getMany, stats } from '../../../src/memcached/admin.js';
+import { checkServers, doneFiles } from '../../helpers/check.js';
 import { runCli, serverArgs } from '../../helpers/cli.js';
 import { repoRoot } from '../../helpers/paths.js';
 import { startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
-import { decode, expectFrom, pendingFiles, TYPES, type Expected } from '../../helpers/oracle.js';
-import { Scratch } from '../../helpers/scratch.js';
+import { decode, expectFrom, pendingFiles, TYPES } from '../../helpers/oracle.js';
+import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
 
 const scratch = new Scratch('memc-load-it-');
 const root = scratch.root;
@@ -29,23 +30,6 @@ after(async () => {
 });
 
 
-async function checkServers(servers: MemcachedHandle[], expected: Expected): Promise<void> {
-  for (const [i, type] of TYPES.entries()) {
-    const server = servers[i] as MemcachedHandle;
-    const want = expected.byType[type] as Map<string, Buffer>;
-    const got = await getMany(server.address, [...want.keys()]);
-    for (const [key, value] of want) {
-      const stored = got.get(key);
-      assert.ok(stored, `${key} missing from ${server.address.label}`);
-      assert.equal(stored.toString('hex'), value.toString('hex'), `${key} on ${server.address.label}`);
-    }
-    // Nothing the data did not ask for: as many items as distinct keys of this type.
-    const s = await stats(server.address);
-    assert.equal(Number(s['curr_items']), want.size, `item count on ${server.address.label}`);
-  }
-}
-
-const done = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.')).sort();
 
 for (const workers of [0, 1, 2, 4]) {
   describe(`--workers ${workers}`, () => {
@@ -58,9 +42,9 @@ for (const workers of [0, 1, 2, 4]) {
         assert.ok(expected.records.length > new Set(expected.records.map((r) => r.key)).size * 1.2, 'the data repeats keys');
         const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--workers', String(workers), '--batch-bytes', '65536', ...serverArgs(servers.map((s) => s.address.label))]);
         assert.equal(run.code, 0, run.stderr);
-        assert.deepEqual(done(dir), files.map((f) => `.${basename(f)}`));
+        assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`));
         assert.deepEqual(pendingFiles(dir), []);
-        await checkServers(servers, expected);
+        await checkServers(servers.map((s) => s.address), expected);
         assert.match(run.stderr, /^\[\d{4}\.\d\d\.\d\d \d\d:\d\d:\d\d\] I /m);
         assert.match(run.stderr, /succeeded; lines=\d+ loaded=\d+ rejected=\d+/);
       } finally {
@@ -82,8 +66,8 @@ test('a file over the error threshold: exit 1, its good records loaded, still ma
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /20170929000000\.tsv\.gz: FAILED \(error rate\)/);
     assert.match(run.stderr, /20170929000100\.tsv\.gz: succeeded/);
-    assert.deepEqual(done(dir), ['.20170929000000.tsv.gz', '.20170929000100.tsv.gz']);
-    await checkServers(servers, expected);
+    assert.deepEqual(doneFiles(dir), ['.20170929000000.tsv.gz', '.20170929000100.tsv.gz']);
+    await checkServers(servers.map((s) => s.address), expected);
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }
@@ -101,15 +85,15 @@ test('a corrupt gzip: exit 1, it and every later file stay unrenamed; a rerun on
     const args = ['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(servers.map((s) => s.address.label))];
     const first = await runCli(args);
     assert.equal(first.code, 1, first.stderr);
-    assert.match(first.stderr, new RegExp(`${basename(middle).replace(/\./g, '\\.')}.*(gzip|end of file)`));
-    assert.deepEqual(done(dir), [`.${basename(files[0] as string)}`]);
+    assert.match(first.stderr, new RegExp(`${escapeRegExp(basename(middle))}.*(gzip|end of file)`));
+    assert.deepEqual(doneFiles(dir), [`.${basename(files[0] as string)}`]);
     assert.ok(existsSync(middle) && existsSync(files[2] as string), 'the broken file and the one after it wait for the next run');
 
     writeFileSync(middle, good);
     const second = await runCli(args);
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(pendingFiles(dir), []);
-    await checkServers(servers, expected);
+    await checkServers(servers.map((s) => s.address), expected);
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }
