@@ -9,6 +9,7 @@ import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { generateLogs } from '../generate/index.js';
+import type { BatchOutcome } from '../memcached/batch.js';
 import { LoaderMetrics } from '../metrics/metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { Loader } from '../pipeline/loader.js';
@@ -187,7 +188,7 @@ class ProgressTracker implements LoadObserver {
     for (const n of Object.values(rejected)) this.#errors += n ?? 0;
   }
 
-  batchSettled(_server: string, outcome: { delivered: boolean; failed: number; tooLarge: number; batch: { records: number } }): void {
+  batchSettled(_server: string, outcome: BatchOutcome): void {
     this.#errors += outcome.delivered ? outcome.failed + outcome.tooLarge : outcome.batch.records;
   }
 

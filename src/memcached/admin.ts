@@ -15,6 +15,7 @@ import {
   ServerError,
   SocketError,
 } from '../errors.js';
+import { isValidKey } from './encode.js';
 import { ResponseParser, type Reply } from './response-parser.js';
 
 export const DEFAULT_ADMIN_TIMEOUT_MS = 5000;
@@ -117,7 +118,7 @@ async function fetchRaw(
   const suffix = Buffer.from(ttl ? ' v t\r\n' : ' v\r\n');
   const prefix = Buffer.from('mg ');
   for (const bytes of keys) {
-    if (!validKey(bytes)) throw new InvalidArgumentError(`not a valid memcached key: ${JSON.stringify(bytes.toString('latin1'))}`);
+    if (!isValidKey(bytes)) throw new InvalidArgumentError(`not a valid memcached key: ${JSON.stringify(bytes.toString('latin1'))}`);
     parts.push(prefix, bytes, suffix);
   }
   parts.push(Buffer.from('mn\r\n'));
@@ -144,11 +145,6 @@ function ttlOf(address: ServerAddress, flags: readonly string[]): number {
   return n;
 }
 
-function validKey(bytes: Buffer): boolean {
-  if (bytes.length === 0 || bytes.length > 250) return false;
-  for (const b of bytes) if (b <= 0x20 || b === 0x7f) return false;
-  return true;
-}
 
 function unexpected(address: ServerAddress, r: Reply): never {
   const server = address.label;
