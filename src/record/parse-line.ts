@@ -155,13 +155,15 @@ function parseApps(buf: Uint8Array, s: number, e: number, out: ParsedLine): bool
     // Fast path, taken by every id of a clean line: digits, then a comma or the end.
     let value = 0;
     if (guarded) {
+      // Int32 arithmetic (a 2-cycle multiply-add chain instead of a float one); it cannot wrap
+      // below 10 digits, and longer ids are re-read as doubles below.
       for (;;) {
         const d = buf[i] - 0x30;
         if (d < 0 || d > 9) break;
-        // Past 2^32-1 the value only needs to stay "too big"; doubles never wrap.
-        value = value * 10 + d;
+        value = (value * 10 + d) | 0;
         i++;
       }
+      if (i - idStart > 9) value = digitsValue(buf, idStart, i);
     } else {
       while (i < e) {
         const d = buf[i] - 0x30;
@@ -195,6 +197,13 @@ function parseApps(buf: Uint8Array, s: number, e: number, out: ParsedLine): bool
   out.appsVarintBytes = varintBytes;
   out.droppedApps = dropped;
   return true;
+}
+
+/** `buf[s, e)`, all digits, as a double: exact below 2^53, and past 2^32-1 only needs to stay "too big". */
+function digitsValue(buf: Uint8Array, s: number, e: number): number {
+  let value = 0;
+  for (let i = s; i < e; i++) value = value * 10 + (buf[i] - 0x30);
+  return value;
 }
 
 // parseOddId's second result; a module variable so the slow path allocates nothing either.
