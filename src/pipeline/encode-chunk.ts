@@ -21,6 +21,7 @@ import { userAppsSize, writeUserApps } from '../proto/user-apps.js';
 import { ParsedLine, parseLine, type LineRejectReason } from '../record/parse-line.js';
 import type { RejectReason } from '../record/reasons.js';
 import type { ChunkResult, EncodeSettings, LineSample } from './chunk-types.js';
+import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from './fast-line.js';
 
 const SERVERS = DEVICE_TYPES.length;
 const LF = 0x0a;
@@ -32,6 +33,8 @@ const EMPTY = new Uint8Array(0);
 // Module-level state is safe: encodeChunk is synchronous and never re-entered.
 const parsed = new ParsedLine(256);
 const scratch: Uint8Array[] = Array.from({ length: SERVERS }, () => EMPTY);
+/** A DataView over each scratch buffer, for the fast path's doubles. */
+const views: DataView[] = scratch.map((b) => new DataView(b.buffer));
 
 /** Grow `scratch[server]` (keeping `used` bytes) so it has at least `need` bytes free. */
 function grow(server: number, used: number, need: number, hint: number): Uint8Array {
@@ -41,6 +44,7 @@ function grow(server: number, used: number, need: number, hint: number): Uint8Ar
   const next = new Uint8Array(size);
   if (used > 0) next.set(old.subarray(0, used));
   scratch[server] = next;
+  views[server] = new DataView(next.buffer);
   return next;
 }
 
@@ -70,19 +74,26 @@ class Tally {
   }
 }
 
-export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings): ChunkResult {
+/**
+ * Parse and encode one chunk of whole lines. `fast` false sends every line through the general
+ * parser: the tests compare the two paths with it.
+ */
+export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = true): ChunkResult {
   // Buffer#indexOf is memchr; Uint8Array#indexOf is a generic loop, ~6x slower per line here.
   // Always parsing a Buffer also keeps parseLine monomorphic.
   const input = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   const tally = new Tally(settings.maxSamples);
   const dryOut = settings.dry ? new DryWriter(settings.serverLabels, input.length >>> 1) : null;
-  encodeLines(input, settings.maxLineBytes, metaSetFlags(settings.ttl), settings.packed, dryOut, tally);
+  encodeLines(input, settings.maxLineBytes, metaSetFlags(settings.ttl), settings.packed, dryOut, tally, fast);
 
   const frames: (Uint8Array | null)[] = [];
   for (let s = 0; s < SERVERS; s++) {
     const used = tally.used[s];
     frames.push(used === 0 ? null : ownedCopy(scratch[s], used, MN));
-    if (scratch[s].length > MAX_RETAINED_SCRATCH) scratch[s] = EMPTY;
+    if (scratch[s].length > MAX_RETAINED_SCRATCH) {
+      scratch[s] = EMPTY;
+      views[s] = new DataView(EMPTY.buffer);
+    }
   }
   const rejected: Partial<Record<RejectReason, number>> = {};
   for (const [reason, n] of Object.entries(tally.rejected)) if (n > 0) rejected[reason as LineRejectReason] = n;
@@ -111,14 +122,38 @@ function encodeLines(
   packed: boolean,
   dryOut: DryWriter | null,
   tally: Tally,
+  fast: boolean,
 ): void {
   const hint = input.length >>> 1;
   const used = tally.used;
+  const records = tally.records;
   const end = input.length;
+  // The fast path (fast-line.ts) needs a newline ahead of every line it reads, and only writes
+  // the default encoding.
+  const lastLf = fast && !packed && dryOut === null ? input.lastIndexOf(LF) : -1;
+  const maxFastLine = Math.min(FAST_MAX_LINE, maxLineBytes);
+  const fastRoom = FAST_OUT_ROOM + flags.length;
   let lines = 0;
   let nonBlank = 0;
   let start = 0;
   while (start < end) {
+    if (start + 4 < lastLf) {
+      const type = peekType(input, start);
+      if (type >= 0) {
+        let out = scratch[type];
+        const p = used[type];
+        if (out.length - p < fastRoom) out = grow(type, p, fastRoom, hint);
+        const next = encodeCleanLine(input, start, type, out, views[type], p, flags, maxFastLine);
+        if (next >= 0) {
+          used[type] = fastResult.end;
+          records[type]++;
+          lines++;
+          nonBlank++;
+          start = next;
+          continue;
+        }
+      }
+    }
     let nl = input.indexOf(LF, start);
     if (nl < 0) nl = end;
     lines++;
@@ -136,7 +171,7 @@ function encodeLines(
       tally.sample(lines, 'apps');
     }
     const type = parsed.type;
-    tally.records[type]++;
+    records[type]++;
     if (dryOut !== null) {
       dryOut.write(input, parsed);
       continue;

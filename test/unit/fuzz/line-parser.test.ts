@@ -171,3 +171,28 @@ describe('fuzz: encodeChunk on chunks of mutated lines', () => {
     );
   });
 });
+
+describe('fuzz: the encoder\'s fast path against the general path', () => {
+  const settings = (maxLineBytes: number, ttl: number): EncodeSettings => ({
+    maxLineBytes,
+    ttl,
+    packed: false,
+    dry: false,
+    serverLabels: ['a:1', 'b:2', 'c:3', 'd:4'],
+    maxSamples: 5,
+  });
+  const bytesOf = (f: Uint8Array | null): string | null => (f === null ? null : Buffer.from(f).toString('latin1'));
+
+  it('gives the same result, byte for byte, on chunks of mutated lines', (t) => {
+    const line = fc.oneof({ weight: 3, arbitrary: mutatedLine }, { weight: 2, arbitrary: validLine.map((l) => Buffer.from(l, 'latin1')) });
+    fuzz(
+      t,
+      fc.property(fc.array(line, { maxLength: 25 }), fc.boolean(), fc.constantFrom(MiB, 120), fc.constantFrom(0, 3600), (lines, lastNl, max, ttl) => {
+        const chunk = Buffer.concat([...lines.flatMap((l) => [l, Buffer.from('\n')]), Buffer.from(lastNl ? '' : 'idfa\tlast\t1\t2\t3')]);
+        const fast = encodeChunk(chunk, settings(max, ttl), true);
+        const slow = encodeChunk(chunk, settings(max, ttl), false);
+        assert.deepEqual({ ...fast, frames: fast.frames.map(bytesOf) }, { ...slow, frames: slow.frames.map(bytesOf) });
+      }),
+    );
+  });
+});

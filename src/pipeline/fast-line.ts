@@ -1,0 +1,199 @@
+/**
+ * The fast path of the chunk encoder: one pass over a *clean* line that parses it and writes its
+ * whole quiet meta set at once, for the default encoding (unpacked apps, not --dry).
+ *
+ * A clean line is what the tracker writes nearly always:
+ *
+ *   <idfa|gaid|adid|dvid> \t <id: 1..245 printable bytes> \t <-?digits[.digits]> \t <same> \t <d+(,d+)*|nothing> \n
+ *
+ * with at most 15 digits in each coordinate and 9 in each app id. Anything else (spaces, `\r`,
+ * an exponent, an empty or long app id, a sixth field, a line longer than FAST_MAX_LINE) makes
+ * `encodeCleanLine` return -1 and write nothing that counts; the caller then gives the line to
+ * the general parser (record/parse-line.ts), which decides every case SPEC.md names. So the fast
+ * path never judges a line, it only declines it, and for the lines it takes it must produce the
+ * very bytes the general path would: test/unit/pipeline/fast-line.test.ts checks that on
+ * generated and mutated lines.
+ *
+ * Why it is faster (bench/micro/parse-encode.bench.ts): no Buffer#indexOf call per line (the
+ * apps loop finds the newline), app ids are accumulated in int32 and written as varints as soon
+ * as they are read (no array in between), doubles go through a DataView, and the value is
+ * written before its length is known, in the place a 3-digit length leaves for it (most values
+ * are 100..999 bytes); any other length moves the value once.
+ */
+import { DEVICE_TYPES } from '../config/servers.js';
+import { KEY_PREFIXES } from '../memcached/encode.js';
+
+const TAB = 0x09;
+const LF = 0x0a;
+const COMMA = 0x2c;
+const DOT = 0x2e;
+const MINUS = 0x2d;
+
+/** Longest line the fast path takes; longer ones go to the general path. */
+export const FAST_MAX_LINE = 64 * 1024;
+/**
+ * Bytes a caller must have free in `out` (besides the flags): a clean line's frame is at most
+ * its line plus the `ms ` prefix, the length and the `\r\n`s; the id's 245 bytes bound the rest.
+ */
+export const FAST_OUT_ROOM = FAST_MAX_LINE + 512;
+/** memcached's key limit (250) less `type:`. */
+const MAX_ID = 245;
+/** Digits the value's length is assumed to have when the value is placed. */
+const LEN_DIGITS = 3;
+
+const TYPE_WORDS: readonly number[] = DEVICE_TYPES.map(
+  (t) => (t.charCodeAt(0) | (t.charCodeAt(1) << 8) | (t.charCodeAt(2) << 16) | (t.charCodeAt(3) << 24)) >>> 0,
+);
+const POW10: readonly number[] = Array.from({ length: 16 }, (_, k) => Number(`1e${k}`));
+
+/** Where the last frame written ends: a result beside the return value, so nothing is allocated. */
+export const fastResult = { end: 0 };
+
+// parseCoordinate's second result; module state so the hot path allocates nothing.
+let coordEnd = 0;
+
+/**
+ * Encode the line starting at `input[start]`, whose device type `peekType` found to be `type`,
+ * into `out` at `p`, if it is clean. `input` must hold a `\n` at or after `start + 4` (the caller
+ * only calls for lines before the chunk's last newline), `out` must have FAST_OUT_ROOM +
+ * flags.length bytes free after `p`, and `view` is a DataView over `out`; lines longer than
+ * `maxLine` (at most FAST_MAX_LINE) bytes before their newline are declined. Returns the position
+ * after the line's `\n`, with the frame's end in `fastResult.end`; or -1, having written nothing
+ * the caller keeps.
+ */
+export function encodeCleanLine(
+  input: Buffer,
+  start: number,
+  type: number,
+  out: Uint8Array,
+  view: DataView,
+  p: number,
+  flags: Uint8Array,
+  maxLine: number,
+): number {
+  const prefix = KEY_PREFIXES[type];
+  for (let k = 0; k < prefix.length; k++) out[p++] = prefix[k];
+
+  // dev_id: printable bytes up to the tab (a control byte or space stops it; only a tab is good).
+  let i = start + 5;
+  const idStart = i;
+  let c = input[i];
+  while (c > 0x20 && c !== 0x7f) {
+    out[p++] = c;
+    c = input[++i];
+  }
+  const idLen = i - idStart;
+  if (c !== TAB || idLen === 0 || idLen > MAX_ID) return -1;
+
+  const lat = parseCoordinate(input, i + 1);
+  if (input[coordEnd] !== TAB || lat !== lat) return -1;
+  const lon = parseCoordinate(input, coordEnd + 1);
+  i = coordEnd;
+  if (input[i] !== TAB || lon !== lon) return -1;
+  i++;
+
+  // The value goes where a 3-digit length would leave it: ` NNN` then the flags.
+  const headerEnd = p + 1 + LEN_DIGITS + flags.length;
+  let q = headerEnd;
+  const limit = start + maxLine;
+  if (input[i] !== LF) {
+    for (;;) {
+      const idFirst = i;
+      let v = 0;
+      for (;;) {
+        const d = input[i] - 0x30;
+        if (d < 0 || d > 9) break;
+        v = (v * 10 + d) | 0;
+        i++;
+      }
+      const digits = i - idFirst;
+      // An empty id is dropped with a warning and a 10-digit one may be too big: the general path's.
+      if (digits === 0 || digits > 9) return -1;
+      out[q++] = 0x08;
+      while (v >= 0x80) {
+        out[q++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      out[q++] = v;
+      c = input[i];
+      if (c !== COMMA) break;
+      i++;
+      if (i > limit) return -1;
+    }
+    if (c !== LF) return -1;
+  }
+  if (i > limit) return -1;
+  out[q] = 0x11;
+  view.setFloat64(q + 1, lat, true);
+  out[q + 9] = 0x19;
+  view.setFloat64(q + 10, lon, true);
+  q += 18;
+
+  const valueLen = q - headerEnd;
+  const lenDigits = valueLen < 100 ? 2 : valueLen < 1000 ? 3 : valueLen < 10000 ? 4 : 5;
+  if (lenDigits !== LEN_DIGITS) {
+    const shift = lenDigits - LEN_DIGITS;
+    out.copyWithin(headerEnd + shift, headerEnd, q);
+    q += shift;
+  }
+  out[p++] = 0x20;
+  let rest = valueLen;
+  for (let k = p + lenDigits - 1; k >= p; k--) {
+    out[k] = 0x30 + (rest % 10);
+    rest = (rest / 10) | 0;
+  }
+  p += lenDigits;
+  for (let k = 0; k < flags.length; k++) out[p++] = flags[k];
+  out[q++] = 0x0d;
+  out[q++] = 0x0a;
+  fastResult.end = q;
+  return i + 1;
+}
+
+/**
+ * The server index of the line at `input[start]` when it starts with a device type and a tab,
+ * else -1. `input` must hold at least 5 bytes from `start` (a newline comes later).
+ */
+export function peekType(input: Buffer, start: number): number {
+  if (input[start + 4] !== TAB) return -1;
+  const word = (input[start] | (input[start + 1] << 8) | (input[start + 2] << 16) | (input[start + 3] << 24)) >>> 0;
+  for (let t = 0; t < TYPE_WORDS.length; t++) if (TYPE_WORDS[t] === word) return t;
+  return -1;
+}
+
+/**
+ * `-?digits[.digits]` with 1..15 digits in all, read from `input[i]`; `coordEnd` is set to where
+ * it stopped. NaN when the text is not of that shape; the caller checks what follows. Below 2^53
+ * and 10^15, `m / 10^f` is one correctly rounded division, which is what Number() and the general
+ * parser give.
+ */
+function parseCoordinate(input: Buffer, i: number): number {
+  let negative = false;
+  if (input[i] === MINUS) {
+    negative = true;
+    i++;
+  }
+  let m = 0;
+  const first = i;
+  let d = 0;
+  while ((d = input[i] - 0x30) >= 0 && d <= 9) {
+    m = m * 10 + d;
+    i++;
+  }
+  let digits = i - first;
+  let fraction = 0;
+  if (input[i] === DOT) {
+    i++;
+    const fracStart = i;
+    while ((d = input[i] - 0x30) >= 0 && d <= 9) {
+      m = m * 10 + d;
+      i++;
+    }
+    fraction = i - fracStart;
+    digits += fraction;
+  }
+  coordEnd = i;
+  if (digits === 0 || digits > 15) return NaN;
+  const v = m / POW10[fraction];
+  return negative ? -v : v;
+}

@@ -1,0 +1,159 @@
+/**
+ * The encoder's fast path (src/pipeline/fast-line.ts) must take the clean lines it was made for,
+ * decline every other line, and write for the lines it takes exactly the bytes the general path
+ * writes. Each case runs the same chunk through encodeChunk with the fast path on and off.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { DEVICE_TYPES } from '../../../src/config/servers.js';
+import type { ChunkResult, EncodeSettings } from '../../../src/pipeline/chunk-types.js';
+import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
+import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from '../../../src/pipeline/fast-line.js';
+import { metaSetFlags } from '../../../src/memcached/encode.js';
+
+function settings(over: Partial<EncodeSettings> = {}): EncodeSettings {
+  return { maxLineBytes: 1024 * 1024, ttl: 0, packed: false, dry: false, serverLabels: ['a:1', 'b:2', 'c:3', 'd:4'], maxSamples: 100, ...over };
+}
+
+/** The result with frames as plain byte arrays, so deepEqual compares contents. */
+function plain(r: ChunkResult): unknown {
+  return { ...r, frames: r.frames.map((f) => (f === null ? null : Buffer.from(f).toString('latin1'))) };
+}
+
+function bothPaths(chunk: Buffer, s: EncodeSettings = settings()): ChunkResult {
+  const slow = encodeChunk(chunk, s, false);
+  const fast = encodeChunk(chunk, s, true);
+  assert.deepEqual(plain(fast), plain(slow));
+  return fast;
+}
+
+/** Whether the fast path takes `line` (given without its newline) on its own. */
+function taken(line: string, maxLine = FAST_MAX_LINE, ttl = 0): boolean {
+  const input = Buffer.from(`${line}\n`, 'latin1');
+  const type = peekType(input, 0);
+  if (type < 0) return false;
+  const out = new Uint8Array(FAST_OUT_ROOM + 64);
+  const next = encodeCleanLine(input, 0, type, out, new DataView(out.buffer), 0, metaSetFlags(ttl), maxLine);
+  if (next < 0) return false;
+  assert.equal(next, input.length, 'a taken line ends after its newline');
+  assert.ok(fastResult.end > 0);
+  return true;
+}
+
+const apps = (n: number, id = 1234): string => Array.from({ length: n }, (_, i) => String(id + i)).join(',');
+
+describe('fast path: clean lines are taken, with the general path\'s bytes', () => {
+  const clean: [string, string][] = [
+    ['typical', `idfa\t1rfw452y52g2gq4g\t55.55\t42.42\t${apps(40)}`],
+    ['every device type', DEVICE_TYPES.map((t) => `${t}\tid-${t}\t1\t2\t3`).join('\n')],
+    ['no apps (a zero-byte field)', 'gaid\tabc\t0\t0\t'],
+    ['negative zero and zero', 'adid\tx\t-0\t0.000\t1'],
+    ['a leading dot and a trailing dot', 'dvid\tx\t.5\t5.\t1'],
+    ['15 significant digits', 'idfa\tx\t123456789.012345\t-0.00000000000001\t1'],
+    ['ids at 0, 127, 128, 16383, 16384 and 9 digits', 'idfa\tx\t1\t2\t0,127,128,16383,16384,999999999,007'],
+    ['a value under 100 bytes (2-digit length)', 'idfa\tx\t1\t2\t1,2,3'],
+    ['a value of 1000 bytes or more (4-digit length)', `idfa\tx\t1\t2\t${apps(400)}`],
+    ['a value of 10000 bytes or more (5-digit length)', `idfa\tx\t1\t2\t${apps(3400)}`],
+    ['an id of 245 bytes (a 250-byte key)', `idfa\t${'k'.repeat(245)}\t1\t2\t3`],
+    ['non-ASCII id bytes', 'idfa\t\u00e9\u00ff\u0080\t1\t2\t3'],
+  ];
+  for (const [name, text] of clean) {
+    it(name, () => {
+      for (const line of text.split('\n')) assert.ok(taken(line), `taken: ${JSON.stringify(line.slice(0, 80))}`);
+      const r = bothPaths(Buffer.from(`${text}\n`, 'latin1'));
+      assert.equal(r.records.reduce((a, b) => a + b, 0), text.split('\n').length);
+    });
+  }
+
+  it('with a ttl flag in the header', () => {
+    assert.ok(taken('idfa\tx\t1\t2\t3', FAST_MAX_LINE, 3600));
+    bothPaths(Buffer.from(`idfa\tx\t1\t2\t${apps(30)}\ngaid\ty\t3\t4\t\n`, 'latin1'), settings({ ttl: 3600 }));
+  });
+});
+
+describe('fast path: every other line is declined and judged by the general path', () => {
+  const declined: [string, string][] = [
+    ['a carriage return before the newline', 'idfa\tx\t1\t2\t3\r'],
+    ['a sixth field', 'idfa\tx\t1\t2\t3\t4'],
+    ['four fields', 'idfa\tx\t1\t2'],
+    ['an unknown device type', 'idfb\tx\t1\t2\t3'],
+    ['a device type with a space', ' idfa\tx\t1\t2\t3'],
+    ['an empty id', 'idfa\t\t1\t2\t3'],
+    ['an id with a space', 'idfa\ta b\t1\t2\t3'],
+    ['an id with DEL', 'idfa\ta\u007fb\t1\t2\t3'],
+    ['an id of 246 bytes (a 251-byte key)', `idfa\t${'k'.repeat(246)}\t1\t2\t3`],
+    ['an exponent', 'idfa\tx\t1e5\t2\t3'],
+    ['a plus sign', 'idfa\tx\t+1\t2\t3'],
+    ['a space around a number', 'idfa\tx\t 1\t2\t3'],
+    ['16 significant digits', 'idfa\tx\t1234567890.123456\t2\t3'],
+    ['no digits', 'idfa\tx\t-.\t2\t3'],
+    ['an empty coordinate', 'idfa\tx\t\t2\t3'],
+    ['an empty app id', 'idfa\tx\t1\t2\t1,,2'],
+    ['a trailing comma', 'idfa\tx\t1\t2\t1,2,'],
+    ['a 10-digit app id', 'idfa\tx\t1\t2\t4294967295'],
+    ['a too-big app id', 'idfa\tx\t1\t2\t4294967296'],
+    ['a spaced app id', 'idfa\tx\t1\t2\t1, 2'],
+    ['a letter in the apps', 'idfa\tx\t1\t2\t1,2a'],
+    ['a blank line', '   '],
+  ];
+  for (const [name, line] of declined) {
+    it(name, () => {
+      assert.equal(taken(line), false);
+      // Between clean lines, so both paths must also agree on what surrounds it.
+      bothPaths(Buffer.from(`idfa\ta\t1\t2\t3\n${line}\ngaid\tb\t3\t4\t5\n`, 'latin1'));
+    });
+  }
+
+  it('a line longer than the line limit, or than FAST_MAX_LINE', () => {
+    const line = `idfa\tx\t1\t2\t${apps(40)}`;
+    assert.equal(taken(line, line.length), true);
+    assert.equal(taken(line, line.length - 1), false);
+    bothPaths(Buffer.from(`${line}\n`), settings({ maxLineBytes: line.length - 1 }));
+    const huge = `idfa\tx\t1\t2\t${apps(FAST_MAX_LINE / 5 + 10, 10000)}`;
+    assert.ok(huge.length > FAST_MAX_LINE);
+    assert.equal(taken(huge), false);
+    assert.equal(bothPaths(Buffer.from(`${huge}\n`)).records[0], 1);
+  });
+
+  it('the last line of a chunk without its newline', () => {
+    const r = bothPaths(Buffer.from('idfa\ta\t1\t2\t3\ngaid\tb\t3\t4\t5', 'latin1'));
+    assert.deepEqual(r.records, [1, 1, 0, 0]);
+  });
+
+  it('packed and dry runs do not use it', () => {
+    const chunk = Buffer.from(`idfa\ta\t1\t2\t${apps(20)}\n`, 'latin1');
+    bothPaths(chunk, settings({ packed: true }));
+    bothPaths(chunk, settings({ dry: true }));
+  });
+});
+
+describe('fast path: generated clean lines', () => {
+  const coordinate = fc.oneof(
+    fc.double({ min: -180, max: 180, noNaN: true }).map(String),
+    fc.tuple(fc.boolean(), fc.stringMatching(/^\d{0,9}$/), fc.boolean(), fc.stringMatching(/^\d{0,9}$/))
+      .filter(([, a, dot, b]) => a.length + (dot ? b.length : 0) > 0)
+      .map(([neg, a, dot, b]) => `${neg ? '-' : ''}${a}${dot ? `.${b}` : ''}`),
+  );
+  const record = fc.record({
+    type: fc.constantFrom(...DEVICE_TYPES),
+    id: fc.stringMatching(/^[!-~]{1,60}$/),
+    lat: coordinate,
+    lon: coordinate,
+    apps: fc.array(fc.oneof(fc.nat({ max: 20000 }), fc.nat({ max: 999_999_999 })), { maxLength: 200 }),
+  });
+  // The fast path's own rule for coordinates, written plainly: no exponent, 1..15 digits.
+  const simple = (c: string): boolean => /^-?(\d+\.?\d*|\.\d+)$/.test(c) && c.replace(/[-.]/g, '').length <= 15;
+
+  it('are taken exactly when their coordinates are simple, and written as the general path writes them', () => {
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 30 }), fc.constantFrom(0, 60), (records, ttl) => {
+        const lines = records.map((r) => `${r.type}\t${r.id}\t${r.lat}\t${r.lon}\t${r.apps.join(',')}`);
+        for (const [i, r] of records.entries()) assert.equal(taken(lines[i] as string), simple(r.lat) && simple(r.lon), lines[i]);
+        const result = bothPaths(Buffer.from(`${lines.join('\n')}\n`, 'latin1'), settings({ ttl }));
+        assert.equal(result.records.reduce((a, b) => a + b, 0), lines.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
