@@ -1,11 +1,12 @@
 /**
  * Cuts a decompressed byte stream into chunks of whole lines for the encoders.
  *
- *   gunzip output ─► [ complete lines … | tail ] ─► chunk (≥ target bytes, ends at '\n')
+ *   gunzip output ─► [ complete lines … | tail ] ─► chunks (≥ target bytes, each ends at '\n')
  *
- * Only the last newline of each incoming piece is looked for; the encoders split lines. A line
- * that grows past maxLineBytes without a newline is dropped as it streams in (SPEC.md: rejected
- * "without holding it whole in memory"), so memory stays under target + maxLineBytes + one piece.
+ * Only the last newline of each incoming piece, and the first past each target, are looked
+ * for; the encoders split lines. A line that grows past maxLineBytes without a newline is
+ * dropped as it streams in (SPEC.md: rejected "without holding it whole in memory"), so memory
+ * stays under target + maxLineBytes + one piece.
  */
 export type ChunkItem =
   | { readonly kind: 'data'; readonly buf: Uint8Array }
@@ -53,10 +54,26 @@ export class LineChunker {
       this.#parts = [];
       this.#len = this.#completeLen = 0;
       this.#discarding = true;
-    } else if (this.#completeLen >= this.#target) {
-      out.push(this.#take(this.#completeLen));
+    } else {
+      // A piece can hold many targets' worth (gunzip hands out up to 4 MiB): cut it into chunks
+      // of about the target, each ending at the first newline past it, so that batches keep
+      // the size --batch-bytes asks for and the workers share a piece.
+      while (this.#completeLen >= this.#target) out.push(this.#take(this.#newlineFrom(this.#target - 1) + 1));
     }
     return out;
+  }
+
+  /** Offset of the first newline at or after `offset` in the buffered bytes (one must exist). */
+  #newlineFrom(offset: number): number {
+    let base = 0;
+    for (const part of this.#parts) {
+      if (offset < base + part.length) {
+        const nl = part.indexOf(NL, Math.max(0, offset - base));
+        if (nl >= 0) return base + nl;
+      }
+      base += part.length;
+    }
+    throw new Error('LineChunker: no newline in the complete bytes');
   }
 
   /**

@@ -15,7 +15,7 @@
  */
 import { createReadStream, fstat } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import { DEVICE_TYPES } from '../config/servers.js';
 import type { RunOptions } from '../config/options.js';
@@ -57,6 +57,19 @@ type Entry =
 const LOGGED_SAMPLES_PER_FILE = 20;
 /** Distinct error replies (server, reason) logged per file; counts by reason are always exact. */
 const LOGGED_FAILURES_PER_FILE = 10;
+/**
+ * gunzip is the one stage that cannot be split across cores, and Node's zlib stream only starts
+ * its next inflate step from the main thread's event loop. With 256 KiB steps and the default
+ * 16 KiB read buffer it ran one step ahead of the consumer and then stood idle while the main
+ * thread encoded or sent: the main thread spent about half of a run waiting for gunzip. 4 MiB
+ * steps and room for two of them keep the inflater busy across those gaps (docs/benchmarks.md,
+ * optimisation log). `readableHighWaterMark` is a stream option the zlib types do not list.
+ */
+const GUNZIP_OPTIONS = {
+  chunkSize: 4 * 1024 * 1024,
+  readableHighWaterMark: 8 * 1024 * 1024,
+  writableHighWaterMark: 2 * 1024 * 1024,
+} as ZlibOptions;
 /** After an abort, how long acknowledgements of what was already sent are awaited. */
 const ABORT_SETTLE_MS = 3000;
 /** After an abort, a `stats` reading gets at most this long: the exit must stay prompt. */
@@ -219,7 +232,7 @@ export class Loader {
     source.once('open', (fd: number) => {
       fstat(fd, (err, st) => this.#observer.fileStarted?.(file.path, file.index, err ? 0 : st.size));
     });
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    const gunzip = createGunzip(GUNZIP_OPTIONS);
     let error: MemcLoadError | null = null;
     // Node 20's pipeline() rejects with a bare AbortError when its last stage throws, losing
     // our error (interrupted, fatal): keep it here.

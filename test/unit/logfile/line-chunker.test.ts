@@ -66,3 +66,9 @@ test('property: the concatenated output equals the input, whatever the piece bou
     ),
   );
 });
+
+test('a piece holding several targets is cut into chunks of about the target', () => {
+  assert.deepEqual(run(['aa\nbb\ncc\ndd\nee'], 4, 100).text, ['aa\nbb\n', 'cc\ndd\n', 'ee']);
+  // The line that crosses the target ends its chunk, however long it is.
+  assert.deepEqual(run(['a\nbbbbbbbb\nc\n'], 3, 100).text, ['a\nbbbbbbbb\n', 'c\n']);
+});
