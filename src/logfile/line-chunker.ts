@@ -55,7 +55,7 @@ export class LineChunker {
       this.#len = this.#completeLen = 0;
       this.#discarding = true;
     } else {
-      // A piece can hold many targets' worth (gunzip hands out up to 4 MiB): cut it into chunks
+      // A piece can hold many targets' worth (gunzip hands out 1 MiB): cut it into chunks
       // of about the target, each ending at the first newline past it, so that batches keep
       // the size --batch-bytes asks for and the workers share a piece.
       while (this.#completeLen >= this.#target) out.push(this.#take(this.#newlineFrom(this.#target - 1) + 1));

@@ -61,14 +61,15 @@ const LOGGED_FAILURES_PER_FILE = 10;
  * gunzip is the one stage that cannot be split across cores, and Node's zlib stream only starts
  * its next inflate step from the main thread's event loop. With 256 KiB steps and the default
  * 16 KiB read buffer it ran one step ahead of the consumer and then stood idle while the main
- * thread encoded or sent: the main thread spent about half of a run waiting for gunzip. 4 MiB
- * steps and room for two of them keep the inflater busy across those gaps (docs/benchmarks.md,
- * optimisation log). `readableHighWaterMark` is a stream option the zlib types do not list.
+ * thread encoded or sent: the main thread spent about half of a run waiting for gunzip. 1 MiB
+ * steps and room for four of them keep the inflater busy across those gaps; 4 MiB steps were
+ * no faster within the noise and cost ~20 MB more peak RSS (docs/benchmarks.md, optimisation
+ * log). `readableHighWaterMark` is a stream option the zlib types do not list.
  */
 const GUNZIP_OPTIONS = {
-  chunkSize: 4 * 1024 * 1024,
-  readableHighWaterMark: 8 * 1024 * 1024,
-  writableHighWaterMark: 2 * 1024 * 1024,
+  chunkSize: 1024 * 1024,
+  readableHighWaterMark: 4 * 1024 * 1024,
+  writableHighWaterMark: 1024 * 1024,
 } as ZlibOptions;
 /** After an abort, how long acknowledgements of what was already sent are awaited. */
 const ABORT_SETTLE_MS = 3000;
