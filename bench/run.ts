@@ -63,6 +63,8 @@ interface Sample {
   readonly wallS: number;
   readonly cpuS: number | null;
   readonly serverCpuS: number | null;
+  /** The part of serverCpuS spent by memcached's LRU maintainer threads. */
+  readonly serverLruCpuS: number | null;
   readonly peakRssMb: number | null;
   readonly check: Check | null;
   readonly problems: readonly string[];
@@ -80,6 +82,7 @@ class Monitor {
   readonly load1 = loadAverage()[0];
   readonly #servers: Servers;
   readonly #server0: number;
+  readonly #lru0: number;
   readonly #busy0 = machineBusyTicks();
   readonly #self0 = process.cpuUsage();
   readonly #t0 = performance.now();
@@ -87,17 +90,26 @@ class Monitor {
   constructor(servers: Servers) {
     this.#servers = servers;
     this.#server0 = servers.cpuTicks();
+    this.#lru0 = servers.lruMaintainerTicks();
   }
 
   /** Call right after the run, with the measured child's CPU seconds (0 when there is none). */
-  end(childCpuS: number): { serverCpuS: number; othersCores: number; load1: number } {
+  end(childCpuS: number): Around {
     const serverCpuS = ticksToSeconds(this.#servers.cpuTicks() - this.#server0);
+    const serverLruCpuS = ticksToSeconds(this.#servers.lruMaintainerTicks() - this.#lru0);
     const busyS = ticksToSeconds(machineBusyTicks() - this.#busy0);
     const self = process.cpuUsage(this.#self0);
     const wallS = (performance.now() - this.#t0) / 1000;
     const others = busyS - serverCpuS - childCpuS - (self.user + self.system) / 1e6;
-    return { serverCpuS, othersCores: Math.max(0, others) / wallS, load1: this.load1 };
+    return { serverCpuS, serverLruCpuS, othersCores: Math.max(0, others) / wallS, load1: this.load1 };
   }
+}
+
+interface Around {
+  readonly serverCpuS: number;
+  readonly serverLruCpuS: number;
+  readonly othersCores: number;
+  readonly load1: number;
 }
 
 function pickMedian(samples: readonly Sample[]): { best: Sample; range: [number, number] | null; problems: string[]; notes: string[] } {
@@ -196,10 +208,10 @@ class Bench {
       await this.waitQuiet();
       const mon = new Monitor(this.servers);
       const r = await streamAll(this.servers, this.ms);
-      const { serverCpuS, othersCores, load1 } = mon.end(0);
+      const { serverCpuS, serverLruCpuS, othersCores, load1 } = mon.end(0);
       const extra = r.errors.length > 0 ? [`${r.errors.length} error replies: ${r.errors.slice(0, 3).join(' | ')}`] : [];
       const check = await verify(this.servers, this.main.expect, before, extra);
-      out.push({ wallS: r.wallMs / 1000, cpuS: null, serverCpuS, peakRssMb: null, check, problems: check.problems, load1, othersCores });
+      out.push({ wallS: r.wallMs / 1000, cpuS: null, serverCpuS, serverLruCpuS, peakRssMb: null, check, problems: check.problems, load1, othersCores });
     }
     return out;
   }
@@ -259,11 +271,12 @@ class Bench {
 }
 
 /** A measured child's figures beside the servers' CPU and the rest of the machine's load. */
-function measuredSample(m: Measured, around: { serverCpuS: number | null; othersCores: number; load1: number }, check: Check): Sample {
+function measuredSample(m: Measured, around: Around, check: Check): Sample {
   return {
     wallS: m.wallMs / 1000,
     cpuS: m.cpuMs / 1000,
     serverCpuS: around.serverCpuS,
+    serverLruCpuS: around.serverLruCpuS,
     peakRssMb: m.maxRssKb / 1024,
     check,
     problems: check.problems,
@@ -407,6 +420,7 @@ async function main(): Promise<number> {
         wallRangeS: picked.range ? [round2(picked.range[0]), round2(picked.range[1])] : null,
         cpuS: b.cpuS === null ? null : round2(b.cpuS),
         serverCpuS: b.serverCpuS === null ? null : round2(b.serverCpuS),
+        serverLruCpuS: b.serverLruCpuS === null ? null : round2(b.serverLruCpuS),
         peakRssMb: b.peakRssMb === null ? null : Math.round(b.peakRssMb),
         linesPerS: Math.round(e.lines / b.wallS),
         mbPerS: round2(main.gen.bytes / MiB / b.wallS),
@@ -426,7 +440,7 @@ async function main(): Promise<number> {
         'floor',
         'floor',
         {
-          best: { ...ing.best, wallS: floorS, cpuS: gz.cpuS, serverCpuS: ingestServerCpuS },
+          best: { ...ing.best, wallS: floorS, cpuS: gz.cpuS, serverCpuS: ingestServerCpuS, serverLruCpuS: median(ingSamples.map((x) => x.serverLruCpuS ?? NaN)) },
           range: floors.length > 1 ? [Math.min(...floors), Math.max(...floors)] : null,
           problems: ing.problems,
           notes: ing.notes,
@@ -465,7 +479,7 @@ async function main(): Promise<number> {
         rowOf(
           'memjs, one awaited set per record',
           'baseline',
-          { best: { ...b, wallS, cpuS: b.loopCpuS * scale, serverCpuS: (b.serverCpuS ?? NaN) * scale }, range: null, problems: [...b.problems], notes: [...(b.check?.notes ?? [])] },
+          { best: { ...b, wallS, cpuS: b.loopCpuS * scale, serverCpuS: (b.serverCpuS ?? NaN) * scale, serverLruCpuS: (b.serverLruCpuS ?? NaN) * scale }, range: null, problems: [...b.problems], notes: [...(b.check?.notes ?? [])] },
           {
             extrapolatedFrom: extrapolated ? b.records : null,
             note: extrapolated

@@ -9,7 +9,7 @@
  * Every child started here is tracked and killed on exit or signal, even when the run fails.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,22 @@ export function cpuTicks(pid: number): number {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state); utime is field 14, stime field 15.
   return Number(rest[11]) + Number(rest[12]);
+}
+
+/** utime + stime of the live threads of `pid` whose name (comm) is `name`, in clock ticks. */
+export function threadCpuTicks(pid: number, name: string): number {
+  let ticks = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'latin1').trim() !== name) continue;
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ticks;
 }
 
 /** CPU ticks the whole machine spent busy (not idle or waiting on I/O), from /proc/stat. */

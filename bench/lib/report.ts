@@ -23,6 +23,8 @@ export interface Row {
   readonly cpuS: number | null;
   /** CPU seconds of the four memcached servers during the run. */
   readonly serverCpuS: number | null;
+  /** The part of serverCpuS spent by memcached's LRU maintainer threads. */
+  readonly serverLruCpuS: number | null;
   readonly peakRssMb: number | null;
   readonly linesPerS: number;
   readonly mbPerS: number;
@@ -122,7 +124,7 @@ export function wallText(r: Row): string {
   return `${base} (${fix(lo, 2)}–${fix(hi, 2)})`;
 }
 
-export const ROW_HEADERS = ['configuration', 'lines/s', 'MB/s', 'wall s', 'CPU s', 'server CPU s', 'peak RSS MB', '× floor', 'vs slowest', 'others', 'check'];
+export const ROW_HEADERS = ['configuration', 'lines/s', 'MB/s', 'wall s', 'CPU s', 'server CPU s', 'of it LRU s', 'peak RSS MB', '× floor', 'vs slowest', 'others', 'check'];
 
 export function rowCells(r: Row): string[] {
   return [
@@ -132,6 +134,7 @@ export function rowCells(r: Row): string[] {
     wallText(r),
     fix(r.cpuS, 2),
     fix(r.serverCpuS, 2),
+    fix(r.serverLruCpuS, 2),
     fix(r.peakRssMb, 0),
     fix(r.xFloor, 2),
     `${fix(r.vsSlowest, 1)}×`,

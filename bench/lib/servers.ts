@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { DEVICE_TYPES } from '../../src/config/servers.js';
 import { stats } from '../../src/memcached/admin.js';
 import { startServers, stopAll, type MemcachedHandle } from '../../test/helpers/memcached.js';
-import { cpuTicks } from './proc.js';
+import { cpuTicks, threadCpuTicks } from './proc.js';
 
 export interface Counters {
   readonly curr_items: number;
@@ -54,6 +54,15 @@ export class Servers {
   /** utime+stime of all four servers, clock ticks. */
   cpuTicks(): number {
     return this.handles.reduce((a, h) => a + cpuTicks(h.pid), 0);
+  }
+
+  /**
+   * The part of cpuTicks() spent by memcached's LRU maintainer threads (`mc-lrumaint`): a
+   * background thread that moves items between its LRU segments while sets arrive, so its CPU
+   * grows with the length of a run as much as with the records.
+   */
+  lruMaintainerTicks(): number {
+    return this.handles.reduce((a, h) => a + threadCpuTicks(h.pid, 'mc-lrumaint'), 0);
   }
 
   async counters(): Promise<Counters> {
