@@ -27,9 +27,13 @@ export class LineChunker {
   /** The line being dropped has been whitespace only so far. */
   #discardBlank = true;
 
-  constructor(targetBytes: number, maxLineBytes: number) {
+  readonly #alloc: (n: number) => Uint8Array;
+
+  /** `alloc(n)` gives the buffer a chunk is copied into: `n` bytes at offset 0 of an ArrayBuffer of its own. */
+  constructor(targetBytes: number, maxLineBytes: number, alloc: (n: number) => Uint8Array = (n) => Buffer.allocUnsafeSlow(n)) {
     this.#target = targetBytes;
     this.#maxLineBytes = maxLineBytes;
+    this.#alloc = alloc;
   }
 
   push(piece: Uint8Array): ChunkItem[] {
@@ -98,7 +102,7 @@ export class LineChunker {
 
   /** Copies the first n buffered bytes into a buffer of their own (transferable to a worker). */
   #take(n: number): ChunkItem {
-    const buf = Buffer.allocUnsafeSlow(n);
+    const buf = this.#alloc(n);
     let off = 0;
     let i = 0;
     for (; i < this.#parts.length && off < n; i++) {

@@ -48,10 +48,15 @@ function grow(server: number, used: number, need: number, hint: number): Uint8Ar
   return next;
 }
 
-/** A Uint8Array that is the whole of its own (transferable, non-pooled) ArrayBuffer. */
-function ownedCopy(src: Uint8Array, used: number, tail: Uint8Array | null): Uint8Array {
+/** Where result buffers come from: `n` bytes at offset 0 of an ArrayBuffer of their own. */
+export type Allocate = (n: number) => Uint8Array;
+
+const allocateFresh: Allocate = (n) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+
+/** A copy at offset 0 of an ArrayBuffer of its own (transferable), from `alloc`. */
+function ownedCopy(src: Uint8Array, used: number, tail: Uint8Array | null, alloc: Allocate): Uint8Array {
   const size = used + (tail === null ? 0 : tail.length);
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+  const out = alloc(size);
   out.set(src.subarray(0, used));
   if (tail !== null) out.set(tail, used);
   return out;
@@ -75,10 +80,11 @@ class Tally {
 }
 
 /**
- * Parse and encode one chunk of whole lines. `fast` false sends every line through the general
- * parser: the tests compare the two paths with it.
+ * Parse and encode one chunk of whole lines. The frames are written into buffers from `alloc`
+ * (a pool, in the pipeline). `fast` false sends every line through the general parser: the
+ * tests compare the two paths with it.
  */
-export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = true): ChunkResult {
+export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = true, alloc: Allocate = allocateFresh): ChunkResult {
   // Buffer#indexOf is memchr; Uint8Array#indexOf is a generic loop, ~6x slower per line here.
   // Always parsing a Buffer also keeps parseLine monomorphic.
   const input = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -89,7 +95,7 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
   const frames: (Uint8Array | null)[] = [];
   for (let s = 0; s < SERVERS; s++) {
     const used = tally.used[s];
-    frames.push(used === 0 ? null : ownedCopy(scratch[s], used, MN));
+    frames.push(used === 0 ? null : ownedCopy(scratch[s], used, MN, alloc));
     if (scratch[s].length > MAX_RETAINED_SCRATCH) {
       scratch[s] = EMPTY;
       views[s] = new DataView(EMPTY.buffer);
@@ -236,7 +242,7 @@ class DryWriter {
   }
 
   finish(): Uint8Array {
-    return ownedCopy(this.#buf, this.#pos, null);
+    return ownedCopy(this.#buf, this.#pos, null, allocateFresh);
   }
 
   #grow(need: number): Uint8Array {

@@ -1,14 +1,21 @@
 import { Worker } from 'node:worker_threads';
 import { WorkerError } from '../errors.js';
+import { BufferPool, FRAME_BUFFER_MIN_BYTES } from './buffer-pool.js';
 import type { ChunkResult, EncodeSettings } from './chunk-types.js';
 import { encodeChunk } from './encode-chunk.js';
-import type { ChunkRequest } from './worker.js';
+import type { ChunkReply, ChunkRequest } from './worker.js';
 
-export type ResultHandler = (seq: number, result: ChunkResult) => void;
+/** A chunk's result, and the chunk's own buffer given back for reuse. */
+export type ResultHandler = (seq: number, result: ChunkResult, input: ArrayBuffer) => void;
+
+/** Frame buffers kept for reuse: about a run's batches in flight to four servers. */
+const FRAME_POOL_MAX = 64;
 
 /** Where chunks get parsed and encoded: the main thread (--workers 0) or a pool of threads. */
 export interface ChunkEncoder {
   submit(seq: number, buf: Uint8Array): void;
+  /** A frame buffer the connections are done with (its batch has an outcome), for reuse. */
+  recycle(frames: ArrayBuffer): void;
   close(): Promise<void>;
 }
 
@@ -16,6 +23,8 @@ export interface ChunkEncoder {
 export class InlineEncoder implements ChunkEncoder {
   readonly #settings: EncodeSettings;
   readonly #onResult: ResultHandler;
+  readonly #frames = new BufferPool(FRAME_POOL_MAX, FRAME_BUFFER_MIN_BYTES);
+  readonly #alloc = (n: number): Uint8Array => this.#frames.take(n);
 
   constructor(settings: EncodeSettings, onResult: ResultHandler) {
     this.#settings = settings;
@@ -23,7 +32,11 @@ export class InlineEncoder implements ChunkEncoder {
   }
 
   submit(seq: number, buf: Uint8Array): void {
-    this.#onResult(seq, encodeChunk(buf, this.#settings));
+    this.#onResult(seq, encodeChunk(buf, this.#settings, true, this.#alloc), buf.buffer as ArrayBuffer);
+  }
+
+  recycle(frames: ArrayBuffer): void {
+    this.#frames.give(frames);
   }
 
   async close(): Promise<void> {}
@@ -31,20 +44,22 @@ export class InlineEncoder implements ChunkEncoder {
 
 /**
  * Chunks go to the worker with the fewest chunks in hand, so a slow chunk does not stall a
- * queue behind it; the Sequencer restores order afterwards.
+ * queue behind it; the Sequencer restores order afterwards. Spent frame buffers ride back to
+ * the workers with the next chunks, for their own pools.
  */
 export class WorkerPool implements ChunkEncoder {
   readonly #workers: Worker[] = [];
   readonly #busy: number[] = [];
+  readonly #spare: ArrayBuffer[] = [];
   #closing = false;
 
   constructor(size: number, settings: EncodeSettings, onResult: ResultHandler, onError: (err: Error) => void) {
     const url = new URL('./worker.js', import.meta.url);
     for (let i = 0; i < size; i++) {
       const worker = new Worker(url, { workerData: settings });
-      worker.on('message', (msg: { seq: number; result: ChunkResult }) => {
+      worker.on('message', (msg: ChunkReply) => {
         this.#busy[i]--;
-        onResult(msg.seq, msg.result);
+        onResult(msg.seq, msg.result, msg.input);
       });
       worker.on('error', (cause) => onError(new WorkerError(`worker thread ${i} failed: ${String(cause)}`, { cause })));
       worker.on('exit', (code) => {
@@ -59,8 +74,14 @@ export class WorkerPool implements ChunkEncoder {
     let best = 0;
     for (let i = 1; i < this.#busy.length; i++) if ((this.#busy[i] as number) < (this.#busy[best] as number)) best = i;
     this.#busy[best]++;
-    const req: ChunkRequest = { seq, buf };
-    (this.#workers[best] as Worker).postMessage(req, [buf.buffer as ArrayBuffer]);
+    // Four servers' frames per chunk: as many spares keep the worker's pool stocked.
+    const spare = this.#spare.splice(0, 4);
+    const req: ChunkRequest = { seq, buf, spare };
+    (this.#workers[best] as Worker).postMessage(req, [buf.buffer as ArrayBuffer, ...spare]);
+  }
+
+  recycle(frames: ArrayBuffer): void {
+    if (this.#spare.length < FRAME_POOL_MAX) this.#spare.push(frames);
   }
 
   async close(): Promise<void> {

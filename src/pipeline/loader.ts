@@ -30,6 +30,7 @@ import { FileTally, type FileReport } from '../report/file-report.js';
 import { silentLogger, type Logger } from '../report/logger.js';
 import type { LoadObserver } from '../report/observer.js';
 import type { ChunkResult, EncodeSettings } from './chunk-types.js';
+import { BufferPool } from './buffer-pool.js';
 import { InlineEncoder, WorkerPool, type ChunkEncoder } from './encoders.js';
 import { EvictionWatch } from './eviction-watch.js';
 import { Sequencer } from './sequencer.js';
@@ -94,6 +95,8 @@ export class Loader {
   #abortTimer: NodeJS.Timeout | null = null;
   #connections: MemcachedConnection[] = [];
   #encoder: ChunkEncoder | null = null;
+  /** Chunk buffers come back from the encoders and are cut into again. */
+  #chunkBuffers: BufferPool | null = null;
   #nextSeq = 0;
   /** Chunks submitted to encoders and not yet applied. */
   #inHand = 0;
@@ -153,9 +156,10 @@ export class Loader {
       serverLabels: DEVICE_TYPES.map((t) => o.servers[t].label),
       maxSamples: LOGGED_SAMPLES_PER_FILE,
     };
-    const onResult = (seq: number, result: ChunkResult) => {
+    const onResult = (seq: number, result: ChunkResult, input: ArrayBuffer) => {
       const file = this.#chunkFiles.get(seq) as FileTally;
       this.#chunkFiles.delete(seq);
+      this.#chunkBuffers?.give(input);
       this.#sequencer.put(seq, { kind: 'data', file, result });
     };
     if (o.workers > 0) {
@@ -165,6 +169,7 @@ export class Loader {
     } else {
       this.#encoder = new InlineEncoder(settings, onResult);
     }
+    this.#chunkBuffers = new BufferPool(this.#maxInHand + 1, o.batchBytes + (o.batchBytes >>> 2));
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (this.#signal?.aborted) this.#onAbort();
     if (o.dry) {
@@ -228,7 +233,8 @@ export class Loader {
   async #loadFile(file: FileTally): Promise<void> {
     this.#tallies.push(file);
     this.#log.log('info', `Processing ${file.path}`, { file: file.path });
-    const chunker = new LineChunker(this.#opts.batchBytes, this.#opts.maxLineBytes);
+    const pool = this.#chunkBuffers as BufferPool;
+    const chunker = new LineChunker(this.#opts.batchBytes, this.#opts.maxLineBytes, (n) => pool.take(n));
     const source = createReadStream(file.path, { highWaterMark: 1024 * 1024 });
     source.once('open', (fd: number) => {
       fstat(fd, (err, st) => this.#observer.fileStarted?.(file.path, file.index, err ? 0 : st.size));
@@ -362,6 +368,8 @@ export class Loader {
   }
 
   #onOutcome(server: string, outcome: BatchOutcome): void {
+    // The connection is done with the bytes: acknowledged, or given up on and never resent.
+    this.#encoder?.recycle(outcome.batch.buf.buffer as ArrayBuffer);
     const file = this.#tallies[outcome.batch.tag] as FileTally;
     file.pendingBatches--;
     if (outcome.delivered) {

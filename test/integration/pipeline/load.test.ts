@@ -54,6 +54,25 @@ for (const workers of [0, 1, 2, 4]) {
   });
 }
 
+// Chunk and frame buffers are pooled and reused (pipeline/buffer-pool.ts): with 4 KiB batches
+// each buffer is reused hundreds of times, so one given back too early would leave wrong bytes.
+for (const workers of [0, 2]) {
+  test(`--workers ${workers} --batch-bytes 4096: with every buffer reused many times, every key still holds its last line`, async () => {
+    const servers = await startServers(4);
+    try {
+      const dir = scratch.copy(`small-batches-w${workers}`);
+      const files = pendingFiles(dir);
+      const expected = expectFrom(files);
+      const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--workers', String(workers), '--batch-bytes', '4096', ...serverArgs(servers.map((s) => s.address.label))]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`));
+      await checkServers(servers.map((s) => s.address), expected);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+}
+
 test('a file over the error threshold: exit 1, its good records loaded, still marked done', async () => {
   const servers = await startServers(4);
   try {
