@@ -20,8 +20,8 @@
  * written before its length is known, in the place a 3-digit length leaves for it (most values
  * are 100..999 bytes); any other length moves the value once.
  */
-import { DEVICE_TYPES } from '../config/servers.js';
 import { KEY_PREFIXES } from '../memcached/encode.js';
+import { POW10, TYPE_WORDS } from '../record/parse-line.js';
 
 const TAB = 0x09;
 const LF = 0x0a;
@@ -41,10 +41,6 @@ const MAX_ID = 245;
 /** Digits the value's length is assumed to have when the value is placed. */
 const LEN_DIGITS = 3;
 
-const TYPE_WORDS: readonly number[] = DEVICE_TYPES.map(
-  (t) => (t.charCodeAt(0) | (t.charCodeAt(1) << 8) | (t.charCodeAt(2) << 16) | (t.charCodeAt(3) << 24)) >>> 0,
-);
-const POW10: readonly number[] = Array.from({ length: 16 }, (_, k) => Number(`1e${k}`));
 
 /** Where the last frame written ends: a result beside the return value, so nothing is allocated. */
 export const fastResult = { end: 0 };

@@ -54,7 +54,7 @@ export class ParsedLine {
 
 // dev_type is matched as one 32-bit little-endian word (every device type is 4 ASCII bytes), so
 // no string is built for it and each candidate costs one compare.
-const TYPE_WORDS: readonly number[] = DEVICE_TYPES.map((t) => {
+export const TYPE_WORDS: readonly number[] = DEVICE_TYPES.map((t) => {
   if (t.length !== 4) throw new Error(`device type ${t} must be 4 bytes`);
   return (t.charCodeAt(0) | (t.charCodeAt(1) << 8) | (t.charCodeAt(2) << 16) | (t.charCodeAt(3) << 24)) >>> 0;
 });
@@ -239,7 +239,7 @@ function parseOddId(buf: Uint8Array, i: number, e: number): number {
 
 // Powers of ten that are exact doubles: m / 10^k and m * 10^k with m < 2^53 and k <= 22 are a
 // single correctly rounded operation, so they equal what Number() gives (Clinger's fast path).
-const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+export const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 const TWO_53 = 9007199254740992;
 
 function skipToTab(buf: Uint8Array, p: number, end: number): number {
