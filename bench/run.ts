@@ -454,15 +454,19 @@ async function main(): Promise<number> {
       { name: 'memc-load (default)', args: [] },
       ...s.workers.map((n) => ({ name: `memc-load --workers ${n}`, args: ['--workers', String(n)] })),
     ];
-    for (const c of configs) {
-      const samples: Sample[] = [];
-      for (let i = 0; i < s.runs; i++) {
+    // Round-robin over the configurations, so that a drift in the machine's speed during the
+    // benchmark (other guests on the host come and go) falls on every row alike.
+    const samples: Sample[][] = configs.map(() => []);
+    for (let i = 0; i < s.runs; i++) {
+      for (const [k, c] of configs.entries()) {
         log(`${c.name}${s.runs > 1 ? ` (run ${i + 1}/${s.runs})` : ''}`);
         const smp = await bench.loader(main, c.args);
         log(`  ${smp.wallS.toFixed(2)} s wall, ${smp.cpuS?.toFixed(2)} s CPU, ${smp.peakRssMb?.toFixed(0)} MB peak RSS, others ${smp.othersCores.toFixed(2)} cores, ${smp.problems.length ? `FAILED: ${smp.problems.join('; ')}` : 'check ok'}`);
-        samples.push(smp);
+        (samples[k] as Sample[]).push(smp);
       }
-      rows.push(rowOf(c.name, 'memc-load', pickMedian(samples), { command: ['memc-load', ...s.loaderArgs, ...c.args].join(' ') }));
+    }
+    for (const [k, c] of configs.entries()) {
+      rows.push(rowOf(c.name, 'memc-load', pickMedian(samples[k] as Sample[]), { command: ['memc-load', ...s.loaderArgs, ...c.args].join(' ') }));
     }
 
     // ---- 3. naive baseline
