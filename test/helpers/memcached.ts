@@ -99,6 +99,16 @@ export async function startServers(n: number, opts: MemcachedOptions = {}): Prom
   return ok;
 }
 
+/** Runs `fn` with `n` fresh servers, then stops them, whether `fn` returned or threw. */
+export async function withServers<T>(n: number, fn: (servers: MemcachedHandle[]) => Promise<T>, opts: MemcachedOptions = {}): Promise<T> {
+  const servers = await startServers(n, opts);
+  try {
+    return await fn(servers);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
 /** Stops every memcached this module started and that is still running. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((child) => stopChild(child)));

@@ -11,7 +11,7 @@ import { getMany, stats } from '../../../src/memcached/admin.js';
 import { checkServers, doneFiles } from '../../helpers/check.js';
 import { runCli, serverArgs } from '../../helpers/cli.js';
 import { repoRoot } from '../../helpers/paths.js';
-import { startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { stopAll, withServers, type MemcachedHandle } from '../../helpers/memcached.js';
 import { decode, expectFrom, pendingFiles, TYPES } from '../../helpers/oracle.js';
 import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
 
@@ -34,8 +34,7 @@ after(async () => {
 for (const workers of [0, 1, 2, 4]) {
   describe(`--workers ${workers}`, () => {
     test('every key holds the last line naming it, every file is renamed, exit 0', async () => {
-      const servers = await startServers(4);
-      try {
+      await withServers(4, async (servers) => {
         const dir = scratch.copy(`w${workers}`);
         const files = pendingFiles(dir);
         const expected = expectFrom(files);
@@ -47,9 +46,7 @@ for (const workers of [0, 1, 2, 4]) {
         await checkServers(servers.map((s) => s.address), expected);
         assert.match(run.stderr, /^\[\d{4}\.\d\d\.\d\d \d\d:\d\d:\d\d\] I /m);
         assert.match(run.stderr, /succeeded; lines=\d+ loaded=\d+ rejected=\d+/);
-      } finally {
-        await Promise.all(servers.map((s) => s.stop()));
-      }
+      });
     });
   });
 }
@@ -58,8 +55,7 @@ for (const workers of [0, 1, 2, 4]) {
 // each buffer is reused hundreds of times, so one given back too early would leave wrong bytes.
 for (const workers of [0, 2]) {
   test(`--workers ${workers} --batch-bytes 4096: with every buffer reused many times, every key still holds its last line`, async () => {
-    const servers = await startServers(4);
-    try {
+    await withServers(4, async (servers) => {
       const dir = scratch.copy(`small-batches-w${workers}`);
       const files = pendingFiles(dir);
       const expected = expectFrom(files);
@@ -67,15 +63,12 @@ for (const workers of [0, 2]) {
       assert.equal(run.code, 0, run.stderr);
       assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`));
       await checkServers(servers.map((s) => s.address), expected);
-    } finally {
-      await Promise.all(servers.map((s) => s.stop()));
-    }
+    });
   });
 }
 
 test('a file over the error threshold: exit 1, its good records loaded, still marked done', async () => {
-  const servers = await startServers(4);
-  try {
+  await withServers(4, async (servers) => {
     const dir = join(root, 'threshold');
     await generateLogs({ dir, files: 1, lines: 1000, seed: 11, badRate: 0.05, start: '20170929000000' });
     await generateLogs({ dir, files: 1, lines: 1000, seed: 12, start: '20170929000100' });
@@ -87,14 +80,11 @@ test('a file over the error threshold: exit 1, its good records loaded, still ma
     assert.match(run.stderr, /20170929000100\.tsv\.gz: succeeded/);
     assert.deepEqual(doneFiles(dir), ['.20170929000000.tsv.gz', '.20170929000100.tsv.gz']);
     await checkServers(servers.map((s) => s.address), expected);
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()));
-  }
+  });
 });
 
 test('a corrupt gzip: exit 1, it and every later file stay unrenamed; a rerun once fixed completes', async () => {
-  const servers = await startServers(4);
-  try {
+  await withServers(4, async (servers) => {
     const dir = scratch.copy('corrupt');
     const files = pendingFiles(dir);
     const expected = expectFrom(files);
@@ -113,14 +103,11 @@ test('a corrupt gzip: exit 1, it and every later file stay unrenamed; a rerun on
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(pendingFiles(dir), []);
     await checkServers(servers.map((s) => s.address), expected);
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()));
-  }
+  });
 });
 
 test('--dry prints every record and leaves servers and files untouched', async () => {
-  const servers = await startServers(4);
-  try {
+  await withServers(4, async (servers) => {
     const dir = scratch.copy('dry');
     const files = pendingFiles(dir);
     const expected = expectFrom(files);
@@ -138,14 +125,11 @@ test('--dry prints every record and leaves servers and files untouched', async (
     }
     assert.deepEqual(pendingFiles(dir), files);
     for (const s of servers) assert.equal((await stats(s.address))['curr_items'], '0');
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()));
-  }
+  });
 });
 
 test('the golden lines load byte-identical to Google protobuf output', async () => {
-  const servers = await startServers(4);
-  try {
+  await withServers(4, async (servers) => {
     const dir = join(root, 'golden');
     cpSync(join(repoRoot(), 'test/fixtures'), dir, { recursive: true });
     const golden = readFileSync(join(dir, 'head100.golden.tsv'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
@@ -165,7 +149,5 @@ test('the golden lines load byte-identical to Google protobuf output', async () 
     // The decoder the tests use agrees with the golden bytes too.
     const first = golden[0]!.split('\t')[3] as string;
     assert.ok(decode(Buffer.from(first, 'hex')).apps.length >= 2);
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()));
-  }
+  });
 });
