@@ -11,6 +11,8 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { generateLogs } from '../../../src/generate/index.js';
+import { load } from '../../../src/index.js';
+import type { FileReport } from '../../../src/report/file-report.js';
 import { checkServers, doneFiles, readValues } from '../../helpers/check.js';
 import { runCli, serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
 import { startServers, stopAll } from '../../helpers/memcached.js';
@@ -210,6 +212,26 @@ test('a gzip file that breaks mid-way: the error names the file and where; exact
   const second = await runCli(args);
   assert.equal(second.code, 0, second.stderr);
   assert.deepEqual(pendingFiles(dir), []);
+  await checkServers(servers.map((s) => s.address), expected);
+});
+
+test('a file gone between listing and reading: it fails to load, named with the reason; the file before is renamed, the one after loaded and left pending', async () => {
+  const servers = await startServers(4);
+  const dir = copy(small, 'vanished');
+  const files = pendingFiles(dir) as [string, string, string];
+  const expected = expectFrom([files[0], files[2]]);
+  rmSync(files[1]);
+  // The library takes the list as given, as watch mode does: the list says the file is there.
+  const [idfa, gaid, adid, dvid] = labels(servers) as [string, string, string, string];
+  const report = await load({ servers: { idfa, gaid, adid, dvid } }, { files });
+  assert.equal(report.ok, false);
+  const [first, gone, last] = report.files as [FileReport, FileReport, FileReport];
+  assert.deepEqual([first.outcome, first.renamed], ['succeeded', true]);
+  assert.equal(gone.outcome, 'failed_load');
+  assert.match(gone.error ?? '', new RegExp(`^${esc(files[1])}: could not read the file \\(ENOENT`));
+  assert.deepEqual([last.outcome, last.renamed, last.loaded], ['succeeded', false, last.records]);
+  assert.deepEqual(doneFiles(dir), [`.${basename(files[0])}`]);
+  assert.deepEqual(pendingFiles(dir), [files[2]]);
   await checkServers(servers.map((s) => s.address), expected);
 });
 
