@@ -71,16 +71,19 @@ export function encodeCleanLine(
   for (let k = 0; k < prefix.length; k++) out[p++] = prefix[k];
 
   // dev_id: printable bytes up to the tab (a control byte or space stops it; only a tab is good).
+  // Copying stops one byte past the longest id, so a hostile line cannot write past the room.
   let i = start + 5;
   const idStart = i;
+  const idStop = idStart + MAX_ID + 1;
   let c = input[i];
-  while (c > 0x20 && c !== 0x7f) {
+  while (c > 0x20 && c !== 0x7f && i < idStop) {
     out[p++] = c;
     c = input[++i];
   }
   const idLen = i - idStart;
   if (c !== TAB || idLen === 0 || idLen > MAX_ID) return -1;
 
+  // `x !== x` is the NaN test, without a call in the hot path.
   const lat = parseCoordinate(input, i + 1);
   if (input[coordEnd] !== TAB || lat !== lat) return -1;
   const lon = parseCoordinate(input, coordEnd + 1);

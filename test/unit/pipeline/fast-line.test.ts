@@ -83,6 +83,7 @@ describe('fast path: every other line is declined and judged by the general path
     ['an id with a space', 'idfa\ta b\t1\t2\t3'],
     ['an id with DEL', 'idfa\ta\u007fb\t1\t2\t3'],
     ['an id of 246 bytes (a 251-byte key)', `idfa\t${'k'.repeat(246)}\t1\t2\t3`],
+    ['an id of 100,000 bytes, longer than the room reserved for a frame', `idfa\t${'k'.repeat(100_000)}\t1\t2\t3`],
     ['an exponent', 'idfa\tx\t1e5\t2\t3'],
     ['a plus sign', 'idfa\tx\t+1\t2\t3'],
     ['a space around a number', 'idfa\tx\t 1\t2\t3'],
