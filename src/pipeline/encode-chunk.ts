@@ -1,19 +1,16 @@
 /**
  * The hot loop of the tool: a chunk of whole TSV lines → per-server quiet meta-set frames.
  *
- *   input ──split on \n──▶ parseLine ──ok──▶ frame written straight into scratch[type]
- *                              └─reject──▶ counted by reason (+ a few samples)
- *   end of chunk: each non-empty scratch[type] + `mn\r\n` is copied once into its own ArrayBuffer
+ *   input ─┬─ clean line ──▶ fast-line.ts: parsed and written in one pass ──▶ scratch[type]
+ *          └─ any other ───▶ parseLine ──ok──▶ frame written into scratch[type]
+ *                                └─reject──▶ counted by reason (+ a few samples)
+ *   end of chunk: each non-empty scratch[type] + `mn\r\n` is copied once into a buffer from `alloc`
  *
- * Why scratch + one copy instead of growing a fresh buffer per chunk: the scratch buffers are
- * reused across chunks (a worker encodes one chunk at a time), so the loop never reallocates in
- * steady state, and the result is exactly sized. An oversized result would be transferred and
- * counted against the bytes-in-flight limit with all its slack. The copy is one memcpy of ~0.7x
- * the input; in a profile of bench/micro/parse-encode.bench.ts it is under 10% of the time, most
- * of it first-touch page faults on the fresh buffer, which writing into it directly would pay too.
- *
- * Results are views over non-pooled ArrayBuffers (Buffer.allocUnsafeSlow: no zero-fill, no shared
- * slab) so the worker can transfer them to the main thread without copying.
+ * Why scratch + one copy instead of writing into the result directly: the scratch buffers are
+ * reused across chunks (a worker encodes one chunk at a time) and stay in cache, and a result's
+ * size is only known at the end. The copy is one memcpy of ~0.7x the input. The result buffers
+ * come from a pool in the pipeline (buffer-pool.ts), so they are reused too and cost no page
+ * faults; each is at offset 0 of an ArrayBuffer of its own, so a worker can transfer it.
  */
 import { DEVICE_TYPES } from '../config/servers.js';
 import { KEY_PREFIXES, MN, metaSetFlags, metaSetHeaderMaxSize, writeMetaSetHeader } from '../memcached/encode.js';
