@@ -71,6 +71,7 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   },
   ttl: { type: 'string', arg: 'SECONDS', help: 'item expiry; 0 = never expires', def: String(DEFAULTS.ttl) },
   packed: { type: 'boolean', help: "apps in protobuf's packed form (smaller; every protobuf parser reads it)" },
+  gunzip: { type: 'string', arg: 'inline|pool', help: "where files are inflated: on the reading thread, or on libuv's thread pool", def: DEFAULTS.gunzip },
   report: { type: 'string', arg: 'FILE', help: 'write the run report as JSON to FILE (- for stdout); schema: docs/report.schema.json' },
   'log-format': { type: 'string', arg: 'text|json', help: 'json: one JSON object per log line', def: 'text' },
   quiet: { type: 'boolean', short: 'q', help: 'no progress line and no summary table' },
@@ -95,6 +96,11 @@ export const GENERATE_FLAGS: Readonly<Record<string, OptionDoc>> = {
   start: { type: 'string', arg: 'YYYYMMDDhhmmss', help: 'timestamp of the first file', def: '20170929000000' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
+
+function gunzipMode(value: string | undefined): 'inline' | 'pool' | undefined {
+  if (value === undefined || value === 'inline' || value === 'pool') return value;
+  throw new InvalidArgumentError(`--gunzip: "${value}" is not inline or pool`);
+}
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Command {
   if (argv[0] === 'generate') return parseGenerate(argv.slice(1));
@@ -122,6 +128,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     failOnEvictions: values['fail-on-evictions'] === true,
     ttl: int(values.ttl, 'ttl'),
     packed: values.packed === true,
+    gunzip: gunzipMode(str(values.gunzip)),
   });
   const logFormat = str(values['log-format']) ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new InvalidArgumentError(`--log-format: "${logFormat}" is not text or json`);

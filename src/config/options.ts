@@ -31,6 +31,12 @@ export interface RunOptions {
   readonly failOnEvictions: boolean;
   readonly ttl: number;
   readonly packed: boolean;
+  /**
+   * Where files are inflated: `inline` on the thread that reads them (logfile/inline-gunzip.ts;
+   * the thread pool is used anyway where this Node lacks what that needs), `pool` on libuv's
+   * thread pool through Node's zlib stream.
+   */
+  readonly gunzip: 'inline' | 'pool';
 }
 
 export const DEFAULT_PATTERN = '/data/appsinstalled/*.tsv.gz';
@@ -56,6 +62,7 @@ export const DEFAULTS = {
   failOnEvictions: false,
   ttl: 0,
   packed: false,
+  gunzip: 'inline',
 } as const;
 
 /**

@@ -20,6 +20,7 @@ import type { Writable } from 'node:stream';
 import { DEVICE_TYPES } from '../config/servers.js';
 import type { RunOptions } from '../config/options.js';
 import { ERROR_CODES, FileReadError, GzipError, InterruptedError, MemcLoadError } from '../errors.js';
+import { InlineGunzip, inlineGunzipAvailable } from '../logfile/inline-gunzip.js';
 import { LineChunker, type ChunkItem } from '../logfile/line-chunker.js';
 import { listLogFiles } from '../logfile/list-files.js';
 import { markDone } from '../logfile/mark-done.js';
@@ -95,6 +96,8 @@ export class Loader {
   #abortTimer: NodeJS.Timeout | null = null;
   #connections: MemcachedConnection[] = [];
   #encoder: ChunkEncoder | null = null;
+  /** --gunzip inline, and this Node has what it needs. */
+  #inlineGunzip = false;
   /** Chunk buffers come back from the encoders and are cut into again. */
   #chunkBuffers: BufferPool | null = null;
   #nextSeq = 0;
@@ -170,6 +173,10 @@ export class Loader {
       this.#encoder = new InlineEncoder(settings, onResult);
     }
     this.#chunkBuffers = new BufferPool(this.#maxInHand + 1, o.batchBytes + (o.batchBytes >>> 2));
+    this.#inlineGunzip = o.gunzip === 'inline' && inlineGunzipAvailable();
+    if (o.gunzip === 'inline' && !this.#inlineGunzip) {
+      this.#log.log('warn', "This Node.js lacks the zlib internals inline gunzip uses: inflating on libuv's thread pool instead (--gunzip pool)");
+    }
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (this.#signal?.aborted) this.#onAbort();
     if (o.dry) {
@@ -235,30 +242,45 @@ export class Loader {
     this.#log.log('info', `Processing ${file.path}`, { file: file.path });
     const pool = this.#chunkBuffers as BufferPool;
     const chunker = new LineChunker(this.#opts.batchBytes, this.#opts.maxLineBytes, (n) => pool.take(n));
-    const source = createReadStream(file.path, { highWaterMark: 1024 * 1024 });
-    source.once('open', (fd: number) => {
-      fstat(fd, (err, st) => this.#observer.fileStarted?.(file.path, file.index, err ? 0 : st.size));
-    });
-    const gunzip = createGunzip(GUNZIP_OPTIONS);
+    const started = (size: number): void => this.#observer.fileStarted?.(file.path, file.index, size);
+    const drain = async (pieces: AsyncIterable<Buffer>, bytesRead: () => number): Promise<void> => {
+      for await (const piece of pieces) {
+        this.#observer.bytesRead?.(file.path, bytesRead());
+        for (const item of chunker.push(piece)) await this.#dispatch(file, item);
+      }
+      for (const item of chunker.end()) await this.#dispatch(file, item);
+    };
     let error: MemcLoadError | null = null;
-    // Node 20's pipeline() rejects with a bare AbortError when its last stage throws, losing
-    // our error (interrupted, fatal): keep it here.
-    let stageError: unknown = null;
+    /** Compressed bytes inflated so far: where a gzip error was met. */
+    let inflated = (): number => 0;
     try {
-      await pipeline(source, gunzip, async (chunks: AsyncIterable<Buffer>) => {
+      if (this.#inlineGunzip) {
+        const pieces = new InlineGunzip(file.path, started);
+        inflated = () => pieces.bytesInflated;
+        await drain(pieces, () => pieces.bytesRead);
+      } else {
+        const source = createReadStream(file.path, { highWaterMark: 1024 * 1024 });
+        source.once('open', (fd: number) => fstat(fd, (err, st) => started(err ? 0 : st.size)));
+        const gunzip = createGunzip(GUNZIP_OPTIONS);
+        inflated = () => gunzip.bytesWritten;
+        // Node 20's pipeline() rejects with a bare AbortError when its last stage throws, losing
+        // our error (interrupted, fatal): keep it here.
+        let stageError: unknown = null;
         try {
-          for await (const piece of chunks) {
-            this.#observer.bytesRead?.(file.path, source.bytesRead);
-            for (const item of chunker.push(piece)) await this.#dispatch(file, item);
-          }
-          for (const item of chunker.end()) await this.#dispatch(file, item);
+          await pipeline(source, gunzip, async (chunks: AsyncIterable<Buffer>) => {
+            try {
+              await drain(chunks, () => source.bytesRead);
+            } catch (err) {
+              stageError ??= err;
+              throw err;
+            }
+          });
         } catch (err) {
-          stageError ??= err;
-          throw err;
+          throw stageError instanceof MemcLoadError ? stageError : err;
         }
-      });
+      }
     } catch (err) {
-      error = this.#readError(stageError instanceof MemcLoadError ? stageError : err, file.path, gunzip.bytesWritten);
+      error = this.#readError(err, file.path, inflated());
       if (error.code === ERROR_CODES.GZIP || error.code === ERROR_CODES.FILE_READ) {
         try {
           for (const item of chunker.flushComplete()) await this.#dispatch(file, item);

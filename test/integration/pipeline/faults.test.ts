@@ -179,41 +179,44 @@ describe('a server gone for good', { concurrency: true }, () => {
   });
 });
 
-test('a gzip file that breaks mid-way: the error names the file and where; exactly the lines before the break are loaded', async () => {
-  const servers = await startServers(4);
-  const dir = copy(small, 'truncated');
-  const files = pendingFiles(dir);
-  const expected = smallExpected;
-  const middle = files[1]!;
-  const good = readFileSync(middle);
-  const cutAt = Math.floor(good.length * 0.6);
-  writeFileSync(middle, good.subarray(0, cutAt));
-  // What a decompressor can still get out of the truncated file: its whole lines are the ones
-  // the loader must have loaded, and "after line N" must name the last of them.
-  const partial = gunzipSync(good.subarray(0, cutAt), { finishFlush: constants.Z_SYNC_FLUSH });
-  const wholeLines = partial.subarray(0, partial.lastIndexOf(0x0a) + 1);
-  const lineCount = wholeLines.reduce((n, b) => n + (b === 0x0a ? 1 : 0), 0);
-  const prefixFile = join(root, 'truncated-prefix.tsv.gz');
-  writeFileSync(prefixFile, gzipSync(wholeLines));
+// Both ways of inflating (on the reading thread, on libuv's pool) must fail alike.
+for (const gunzip of ['inline', 'pool'] as const) {
+  test(`a gzip file that breaks mid-way (--gunzip ${gunzip}): the error names the file and where; exactly the lines before the break are loaded`, async () => {
+    const servers = await startServers(4);
+    const dir = copy(small, `truncated-${gunzip}`);
+    const files = pendingFiles(dir);
+    const expected = smallExpected;
+    const middle = files[1]!;
+    const good = readFileSync(middle);
+    const cutAt = Math.floor(good.length * 0.6);
+    writeFileSync(middle, good.subarray(0, cutAt));
+    // What a decompressor can still get out of the truncated file: its whole lines are the ones
+    // the loader must have loaded, and "after line N" must name the last of them.
+    const partial = gunzipSync(good.subarray(0, cutAt), { finishFlush: constants.Z_SYNC_FLUSH });
+    const wholeLines = partial.subarray(0, partial.lastIndexOf(0x0a) + 1);
+    const lineCount = wholeLines.reduce((n, b) => n + (b === 0x0a ? 1 : 0), 0);
+    const prefixFile = join(root, `truncated-prefix-${gunzip}.tsv.gz`);
+    writeFileSync(prefixFile, gzipSync(wholeLines));
 
-  const args = ['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(labels(servers))];
-  const first = await runCli(args);
-  assert.equal(first.code, 1, first.stderr);
-  const m = new RegExp(`E ${esc(middle)}: gzip data broken at compressed byte (\\d+) \\(unexpected end of file\\), after line (\\d+)`).exec(first.stderr);
-  assert.ok(m, first.stderr);
-  assert.ok(Number(m[1]) <= cutAt && Number(m[1]) > cutAt / 2, `compressed offset ${m[1]} of ${cutAt}`);
-  assert.equal(Number(m[2]), lineCount, 'the last whole line before the break');
-  assert.match(verdictLine(first.stderr, middle), /FAILED \(not fully loaded\).* renamed=no/);
-  assert.deepEqual(doneFiles(dir), [`.${basename(files[0]!)}`], 'the broken file and every later one stay pending');
-  // The later file is still loaded (the other keys get their data), over the broken file's prefix.
-  await checkServers(servers.map((s) => s.address), expectFrom([join(dir, `.${basename(files[0]!)}`), prefixFile, files[2]!]));
+    const args = ['--pattern', join(dir, '*.tsv.gz'), '--gunzip', gunzip, ...serverArgs(labels(servers))];
+    const first = await runCli(args);
+    assert.equal(first.code, 1, first.stderr);
+    const m = new RegExp(`E ${esc(middle)}: gzip data broken at compressed byte (\\d+) \\(unexpected end of file\\), after line (\\d+)`).exec(first.stderr);
+    assert.ok(m, first.stderr);
+    assert.ok(Number(m[1]) <= cutAt && Number(m[1]) > cutAt / 2, `compressed offset ${m[1]} of ${cutAt}`);
+    assert.equal(Number(m[2]), lineCount, 'the last whole line before the break');
+    assert.match(verdictLine(first.stderr, middle), /FAILED \(not fully loaded\).* renamed=no/);
+    assert.deepEqual(doneFiles(dir), [`.${basename(files[0]!)}`], 'the broken file and every later one stay pending');
+    // The later file is still loaded (the other keys get their data), over the broken file's prefix.
+    await checkServers(servers.map((s) => s.address), expectFrom([join(dir, `.${basename(files[0]!)}`), prefixFile, files[2]!]));
 
-  writeFileSync(middle, good);
-  const second = await runCli(args);
-  assert.equal(second.code, 0, second.stderr);
-  assert.deepEqual(pendingFiles(dir), []);
-  await checkServers(servers.map((s) => s.address), expected);
-});
+    writeFileSync(middle, good);
+    const second = await runCli(args);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(pendingFiles(dir), []);
+    await checkServers(servers.map((s) => s.address), expected);
+  });
+}
 
 test('a file gone between listing and reading: it fails to load, named with the reason; the file before is renamed, the one after loaded and left pending', async () => {
   const servers = await startServers(4);

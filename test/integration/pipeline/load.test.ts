@@ -29,17 +29,21 @@ after(async () => {
   scratch.remove();
 });
 
-
-
-for (const workers of [0, 1, 2, 4]) {
-  describe(`--workers ${workers}`, () => {
+// The default inflates on the reading thread; --gunzip pool, on libuv's thread pool.
+const RUNS: { workers: number; gunzip: 'inline' | 'pool' }[] = [
+  ...[0, 1, 2, 4].map((workers) => ({ workers, gunzip: 'inline' as const })),
+  { workers: 0, gunzip: 'pool' },
+  { workers: 2, gunzip: 'pool' },
+];
+for (const { workers, gunzip } of RUNS) {
+  describe(`--workers ${workers} --gunzip ${gunzip}`, () => {
     test('every key holds the last line naming it, every file is renamed, exit 0', async () => {
       await withServers(4, async (servers) => {
-        const dir = scratch.copy(`w${workers}`);
+        const dir = scratch.copy(`w${workers}-${gunzip}`);
         const files = pendingFiles(dir);
         const expected = expectFrom(files);
         assert.ok(expected.records.length > new Set(expected.records.map((r) => r.key)).size * 1.2, 'the data repeats keys');
-        const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--workers', String(workers), '--batch-bytes', '65536', ...serverArgs(servers.map((s) => s.address.label))]);
+        const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--workers', String(workers), '--gunzip', gunzip, '--batch-bytes', '65536', ...serverArgs(servers.map((s) => s.address.label))]);
         assert.equal(run.code, 0, run.stderr);
         assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`));
         assert.deepEqual(pendingFiles(dir), []);

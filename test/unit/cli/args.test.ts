@@ -19,6 +19,7 @@ test('no flags: the reference loader defaults', () => {
   assert.equal(options.dry, false);
   assert.equal(options.maxErrorRate, 0.01);
   assert.equal(options.failOnEvictions, false);
+  assert.equal(options.gunzip, 'inline');
   assert.equal(logFile, null);
 });
 
@@ -38,6 +39,7 @@ const cases: [string, string[], (c: Command) => void][] = [
   ['--timeout', ['--timeout', '750'], (c) => assert.equal(c.kind === 'run' && c.options.responseTimeoutMs, 750)],
   ['--fail-on-evictions', ['--fail-on-evictions'], (c) => assert.equal(c.kind === 'run' && c.options.failOnEvictions, true)],
   ['--batch-bytes', ['--batch-bytes', '65536'], (c) => assert.equal(c.kind === 'run' && c.options.batchBytes, 65536)],
+  ['--gunzip pool', ['--gunzip', 'pool'], (c) => assert.equal(c.kind === 'run' && c.options.gunzip, 'pool')],
   ['generate', ['generate', '--out', 'd', '--files', '2', '--lines', '5', '--bad-rate', '0.1', '--crlf'], (c) => {
     assert.equal(c.kind, 'generate');
     if (c.kind === 'generate') assert.deepEqual([c.generate.dir, c.generate.files, c.generate.lines, c.generate.badRate, c.generate.crlf], ['d', 2, 5, 0.1, true]);
@@ -56,6 +58,7 @@ const bad: [string, string[], string, RegExp][] = [
   ['missing value', ['--pattern'], 'MCL_ERR_INVALID_ARG', /pattern/],
   ['a value for a boolean flag', ['--fail-on-evictions=yes'], 'MCL_ERR_INVALID_ARG', /fail-on-evictions/],
   ['generate bad rate', ['generate', '--bad-rate', '1.5'], 'MCL_ERR_CONFIG', /--bad-rate/],
+  ['an unknown gunzip mode', ['--gunzip', 'gpu'], 'MCL_ERR_INVALID_ARG', /--gunzip: "gpu" is not inline or pool/],
 ];
 for (const [name, argv, code, message] of bad) {
   test(`rejects ${name} with ${code}`, () => {
