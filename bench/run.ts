@@ -178,8 +178,8 @@ class Bench {
   }
 
   /** floor (a): gunzip of every file in a child, its CPU. */
-  async gunzip(): Promise<{ cpuS: number; wallS: number; problems: string[] }> {
-    const runs: { cpuS: number; wallS: number }[] = [];
+  async gunzip(): Promise<{ cpuS: number; wallS: number; method: string; poolCpuS: number; problems: string[] }> {
+    const runs: { cpuS: number; wallS: number; method: string; poolCpuS: number }[] = [];
     const problems: string[] = [];
     for (let i = 0; i < this.s.runs; i++) {
       const m = await runMeasured({
@@ -188,15 +188,16 @@ class Bench {
         timeoutMs: this.s.timeoutMs,
         captureStdout: true,
       });
-      const out = lastJson<{ bytes: number; wallMs: number; cpuMs: number }>(m.stdout);
+      const out = lastJson<{ bytes: number; wallMs: number; cpuMs: number; method: string; methods: { pool: { cpuMs: number } } }>(m.stdout);
       if (m.exitCode !== 0 || !out) {
         problems.push(`gunzip child failed (exit ${m.exitCode ?? m.signal}): ${m.stderr.slice(-300)}`);
         continue;
       }
       if (out.bytes !== this.main.gen.bytes) problems.push(`gunzip gave ${out.bytes} bytes, the generator wrote ${this.main.gen.bytes}`);
-      runs.push({ cpuS: out.cpuMs / 1000, wallS: out.wallMs / 1000 });
+      runs.push({ cpuS: out.cpuMs / 1000, wallS: out.wallMs / 1000, method: out.method, poolCpuS: out.methods.pool.cpuMs / 1000 });
     }
-    return { cpuS: median(runs.map((r) => r.cpuS)), wallS: median(runs.map((r) => r.wallS)), problems };
+    const method = runs.every((r) => r.method === runs[0]?.method) ? (runs[0]?.method ?? 'none') : 'mixed';
+    return { cpuS: median(runs.map((r) => r.cpuS)), wallS: median(runs.map((r) => r.wallS)), method, poolCpuS: median(runs.map((r) => r.poolCpuS)), problems };
   }
 
   /** floor (b): the pre-rendered frames streamed into the servers; wall and server CPU. */
@@ -386,7 +387,7 @@ async function main(): Promise<number> {
     // ---- 1. the floor
     log('floor (a): gunzip of every file, no parsing');
     const gz = await bench.gunzip();
-    log(`  gunzip: ${gz.cpuS.toFixed(2)} s CPU, ${gz.wallS.toFixed(2)} s wall`);
+    log(`  gunzip: ${gz.cpuS.toFixed(2)} s CPU, ${gz.wallS.toFixed(2)} s wall (${gz.method}; the thread pool took ${gz.poolCpuS.toFixed(2)} s CPU)`);
     log('floor (b): raw ingest of pre-rendered quiet sets, one connection per server');
     const ingSamples = await bench.ingest();
     const ing = pickMedian(ingSamples);
@@ -399,6 +400,8 @@ async function main(): Promise<number> {
     floor = {
       gunzipCpuS: round2(gz.cpuS),
       gunzipWallS: round2(gz.wallS),
+      gunzipMethod: gz.method,
+      gunzipPoolCpuS: round2(gz.poolCpuS),
       ingestWallS: round2(ing.best.wallS),
       ingestServerCpuS: round2(ingestServerCpuS),
       ingestBytes: main.frames?.bytes ?? 0,

@@ -1,35 +1,55 @@
 /**
  * Floor part (a): gunzip every file, in order, with no parsing — the least CPU any loader must
- * spend before it sees a line. Streams each file through zlib (as a loader would: the work
- * runs on libuv's pool) into a sink that drops the bytes.
+ * spend before it sees a line. Both ways the loader knows are measured, and the cheaper counts:
+ *   pool    each file streamed through Node's zlib (the work runs on libuv's pool) into a sink;
+ *   inline  each file read and inflated on this thread (logfile/inline-gunzip.ts).
  *
  *   node dist/bench/floor/gunzip.js FILE…
  *
- * Prints one JSON line: {bytes, wallMs, cpuMs} — CPU of this process around the zlib work
- * (process.cpuUsage: every thread, the pool included), start-up excluded.
+ * Prints one JSON line: {bytes, wallMs, cpuMs, method, methods: {pool, inline}} — CPU of this
+ * process around the zlib work (process.cpuUsage: every thread, the pool included), start-up
+ * excluded; the top-level figures are the cheaper method's.
  */
 import { createReadStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { InlineGunzip, inlineGunzipAvailable } from '../../src/logfile/inline-gunzip.js';
+
+interface Measure {
+  readonly bytes: number;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+async function measure(inflate: (file: string, sink: (n: number) => void) => Promise<void>): Promise<Measure> {
+  let bytes = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (const file of files) await inflate(file, (n) => (bytes += n));
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { bytes, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
 
 const files = process.argv.slice(2);
-let bytes = 0;
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-for (const file of files) {
-  await pipeline(
+const pool = await measure((file, sink) =>
+  pipeline(
     createReadStream(file, { highWaterMark: 1 << 20 }),
-    createGunzip({ chunkSize: 1 << 18 }),
+    createGunzip({ chunkSize: 1 << 20 }),
     new Writable({
-      highWaterMark: 1 << 20,
+      highWaterMark: 1 << 22,
       write(chunk: Buffer, _enc, cb) {
-        bytes += chunk.length;
+        sink(chunk.length);
         cb();
       },
     }),
-  );
-}
-const wallMs = performance.now() - t0;
-const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`${JSON.stringify({ bytes, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+  ),
+);
+const inline = inlineGunzipAvailable()
+  ? await measure(async (file, sink) => {
+      for await (const piece of new InlineGunzip(file)) sink(piece.length);
+    })
+  : null;
+const best = inline !== null && inline.cpuMs < pool.cpuMs ? { ...inline, method: 'inline' } : { ...pool, method: 'pool' };
+process.stdout.write(`${JSON.stringify({ ...best, methods: { pool, inline } })}\n`);

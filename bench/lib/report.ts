@@ -48,6 +48,10 @@ export interface Row {
 export interface FloorResult {
   readonly gunzipCpuS: number;
   readonly gunzipWallS: number;
+  /** The cheaper way of the two measured: `inline` (on the reading thread) or `pool` (Node's zlib stream). */
+  readonly gunzipMethod?: string;
+  /** The `pool` way's CPU, for comparison. */
+  readonly gunzipPoolCpuS?: number;
   readonly ingestWallS: number;
   readonly ingestServerCpuS: number;
   readonly ingestBytes: number;
@@ -163,7 +167,7 @@ export const FLOOR_HEADERS = ['part', 'wall s', 'CPU s'];
 
 export function floorCells(f: FloorResult): string[][] {
   return [
-    ['(a) gunzip, no parsing', fix(f.gunzipWallS, 2), fix(f.gunzipCpuS, 2)],
+    [`(a) gunzip, no parsing${f.gunzipMethod ? ` (${f.gunzipMethod}; pool: ${fix(f.gunzipPoolCpuS ?? null, 2)} s CPU)` : ''}`, fix(f.gunzipWallS, 2), fix(f.gunzipCpuS, 2)],
     ['(b) raw ingest, 4 servers', fix(f.ingestWallS, 2), `${fix(f.ingestServerCpuS, 2)} (servers)`],
     [`floor = max(${fix(f.ingestWallS, 2)}, (${fix(f.gunzipCpuS, 2)} + ${fix(f.ingestServerCpuS, 2)}) / ${f.cores})`, fix(f.floorS, 2), `bound: ${f.bound}`],
   ];
