@@ -74,11 +74,16 @@ export class InlineGunzip implements AsyncIterable<Buffer> {
     // no listener that would be an uncaught exception. The error is read from `errored`.
     gunzip.on('error', () => {});
     const z = internals(gunzip);
+    // The read of the next 1 MiB, started before the current one is inflated.
+    let ahead: Promise<{ bytesRead: number }> | null = null;
     try {
       if (z === null) throw new Error('inline gunzip is not available in this Node.js (use the stream path)');
       this.#onOpen?.((await file.stat()).size);
       const { readBytes, stepBytes } = this.#sizes;
-      const input = Buffer.allocUnsafe(readBytes);
+      // Two input buffers: one is inflated while the next read fills the other, so the thread
+      // does not wait for each read (it waited ~0.8 s of an 8.4 s run with one buffer).
+      const inputs = [Buffer.allocUnsafe(readBytes), Buffer.allocUnsafe(readBytes)] as const;
+      let input: Buffer = inputs[0];
       // One step: as much of `input[off, off + len)` as fits in a fresh stepBytes of output.
       // Each piece is a buffer of its own: the consumer may keep it after the next step.
       const step = (flush: number, off: number, len: number): { consumed: number; piece: Buffer | null; full: boolean } => {
@@ -96,10 +101,16 @@ export class InlineGunzip implements AsyncIterable<Buffer> {
         this.bytesInflated += consumed;
         return { consumed, piece: produced === 0 ? null : produced === stepBytes ? out : out.subarray(0, produced), full: produced === stepBytes };
       };
+      let next = 0;
+      ahead = file.read(inputs[next], 0, readBytes, null);
       for (;;) {
-        const { bytesRead: n } = await file.read(input, 0, readBytes, null);
+        const { bytesRead: n } = await ahead;
+        ahead = null;
         if (n === 0) break;
         this.bytesRead += n;
+        input = inputs[next];
+        next ^= 1;
+        ahead = file.read(inputs[next], 0, readBytes, null);
         let off = 0;
         for (;;) {
           const s = step(constants.Z_NO_FLUSH, off, n - off);
@@ -118,6 +129,8 @@ export class InlineGunzip implements AsyncIterable<Buffer> {
       }
     } finally {
       gunzip.close();
+      // A read still in flight (after an error, or a consumer that stopped early) ends first.
+      await ahead?.catch(() => undefined);
       await file.close();
     }
   }
