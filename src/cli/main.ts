@@ -100,7 +100,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
   logger.log(
     'info',
     `memc-load ${packageVersion()} started: pattern=${options.pattern} ${servers} dry=${options.dry} workers=${options.workers} ` +
-      `max_error_rate=${options.maxErrorRate} batch_bytes=${options.batchBytes} ttl=${options.ttl} packed=${options.packed}` +
+      `max_error_rate=${options.maxErrorRate} batch_bytes=${options.batchBytes} ttl=${options.ttl} packed=${options.packed} gunzip=${options.gunzip}` +
       `${cli.watch ? ' watch=yes' : ''}`,
   );
 
