@@ -83,8 +83,10 @@ async function withLogger(
 async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | null, baseLogger: ClosableLogger): Promise<number> {
   // The progress line shares stderr with the log: clear it before a log line, redraw after.
   const style = progressStyle(process.stderr, cli.quiet, process.env);
-  const tracker = new ProgressTracker();
-  const progress = style === null ? null : new ProgressLine(process.stderr, style, () => tracker.snapshot());
+  // Drawn as each file starts, not only on the timer: a short file would otherwise never show.
+  let progress: ProgressLine | null = null;
+  const tracker = new ProgressTracker(() => progress?.draw());
+  progress = style === null ? null : new ProgressLine(process.stderr, style, () => tracker.snapshot());
   const logger: ClosableLogger =
     progress === null || logFile !== null
       ? baseLogger
@@ -159,6 +161,7 @@ function writeReport(target: string, report: object): void {
 
 /** Turns loader events into what the progress line shows. */
 class ProgressTracker implements LoadObserver {
+  readonly #onFileStarted: () => void;
   #file: string | null = null;
   #index = 0;
   #files = 0;
@@ -167,12 +170,17 @@ class ProgressTracker implements LoadObserver {
   #lines = 0;
   #errors = 0;
 
+  constructor(onFileStarted: () => void) {
+    this.#onFileStarted = onFileStarted;
+  }
+
   fileStarted(path: string, index: number, bytes: number): void {
     this.#file = path;
     this.#index = index;
     this.#files = Math.max(this.#files, index + 1);
     this.#bytesRead = 0;
     this.#bytesTotal = bytes;
+    this.#onFileStarted();
   }
 
   filesFound(count: number): void {
