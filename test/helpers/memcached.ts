@@ -69,6 +69,16 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * An address where a connection is refused, and stays refused: a free port on 127.0.0.2. The
+ * servers these tests start listen on 127.0.0.1 only, so even when one of them is later given
+ * the same port (tests run in parallel, and the kernel reuses ports), it does not answer here.
+ */
+export async function refusedAddress(): Promise<ServerAddress> {
+  const port = await freePort();
+  return { host: '127.0.0.2', port, label: `127.0.0.2:${port}` };
+}
+
 export async function startMemcached(opts: MemcachedOptions = {}): Promise<MemcachedHandle> {
   if (!existsSync(MEMCACHED_BIN)) {
     throw new Error(`memcached not found at ${MEMCACHED_BIN}: install memcached: apt-get install -y memcached`);

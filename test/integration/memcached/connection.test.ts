@@ -5,7 +5,7 @@ import type { Batch, BatchOutcome } from '../../../src/memcached/batch.js';
 import { MemcachedConnection, type ConnectionOptions } from '../../../src/memcached/connection.js';
 import { getMany, getManyWithTtl, stats, version } from '../../../src/memcached/admin.js';
 import type { ServerAddress } from '../../../src/config/servers.js';
-import { freePort, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { refusedAddress, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { TcpForwarder } from '../../helpers/tcp-forwarder.js';
 
 /** `ms <key> <len> q[ T<ttl>]` frames + `mn`, built here so these tests don't depend on encode.ts. */
@@ -188,8 +188,7 @@ describe('MemcachedConnection against real memcached', { concurrency: true }, ()
   });
 
   it('gives up on a server that never started, in bounded time, naming it (default options)', async () => {
-    const port = await freePort();
-    const address: ServerAddress = { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
+    const address = await refusedAddress();
     const { conn, outcomes } = open(address);
     conns.push(conn);
     const started = performance.now();
@@ -226,10 +225,10 @@ describe('MemcachedConnection against real memcached', { concurrency: true }, ()
     assert.equal(got.get('ttl:b')?.ttl, -1);
     assert.equal(got.get('ttl:none'), null);
     await assert.rejects(getMany(address, ['bad key'], 2000), { code: 'MCL_ERR_INVALID_ARG' });
-    const port = await freePort();
-    await assert.rejects(version({ host: '127.0.0.1', port, label: `127.0.0.1:${port}` }, 1000), (err: Error & { code?: string }) => {
+    const refused = await refusedAddress();
+    await assert.rejects(version(refused, 1000), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'MCL_ERR_SOCKET');
-      assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      assert.match(err.message, new RegExp(refused.label.replace(/\./g, '\\.')));
       return true;
     });
     await conn.close();
