@@ -24,13 +24,18 @@ export const CLK_TCK: number = (() => {
   }
 })();
 
-/** utime + stime of a process, in clock ticks; summed over every thread, live or exited. */
-export function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+/** utime + stime from a `/proc/.../stat` file (a process's or one thread's), in clock ticks. */
+function statTicks(path: string): number {
+  const stat = readFileSync(path, 'latin1');
   // The command name (field 2) may hold spaces and parentheses: fields restart after the last ')'.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state); utime is field 14, stime field 15.
   return Number(rest[11]) + Number(rest[12]);
+}
+
+/** utime + stime of a process, in clock ticks; summed over every thread, live or exited. */
+export function cpuTicks(pid: number): number {
+  return statTicks(`/proc/${pid}/stat`);
 }
 
 /** utime + stime of the live threads of `pid` whose name (comm) is `name`, in clock ticks. */
@@ -38,10 +43,7 @@ export function threadCpuTicks(pid: number, name: string): number {
   let ticks = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'latin1').trim() !== name) continue;
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(rest[11]) + Number(rest[12]);
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'latin1').trim() === name) ticks += statTicks(`/proc/${pid}/task/${tid}/stat`);
     } catch {
       // the thread ended between the listing and the read
     }
