@@ -11,6 +11,7 @@ import { DEVICE_TYPES } from '../../../src/config/servers.js';
 import type { EncodeSettings } from '../../../src/pipeline/chunk-types.js';
 import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
 import { ParsedLine, parseLine } from '../../../src/record/parse-line.js';
+import { encodeSettings, plainResult } from '../../helpers/encode.js';
 import { decode } from '../../helpers/oracle.js';
 import { judgeLine, type SpecRecord } from '../../helpers/spec-model.js';
 import { fuzz } from './budget.js';
@@ -94,14 +95,7 @@ describe('fuzz: parseLine on mutated lines', () => {
 });
 
 describe('fuzz: encodeChunk on chunks of mutated lines', () => {
-  const settings = (maxLineBytes: number): EncodeSettings => ({
-    maxLineBytes,
-    ttl: 0,
-    packed: false,
-    dry: false,
-    serverLabels: ['a:1', 'b:2', 'c:3', 'd:4'],
-    maxSamples: 5,
-  });
+  const settings = (maxLineBytes: number): EncodeSettings => encodeSettings({ maxLineBytes, maxSamples: 5 });
 
   /** Reads `ms <key> <len> q\r\n<data>\r\n … mn\r\n` strictly; anything else fails. */
   function readFrames(frames: Uint8Array): { key: Buffer; value: Buffer }[] {
@@ -173,15 +167,6 @@ describe('fuzz: encodeChunk on chunks of mutated lines', () => {
 });
 
 describe('fuzz: the encoder\'s fast path against the general path', () => {
-  const settings = (maxLineBytes: number, ttl: number): EncodeSettings => ({
-    maxLineBytes,
-    ttl,
-    packed: false,
-    dry: false,
-    serverLabels: ['a:1', 'b:2', 'c:3', 'd:4'],
-    maxSamples: 5,
-  });
-  const bytesOf = (f: Uint8Array | null): string | null => (f === null ? null : Buffer.from(f).toString('latin1'));
 
   it('gives the same result, byte for byte, on chunks of mutated lines', (t) => {
     const line = fc.oneof({ weight: 3, arbitrary: mutatedLine }, { weight: 2, arbitrary: validLine.map((l) => Buffer.from(l, 'latin1')) });
@@ -189,9 +174,8 @@ describe('fuzz: the encoder\'s fast path against the general path', () => {
       t,
       fc.property(fc.array(line, { maxLength: 25 }), fc.boolean(), fc.constantFrom(MiB, 120), fc.constantFrom(0, 3600), (lines, lastNl, max, ttl) => {
         const chunk = Buffer.concat([...lines.flatMap((l) => [l, Buffer.from('\n')]), Buffer.from(lastNl ? '' : 'idfa\tlast\t1\t2\t3')]);
-        const fast = encodeChunk(chunk, settings(max, ttl), true);
-        const slow = encodeChunk(chunk, settings(max, ttl), false);
-        assert.deepEqual({ ...fast, frames: fast.frames.map(bytesOf) }, { ...slow, frames: slow.frames.map(bytesOf) });
+        const s = encodeSettings({ maxLineBytes: max, ttl, maxSamples: 5 });
+        assert.deepEqual(plainResult(encodeChunk(chunk, s, true)), plainResult(encodeChunk(chunk, s, false)));
       }),
     );
   });

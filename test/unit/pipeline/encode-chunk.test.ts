@@ -8,6 +8,7 @@ import protobuf from 'protobufjs';
 import { DEVICE_TYPES } from '../../../src/config/servers.js';
 import type { ChunkResult, EncodeSettings } from '../../../src/pipeline/chunk-types.js';
 import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
+import { encodeSettings } from '../../helpers/encode.js';
 import { repoRoot } from '../../helpers/paths.js';
 
 const ROOT = repoRoot();
@@ -15,7 +16,7 @@ const UserApps = protobuf.loadSync(join(ROOT, 'appsinstalled.proto')).lookupType
 const LABELS = ['10.0.0.1:1', '10.0.0.2:2', '10.0.0.3:3', '10.0.0.4:4'];
 
 function settings(over: Partial<EncodeSettings> = {}): EncodeSettings {
-  return { maxLineBytes: 1024 * 1024, ttl: 0, packed: false, dry: false, serverLabels: LABELS, maxSamples: 100, ...over };
+  return encodeSettings({ serverLabels: LABELS, ...over });
 }
 
 interface Frame {

@@ -11,20 +11,12 @@ import type { ChunkResult, EncodeSettings } from '../../../src/pipeline/chunk-ty
 import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
 import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from '../../../src/pipeline/fast-line.js';
 import { metaSetFlags } from '../../../src/memcached/encode.js';
+import { encodeSettings, plainResult } from '../../helpers/encode.js';
 
-function settings(over: Partial<EncodeSettings> = {}): EncodeSettings {
-  return { maxLineBytes: 1024 * 1024, ttl: 0, packed: false, dry: false, serverLabels: ['a:1', 'b:2', 'c:3', 'd:4'], maxSamples: 100, ...over };
-}
-
-/** The result with frames as plain byte arrays, so deepEqual compares contents. */
-function plain(r: ChunkResult): unknown {
-  return { ...r, frames: r.frames.map((f) => (f === null ? null : Buffer.from(f).toString('latin1'))) };
-}
-
-function bothPaths(chunk: Buffer, s: EncodeSettings = settings()): ChunkResult {
+function bothPaths(chunk: Buffer, s: EncodeSettings = encodeSettings()): ChunkResult {
   const slow = encodeChunk(chunk, s, false);
   const fast = encodeChunk(chunk, s, true);
-  assert.deepEqual(plain(fast), plain(slow));
+  assert.deepEqual(plainResult(fast), plainResult(slow));
   return fast;
 }
 
@@ -68,7 +60,7 @@ describe('fast path: clean lines are taken, with the general path\'s bytes', () 
 
   it('with a ttl flag in the header', () => {
     assert.ok(taken('idfa\tx\t1\t2\t3', FAST_MAX_LINE, 3600));
-    bothPaths(Buffer.from(`idfa\tx\t1\t2\t${apps(30)}\ngaid\ty\t3\t4\t\n`, 'latin1'), settings({ ttl: 3600 }));
+    bothPaths(Buffer.from(`idfa\tx\t1\t2\t${apps(30)}\ngaid\ty\t3\t4\t\n`, 'latin1'), encodeSettings({ ttl: 3600 }));
   });
 });
 
@@ -110,7 +102,7 @@ describe('fast path: every other line is declined and judged by the general path
     const line = `idfa\tx\t1\t2\t${apps(40)}`;
     assert.equal(taken(line, line.length), true);
     assert.equal(taken(line, line.length - 1), false);
-    bothPaths(Buffer.from(`${line}\n`), settings({ maxLineBytes: line.length - 1 }));
+    bothPaths(Buffer.from(`${line}\n`), encodeSettings({ maxLineBytes: line.length - 1 }));
     const huge = `idfa\tx\t1\t2\t${apps(FAST_MAX_LINE / 5 + 10, 10000)}`;
     assert.ok(huge.length > FAST_MAX_LINE);
     assert.equal(taken(huge), false);
@@ -124,8 +116,8 @@ describe('fast path: every other line is declined and judged by the general path
 
   it('packed and dry runs do not use it', () => {
     const chunk = Buffer.from(`idfa\ta\t1\t2\t${apps(20)}\n`, 'latin1');
-    bothPaths(chunk, settings({ packed: true }));
-    bothPaths(chunk, settings({ dry: true }));
+    bothPaths(chunk, encodeSettings({ packed: true }));
+    bothPaths(chunk, encodeSettings({ dry: true }));
   });
 });
 
@@ -151,7 +143,7 @@ describe('fast path: generated clean lines', () => {
       fc.property(fc.array(record, { minLength: 1, maxLength: 30 }), fc.constantFrom(0, 60), (records, ttl) => {
         const lines = records.map((r) => `${r.type}\t${r.id}\t${r.lat}\t${r.lon}\t${r.apps.join(',')}`);
         for (const [i, r] of records.entries()) assert.equal(taken(lines[i] as string), simple(r.lat) && simple(r.lon), lines[i]);
-        const result = bothPaths(Buffer.from(`${lines.join('\n')}\n`, 'latin1'), settings({ ttl }));
+        const result = bothPaths(Buffer.from(`${lines.join('\n')}\n`, 'latin1'), encodeSettings({ ttl }));
         assert.equal(result.records.reduce((a, b) => a + b, 0), lines.length);
       }),
       { numRuns: 300 },
