@@ -1,9 +1,10 @@
 /** The real bin in a child process: the flags a cron job or an operator relies on. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { RUN_FLAGS } from '../../../src/cli/args.js';
 import { runCli } from '../../helpers/cli.js';
 
@@ -70,7 +71,6 @@ test('--help documents every option with its default; --version prints the versi
 });
 
 test('a file that is not gzip fails to load with its name in the log, exit 1', async () => {
-  const { mkdirSync, writeFileSync } = await import('node:fs');
   const sub = join(dir, 'notgzip');
   mkdirSync(sub);
   writeFileSync(join(sub, '20170929000000.tsv.gz'), 'idfa\tplain text, not gzip\n');
@@ -81,7 +81,6 @@ test('a file that is not gzip fails to load with its name in the log, exit 1', a
 });
 
 test('a pattern that matches only done (dot) files is a run with nothing to do: exit 0', async () => {
-  const { mkdirSync, writeFileSync } = await import('node:fs');
   const sub = join(dir, 'alldone');
   mkdirSync(sub);
   writeFileSync(join(sub, '.20170929000000.tsv.gz'), '');
@@ -91,8 +90,6 @@ test('a pattern that matches only done (dot) files is a run with nothing to do: 
 });
 
 test('a file that cannot be read: one clear error naming it, the other files still read, exit 1, no stack trace', async (t) => {
-  const { mkdirSync, symlinkSync, writeFileSync } = await import('node:fs');
-  const { gzipSync } = await import('node:zlib');
   const sub = join(dir, 'unreadable');
   mkdirSync(sub);
   const good = gzipSync('idfa\ta1\t1\t2\t3\n');

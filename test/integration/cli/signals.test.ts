@@ -31,7 +31,6 @@ after(async () => {
 });
 
 
-const esc = escapeRegExp;
 
 /**
  * The renames after an interrupted run: a prefix of the files, and every record of every renamed
@@ -70,7 +69,7 @@ test('SIGINT mid-run: exit 130 within seconds, only acknowledged files renamed; 
   const files = pendingFiles(dir);
   const args = ['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(addresses.map((a) => a.label))];
   const cli = startCli(args);
-  await cli.waitForStderr(new RegExp(`Processing \\S*${esc(basename(files[1]!))}`));
+  await cli.waitForStderr(new RegExp(`Processing \\S*${escapeRegExp(basename(files[1]!))}`));
   const signalledAt = performance.now();
   cli.child.kill('SIGINT');
   const run = await cli.done;
@@ -80,7 +79,7 @@ test('SIGINT mid-run: exit 130 within seconds, only acknowledged files renamed; 
   assert.ok(stopMs < 5000, `stopped in ${stopMs} ms`);
   assert.match(run.stderr, /W SIGINT: stopping; waiting briefly for acknowledgements/);
   // Normally file 2; file 3 on a machine fast enough to finish reading file 2 first.
-  assert.match(run.stderr, new RegExp(`E (${esc(files[1]!)}|${esc(files[2]!)}): interrupted, after line \\d+`), 'the file being read fails');
+  assert.match(run.stderr, new RegExp(`E (${escapeRegExp(files[1]!)}|${escapeRegExp(files[2]!)}): interrupted, after line \\d+`), 'the file being read fails');
   assert.match(run.stderr, /E Done: .*; interrupted$/m);
   const renamed = await checkRenamedAreAcknowledged(dir, files, addresses);
   assert.ok(renamed <= 2, 'the file being read is not renamed');
@@ -97,7 +96,7 @@ test('SIGTERM mid-run: exit 143, only acknowledged files renamed', async () => {
   const dir = scratch.copy('sigterm');
   const files = pendingFiles(dir);
   const cli = startCli(['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(addresses.map((a) => a.label))]);
-  await cli.waitForStderr(new RegExp(`Processing \\S*${esc(basename(files[1]!))}`));
+  await cli.waitForStderr(new RegExp(`Processing \\S*${escapeRegExp(basename(files[1]!))}`));
   cli.child.kill('SIGTERM');
   const run = await cli.done;
   assert.equal(run.code, 143, run.stderr);

@@ -30,7 +30,6 @@ after(async () => {
 });
 
 
-const esc = escapeRegExp;
 
 /** Three roomy servers and a tiny one for dvid. */
 async function servers(tinyArgs: readonly string[]): Promise<MemcachedHandle[]> {
@@ -43,7 +42,7 @@ async function servers(tinyArgs: readonly string[]): Promise<MemcachedHandle[]> 
 function verdicts(stderr: string, files: readonly string[], server: string): { line: string; evicted: number }[] {
   return files.map((f) => {
     const line = stderr.split('\n').find((l) => l.includes(`${basename(f)}: `) && / lines=\d+/.test(l)) ?? '';
-    const m = new RegExp(`evictions=\\d+ \\([^)]*${esc(server)}=(\\d+)`).exec(line);
+    const m = new RegExp(`evictions=\\d+ \\([^)]*${escapeRegExp(server)}=(\\d+)`).exec(line);
     return { line, evicted: m ? Number(m[1]) : 0 };
   });
 }
@@ -56,7 +55,7 @@ test('evictions: a warning naming the server and the count; every eviction is ch
   const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(s.map((x) => x.address.label))]);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`), 'evictions alone do not stop renames');
-  assert.match(run.stderr, new RegExp(`W memcached ${esc(dvid)} evicted \\d+ item\\(s\\) while \\S+ settled: items stored earlier may be gone`));
+  assert.match(run.stderr, new RegExp(`W memcached ${escapeRegExp(dvid)} evicted \\d+ item\\(s\\) while \\S+ settled: items stored earlier may be gone`));
   const total = Number((await stats(s[3]!.address))['evictions']);
   assert.ok(total > 0, 'the tiny server evicted');
   const v = verdicts(run.stderr, files, dvid);
@@ -72,7 +71,7 @@ test('evictions with --fail-on-evictions: the file fails to load, it and every l
   const args = ['--pattern', join(dir, '*.tsv.gz'), '--fail-on-evictions', ...serverArgs(s.map((x) => x.address.label))];
   const run = await runCli(args);
   assert.equal(run.code, 1, run.stderr);
-  assert.match(run.stderr, new RegExp(`E memcached ${esc(dvid)} evicted \\d+ item\\(s\\) while \\S+ settled: the file fails to load \\(--fail-on-evictions\\)`));
+  assert.match(run.stderr, new RegExp(`E memcached ${escapeRegExp(dvid)} evicted \\d+ item\\(s\\) while \\S+ settled: the file fails to load \\(--fail-on-evictions\\)`));
   const v = verdicts(run.stderr, files, dvid);
   const first = v.findIndex((x) => x.evicted > 0);
   assert.ok(first >= 0);
@@ -89,7 +88,7 @@ test('-M (no evictions): SERVER_ERROR out of memory is a failed write with its r
   const expected = expectFrom(files);
   const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(s.map((x) => x.address.label))]);
   assert.equal(run.code, 1, run.stderr);
-  assert.match(run.stderr, new RegExp(`W ${esc(dvid)} answered SERVER_ERROR out of memory storing object to a record of \\S+; such writes are counted as failed`));
+  assert.match(run.stderr, new RegExp(`W ${escapeRegExp(dvid)} answered SERVER_ERROR out of memory storing object to a record of \\S+; such writes are counted as failed`));
   const lines = verdicts(run.stderr, files, dvid).map((x) => x.line);
   assert.equal(lines.filter((l) => l !== '').length, files.length, 'every file was read and reported');
   let failed = 0;
@@ -100,7 +99,7 @@ test('-M (no evictions): SERVER_ERROR out of memory is a failed write with its r
     if (n === 0) continue;
     failed += n;
     if (firstFailed < 0) firstFailed = i;
-    assert.match(line, new RegExp(`FAILED \\(not fully loaded\\).*failed_writes=${n} \\(${esc(dvid)}=${n}\\).*; ${n} write\\(s\\) refused by ${esc(dvid)}: SERVER_ERROR out of memory storing object`));
+    assert.match(line, new RegExp(`FAILED \\(not fully loaded\\).*failed_writes=${n} \\(${escapeRegExp(dvid)}=${n}\\).*; ${n} write\\(s\\) refused by ${escapeRegExp(dvid)}: SERVER_ERROR out of memory storing object`));
   }
   assert.ok(firstFailed >= 0, 'memcached ran out of memory');
   assert.equal(failed, Number((await stats(s[3]!.address))['store_no_memory']), 'every refusal is counted once');
@@ -117,10 +116,10 @@ test('a server restarted mid-run (its items are gone): logged as an error by def
     const files = pendingFiles(dir);
     const args = ['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(s.map((x) => x.address.label))];
     const cli = startCli(failOn ? [...args, '--fail-on-evictions'] : args);
-    await cli.waitForStderr(new RegExp(`Processing \\S*${esc(basename(files[1]!))}`));
+    await cli.waitForStderr(new RegExp(`Processing \\S*${escapeRegExp(basename(files[1]!))}`));
     await s[1]!.restart();
     const run = await cli.done;
-    assert.match(run.stderr, new RegExp(`E evictions on ${esc(gaid)} not checked while \\S+ settled: memcached restarted \\(pid \\d+ -> \\d+\\): items stored before are gone`));
+    assert.match(run.stderr, new RegExp(`E evictions on ${escapeRegExp(gaid)} not checked while \\S+ settled: memcached restarted \\(pid \\d+ -> \\d+\\): items stored before are gone`));
     if (failOn) {
       assert.equal(run.code, 1, run.stderr);
       assert.ok(doneFiles(dir).length < files.length, 'the file during which it restarted is not renamed');

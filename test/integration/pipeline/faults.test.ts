@@ -17,6 +17,7 @@ import { checkServers, doneFiles, readValues } from '../../helpers/check.js';
 import { runCli, serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
 import { startServers, stopAll } from '../../helpers/memcached.js';
 import { encode, expectFrom, pendingFiles, TYPES, type Expected } from '../../helpers/oracle.js';
+import { escapeRegExp } from '../../helpers/scratch.js';
 import { TcpForwarder } from '../../helpers/tcp-forwarder.js';
 
 const root = mkdtempSync(join(tmpdir(), 'memc-load-faults-'));
@@ -49,7 +50,6 @@ function copy(from: string, name: string): string {
   return dir;
 }
 
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const labels = (servers: readonly { address: { label: string } }[]) => servers.map((s) => s.address.label);
 /** The log line of a file's verdict. */
 const verdictLine = (stderr: string, file: string) => stderr.split('\n').find((l) => l.includes(`${basename(file)}: `) && / lines=\d+/.test(l)) ?? '';
@@ -79,7 +79,7 @@ test('a connection cut mid-run, then refused for half a second: exit 0, every va
   assert.equal(run.code, 0, run.stderr);
   assert.ok(cut && stopped, `both faults happened (forwarded ${fw.counters.bytesUp} bytes)`);
   assert.ok(fw.counters.cut >= 1 && fw.counters.accepted >= 3, JSON.stringify(fw.counters));
-  assert.match(run.stderr, new RegExp(`W Lost connection to ${esc(fw.address.label)} \\(.*\\); reconnecting`));
+  assert.match(run.stderr, new RegExp(`W Lost connection to ${escapeRegExp(fw.address.label)} \\(.*\\); reconnecting`));
   assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`));
   await checkServers(servers.map((s) => s.address), expected);
 });
@@ -91,7 +91,7 @@ test('a server frozen (SIGSTOP) for 2 s mid-run: no reconnect, exit 0, every val
   const expected = datasetExpected;
   // A small buffer keeps the reader close to the acks, so writes are waiting during the freeze.
   const cli = startCli(['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(labels(servers))]);
-  await cli.waitForStderr(new RegExp(`Processing \\S*${esc(basename(files[1]!))}`));
+  await cli.waitForStderr(new RegExp(`Processing \\S*${escapeRegExp(basename(files[1]!))}`));
   const frozenAt = performance.now();
   servers[2]!.pause();
   setTimeout(() => servers[2]!.resume(), 2000);
@@ -117,13 +117,13 @@ describe('a server gone for good', { concurrency: true }, () => {
     assert.equal(first.code, 1, first.stderr);
     assert.ok(first.ms < 30_000, `gave up in ${first.ms} ms`);
     t.diagnostic(`the run with dvid never started ended after ${Math.round(first.ms)} ms`);
-    assert.match(first.stderr, new RegExp(`E gave up on memcached ${esc(dvid)} after \\d+ failed attempt\\(s\\) over [\\d.]+ s: connect ECONNREFUSED`));
+    assert.match(first.stderr, new RegExp(`E gave up on memcached ${escapeRegExp(dvid)} after \\d+ failed attempt\\(s\\) over [\\d.]+ s: connect ECONNREFUSED`));
     assert.deepEqual(doneFiles(dir), [], 'every file lost writes: none is renamed');
     for (const file of files) {
       const dvidRecords = expectFrom([file]).records.filter((r) => r.type === 'dvid').length;
       const line = verdictLine(first.stderr, file);
       assert.match(line, /FAILED \(not fully loaded\)/);
-      assert.match(line, new RegExp(`failed_writes=${dvidRecords} \\(${esc(dvid)}=${dvidRecords}\\)`), line);
+      assert.match(line, new RegExp(`failed_writes=${dvidRecords} \\(${escapeRegExp(dvid)}=${dvidRecords}\\)`), line);
     }
     await checkServers(servers.map((s) => s.address), expected, { types: ['idfa', 'gaid', 'adid'] });
 
@@ -142,19 +142,19 @@ describe('a server gone for good', { concurrency: true }, () => {
     const gaid = servers[1]!.address.label;
     const args = ['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(labels(servers))];
     const cli = startCli(args);
-    await cli.waitForStderr(new RegExp(`Processing \\S*${esc(basename(files[1]!))}`));
+    await cli.waitForStderr(new RegExp(`Processing \\S*${escapeRegExp(basename(files[1]!))}`));
     servers[1]!.pause();
     const run = await cli.done;
     assert.equal(run.code, 1, run.stderr);
     assert.ok(run.ms < 30_000, `gave up in ${run.ms} ms`);
     t.diagnostic(`the run with gaid frozen for good ended after ${Math.round(run.ms)} ms`);
-    assert.match(run.stderr, new RegExp(`W Lost connection to ${esc(gaid)} \\(no reply from ${esc(gaid)} for 5000 ms with \\d+ batch\\(es\\) in flight\\)`));
-    assert.match(run.stderr, new RegExp(`E gave up on memcached ${esc(gaid)} after \\d+ failed attempt\\(s\\)`));
+    assert.match(run.stderr, new RegExp(`W Lost connection to ${escapeRegExp(gaid)} \\(no reply from ${escapeRegExp(gaid)} for 5000 ms with \\d+ batch\\(es\\) in flight\\)`));
+    assert.match(run.stderr, new RegExp(`E gave up on memcached ${escapeRegExp(gaid)} after \\d+ failed attempt\\(s\\)`));
     const done = doneFiles(dir);
     const renamed = files.filter((f) => done.includes(`.${basename(f)}`));
     assert.deepEqual(renamed, files.slice(0, renamed.length), 'renamed files are a prefix');
     assert.ok(renamed.length < files.length);
-    assert.match(verdictLine(run.stderr, files[renamed.length]!), new RegExp(`FAILED \\(not fully loaded\\).*failed_writes=\\d+ \\(${esc(gaid)}=\\d+\\)`));
+    assert.match(verdictLine(run.stderr, files[renamed.length]!), new RegExp(`FAILED \\(not fully loaded\\).*failed_writes=\\d+ \\(${escapeRegExp(gaid)}=\\d+\\)`));
     await checkServers(servers.map((s) => s.address), expected, { types: ['idfa', 'adid', 'dvid'] });
 
     // Thawed: the renamed files' records for the frozen server are all there (or a later value).
@@ -201,7 +201,7 @@ for (const gunzip of ['inline', 'pool'] as const) {
     const args = ['--pattern', join(dir, '*.tsv.gz'), '--gunzip', gunzip, ...serverArgs(labels(servers))];
     const first = await runCli(args);
     assert.equal(first.code, 1, first.stderr);
-    const m = new RegExp(`E ${esc(middle)}: gzip data broken at compressed byte (\\d+) \\(unexpected end of file\\), after line (\\d+)`).exec(first.stderr);
+    const m = new RegExp(`E ${escapeRegExp(middle)}: gzip data broken at compressed byte (\\d+) \\(unexpected end of file\\), after line (\\d+)`).exec(first.stderr);
     assert.ok(m, first.stderr);
     assert.ok(Number(m[1]) <= cutAt && Number(m[1]) > cutAt / 2, `compressed offset ${m[1]} of ${cutAt}`);
     assert.equal(Number(m[2]), lineCount, 'the last whole line before the break');
@@ -231,7 +231,7 @@ test('a file gone between listing and reading: it fails to load, named with the 
   const [first, gone, last] = report.files as [FileReport, FileReport, FileReport];
   assert.deepEqual([first.outcome, first.renamed], ['succeeded', true]);
   assert.equal(gone.outcome, 'failed_load');
-  assert.match(gone.error ?? '', new RegExp(`^${esc(files[1])}: could not read the file \\(ENOENT`));
+  assert.match(gone.error ?? '', new RegExp(`^${escapeRegExp(files[1])}: could not read the file \\(ENOENT`));
   assert.deepEqual([last.outcome, last.renamed, last.loaded], ['succeeded', false, last.records]);
   assert.deepEqual(doneFiles(dir), [`.${basename(files[0])}`]);
   assert.deepEqual(pendingFiles(dir), [files[2]]);
