@@ -11,7 +11,7 @@ import type { ServerAddress } from '../../../src/config/servers.js';
 import { generateLogs } from '../../../src/generate/index.js';
 import { checkServers, doneFiles, readValues } from '../../helpers/check.js';
 import { runCli, serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
-import { startServers, stopAll } from '../../helpers/memcached.js';
+import { startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { encode, expectFrom, pendingFiles, TYPES, type Expected } from '../../helpers/oracle.js';
 import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
 
@@ -105,15 +105,23 @@ test('SIGTERM mid-run: exit 143, only acknowledged files renamed', async () => {
   assert.ok(pendingFiles(dir).length >= 2);
 });
 
+/**
+ * The loader on a copy of the data, with server `frozen` SIGSTOPped once reading has begun and
+ * `settleMs` to get stuck. A small buffer: the reader is soon blocked waiting for room on it.
+ */
+async function startWithFrozenServer(name: string, frozen: number, settleMs: number): Promise<{ cli: ReturnType<typeof startCli>; dir: string }> {
+  const servers = await startServers(4);
+  const dir = scratch.copy(name);
+  const cli = startCli(['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(servers.map((s) => s.address.label))]);
+  await cli.waitForStderr(/Processing /);
+  (servers[frozen] as MemcachedHandle).pause();
+  await sleep(settleMs);
+  return { cli, dir };
+}
+
 describe('with a server frozen, so acknowledgements never come', { concurrency: true }, () => {
   test('one SIGINT: in-flight batches are abandoned after ~3 s, nothing with unacknowledged writes is renamed, exit 130', async (t) => {
-    const servers = await startServers(4);
-    const dir = scratch.copy('sigint-frozen');
-    // A small buffer: the reader is soon blocked waiting for room on the frozen server.
-    const cli = startCli(['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(servers.map((s) => s.address.label))]);
-    await cli.waitForStderr(/Processing /);
-    servers[0]!.pause();
-    await sleep(700);
+    const { cli, dir } = await startWithFrozenServer('sigint-frozen', 0, 700);
     const signalledAt = performance.now();
     cli.child.kill('SIGINT');
     const run = await cli.done;
@@ -126,12 +134,7 @@ describe('with a server frozen, so acknowledgements never come', { concurrency: 
   });
 
   test('a second SIGINT exits at once', async (t) => {
-    const servers = await startServers(4);
-    const dir = scratch.copy('sigint-twice');
-    const cli = startCli(['--pattern', join(dir, '*.tsv.gz'), '--max-buffered-bytes', '65536', ...serverArgs(servers.map((s) => s.address.label))]);
-    await cli.waitForStderr(/Processing /);
-    servers[1]!.pause();
-    await sleep(300);
+    const { cli, dir } = await startWithFrozenServer('sigint-twice', 1, 300);
     cli.child.kill('SIGINT');
     await cli.waitForStderr(/SIGINT: stopping/);
     const secondAt = performance.now();
