@@ -20,6 +20,7 @@
  */
 import { open } from 'node:fs/promises';
 import { constants, createGunzip, gzipSync, type Gunzip } from 'node:zlib';
+import type { GunzipPieces } from './pool-gunzip.js';
 
 interface ZlibHandle {
   writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
@@ -69,14 +70,11 @@ function inflatesSample(): boolean {
   }
 }
 
-/** The decompressed pieces of one gzip file; a gzip or read error is thrown from the iteration. */
-export class InlineGunzip implements AsyncIterable<Buffer> {
+export class InlineGunzip implements GunzipPieces {
   readonly #path: string;
   readonly #onOpen: ((size: number) => void) | undefined;
   readonly #sizes: InlineGunzipSizes;
-  /** Compressed bytes read from the file so far. */
   bytesRead = 0;
-  /** Compressed bytes inflated so far: where a gzip error was met. */
   bytesInflated = 0;
 
   /** `sizes` are for tests: small reads and steps put every boundary case within reach. */

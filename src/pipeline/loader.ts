@@ -13,14 +13,12 @@
  * line order, and each server has one connection, on which memcached applies commands in order.
  * Reading the next file overlaps waiting for the acks of the previous one.
  */
-import { createReadStream, fstat } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, type ZlibOptions } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import { DEVICE_TYPES } from '../config/servers.js';
 import type { RunOptions } from '../config/options.js';
 import { ERROR_CODES, FileReadError, GzipError, InterruptedError, MemcLoadError } from '../errors.js';
 import { InlineGunzip, inlineGunzipAvailable } from '../logfile/inline-gunzip.js';
+import { PoolGunzip, type GunzipPieces } from '../logfile/pool-gunzip.js';
 import { LineChunker, type ChunkItem } from '../logfile/line-chunker.js';
 import { listLogFiles } from '../logfile/list-files.js';
 import { markDone } from '../logfile/mark-done.js';
@@ -59,20 +57,6 @@ type Entry =
 const LOGGED_SAMPLES_PER_FILE = 20;
 /** Distinct error replies (server, reason) logged per file; counts by reason are always exact. */
 const LOGGED_FAILURES_PER_FILE = 10;
-/**
- * gunzip is the one stage that cannot be split across cores, and Node's zlib stream only starts
- * its next inflate step from the main thread's event loop. With 256 KiB steps and the default
- * 16 KiB read buffer it ran one step ahead of the consumer and then stood idle while the main
- * thread encoded or sent: the main thread spent about half of a run waiting for gunzip. 1 MiB
- * steps and room for four of them keep the inflater busy across those gaps; 4 MiB steps were
- * no faster within the noise and cost ~20 MB more peak RSS (docs/benchmarks.md, optimisation
- * log). `readableHighWaterMark` is a stream option the zlib types do not list.
- */
-const GUNZIP_OPTIONS = {
-  chunkSize: 1024 * 1024,
-  readableHighWaterMark: 4 * 1024 * 1024,
-  writableHighWaterMark: 1024 * 1024,
-} as ZlibOptions;
 /** After an abort, how long acknowledgements of what was already sent are awaited. */
 const ABORT_SETTLE_MS = 3000;
 /** After an abort, a `stats` reading gets at most this long: the exit must stay prompt. */
@@ -243,44 +227,16 @@ export class Loader {
     const pool = this.#chunkBuffers as BufferPool;
     const chunker = new LineChunker(this.#opts.batchBytes, this.#opts.maxLineBytes, (n) => pool.take(n));
     const started = (size: number): void => this.#observer.fileStarted?.(file.path, file.index, size);
-    const drain = async (pieces: AsyncIterable<Buffer>, bytesRead: () => number): Promise<void> => {
+    const pieces: GunzipPieces = this.#inlineGunzip ? new InlineGunzip(file.path, started) : new PoolGunzip(file.path, started);
+    let error: MemcLoadError | null = null;
+    try {
       for await (const piece of pieces) {
-        this.#observer.bytesRead?.(file.path, bytesRead());
+        this.#observer.bytesRead?.(file.path, pieces.bytesRead);
         for (const item of chunker.push(piece)) await this.#dispatch(file, item);
       }
       for (const item of chunker.end()) await this.#dispatch(file, item);
-    };
-    let error: MemcLoadError | null = null;
-    /** Compressed bytes inflated so far: where a gzip error was met. */
-    let inflated = (): number => 0;
-    try {
-      if (this.#inlineGunzip) {
-        const pieces = new InlineGunzip(file.path, started);
-        inflated = () => pieces.bytesInflated;
-        await drain(pieces, () => pieces.bytesRead);
-      } else {
-        const source = createReadStream(file.path, { highWaterMark: 1024 * 1024 });
-        source.once('open', (fd: number) => fstat(fd, (err, st) => started(err ? 0 : st.size)));
-        const gunzip = createGunzip(GUNZIP_OPTIONS);
-        inflated = () => gunzip.bytesWritten;
-        // Node 20's pipeline() rejects with a bare AbortError when its last stage throws, losing
-        // our error (interrupted, fatal): keep it here.
-        let stageError: unknown = null;
-        try {
-          await pipeline(source, gunzip, async (chunks: AsyncIterable<Buffer>) => {
-            try {
-              await drain(chunks, () => source.bytesRead);
-            } catch (err) {
-              stageError ??= err;
-              throw err;
-            }
-          });
-        } catch (err) {
-          throw stageError instanceof MemcLoadError ? stageError : err;
-        }
-      }
     } catch (err) {
-      error = this.#readError(err, file.path, inflated());
+      error = this.#readError(err, file.path, pieces.bytesInflated);
       if (error.code === ERROR_CODES.GZIP || error.code === ERROR_CODES.FILE_READ) {
         try {
           for (const item of chunker.flushComplete()) await this.#dispatch(file, item);
@@ -301,7 +257,6 @@ export class Loader {
         cause: err,
       });
     }
-    if (e.code === 'ERR_STREAM_PREMATURE_CLOSE') return new GzipError(`${path}: stream closed early`, { file: path, cause: err });
     return new FileReadError(`${path}: could not read the file (${e.message})`, { file: path, cause: err });
   }
 

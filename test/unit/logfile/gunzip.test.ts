@@ -1,7 +1,7 @@
 /**
- * Inline gunzip must give what Node's own gunzip gives: the same bytes, the same errors, on
- * every gzip shape, whatever the read and step sizes. `gunzipSync` (and the stream path, which
- * runs the same native code) is the reference.
+ * Both ways of inflating a file (InlineGunzip, PoolGunzip) must give what Node's own gunzip
+ * gives: the same bytes, the same errors, on every gzip shape, whatever the read and step sizes
+ * of the inline way. `gunzipSync` is the reference.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,15 +11,17 @@ import { after, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { InlineGunzip, inlineGunzipAvailable, type InlineGunzipSizes } from '../../../src/logfile/inline-gunzip.js';
+import { PoolGunzip, type GunzipPieces } from '../../../src/logfile/pool-gunzip.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memc-load-inline-gunzip-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-async function inflateFile(bytes: Uint8Array, sizes?: InlineGunzipSizes): Promise<{ out: Buffer; error: NodeJS.ErrnoException | null; inflated: number }> {
+/** The file's pieces through InlineGunzip with `sizes`, or through PoolGunzip with 'pool'. */
+async function inflateFile(bytes: Uint8Array, sizes?: InlineGunzipSizes | 'pool'): Promise<{ out: Buffer; error: NodeJS.ErrnoException | null; inflated: number }> {
   const path = join(dir, `f${n++}.gz`);
   writeFileSync(path, bytes);
-  const g = new InlineGunzip(path, undefined, sizes);
+  const g: GunzipPieces = sizes === 'pool' ? new PoolGunzip(path) : new InlineGunzip(path, undefined, sizes);
   const pieces: Buffer[] = [];
   try {
     for await (const p of g) pieces.push(Buffer.from(p));
@@ -74,9 +76,11 @@ test('property: multi-member files, padding and any read/step sizes give what gu
         const raw = members.map((m) => text(m.seed, m.size));
         const gz = Buffer.concat([...members.map((m, i) => gzipSync(raw[i] as Buffer, { level: m.level })), Buffer.alloc(zeros)]);
         const want = reference(gz);
-        const got = await inflateFile(gz, { readBytes, stepBytes });
-        assert.equal(got.error?.code, want.error?.code);
-        if (want.out !== null) assert.ok(got.out.equals(want.out), 'same bytes');
+        for (const way of [{ readBytes, stepBytes }, 'pool'] as const) {
+          const got = await inflateFile(gz, way);
+          assert.equal(got.error?.code, want.error?.code);
+          if (want.out !== null) assert.ok(got.out.equals(want.out), 'same bytes');
+        }
       },
     ),
     { numRuns: 200 },
@@ -98,12 +102,14 @@ test('property: a file cut short or with a flipped bit fails as gunzipSync fails
         const bad = Buffer.from(gz);
         const bytes = damage.kind === 'cut' ? bad.subarray(0, damage.at) : ((bad[damage.at] = (bad[damage.at] as number) ^ (1 << damage.bit)), bad);
         const want = reference(bytes);
-        const got = await inflateFile(bytes, { readBytes, stepBytes });
-        assert.equal(got.error?.code, want.error?.code, `${damage.kind} at ${damage.at}`);
-        if (want.error !== null) assert.equal(got.error?.message, want.error.message);
-        // Cut short, what came out is a prefix of the content. (A flipped bit can pass into the
-        // output until the member's CRC is checked at its end; the stream path does the same.)
-        if (damage.kind === 'cut') assert.ok(raw.subarray(0, got.out.length).equals(got.out));
+        for (const way of [{ readBytes, stepBytes }, 'pool'] as const) {
+          const got = await inflateFile(bytes, way);
+          assert.equal(got.error?.code, want.error?.code, `${damage.kind} at ${damage.at}`);
+          if (want.error !== null) assert.equal(got.error?.message, want.error.message);
+          // Cut short, what came out is a prefix of the content. (A flipped bit can pass into the
+          // output until the member's CRC is checked at its end, on both paths.)
+          if (damage.kind === 'cut') assert.ok(raw.subarray(0, got.out.length).equals(got.out));
+        }
       },
     ),
     { numRuns: 200 },
@@ -117,9 +123,10 @@ test('an empty file and a gzip of nothing', async () => {
   assert.equal(empty.out.length, 0);
 });
 
-test('a missing file fails with ENOENT', async () => {
-  const g = new InlineGunzip(join(dir, 'no-such-file.gz'));
-  await assert.rejects(async () => {
-    for await (const _ of g) assert.fail('no piece expected');
-  }, { code: 'ENOENT' });
+test('a missing file fails with ENOENT, both ways', async () => {
+  for (const g of [new InlineGunzip(join(dir, 'no-such-file.gz')), new PoolGunzip(join(dir, 'no-such-file.gz'))]) {
+    await assert.rejects(async () => {
+      for await (const _ of g) assert.fail('no piece expected');
+    }, { code: 'ENOENT' });
+  }
 });
