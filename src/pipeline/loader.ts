@@ -3,11 +3,11 @@
  * → one connection per server; files settle as memcached acknowledges them and are marked done
  * strictly in order (SPEC.md's watermark).
  *
- *   read+gunzip (libuv pool) ─► chunks ─► workers (parse, encode) ─► Sequencer (seq order)
- *        ▲                                                               │
- *        └──── waits while chunks in hand ≥ bound or a server is full ◄──┴─► connections ─► MN acks
- *                                                                                  │
- *                                        FileTally.pendingBatches ◄────────────────┘
+ *   read+gunzip (inline|pool) ─► chunks ─► workers (parse, encode) ─► Sequencer (seq order)
+ *        ▲                                                                │
+ *        └──── waits while chunks in hand ≥ bound or a server is full ◄───┴─► connections ─► MN acks
+ *                                                                                   │
+ *                                         FileTally.pendingBatches ◄────────────────┘
  *
  * Order is what keeps the last line winning: chunks are released to the connections in file and
  * line order, and each server has one connection, on which memcached applies commands in order.
