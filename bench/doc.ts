@@ -87,7 +87,10 @@ export function render(r: BenchResult, log: string): string {
     '- *lines/s* and *MB/s* count non-blank lines and uncompressed bytes; *CPU s* is user+system of the measured process ' +
       '(worker threads and libuv\'s pool included; for the floor row, the gunzip CPU); *server CPU s* is the four memcached ' +
       'processes\' during the run, and *of it LRU s* the part their LRU maintainer threads (`mc-lrumaint`) took: that thread ' +
-      'works for as long as sets keep arriving, so it costs more in a longer run; *× floor* is wall ÷ floor; *vs slowest* is lines/s ÷ the slowest row\'s; *others* is how many ' +
+      'works for as long as sets keep arriving, so it costs more in a longer run; *× floor* is wall ÷ floor; *vs slowest* is lines/s ÷ the slowest row\'s; ' +
+      '*idle core-s* is CPU time the machine\'s cores sat idle during the run, all cores together (from /proc/stat); *main waited s* ' +
+      'is how long the loader\'s main thread (gunzip, sending) was ready to run but waited for a CPU (its /proc schedstat at exit): ' +
+      'together they show the wall time lost to scheduling rather than to work; *others* is how many ' +
       'cores\' worth of CPU other processes on the machine used during the run (machine busy time from /proc/stat less the ' +
       'measured processes: above ~0.3 the run was disturbed); *check* is the read-back check below; a range after the wall time ' +
       'is the fastest and slowest of the runs, the figure itself their median.',

@@ -21,7 +21,7 @@ import { DEVICE_TYPES } from '../src/config/servers.js';
 import { MEMCACHED_BIN } from '../test/helpers/memcached.js';
 import { repoRoot } from '../test/helpers/paths.js';
 import { CACHE_DIR, dataFiles, datasetName, ensureDataset, expectSlice, scaleSpec, type Dataset, type Expectation } from './lib/dataset.js';
-import { killChildren, loadAverage, machineBusyTicks, machineInfo, round2, runMeasured, ticksToSeconds, type Measured } from './lib/proc.js';
+import { killChildren, loadAverage, machineInfo, machineTicks, round2, runMeasured, ticksToSeconds, type Measured } from './lib/proc.js';
 import {
   FLOOR_HEADERS,
   floorCells,
@@ -71,6 +71,10 @@ interface Sample {
   readonly load1: number;
   /** Cores' worth of CPU other processes used during the run. */
   readonly othersCores: number;
+  /** CPU seconds the machine's cores sat idle during the run (all cores together). */
+  readonly idleCoreS: number;
+  /** Seconds the measured child's main thread was runnable but waited for a CPU. */
+  readonly mainWaitS: number | null;
 }
 
 /**
@@ -83,7 +87,7 @@ class Monitor {
   readonly #servers: Servers;
   readonly #server0: number;
   readonly #lru0: number;
-  readonly #busy0 = machineBusyTicks();
+  readonly #ticks0 = machineTicks();
   readonly #self0 = process.cpuUsage();
   readonly #t0 = performance.now();
 
@@ -97,11 +101,13 @@ class Monitor {
   end(childCpuS: number): Around {
     const serverCpuS = ticksToSeconds(this.#servers.cpuTicks() - this.#server0);
     const serverLruCpuS = ticksToSeconds(this.#servers.lruMaintainerTicks() - this.#lru0);
-    const busyS = ticksToSeconds(machineBusyTicks() - this.#busy0);
+    const ticks = machineTicks();
+    const busyS = ticksToSeconds(ticks.busy - this.#ticks0.busy);
     const self = process.cpuUsage(this.#self0);
     const wallS = (performance.now() - this.#t0) / 1000;
     const others = busyS - serverCpuS - childCpuS - (self.user + self.system) / 1e6;
-    return { serverCpuS, serverLruCpuS, othersCores: Math.max(0, others) / wallS, load1: this.load1 };
+    const idleCoreS = ticksToSeconds(ticks.idle - this.#ticks0.idle);
+    return { serverCpuS, serverLruCpuS, othersCores: Math.max(0, others) / wallS, idleCoreS, load1: this.load1 };
   }
 }
 
@@ -109,6 +115,7 @@ interface Around {
   readonly serverCpuS: number;
   readonly serverLruCpuS: number;
   readonly othersCores: number;
+  readonly idleCoreS: number;
   readonly load1: number;
 }
 
@@ -209,10 +216,10 @@ class Bench {
       await this.waitQuiet();
       const mon = new Monitor(this.servers);
       const r = await streamAll(this.servers, this.ms);
-      const { serverCpuS, serverLruCpuS, othersCores, load1 } = mon.end(0);
+      const { serverCpuS, serverLruCpuS, othersCores, idleCoreS, load1 } = mon.end(0);
       const extra = r.errors.length > 0 ? [`${r.errors.length} error replies: ${r.errors.slice(0, 3).join(' | ')}`] : [];
       const check = await verify(this.servers, this.main.expect, before, extra);
-      out.push({ wallS: r.wallMs / 1000, cpuS: null, serverCpuS, serverLruCpuS, peakRssMb: null, check, problems: check.problems, load1, othersCores });
+      out.push({ wallS: r.wallMs / 1000, cpuS: null, serverCpuS, serverLruCpuS, peakRssMb: null, check, problems: check.problems, load1, othersCores, idleCoreS, mainWaitS: null });
     }
     return out;
   }
@@ -283,6 +290,8 @@ function measuredSample(m: Measured, around: Around, check: Check): Sample {
     problems: check.problems,
     load1: around.load1,
     othersCores: around.othersCores,
+    idleCoreS: around.idleCoreS,
+    mainWaitS: m.mainWaitS,
   };
 }
 
@@ -435,6 +444,8 @@ async function main(): Promise<number> {
         notes: picked.notes,
         load1: b.load1,
         othersCores: round2(b.othersCores),
+        idleCoreS: round2(b.idleCoreS),
+        mainWaitS: b.mainWaitS === null ? null : round2(b.mainWaitS),
         ...extra,
       };
     };
@@ -464,7 +475,7 @@ async function main(): Promise<number> {
       for (const [k, c] of configs.entries()) {
         log(`${c.name}${s.runs > 1 ? ` (run ${i + 1}/${s.runs})` : ''}`);
         const smp = await bench.loader(main, c.args);
-        log(`  ${smp.wallS.toFixed(2)} s wall, ${smp.cpuS?.toFixed(2)} s CPU, ${smp.peakRssMb?.toFixed(0)} MB peak RSS, others ${smp.othersCores.toFixed(2)} cores, ${smp.problems.length ? `FAILED: ${smp.problems.join('; ')}` : 'check ok'}`);
+        log(`  ${smp.wallS.toFixed(2)} s wall, ${smp.cpuS?.toFixed(2)} s CPU, ${smp.peakRssMb?.toFixed(0)} MB peak RSS, others ${smp.othersCores.toFixed(2)} cores, idle ${smp.idleCoreS.toFixed(2)} core-s, main thread waited ${smp.mainWaitS?.toFixed(2) ?? '?'} s, ${smp.problems.length ? `FAILED: ${smp.problems.join('; ')}` : 'check ok'}`);
         (samples[k] as Sample[]).push(smp);
       }
     }
@@ -486,7 +497,7 @@ async function main(): Promise<number> {
         rowOf(
           'memjs, one awaited set per record',
           'baseline',
-          { best: { ...b, wallS, cpuS: b.loopCpuS * scale, serverCpuS: (b.serverCpuS ?? NaN) * scale, serverLruCpuS: (b.serverLruCpuS ?? NaN) * scale }, range: null, problems: [...b.problems], notes: [...(b.check?.notes ?? [])] },
+          { best: { ...b, wallS, cpuS: b.loopCpuS * scale, serverCpuS: (b.serverCpuS ?? NaN) * scale, serverLruCpuS: (b.serverLruCpuS ?? NaN) * scale, idleCoreS: b.idleCoreS * scale, mainWaitS: b.mainWaitS === null ? null : b.mainWaitS * scale }, range: null, problems: [...b.problems], notes: [...(b.check?.notes ?? [])] },
           {
             extrapolatedFrom: extrapolated ? b.records : null,
             note: extrapolated

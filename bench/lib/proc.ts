@@ -51,12 +51,13 @@ export function threadCpuTicks(pid: number, name: string): number {
   return ticks;
 }
 
-/** CPU ticks the whole machine spent busy (not idle or waiting on I/O), from /proc/stat. */
-export function machineBusyTicks(): number {
+/** The whole machine's CPU ticks from /proc/stat: busy, and idle (waiting on I/O included). */
+export function machineTicks(): { busy: number; idle: number } {
   const cpu = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0] as string;
   // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
   const f = cpu.trim().split(/\s+/).slice(1).map(Number);
-  return (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+  const at = (i: number): number => f[i] ?? 0;
+  return { busy: at(0) + at(1) + at(2) + at(5) + at(6) + at(7), idle: at(3) + at(4) };
 }
 
 /** Seconds of CPU in `ticks`. */
@@ -166,6 +167,9 @@ export interface Measured {
   readonly maxRssKb: number;
   /** Where cpu/RSS came from: the exit hook, or (if the child died before it) the last poll. */
   readonly source: 'exit-hook' | 'proc-poll';
+  /** The child's main thread: seconds on a CPU, and seconds runnable but waiting for one (null off Linux). */
+  readonly mainRunS: number | null;
+  readonly mainWaitS: number | null;
   /** The largest VmHWM seen by polling /proc every 50 ms (a cross-check of maxRssKb). */
   readonly polledHwmKb: number;
   readonly stdout: string;
@@ -235,11 +239,13 @@ export function runMeasured(o: RunMeasuredOptions): Promise<Measured> {
           // VmHWM, not ru_maxrss: Linux carries the pre-exec image's peak into ru_maxrss across
           // execve, and that image is a fork of this harness, which holds ~1 GB of frames.
           maxRssKb: hook.hwmKb ?? hook.maxRssKb,
+          mainRunS: hook.mainRunNs === null ? null : hook.mainRunNs / 1e9,
+          mainWaitS: hook.mainWaitNs === null ? null : hook.mainWaitNs / 1e9,
           source: 'exit-hook',
         });
       } else {
         const cpuMs = (lastTicks / CLK_TCK) * 1000;
-        resolve({ ...base, userMs: NaN, systemMs: NaN, cpuMs, maxRssKb: polledHwm, source: 'proc-poll' });
+        resolve({ ...base, userMs: NaN, systemMs: NaN, cpuMs, maxRssKb: polledHwm, mainRunS: null, mainWaitS: null, source: 'proc-poll' });
       }
     });
   });
@@ -250,6 +256,8 @@ interface HookReport {
   readonly systemUs: number;
   readonly maxRssKb: number;
   readonly hwmKb: number | null;
+  readonly mainRunNs: number | null;
+  readonly mainWaitNs: number | null;
 }
 
 function readHook(path: string): HookReport | null {

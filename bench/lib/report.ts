@@ -42,6 +42,10 @@ export interface Row {
   readonly load1: number;
   /** Cores' worth of CPU that other processes on the machine used during the run (median run). */
   readonly othersCores: number;
+  /** CPU seconds the machine's cores sat idle during the (median) run, all cores together. */
+  readonly idleCoreS?: number;
+  /** Seconds the measured process's main thread was runnable but waited for a CPU. */
+  readonly mainWaitS?: number | null;
   readonly note?: string;
 }
 
@@ -128,7 +132,7 @@ export function wallText(r: Row): string {
   return `${base} (${fix(lo, 2)}–${fix(hi, 2)})`;
 }
 
-export const ROW_HEADERS = ['configuration', 'lines/s', 'MB/s', 'wall s', 'CPU s', 'server CPU s', 'of it LRU s', 'peak RSS MB', '× floor', 'vs slowest', 'others', 'check'];
+export const ROW_HEADERS = ['configuration', 'lines/s', 'MB/s', 'wall s', 'CPU s', 'server CPU s', 'of it LRU s', 'peak RSS MB', '× floor', 'vs slowest', 'idle core-s', 'main waited s', 'others', 'check'];
 
 export function rowCells(r: Row): string[] {
   return [
@@ -142,6 +146,8 @@ export function rowCells(r: Row): string[] {
     fix(r.peakRssMb, 0),
     fix(r.xFloor, 2),
     `${fix(r.vsSlowest, 1)}×`,
+    fix(r.idleCoreS ?? null, 2),
+    fix(r.mainWaitS ?? null, 2),
     fix(r.othersCores, 2),
     r.ok ? 'ok' : 'FAILED',
   ];
