@@ -98,22 +98,29 @@ export function encodeCleanLine(
   if (input[i] !== LF) {
     for (;;) {
       const idFirst = i;
-      let v = 0;
-      for (;;) {
-        const d = input[i] - 0x30;
-        if (d < 0 || d > 9) break;
-        v = (v * 10 + d) | 0;
-        i++;
-      }
-      const digits = i - idFirst;
+      // `(d >>> 0) > 9` is one unsigned compare for "not a digit" (a byte below '0' wraps round).
+      // A read past the end would give NaN, which `>>> 0` makes 0, a digit: these loops end at
+      // the newline the caller guarantees, as parseCoordinate's do.
+      let d = input[i] - 0x30;
       // An empty id is dropped with a warning and a 10-digit one may be too big: the general path's.
-      if (digits === 0 || digits > 9) return -1;
+      if (d >>> 0 > 9) return -1;
+      let v = d;
+      while ((d = input[++i] - 0x30) >>> 0 <= 9) v = (v * 10 + d) | 0;
+      if (i - idFirst > 9) return -1;
       out[q++] = 0x08;
-      while (v >= 0x80) {
+      // Most app ids are below 2^14: their varint is written without a loop.
+      if (v < 0x80) {
+        out[q++] = v;
+      } else if (v < 0x4000) {
         out[q++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
+        out[q++] = v >>> 7;
+      } else {
+        while (v >= 0x80) {
+          out[q++] = (v & 0x7f) | 0x80;
+          v >>>= 7;
+        }
+        out[q++] = v;
       }
-      out[q++] = v;
       c = input[i];
       if (c !== COMMA) break;
       i++;
@@ -175,7 +182,7 @@ function parseCoordinate(input: Buffer, i: number): number {
   let m = 0;
   const first = i;
   let d = 0;
-  while ((d = input[i] - 0x30) >= 0 && d <= 9) {
+  while ((d = input[i] - 0x30) >>> 0 <= 9) {
     m = m * 10 + d;
     i++;
   }
@@ -184,7 +191,7 @@ function parseCoordinate(input: Buffer, i: number): number {
   if (input[i] === DOT) {
     i++;
     const fracStart = i;
-    while ((d = input[i] - 0x30) >= 0 && d <= 9) {
+    while ((d = input[i] - 0x30) >>> 0 <= 9) {
       m = m * 10 + d;
       i++;
     }
