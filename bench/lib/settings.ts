@@ -4,7 +4,7 @@
  *   FILES=3 LINES=1000000 REPEAT=0.05 BAD=0.001 SEED=1      the main data set
  *   WORKERS=0,1,2        the --workers values run beside the default (default: 0..cores; `none`)
  *   LOADER_ARGS='--batch-bytes 2097152'   extra flags for every memc-load run (A/B of a setting)
- *   SCALES=100000,1000000[,10000000]   scaling run sizes (lines); SKIP_SCALING=1 skips it
+ *   SCALES=100000,1000000,10000000   scaling run sizes (lines), as issue #3 asks; SKIP_SCALING=1 skips it
  *   BASELINE_RECORDS=20000  memjs slice; SKIP_BASELINE=1 skips it
  *   RUNS=1               repetitions of every timed configuration (median kept, range shown)
  *   SAMPLE=2000          keys read back and compared after every run
@@ -82,7 +82,7 @@ export function readSettings(): Settings {
     seed: num('SEED', 1, int),
     workers: list('WORKERS', Array.from({ length: cores + 1 }, (_, i) => i)),
     loaderArgs: (process.env['LOADER_ARGS'] ?? '').split(/\s+/).filter(Boolean),
-    scales: list('SCALES', quick ? [10_000, 50_000] : [100_000, 1_000_000]).filter((n) => n > 0),
+    scales: list('SCALES', quick ? [10_000, 50_000] : [100_000, 1_000_000, 10_000_000]).filter((n) => n > 0),
     skipScaling: flag('SKIP_SCALING'),
     baselineRecords: num('BASELINE_RECORDS', quick ? 5_000 : 20_000, pos),
     skipBaseline: flag('SKIP_BASELINE'),
