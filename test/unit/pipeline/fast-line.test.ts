@@ -58,6 +58,20 @@ describe('fast path: clean lines are taken, with the general path\'s bytes', () 
     });
   }
 
+  it('every app id from 0 to 99,999, and 1 to 9 digits with leading zeros', () => {
+    // Every varint length the fast path writes without a loop (1 and 2 bytes) and past it, each
+    // id in four alignments: the general path's bytes for all of them.
+    const lines: string[] = [];
+    for (let first = 0; first < 100_000; first += 100) lines.push(`gaid\tall-ids\t1\t2\t${apps(100, first)}`);
+    for (let shift = 0; shift < 4; shift++) {
+      const pad = 'k'.repeat(1 + shift);
+      lines.push(`idfa\t${pad}\t1\t2\t${['0', '00', '007', '0042', '00099', '000000', '0001234', '00000000', '000000001', '1234', '12345', '999999999'].join(',')}`);
+    }
+    for (const line of lines) assert.ok(taken(line), `taken: ${line.slice(0, 60)}`);
+    const r = bothPaths(Buffer.from(`${lines.join('\n')}\n`, 'latin1'));
+    assert.equal(r.records.reduce((a, b) => a + b, 0), lines.length);
+  });
+
   it('with a ttl flag in the header', () => {
     assert.ok(taken('idfa\tx\t1\t2\t3', FAST_MAX_LINE, 3600));
     bothPaths(Buffer.from(`idfa\tx\t1\t2\t${apps(30)}\ngaid\ty\t3\t4\t\n`, 'latin1'), encodeSettings({ ttl: 3600 }));
