@@ -11,7 +11,10 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { generateLogs } from '../../../src/generate/index.js';
-import { load } from '../../../src/index.js';
+import { ERROR_CODES, WorkerError } from '../../../src/errors.js';
+import { load, resolveOptions } from '../../../src/index.js';
+import { stats } from '../../../src/memcached/admin.js';
+import { Loader } from '../../../src/pipeline/loader.js';
 import type { FileReport } from '../../../src/report/file-report.js';
 import { checkServers, doneFiles, readValues } from '../../helpers/check.js';
 import { runCli, serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
@@ -237,6 +240,25 @@ test('a file gone between listing and reading: it fails to load, named with the 
   assert.deepEqual(doneFiles(dir), [`.${basename(files[0])}`]);
   assert.deepEqual(pendingFiles(dir), [files[2]]);
   await checkServers(servers.map((s) => s.address), expected);
+});
+
+test('a worker thread that dies: the run fails naming the thread and what it threw; nothing is renamed or stored', async () => {
+  const servers = await startServers(4);
+  const dir = copy(small, 'worker-dies');
+  const files = pendingFiles(dir);
+  const [idfa, gaid, adid, dvid] = labels(servers) as [string, string, string, string];
+  // Options given to the Loader itself skip validation and reach the workers as they are: a
+  // negative ttl makes each worker throw on its first chunk, as a bug in the encoder would.
+  const opts = { ...resolveOptions({ servers: { idfa, gaid, adid, dvid }, workers: 2 }), ttl: -1 };
+  await assert.rejects(new Loader(opts, { files }).run(), (err: unknown) => {
+    assert.ok(err instanceof WorkerError, String(err));
+    assert.equal(err.code, ERROR_CODES.WORKER);
+    assert.match(err.message, /^worker thread [01] failed: .*ttl must be a non-negative integer/);
+    return true;
+  });
+  assert.deepEqual(doneFiles(dir), []);
+  assert.deepEqual(pendingFiles(dir), files);
+  for (const s of servers) assert.equal((await stats(s.address)).cmd_set, '0', s.address.label);
 });
 
 test('the datasets cover every device type and repeat keys across files', () => {
