@@ -10,8 +10,9 @@ import { DEVICE_TYPES } from '../config/servers.js';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { generateLogs } from '../generate/index.js';
 import type { BatchOutcome } from '../memcached/batch.js';
-import { LoaderMetrics } from '../metrics/metrics.js';
-import { startMetricsServer } from '../metrics/server.js';
+// Metrics and the self-test pull in prom-client and protobufjs, ~0.1 s of start-up each: they are
+// loaded only when asked for (--metrics-port, self-test), not on every start.
+import type { LoaderMetrics } from '../metrics/metrics.js';
 import { Loader } from '../pipeline/loader.js';
 import { watch } from '../pipeline/watch.js';
 import { combineObservers, type LoadObserver } from '../report/observer.js';
@@ -19,7 +20,6 @@ import { renderSummary, toJsonReport } from '../report/render.js';
 import type { RunReport } from '../report/run-report.js';
 import { helpText, parseCli, type CliSettings, type Command } from './args.js';
 import { ProgressLine, progressStyle, type ProgressSnapshot } from './progress.js';
-import { runSelfTest } from './self-test.js';
 import { createTextLogger, type ClosableLogger } from './text-logger.js';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, SIGINT: 130, SIGTERM: 143 } as const;
@@ -49,7 +49,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.OK;
     }
     case 'test':
-      return withLogger(command.logFile, 'text', async (logger) => ((await runSelfTest(logger)) ? EXIT.OK : EXIT.FAILED));
+      return withLogger(command.logFile, 'text', async (logger) => {
+        const { runSelfTest } = await import('./self-test.js');
+        return (await runSelfTest(logger)) ? EXIT.OK : EXIT.FAILED;
+      });
     case 'run':
       return withLogger(command.logFile, command.cli.logFormat, (logger) => runLoad(command.options, command.cli, command.logFile, logger));
   }
@@ -109,6 +112,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
   let metrics: LoaderMetrics | undefined;
   let metricsServer: Server | undefined;
   if (cli.metricsPort !== null) {
+    const [{ LoaderMetrics }, { startMetricsServer }] = await Promise.all([import('../metrics/metrics.js'), import('../metrics/server.js')]);
     metrics = new LoaderMetrics(DEVICE_TYPES.map((t) => options.servers[t].label));
     metricsServer = await startMetricsServer(metrics, cli.metricsPort, cli.metricsHost, options.responseTimeoutMs);
     logger.log('info', `Metrics on http://${cli.metricsHost}:${cli.metricsPort}/metrics and /healthz`);
