@@ -111,7 +111,7 @@ export function render(r: BenchResult, log: string): string {
   if (r.scaling.length > 0 || r.scalingNote) {
     out.push('### Scaling');
     out.push('');
-    out.push('memc-load with default settings on data sets of growing size (same generator and settings; real-sized files of at most 3.4 M lines). Flat µs/line and flat peak RSS mean cost grows linearly and memory is bounded.');
+    out.push('memc-load with default settings on data sets of growing size (same generator and settings; real-sized files of at most 3.4 M lines). Flat µs/line and flat peak RSS mean cost grows linearly and memory is bounded. A fixed start-up (Node and the modules ~0.3 s, each worker thread and its JIT warm-up ~0.1 s) weighs on the smallest size; *µs/line added* leaves it out: the wall time a size adds over the next smaller one, per added line.');
     out.push('');
     if (r.scaling.length > 0) out.push(mdTable(SCALE_HEADERS, r.scaling.map(scaleCells)));
     for (const row of r.scaling) for (const p of row.problems) out.push(`- **FAILED ${n(row.lines)} lines**: ${p}`);

@@ -153,14 +153,22 @@ export function rowCells(r: Row): string[] {
   ];
 }
 
-export const SCALE_HEADERS = ['lines', 'files', 'wall s', 'µs/line', 'CPU µs/line', 'lines/s', 'peak RSS MB', 'others', 'check'];
+export const SCALE_HEADERS = ['lines', 'files', 'wall s', 'µs/line', 'µs/line added', 'CPU µs/line', 'lines/s', 'peak RSS MB', 'others', 'check'];
 
-export function scaleCells(s: ScaleRow): string[] {
+/**
+ * One scaling row's cells. *µs/line added* is the wall time this size adds over the next
+ * smaller one, per added line: the per-line cost without the fixed start-up (Node, modules,
+ * worker threads, JIT warm-up) that dominates the smallest size.
+ */
+export function scaleCells(s: ScaleRow, i: number, rows: readonly ScaleRow[]): string[] {
+  const prev = i > 0 ? rows[i - 1] : undefined;
+  const added = prev && s.lines > prev.lines ? ((s.wallS - prev.wallS) / (s.lines - prev.lines)) * 1e6 : null;
   return [
     fmtInt(s.lines),
     String(s.files),
     fix(s.wallS, 2),
     fix(s.usPerLine, 2),
+    fix(added, 2),
     fix(s.cpuUsPerLine, 2),
     fmtInt(s.linesPerS),
     fix(s.peakRssMb, 0),
