@@ -77,6 +77,14 @@ export function render(r: BenchResult, log: string): string {
     if (baseline) verdict.push(`${(def.linesPerS / baseline.linesPerS).toFixed(0)} × the memjs baseline's lines/s`);
     out.push(`${verdict.join('; ')}.`);
     out.push('');
+    const alone = r.rows.find((x) => x.kind === 'diagnostic');
+    if (alone) {
+      out.push(
+        `With the servers' work taken off its two cores (null sinks in place of memcached, as when the servers are other hosts), ` +
+          `the same run takes ${alone.wallS.toFixed(2)} s: **${alone.xFloor.toFixed(2)} × the floor**, ${n(alone.linesPerS)} lines/s.`,
+      );
+      out.push('');
+    }
   }
   out.push(mdTable(ROW_HEADERS, r.rows.map(rowCells)));
   out.push('');

@@ -39,6 +39,7 @@ import {
 } from './lib/report.js';
 import { Servers, loadFrames, streamAll, warm } from './lib/servers.js';
 import { readSettings, type Settings } from './lib/settings.js';
+import { NullSinks } from './lib/sinks.js';
 import { verify, type Check } from './lib/verify.js';
 
 const ROOT = repoRoot();
@@ -247,6 +248,59 @@ class Bench {
     const problems = loaderProblems(m, ds.expect, dir, logFile);
     await rm(dir, { recursive: true, force: true });
     return measuredSample(m, around, await verify(this.servers, ds.expect, before, problems));
+  }
+
+  /**
+   * The diagnostic row: the real bin, default settings, into null servers (bench/lib/null-sink.ts)
+   * instead of memcached, so what the loader does alone shows beside what it does sharing the
+   * cores with the servers. The check: the loader's own counts and renames, and every sink got
+   * exactly the bytes of the pre-rendered sets for its device type.
+   */
+  async loaderIntoSinks(ds: Dataset): Promise<Sample> {
+    const sinks = await NullSinks.start();
+    try {
+      const dir = await this.scratch(ds);
+      const logFile = join(dir, 'memc-load.log');
+      await this.waitQuiet();
+      const mon = new Monitor(this.servers);
+      const sink0 = sinks.cpuTicks();
+      let m: Measured;
+      try {
+        m = await runMeasured({
+          script: BIN,
+          args: ['--pattern', join(dir, '*.tsv.gz'), ...sinks.cliArgs(), '--log', logFile, ...this.s.loaderArgs],
+          timeoutMs: this.s.timeoutMs,
+        });
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+      const sinkCpuS = ticksToSeconds(sinks.cpuTicks() - sink0);
+      const around = mon.end(m.cpuMs / 1000 + sinkCpuS);
+      const problems = loaderProblems(m, ds.expect, dir, logFile);
+      await rm(dir, { recursive: true, force: true });
+      const got = await sinks.totals();
+      for (const [i, type] of DEVICE_TYPES.entries()) {
+        const sets = (got.bytes[i] ?? NaN) - 4 * (got.fences[i] ?? NaN);
+        const want = this.ms[i]?.length ?? NaN;
+        if (sets !== want) problems.push(`the ${type} sink received ${sets} bytes of sets, the pre-rendered sets are ${want}`);
+      }
+      return {
+        wallS: m.wallMs / 1000,
+        cpuS: m.cpuMs / 1000,
+        serverCpuS: sinkCpuS,
+        serverLruCpuS: null,
+        peakRssMb: m.maxRssKb / 1024,
+        check: null,
+        problems,
+        load1: around.load1,
+        othersCores: around.othersCores,
+        idleCoreS: around.idleCoreS,
+        mainWaitS: m.mainWaitS,
+      };
+    } finally {
+      sinks.stop();
+    }
   }
 
   /** memjs, one awaited set per record, on the first `limit` records. */
@@ -482,6 +536,23 @@ async function main(): Promise<number> {
     for (const [k, c] of configs.entries()) {
       rows.push(rowOf(c.name, 'memc-load', pickMedian(samples[k] as Sample[]), { command: ['memc-load', ...s.loaderArgs, ...c.args].join(' ') }));
     }
+
+    // ---- 2b. the loader alone: the servers' work off the cores
+    const sinkSamples: Sample[] = [];
+    for (let i = 0; i < s.runs; i++) {
+      log(`memc-load (default) into null sinks${s.runs > 1 ? ` (run ${i + 1}/${s.runs})` : ''}`);
+      const smp = await bench.loaderIntoSinks(main);
+      log(`  ${smp.wallS.toFixed(2)} s wall, ${smp.cpuS?.toFixed(2)} s CPU, sinks ${smp.serverCpuS?.toFixed(2)} s CPU, ${smp.problems.length ? `FAILED: ${smp.problems.join('; ')}` : 'check ok'}`);
+      sinkSamples.push(smp);
+    }
+    rows.push(
+      rowOf('memc-load (default) into null sinks', 'diagnostic', pickMedian(sinkSamples), {
+        command: ['memc-load', ...s.loaderArgs].join(' '),
+        note:
+          'not a target row: the same run with null servers (bench/lib/null-sink.ts) in place of memcached, which read the sets, store nothing and answer each `mn`; ' +
+          'server CPU s is theirs. It shows what the loader does when the servers are not on its cores, as in production. Checked: the loader\'s counts and renames, and every sink received exactly the pre-rendered sets\' bytes',
+      }),
+    );
 
     // ---- 3. naive baseline
     if (!s.skipBaseline) {

@@ -8,7 +8,8 @@ export const RESULT_VERSION = 1;
 
 export interface Row {
   readonly name: string;
-  readonly kind: 'floor' | 'memc-load' | 'baseline';
+  /** `diagnostic`: a row that explains the others and is held to no target (the null-sink run). */
+  readonly kind: 'floor' | 'memc-load' | 'baseline' | 'diagnostic';
   /** The command line, for memc-load rows. */
   readonly command?: string;
   /** Non-blank lines the rates are computed from. */

@@ -1,0 +1,90 @@
+/**
+ * Null memcached servers, for one diagnostic row of the benchmark: what the loader alone does
+ * when the servers' work is taken off the machine's cores, as it is in production, where the
+ * servers are other hosts. Run as a child process (its CPU is measured apart):
+ *
+ *   node dist/bench/lib/null-sink.js 4      → prints {"ports":[…]} once listening
+ *
+ * Each port takes a stream of quiet meta sets and stores nothing. It answers what the loader
+ * waits for: `MN` for every `mn` fence (a quiet set that succeeds answers nothing), and `stats`
+ * on a connection of its own (the loader's eviction watch) with the fields that watch reads,
+ * plus what the benchmark checks afterwards: bytes received and fences seen, per port.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+
+// A fence follows the `\r\n` that ends the previous record's value. Searching for the six
+// bytes, not just `mn\r\n`, keeps a value's random bytes from passing for a fence (one chance
+// in 2^48 per position, against 2^32); a miscount would still show, as a loader error or in
+// the benchmark's byte check.
+const FENCE = Buffer.from('\r\nmn\r\n', 'latin1');
+const MN = Buffer.from('MN\r\n', 'latin1');
+const STATS = Buffer.from('stats\r\n', 'latin1');
+
+interface Port {
+  bytes: number;
+  fences: number;
+}
+
+const started = Date.now();
+
+function statsReply(port: Port): Buffer {
+  const fields: [string, number][] = [
+    ['pid', process.pid],
+    ['uptime', Math.floor((Date.now() - started) / 1000) + 1],
+    ['evictions', 0],
+    ['store_no_memory', 0],
+    ['sink_bytes', port.bytes],
+    ['sink_fences', port.fences],
+  ];
+  return Buffer.from(`${fields.map(([k, v]) => `STAT ${k} ${v}\r\n`).join('')}END\r\n`, 'latin1');
+}
+
+function serve(port: Port, socket: Socket): void {
+  socket.setNoDelay(true); // one small MN per batch: Nagle would hold each back ~40 ms
+  let first = true;
+  // The last bytes of the previous read: a fence may be split across reads.
+  let carry = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    if (first && chunk.subarray(0, STATS.length).equals(STATS)) {
+      socket.write(statsReply(port));
+      return;
+    }
+    first = false;
+    port.bytes += chunk.length;
+    const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    // Fences are counted in `data`; `carry` holds the unread tail, so none is counted twice.
+    let fences = 0;
+    let end = 0;
+    for (let i = data.indexOf(FENCE); i >= 0; i = data.indexOf(FENCE, i + FENCE.length)) {
+      fences++;
+      end = i + FENCE.length;
+    }
+    carry = Buffer.from(data.subarray(Math.max(end, data.length - (FENCE.length - 1))));
+    if (fences > 0) {
+      port.fences += fences;
+      socket.write(fences === 1 ? MN : Buffer.concat(Array.from({ length: fences }, () => MN)));
+    }
+  });
+  socket.on('error', () => socket.destroy());
+}
+
+const count = Number(process.argv[2] ?? 4);
+const servers: Server[] = [];
+const ports: number[] = [];
+for (let i = 0; i < count; i++) {
+  const port: Port = { bytes: 0, fences: 0 };
+  const server = createServer((socket) => serve(port, socket));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  servers.push(server);
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('null sink: no port');
+  ports.push(address.port);
+}
+process.stdout.write(`${JSON.stringify({ ports })}\n`);
+process.on('SIGTERM', () => {
+  for (const s of servers) s.close();
+  process.exit(0);
+});
