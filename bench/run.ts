@@ -114,7 +114,7 @@ class Monitor {
 
 interface Around {
   readonly serverCpuS: number;
-  readonly serverLruCpuS: number;
+  readonly serverLruCpuS: number | null;
   readonly othersCores: number;
   readonly idleCoreS: number;
   readonly load1: number;
@@ -228,26 +228,10 @@ class Bench {
   /** One timed run of the real bin on `ds` with `args`, then the check. */
   async loader(ds: Dataset, args: readonly string[]): Promise<Sample> {
     await this.freshServers();
-    const dir = await this.scratch(ds);
-    const logFile = join(dir, 'memc-load.log');
     const before = await this.servers.counters();
-    await this.waitQuiet();
-    const mon = new Monitor(this.servers);
-    let m: Measured;
-    try {
-      m = await runMeasured({
-        script: BIN,
-        args: ['--pattern', join(dir, '*.tsv.gz'), ...this.servers.cliArgs(), '--log', logFile, ...this.s.loaderArgs, ...args],
-        timeoutMs: this.s.timeoutMs,
-      });
-    } catch (err) {
-      await rm(dir, { recursive: true, force: true });
-      throw err;
-    }
-    const around = mon.end(m.cpuMs / 1000);
-    const problems = loaderProblems(m, ds.expect, dir, logFile);
-    await rm(dir, { recursive: true, force: true });
-    return measuredSample(m, around, await verify(this.servers, ds.expect, before, problems));
+    const { m, around, problems } = await this.#runBin(ds, this.servers.cliArgs(), args);
+    const check = await verify(this.servers, ds.expect, before, problems);
+    return measuredSample(m, around, check, check.problems);
   }
 
   /**
@@ -259,47 +243,46 @@ class Bench {
   async loaderIntoSinks(ds: Dataset): Promise<Sample> {
     const sinks = await NullSinks.start();
     try {
-      const dir = await this.scratch(ds);
-      const logFile = join(dir, 'memc-load.log');
-      await this.waitQuiet();
-      const mon = new Monitor(this.servers);
       const sink0 = sinks.cpuTicks();
-      let m: Measured;
-      try {
-        m = await runMeasured({
-          script: BIN,
-          args: ['--pattern', join(dir, '*.tsv.gz'), ...sinks.cliArgs(), '--log', logFile, ...this.s.loaderArgs],
-          timeoutMs: this.s.timeoutMs,
-        });
-      } catch (err) {
-        await rm(dir, { recursive: true, force: true });
-        throw err;
-      }
-      const sinkCpuS = ticksToSeconds(sinks.cpuTicks() - sink0);
-      const around = mon.end(m.cpuMs / 1000 + sinkCpuS);
-      const problems = loaderProblems(m, ds.expect, dir, logFile);
-      await rm(dir, { recursive: true, force: true });
+      const sinkCpuS = (): number => ticksToSeconds(sinks.cpuTicks() - sink0);
+      const { m, around, problems } = await this.#runBin(ds, sinks.cliArgs(), [], sinkCpuS);
       const got = await sinks.totals();
       for (const [i, type] of DEVICE_TYPES.entries()) {
         const sets = (got.bytes[i] ?? NaN) - 4 * (got.fences[i] ?? NaN);
         const want = this.ms[i]?.length ?? NaN;
         if (sets !== want) problems.push(`the ${type} sink received ${sets} bytes of sets, the pre-rendered sets are ${want}`);
       }
-      return {
-        wallS: m.wallMs / 1000,
-        cpuS: m.cpuMs / 1000,
-        serverCpuS: sinkCpuS,
-        serverLruCpuS: null,
-        peakRssMb: m.maxRssKb / 1024,
-        check: null,
-        problems,
-        load1: around.load1,
-        othersCores: around.othersCores,
-        idleCoreS: around.idleCoreS,
-        mainWaitS: m.mainWaitS,
-      };
+      return measuredSample(m, { ...around, serverCpuS: sinkCpuS(), serverLruCpuS: null }, null, problems);
     } finally {
       sinks.stop();
+    }
+  }
+
+  /**
+   * The real bin on a scratch copy of `ds`, with `serverArgs` and `args`, timed: its figures, the
+   * machine around it (`otherCpuS`: CPU of other measured processes, such as the null sinks, kept
+   * out of *others*), and what its exit, log and renames say went wrong.
+   */
+  async #runBin(
+    ds: Dataset,
+    serverArgs: readonly string[],
+    args: readonly string[],
+    otherCpuS: () => number = () => 0,
+  ): Promise<{ m: Measured; around: Around; problems: string[] }> {
+    const dir = await this.scratch(ds);
+    const logFile = join(dir, 'memc-load.log');
+    try {
+      await this.waitQuiet();
+      const mon = new Monitor(this.servers);
+      const m = await runMeasured({
+        script: BIN,
+        args: ['--pattern', join(dir, '*.tsv.gz'), ...serverArgs, '--log', logFile, ...this.s.loaderArgs, ...args],
+        timeoutMs: this.s.timeoutMs,
+      });
+      const around = mon.end(m.cpuMs / 1000 + otherCpuS());
+      return { m, around, problems: loaderProblems(m, ds.expect, dir, logFile) };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   }
 
@@ -323,7 +306,7 @@ class Bench {
     else if (out.records !== expect.records) extra.push(`memjs wrote ${out.records} records, the slice has ${expect.records}`);
     const check = await verify(this.servers, expect, before, extra);
     return {
-      ...measuredSample(m, around, check),
+      ...measuredSample(m, around, check, check.problems),
       lines: out?.lines ?? 0,
       records: out?.records ?? 0,
       loopS: (out?.loopMs ?? NaN) / 1000,
@@ -333,7 +316,7 @@ class Bench {
 }
 
 /** A measured child's figures beside the servers' CPU and the rest of the machine's load. */
-function measuredSample(m: Measured, around: Around, check: Check): Sample {
+function measuredSample(m: Measured, around: Around, check: Check | null, problems: readonly string[]): Sample {
   return {
     wallS: m.wallMs / 1000,
     cpuS: m.cpuMs / 1000,
@@ -341,7 +324,7 @@ function measuredSample(m: Measured, around: Around, check: Check): Sample {
     serverLruCpuS: around.serverLruCpuS,
     peakRssMb: m.maxRssKb / 1024,
     check,
-    problems: check.problems,
+    problems,
     load1: around.load1,
     othersCores: around.othersCores,
     idleCoreS: around.idleCoreS,
