@@ -167,8 +167,7 @@ export interface Measured {
   readonly maxRssKb: number;
   /** Where cpu/RSS came from: the exit hook, or (if the child died before it) the last poll. */
   readonly source: 'exit-hook' | 'proc-poll';
-  /** The child's main thread: seconds on a CPU, and seconds runnable but waiting for one (null off Linux). */
-  readonly mainRunS: number | null;
+  /** Seconds the child's main thread was runnable but waited for a CPU (null off Linux). */
   readonly mainWaitS: number | null;
   /** The largest VmHWM seen by polling /proc every 50 ms (a cross-check of maxRssKb). */
   readonly polledHwmKb: number;
@@ -239,13 +238,12 @@ export function runMeasured(o: RunMeasuredOptions): Promise<Measured> {
           // VmHWM, not ru_maxrss: Linux carries the pre-exec image's peak into ru_maxrss across
           // execve, and that image is a fork of this harness, which holds ~1 GB of frames.
           maxRssKb: hook.hwmKb ?? hook.maxRssKb,
-          mainRunS: hook.mainRunNs === null ? null : hook.mainRunNs / 1e9,
           mainWaitS: hook.mainWaitNs === null ? null : hook.mainWaitNs / 1e9,
           source: 'exit-hook',
         });
       } else {
         const cpuMs = (lastTicks / CLK_TCK) * 1000;
-        resolve({ ...base, userMs: NaN, systemMs: NaN, cpuMs, maxRssKb: polledHwm, mainRunS: null, mainWaitS: null, source: 'proc-poll' });
+        resolve({ ...base, userMs: NaN, systemMs: NaN, cpuMs, maxRssKb: polledHwm, mainWaitS: null, source: 'proc-poll' });
       }
     });
   });
@@ -256,7 +254,6 @@ interface HookReport {
   readonly systemUs: number;
   readonly maxRssKb: number;
   readonly hwmKb: number | null;
-  readonly mainRunNs: number | null;
   readonly mainWaitNs: number | null;
 }
 
