@@ -145,7 +145,6 @@ function ttlOf(address: ServerAddress, flags: readonly string[]): number {
   return n;
 }
 
-
 function unexpected(address: ServerAddress, r: Reply): never {
   const server = address.label;
   if (r.kind === 'SERVER_ERROR') throw new ServerError(`${server}: SERVER_ERROR ${r.message}`, { server });

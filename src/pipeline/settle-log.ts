@@ -21,21 +21,12 @@ export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: Los
       .join(' and ');
     const what = `memcached ${server} ${lost} while ${f.path} settled`;
     const why = evicted > 0 ? 'items stored earlier may be gone' : 'those records are failed writes';
+    const fields = { server, file: f.path, evictions: evicted, storeNoMemory: refused };
     if (fail) {
       f.errors.push(`${what} (--fail-on-evictions)`);
-      log.log('error', `${what}: the file fails to load (--fail-on-evictions); give the server more memory (docs/operations.md)`, {
-        server,
-        file: f.path,
-        evictions: evicted,
-        storeNoMemory: refused,
-      });
+      log.log('error', `${what}: the file fails to load (--fail-on-evictions); give the server more memory (docs/operations.md)`, fields);
     } else {
-      log.log('warn', `${what}: ${why}; give the server more memory (docs/operations.md)`, {
-        server,
-        file: f.path,
-        evictions: evicted,
-        storeNoMemory: refused,
-      });
+      log.log('warn', `${what}: ${why}; give the server more memory (docs/operations.md)`, fields);
     }
   }
   for (const [server, why] of Object.entries(loss.unknown)) {
