@@ -54,6 +54,11 @@ function copy(from: string, name: string): string {
 }
 
 const labels = (servers: readonly { address: { label: string } }[]) => servers.map((s) => s.address.label);
+/** The library's `servers` option for four started servers, in idfa, gaid, adid, dvid order. */
+const serversOption = (servers: readonly { address: { label: string } }[]) => {
+  const [idfa, gaid, adid, dvid] = labels(servers) as [string, string, string, string];
+  return { idfa, gaid, adid, dvid };
+};
 /** The log line of a file's verdict. */
 const verdictLine = (stderr: string, file: string) => stderr.split('\n').find((l) => l.includes(`${basename(file)}: `) && / lines=\d+/.test(l)) ?? '';
 
@@ -229,8 +234,7 @@ test('a file gone between listing and reading: it fails to load, named with the 
   const expected = expectFrom([files[0], files[2]]);
   rmSync(files[1]);
   // The library takes the list as given, as watch mode does: the list says the file is there.
-  const [idfa, gaid, adid, dvid] = labels(servers) as [string, string, string, string];
-  const report = await load({ servers: { idfa, gaid, adid, dvid } }, { files });
+  const report = await load({ servers: serversOption(servers) }, { files });
   assert.equal(report.ok, false);
   const [first, gone, last] = report.files as [FileReport, FileReport, FileReport];
   assert.deepEqual([first.outcome, first.renamed], ['succeeded', true]);
@@ -246,10 +250,9 @@ test('a worker thread that dies: the run fails naming the thread and what it thr
   const servers = await startServers(4);
   const dir = copy(small, 'worker-dies');
   const files = pendingFiles(dir);
-  const [idfa, gaid, adid, dvid] = labels(servers) as [string, string, string, string];
   // Options given to the Loader itself skip validation and reach the workers as they are: a
   // negative ttl makes each worker throw on its first chunk, as a bug in the encoder would.
-  const opts = { ...resolveOptions({ servers: { idfa, gaid, adid, dvid }, workers: 2 }), ttl: -1 };
+  const opts = { ...resolveOptions({ servers: serversOption(servers), workers: 2 }), ttl: -1 };
   await assert.rejects(new Loader(opts, { files }).run(), (err: unknown) => {
     assert.ok(err instanceof WorkerError, String(err));
     assert.equal(err.code, ERROR_CODES.WORKER);
