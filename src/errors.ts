@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   SERVER_GONE: 'MCL_ERR_SERVER_GONE',
   WORKER: 'MCL_ERR_WORKER',
   INTERRUPTED: 'MCL_ERR_INTERRUPTED',
+  FENCE: 'MCL_ERR_FENCE',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -88,3 +89,5 @@ export const ServerGoneError = defineError('ServerGoneError', ERROR_CODES.SERVER
 export const WorkerError = defineError('WorkerError', ERROR_CODES.WORKER, 'worker thread failed');
 /** The run was stopped by SIGINT or SIGTERM. */
 export const InterruptedError = defineError('InterruptedError', ERROR_CODES.INTERRUPTED, 'interrupted by signal');
+/** An abandoned connection could not be confirmed closed on the server, so nothing was resent on a new one. */
+export const FenceError = defineError('FenceError', ERROR_CODES.FENCE, 'reconnect fence not confirmed');

@@ -8,7 +8,9 @@
  * Each port takes a stream of quiet meta sets and stores nothing. It answers what the loader
  * waits for: `MN` for every `mn` fence (a quiet set that succeeds answers nothing), and `stats`
  * on a connection of its own (the loader's eviction watch) with the fields that watch reads,
- * plus what the benchmark checks afterwards: bytes received and fences seen, per port.
+ * plus what the benchmark checks afterwards: bytes received and fences seen, per port. A load
+ * connection opens with `stats settings` and `stats conns` (its handshake): they get memcached's
+ * defaults and a list holding that connection alone.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 
@@ -19,6 +21,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 const FENCE = Buffer.from('\r\nmn\r\n', 'latin1');
 const MN = Buffer.from('MN\r\n', 'latin1');
 const STATS = Buffer.from('stats\r\n', 'latin1');
+const HANDSHAKE = Buffer.from('stats settings\r\nstats conns\r\n', 'latin1');
 
 interface Port {
   bytes: number;
@@ -39,6 +42,11 @@ function statsReply(port: Port): Buffer {
   return Buffer.from(`${fields.map(([k, v]) => `STAT ${k} ${v}\r\n`).join('')}END\r\n`, 'latin1');
 }
 
+function handshakeReply(socket: Socket): Buffer {
+  const conn = `STAT 30:addr tcp:${socket.remoteAddress}:${socket.remotePort}\r\nSTAT 30:listen_addr tcp:${socket.localAddress}:${socket.localPort}\r\nSTAT 30:state conn_parse_cmd\r\n`;
+  return Buffer.from(`STAT item_size_max 1048576\r\nSTAT cas_enabled yes\r\nEND\r\n${conn}END\r\n`, 'latin1');
+}
+
 function serve(port: Port, socket: Socket): void {
   socket.setNoDelay(true); // one small MN per batch: Nagle would hold each back ~40 ms
   let first = true;
@@ -47,6 +55,10 @@ function serve(port: Port, socket: Socket): void {
   socket.on('data', (chunk: Buffer) => {
     if (first && chunk.subarray(0, STATS.length).equals(STATS)) {
       socket.write(statsReply(port));
+      return;
+    }
+    if (first && chunk.equals(HANDSHAKE)) {
+      socket.write(handshakeReply(socket));
       return;
     }
     first = false;

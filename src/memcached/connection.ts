@@ -42,6 +42,7 @@ import {
   ConnectTimeoutError,
   DestroyedError,
   ERROR_CODES,
+  FenceError,
   InvalidArgumentError,
   MemcLoadError,
   ProtocolError,
@@ -50,6 +51,7 @@ import {
   SocketError,
 } from '../errors.js';
 import type { Batch, BatchFailure, BatchOutcome } from './batch.js';
+import { dropOversize, findSelf, maxKeyAndValue, parseConnList, stillOpen, type ConnEntry, type ConnIdentity } from './handshake.js';
 import { ResponseParser, type Reply } from './response-parser.js';
 
 const debug = debuglog('memc-load');
@@ -98,14 +100,48 @@ export const CONNECTION_DEFAULTS = {
   maxInFlightBatches: 16,
 } as const;
 
-export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closing' | 'closed' | 'gone' | 'destroyed';
+export type ConnectionState =
+  | 'idle'
+  | 'connecting'
+  | 'handshake'
+  | 'connected'
+  | 'backoff'
+  | 'closing'
+  | 'closed'
+  | 'gone'
+  | 'destroyed';
 type Phase = Exclude<ConnectionState, 'closing'>;
-type TimerJob = 'connect' | 'response' | 'backoff';
+type TimerJob = 'connect' | 'response' | 'backoff' | 'fence';
+
+/** The socket's first words: what the server stores at most, and who it holds open. */
+const HANDSHAKE = Buffer.from('stats settings\r\nstats conns\r\n', 'latin1');
+const STATS_CONNS = Buffer.from('stats conns\r\n', 'latin1');
+/** Asking again for our own entry when the list did not tell it (several busy connections). */
+const SELF_TRIES = 3;
+/** The fence asks again after this, doubling up to FENCE_POLL_MAX_MS, until --timeout runs out. */
+const FENCE_POLL_MS = 10;
+const FENCE_POLL_MAX_MS = 200;
+
+interface Handshake {
+  /** `stats` groups asked for and not yet ended, in order. */
+  readonly pending: ('settings' | 'conns')[];
+  stats: [string, string][];
+  tries: number;
+  pollMs: number;
+  /** The fence gives up at this time (performance.now()). */
+  readonly deadline: number;
+}
 
 export type OutcomeCallback = (outcome: BatchOutcome) => void;
 
 interface Entry {
   readonly batch: Batch;
+  /** What goes on the wire: the batch without records over the server's item size. */
+  wire: Uint8Array;
+  /** The item limit `wire` was cut for; -1 before the first cut. */
+  cutFor: number;
+  /** Records taken out of `wire` because memcached would refuse them (and unlink the key). */
+  dropped: number;
   tooLarge: number;
   failed: number;
   failures: BatchFailure[] | null;
@@ -150,6 +186,20 @@ export class MemcachedConnection extends EventEmitter {
   /** Set once gone, closed or destroyed: later sends settle with it. */
   #terminal: Error | null = null;
   #settleScheduled = false;
+  #handshake: Handshake | null = null;
+  /** The largest key + value the server stores (stats settings); null while unknown. */
+  #itemLimit: number | null = null;
+  /** The current socket as the server lists it; null until its handshake tells. */
+  #self: ConnIdentity | null = null;
+  /** Abandoned sockets whose writes were unacknowledged: null where the server never told who they were. */
+  #stale: (ConnIdentity | null)[] = [];
+  /**
+   * Where the last socket we reset was bound. Connecting again from the same address and port
+   * makes a server that still holds the old connection (its RST was lost in a partition) answer
+   * the new SYN with a challenge ACK; our kernel, knowing no such connection, resets it (RFC 5961,
+   * 4.2), so the server lets the old one go and the fence can pass.
+   */
+  #rebind: { readonly address: string; readonly port: number } | null = null;
 
   constructor(address: ServerAddress, options: ConnectionOptions, onOutcome: OutcomeCallback) {
     super();
@@ -197,7 +247,7 @@ export class MemcachedConnection extends EventEmitter {
     if (n < 4 || buf[n - 4] !== 0x6d || buf[n - 3] !== 0x6e || buf[n - 2] !== 0x0d || buf[n - 1] !== 0x0a) {
       throw new InvalidArgumentError(`a batch for ${this.label} must end with mn\\r\\n`, { server: this.label });
     }
-    this.#queue.push({ batch, tooLarge: 0, failed: 0, failures: null, reasons: null });
+    this.#queue.push({ batch, wire: buf, cutFor: -1, dropped: 0, tooLarge: 0, failed: 0, failures: null, reasons: null });
     this.#bufferedBytes += batch.buf.byteLength;
     if (this.#terminal !== null) this.#scheduleSettle();
     else if (this.#phase === 'idle') this.#connect();
@@ -225,7 +275,7 @@ export class MemcachedConnection extends EventEmitter {
     this.#clearTimer();
     const socket = this.#socket;
     this.#socket = null; // its handlers now ignore it
-    socket?.destroy();
+    if (socket !== null) abandon(socket);
     this.#failAll(error);
     this.#resolveClose();
   }
@@ -233,22 +283,105 @@ export class MemcachedConnection extends EventEmitter {
   #connect(): void {
     this.#phase = 'connecting';
     this.#failure = null;
+    this.#self = null;
     this.#parser.reset();
-    debug('%s connecting (attempt %d)', this.label, this.#attempts);
-    const socket = netConnect({ host: this.#address.host, port: this.#address.port, noDelay: true, keepAlive: true });
+    const bind = this.#rebind === null ? {} : { localAddress: this.#rebind.address, localPort: this.#rebind.port };
+    debug('%s connecting (attempt %d%s)', this.label, this.#attempts, this.#rebind === null ? '' : ` from port ${this.#rebind.port}`);
+    const socket = netConnect({ host: this.#address.host, port: this.#address.port, noDelay: true, keepAlive: true, ...bind });
     this.#socket = socket;
     this.#arm('connect', this.#o.connectTimeoutMs);
     socket.on('connect', () => this.#onConnect(socket));
     socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
     socket.on('drain', () => this.#onSocketDrain(socket));
-    socket.on('error', (err) => {
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // The old port is taken by now: the next attempt takes any port.
+      if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL') this.#rebind = null;
       if (socket === this.#socket) this.#failure ??= this.#wrap(err);
     });
     socket.on('close', () => this.#onClose(socket));
   }
 
+  /** TCP is up: nothing is written before the handshake has answered (and fenced, after a loss). */
   #onConnect(socket: Socket): void {
     if (socket !== this.#socket) return;
+    this.#phase = 'handshake';
+    this.#handshake = {
+      pending: ['settings', 'conns'],
+      stats: [],
+      tries: 0,
+      pollMs: FENCE_POLL_MS,
+      deadline: performance.now() + this.#o.responseTimeoutMs,
+    };
+    socket.write(HANDSHAKE);
+    this.#arm('response', this.#o.responseTimeoutMs);
+  }
+
+  readonly #onHandshakeReply = (reply: Reply): void => {
+    const h = this.#handshake as Handshake;
+    if (reply.kind === 'STAT') {
+      h.stats.push([reply.name, reply.value]);
+      return;
+    }
+    if (reply.kind !== 'END' && reply.kind !== 'ERROR' && reply.kind !== 'CLIENT_ERROR' && reply.kind !== 'SERVER_ERROR') {
+      throw new ProtocolError(`unexpected ${reply.kind} from ${this.label} in reply to stats`, { server: this.label });
+    }
+    // A server that does not know a group (not memcached) answers an error: then we know less.
+    const known = reply.kind === 'END';
+    const group = h.pending.shift();
+    const stats = h.stats;
+    h.stats = [];
+    if (group === 'settings') this.#itemLimit = known ? maxKeyAndValue(new Map(stats)) : null;
+    else if (group === 'conns') this.#onConnList(known ? parseConnList(stats) : null);
+    else throw new ProtocolError(`unexpected ${reply.kind} from ${this.label} after the handshake`, { server: this.label });
+  };
+
+  /** Learns who we are, then holds the socket until no abandoned one of ours is listed. */
+  #onConnList(entries: ConnEntry[] | null): void {
+    const socket = this.#socket as Socket;
+    const h = this.#handshake as Handshake;
+    if (this.#self === null && entries !== null) {
+      this.#self = findSelf(entries, socket.localAddress ?? '', socket.localPort ?? 0);
+      if (this.#self === null && ++h.tries < SELF_TRIES) {
+        this.#ask(socket);
+        return;
+      }
+    }
+    if (this.#stale.length === 0) {
+      this.#ready(socket);
+      return;
+    }
+    if (entries === null || this.#stale.includes(null)) {
+      const why = entries === null ? 'it does not answer `stats conns`' : 'it did not list that connection by address (a proxy or NAT in between?)';
+      const msg = `cannot confirm that the abandoned connection to ${this.label} is closed: ${why}; its unacknowledged writes could still be applied after a resend`;
+      this.#fail(socket, new FenceError(msg, { server: this.label }));
+      return;
+    }
+    const open = stillOpen(entries, this.#stale as ConnIdentity[], this.#self);
+    if (open.length === 0) {
+      debug('%s fence passed: the abandoned connection is closed on the server', this.label);
+      this.#stale = [];
+      this.#rebind = null;
+      this.#ready(socket);
+    } else if (performance.now() >= h.deadline) {
+      const o = open[0] as ConnIdentity;
+      const msg =
+        `memcached ${this.label} still holds the abandoned connection ${o.addr} (fd ${o.fd}) open after ${this.#o.responseTimeoutMs} ms: ` +
+        'its unacknowledged writes could still be applied after a resend, so nothing is resent';
+      this.#fail(socket, new FenceError(msg, { server: this.label }));
+    } else {
+      this.#arm('fence', h.pollMs);
+      h.pollMs = Math.min(h.pollMs * 2, FENCE_POLL_MAX_MS);
+    }
+  }
+
+  #ask(socket: Socket): void {
+    (this.#handshake as Handshake).pending.push('conns');
+    socket.write(STATS_CONNS);
+    this.#arm('response', this.#o.responseTimeoutMs);
+  }
+
+  #ready(socket: Socket): void {
+    this.#handshake = null;
     this.#phase = 'connected';
     this.#clearTimer();
     if (this.#everConnected || this.#attempts > 0) this.#reconnects++;
@@ -269,12 +402,23 @@ export class MemcachedConnection extends EventEmitter {
     const wasIdle = this.#inFlight === 0;
     const many = limit - this.#inFlight > 1;
     if (many) socket.cork(); // one writev for the burst instead of a syscall per batch
-    while (this.#inFlight < limit) socket.write(this.#queue[this.#inFlight++].batch.buf);
+    while (this.#inFlight < limit) socket.write(this.#wire(this.#queue[this.#inFlight++] as Entry));
     if (many) socket.uncork();
     if (wasIdle) {
       this.#lastWritableLength = socket.writableLength;
       this.#arm('response', this.#o.responseTimeoutMs);
     }
+  }
+
+  /** The batch as it may be sent to this server: records it would refuse (and unlink) are taken out. */
+  #wire(entry: Entry): Uint8Array {
+    const limit = this.#itemLimit;
+    if (limit === null || entry.cutFor === limit) return entry.wire;
+    const { buf, dropped } = dropOversize(entry.batch.buf, limit);
+    entry.wire = buf;
+    entry.dropped = dropped;
+    entry.cutFor = limit;
+    return buf;
   }
 
   #onData(socket: Socket, chunk: Buffer): void {
@@ -293,6 +437,10 @@ export class MemcachedConnection extends EventEmitter {
   }
 
   readonly #onReply = (reply: Reply): void => {
+    if (this.#phase === 'handshake') {
+      this.#onHandshakeReply(reply);
+      return;
+    }
     if (this.#phase !== 'connected') return; // destroyed or closed by a callback mid-chunk
     if (this.#inFlight === 0) {
       throw new ProtocolError(`unexpected ${reply.kind} from ${this.label} with no batch in flight`, { server: this.label });
@@ -330,7 +478,7 @@ export class MemcachedConnection extends EventEmitter {
     this.#bufferedBytes -= entry.batch.buf.byteLength;
     this.#attempts = 0; // the server took a whole batch: any outage is over
     const { records } = entry.batch;
-    const tooLarge = Math.min(entry.tooLarge, records);
+    const tooLarge = Math.min(entry.dropped + entry.tooLarge, records);
     // CLIENT_ERROR on a bad key is followed by ERROR for its value line: two replies, one record.
     const failed = Math.min(entry.failed, records - tooLarge);
     this.#onOutcome({
@@ -351,10 +499,17 @@ export class MemcachedConnection extends EventEmitter {
     this.#pump();
   }
 
-  /** Every failure comes here: the socket is destroyed and its 'close' does the rest. */
+  /** Every failure comes here: the socket is reset and its 'close' does the rest. */
   #fail(socket: Socket, err: Error): void {
     this.#failure ??= err;
-    socket.destroy(err);
+    if (socket.connecting) {
+      socket.destroy(err);
+      return;
+    }
+    if (this.#phase === 'connected' && this.#inFlight > 0 && socket.localAddress !== undefined && socket.localPort !== undefined) {
+      this.#rebind = { address: socket.localAddress, port: socket.localPort };
+    }
+    abandon(socket);
   }
 
   #onClose(socket: Socket): void {
@@ -370,6 +525,9 @@ export class MemcachedConnection extends EventEmitter {
     this.#failure = null;
     const wasConnected = this.#phase === 'connected';
     const inFlight = this.#inFlight;
+    this.#handshake = null;
+    // Its writes may still be applied by the server: the next socket waits until it is gone.
+    if (wasConnected && inFlight > 0) this.#stale.push(this.#self);
     // Unacknowledged batches are the queue's head, in send order: they become pending again.
     for (let i = 0; i < inFlight; i++) {
       const e = this.#queue[i];
@@ -514,6 +672,11 @@ export class MemcachedConnection extends EventEmitter {
     const socket = this.#socket;
     if (job === 'backoff') {
       if (this.#phase === 'backoff') this.#connect();
+    } else if (job === 'fence') {
+      if (socket !== null && this.#phase === 'handshake') this.#ask(socket);
+    } else if (job === 'response' && socket !== null && this.#phase === 'handshake') {
+      const ms = this.#o.responseTimeoutMs;
+      this.#fail(socket, new ResponseTimeoutError(`no reply from ${this.label} for ${ms} ms to stats (the connection's handshake)`, { server: this.label }));
     } else if (job === 'connect') {
       if (socket !== null && this.#phase === 'connecting') {
         const ms = this.#o.connectTimeoutMs;
@@ -565,4 +728,13 @@ function capReasons(reasons: Map<string, number>, failed: number): Record<string
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Drops a socket with an RST (SO_LINGER 0): its unsent bytes are discarded instead of being
+ * retransmitted to the server after we have moved on (a graceful close keeps sending them).
+ */
+function abandon(socket: Socket): void {
+  if (socket.connecting || socket.destroyed) socket.destroy();
+  else socket.resetAndDestroy();
 }

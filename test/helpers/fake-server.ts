@@ -4,6 +4,10 @@
  * line) and hands each to a script, which decides what to answer: `defaultReply` behaves like
  * memcached (quiet sets say nothing, `mn` answers `MN`); a script may also stall (answer
  * nothing), write half a line, answer SERVER_ERROR, or close in the middle of a batch.
+ *
+ * Like memcached, it answers `stats settings` and `stats conns` itself (the connection's
+ * handshake and reconnect fence): they never reach the script or `commands`. `stats conns`
+ * lists every connection still open with its peer address, as memcached does.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,13 +33,20 @@ export class FakeConnection {
   readonly index: number;
   readonly socket: Socket;
   readonly commands: FakeCommand[] = [];
+  /** The client's address as memcached lists it (`tcp:127.0.0.1:50124`), kept after the close. */
+  readonly peer: string;
+  /** The client dropped the connection with an RST (ECONNRESET), not a FIN. */
+  reset = false;
   #pending: Buffer = Buffer.alloc(0);
   #closed = false;
 
   constructor(index: number, socket: Socket) {
     this.index = index;
     this.socket = socket;
-    socket.on('error', () => {});
+    this.peer = `tcp:${socket.remoteAddress}:${socket.remotePort}`;
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET') this.reset = true;
+    });
     socket.on('close', () => (this.#closed = true));
   }
 
@@ -134,14 +145,35 @@ export class FakeServer {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
+  /** Largest item, as `stats settings` says; the loader keeps key + value under it minus 59. */
+  itemSizeMax = 1024 * 1024;
+  /** Lists closed connections too, as a server still holding one it has not been told is gone. */
+  listClosed = false;
+
   #accept(socket: Socket): void {
     const conn = new FakeConnection(this.connections.length, socket);
     this.connections.push(conn);
     socket.on('data', (chunk: Buffer) => {
       for (const cmd of conn.take(chunk)) {
-        conn.commands.push(cmd);
-        this.script(cmd, conn);
+        if (cmd.name === 'other' && cmd.line === 'stats settings') conn.write(`STAT item_size_max ${this.itemSizeMax}\r\nSTAT cas_enabled yes\r\nEND\r\n`);
+        else if (cmd.name === 'other' && cmd.line === 'stats conns') conn.write(this.#connList(conn));
+        else {
+          conn.commands.push(cmd);
+          this.script(cmd, conn);
+        }
       }
     });
+  }
+
+  #connList(asking: FakeConnection): string {
+    let out = '';
+    for (const c of this.connections) {
+      if (c.closed && !this.listClosed) continue;
+      const fd = 100 + c.index;
+      out += `STAT ${fd}:addr ${c.peer}\r\n`;
+      out += `STAT ${fd}:listen_addr tcp:127.0.0.1:${this.port}\r\n`;
+      out += `STAT ${fd}:state ${c === asking ? 'conn_parse_cmd' : 'conn_read'}\r\n`;
+    }
+    return `${out}END\r\n`;
   }
 }

@@ -19,6 +19,7 @@ const table: [string, string, string][] = [
   ['ServerGoneError', 'MCL_ERR_SERVER_GONE', 'server unreachable after retries'],
   ['WorkerError', 'MCL_ERR_WORKER', 'worker thread failed'],
   ['InterruptedError', 'MCL_ERR_INTERRUPTED', 'interrupted by signal'],
+  ['FenceError', 'MCL_ERR_FENCE', 'reconnect fence not confirmed'],
 ];
 
 for (const [name, code, message] of table) {
