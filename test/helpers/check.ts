@@ -27,25 +27,38 @@ export interface CheckOptions {
   readonly exactCount?: boolean;
 }
 
+export interface Mismatch {
+  readonly missing: number;
+  readonly wrong: number;
+  /** The first key that is missing or wrong, JSON-quoted; '' when none. */
+  readonly example: string;
+}
+
+/** How many of `want`'s keys the server does not hold with exactly the wanted bytes. */
+export async function compareValues(address: ServerAddress, want: ReadonlyMap<string, Buffer>): Promise<Mismatch> {
+  const keys = [...want.keys()];
+  const got = await readValues(address, keys);
+  let missing = 0;
+  let wrong = 0;
+  let example = '';
+  for (const [j, key] of keys.entries()) {
+    const stored = got[j];
+    if (!stored) missing++;
+    else if (!stored.equals(want.get(key) as Buffer)) wrong++;
+    else continue;
+    example ||= JSON.stringify(key);
+  }
+  return { missing, wrong, example };
+}
+
 /** Every expected key holds exactly the expected bytes; by default the servers hold nothing else. */
 export async function checkServers(addresses: readonly ServerAddress[], expected: Expected, opts: CheckOptions = {}): Promise<void> {
   for (const [i, type] of TYPES.entries()) {
     if (opts.types && !opts.types.includes(type)) continue;
     const address = addresses[i] as ServerAddress;
     const want = expected.byType[type] as Map<string, Buffer>;
-    const keys = [...want.keys()];
-    const got = await readValues(address, keys);
-    let missing = 0;
-    let wrong = 0;
-    let example = '';
-    for (const [j, key] of keys.entries()) {
-      const stored = got[j];
-      if (!stored) missing++;
-      else if (!stored.equals(want.get(key) as Buffer)) wrong++;
-      else continue;
-      example ||= JSON.stringify(key);
-    }
-    assert.equal(missing + wrong, 0, `${address.label}: ${missing} key(s) missing, ${wrong} wrong of ${keys.length}, e.g. ${example}`);
+    const { missing, wrong, example } = await compareValues(address, want);
+    assert.equal(missing + wrong, 0, `${address.label}: ${missing} key(s) missing, ${wrong} wrong of ${want.size}, e.g. ${example}`);
     if (opts.exactCount !== false) {
       const s = await stats(address);
       assert.equal(Number(s['curr_items']), want.size, `item count on ${address.label}`);
