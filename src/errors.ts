@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   WORKER: 'MCL_ERR_WORKER',
   INTERRUPTED: 'MCL_ERR_INTERRUPTED',
   FENCE: 'MCL_ERR_FENCE',
+  LOCKED: 'MCL_ERR_LOCKED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -91,3 +92,5 @@ export const WorkerError = defineError('WorkerError', ERROR_CODES.WORKER, 'worke
 export const InterruptedError = defineError('InterruptedError', ERROR_CODES.INTERRUPTED, 'interrupted by signal');
 /** An abandoned connection could not be confirmed closed on the server, so nothing was resent on a new one. */
 export const FenceError = defineError('FenceError', ERROR_CODES.FENCE, 'reconnect fence not confirmed');
+/** Another run holds the lock of the folder being loaded (CLI exit 75: try again later). */
+export const FolderLockedError = defineError('FolderLockedError', ERROR_CODES.LOCKED, 'the folder is being loaded by another run');

@@ -20,6 +20,7 @@ const table: [string, string, string][] = [
   ['WorkerError', 'MCL_ERR_WORKER', 'worker thread failed'],
   ['InterruptedError', 'MCL_ERR_INTERRUPTED', 'interrupted by signal'],
   ['FenceError', 'MCL_ERR_FENCE', 'reconnect fence not confirmed'],
+  ['FolderLockedError', 'MCL_ERR_LOCKED', 'the folder is being loaded by another run'],
 ];
 
 for (const [name, code, message] of table) {

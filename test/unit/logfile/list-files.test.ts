@@ -19,6 +19,16 @@ test('files come oldest first by timestamp name, across folders; done files neve
   assert.deepEqual(found, [join(dir, 'b/20170929000000.tsv.gz'), join(dir, 'a/20170929000100.tsv.gz'), join(dir, 'b/20170929000200.tsv.gz')]);
 });
 
+test('the folder lock file is never listed, even by a pattern that names it or matches everything', async () => {
+  mkdirSync(join(dir, 'locked'));
+  writeFileSync(join(dir, 'locked/20170929000000.tsv.gz'), '');
+  writeFileSync(join(dir, 'locked/.memc-load.lock'), '{}');
+  writeFileSync(join(dir, 'locked/.memc-load.lock.takeover'), '1');
+  assert.deepEqual(await listLogFiles(join(dir, 'locked/*')), [join(dir, 'locked/20170929000000.tsv.gz')]);
+  assert.deepEqual(await listLogFiles(join(dir, 'locked/.memc-load.lock*')), []);
+  assert.deepEqual(await listLogFiles(join(dir, 'locked/{.,}*')), [join(dir, 'locked/20170929000000.tsv.gz')]);
+});
+
 test('a pattern matching nothing gives an empty list, not an error', async () => {
   assert.deepEqual(await listLogFiles(join(dir, 'nothing-here/*.tsv.gz')), []);
 });
