@@ -4,10 +4,12 @@
  */
 import { resolveOptions, type OptionInput, type RunOptions } from './config/options.js';
 import { Loader, type LoadHooks } from './pipeline/loader.js';
+import { withFolderLock } from './pipeline/run-lock.js';
 import type { RunReport } from './report/run-report.js';
 
 export async function load(options: OptionInput | RunOptions = {}, hooks: LoadHooks = {}): Promise<RunReport> {
-  return new Loader(resolveOptions(options as OptionInput), hooks).run();
+  const opts = resolveOptions(options as OptionInput);
+  return withFolderLock(opts, hooks, () => new Loader(opts, hooks).run());
 }
 
 export { resolveOptions, DEFAULTS, DEFAULT_SERVERS, parseServerAddress } from './config/options.js';

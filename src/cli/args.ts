@@ -72,6 +72,12 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   ttl: { type: 'string', arg: 'SECONDS', help: 'item expiry; 0 = never expires', def: String(DEFAULTS.ttl) },
   packed: { type: 'boolean', help: "apps in protobuf's packed form (smaller; every protobuf parser reads it)" },
   gunzip: { type: 'string', arg: 'inline|pool', help: "where files are inflated: on the reading thread, or on libuv's thread pool", def: DEFAULTS.gunzip },
+  'wait-lock': {
+    type: 'string',
+    arg: 'SECONDS',
+    help: 'if another run is loading the folder, wait up to this long for it (else exit 75 at once)',
+    def: String(DEFAULTS.waitLock),
+  },
   report: { type: 'string', arg: 'FILE', help: 'write the run report as JSON to FILE (- for stdout); schema: docs/report.schema.json' },
   'log-format': { type: 'string', arg: 'text|json', help: 'json: one JSON object per log line', def: 'text' },
   quiet: { type: 'boolean', short: 'q', help: 'no progress line and no summary table' },
@@ -129,6 +135,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     ttl: int(values.ttl, 'ttl'),
     packed: values.packed === true,
     gunzip: gunzipMode(str(values.gunzip)),
+    waitLock: num(values['wait-lock'], 'wait-lock'),
   });
   const logFormat = str(values['log-format']) ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new InvalidArgumentError(`--log-format: "${logFormat}" is not text or json`);
@@ -232,6 +239,7 @@ generate options:
 ${render(GENERATE_FLAGS)}
 
 Exit status: 0 every file succeeded (or no file matched); 1 a file failed to load or
-its error rate reached --max-error-rate; 2 usage or configuration error; 130/143 on SIGINT/SIGTERM.
+its error rate reached --max-error-rate; 2 usage or configuration error; 75 another run is
+loading the folder (nothing was done: try again later); 130/143 on SIGINT/SIGTERM.
 Docs: README.md and docs/ in the package.`;
 }

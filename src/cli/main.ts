@@ -2,6 +2,7 @@
  * The only module that prints or chooses an exit status.
  *   0  every file succeeded (or nothing matched)   1  a file failed, or the run did
  *   2  usage or configuration error                130 / 143  SIGINT / SIGTERM
+ *   75 another run holds the folder's lock (EX_TEMPFAIL: nothing was done, try again later)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -14,6 +15,7 @@ import type { BatchOutcome } from '../memcached/batch.js';
 // loaded only when asked for (--metrics-port, self-test), not on every start.
 import type { LoaderMetrics } from '../metrics/metrics.js';
 import { Loader } from '../pipeline/loader.js';
+import { withFolderLock } from '../pipeline/run-lock.js';
 import { watch } from '../pipeline/watch.js';
 import { combineObservers, type LoadObserver } from '../report/observer.js';
 import { renderSummary, toJsonReport } from '../report/render.js';
@@ -22,7 +24,7 @@ import { helpText, parseCli, type CliSettings, type Command } from './args.js';
 import { ProgressLine, progressStyle, type ProgressSnapshot } from './progress.js';
 import { createTextLogger, type ClosableLogger } from './text-logger.js';
 
-export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, SIGINT: 130, SIGTERM: 143 } as const;
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, LOCKED: 75, SIGINT: 130, SIGTERM: 143 } as const;
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -74,6 +76,7 @@ async function withLogger(
   } catch (err) {
     if (err instanceof MemcLoadError) {
       logger.log('error', `${err.message} [${err.code}]`, { code: err.code });
+      if (err.code === ERROR_CODES.LOCKED) return EXIT.LOCKED;
       return err.code === ERROR_CODES.CONFIG || err.code === ERROR_CODES.INVALID_ARG ? EXIT.USAGE : EXIT.FAILED;
     }
     logger.log('error', `unexpected error, this is a bug in memc-load; please report it: ${(err as Error)?.stack ?? String(err)}`);
@@ -140,7 +143,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
       signal: controller.signal,
       observer: combineObservers([metrics, tracker]),
     };
-    const report = cli.watch ? await watch(options, hooks, cli.watch) : await new Loader(options, hooks).run();
+    const report = await withFolderLock(options, hooks, () => (cli.watch ? watch(options, hooks, cli.watch) : new Loader(options, hooks).run()));
     progress?.stop();
     logTotals(logger, report);
     // Watch mode ends by a signal by design: that is a clean stop, not an interruption.

@@ -37,6 +37,11 @@ export interface RunOptions {
    * thread pool through Node's zlib stream.
    */
   readonly gunzip: 'inline' | 'pool';
+  /**
+   * Seconds to wait for another run's lock on the folder to be released (docs/spec.md, "One run
+   * per folder"); 0 gives up at once.
+   */
+  readonly waitLock: number;
 }
 
 export const DEFAULT_PATTERN = '/data/appsinstalled/*.tsv.gz';
@@ -63,6 +68,7 @@ export const DEFAULTS = {
   ttl: 0,
   packed: false,
   gunzip: 'inline',
+  waitLock: 0,
 } as const;
 
 /**
@@ -107,6 +113,7 @@ export function resolveOptions(input: OptionInput = {}): RunOptions {
   checkInt('retries', o.retries, 0, 1000);
   // memcached reads an exptime over 30 days as a unix timestamp; keep the flag's meaning plain.
   checkInt('ttl', o.ttl, 0, 30 * 24 * 3600);
+  checkNumber('wait-lock', o.waitLock, 0, 24 * 3600);
   if (o.pattern.trim() === '') throw new ConfigError('--pattern: empty glob');
   return o;
 }

@@ -20,6 +20,7 @@ test('no flags: the reference loader defaults', () => {
   assert.equal(options.maxErrorRate, 0.01);
   assert.equal(options.failOnEvictions, false);
   assert.equal(options.gunzip, 'inline');
+  assert.equal(options.waitLock, 0);
   assert.equal(logFile, null);
 });
 
@@ -40,6 +41,8 @@ const cases: [string, string[], (c: Command) => void][] = [
   ['--fail-on-evictions', ['--fail-on-evictions'], (c) => assert.equal(c.kind === 'run' && c.options.failOnEvictions, true)],
   ['--batch-bytes', ['--batch-bytes', '65536'], (c) => assert.equal(c.kind === 'run' && c.options.batchBytes, 65536)],
   ['--gunzip pool', ['--gunzip', 'pool'], (c) => assert.equal(c.kind === 'run' && c.options.gunzip, 'pool')],
+  ['--wait-lock', ['--wait-lock', '90'], (c) => assert.equal(c.kind === 'run' && c.options.waitLock, 90)],
+  ['--wait-lock fractional', ['--wait-lock=0.5'], (c) => assert.equal(c.kind === 'run' && c.options.waitLock, 0.5)],
   ['generate', ['generate', '--out', 'd', '--files', '2', '--lines', '5', '--bad-rate', '0.1', '--crlf'], (c) => {
     assert.equal(c.kind, 'generate');
     if (c.kind === 'generate') assert.deepEqual([c.generate.dir, c.generate.files, c.generate.lines, c.generate.badRate, c.generate.crlf], ['d', 2, 5, 0.1, true]);
@@ -55,6 +58,8 @@ const bad: [string, string[], string, RegExp][] = [
   ['non-numeric workers', ['--workers', 'many'], 'MCL_ERR_INVALID_ARG', /--workers/],
   ['fractional workers', ['--workers', '1.5'], 'MCL_ERR_INVALID_ARG', /--workers/],
   ['error rate over 1', ['--max-error-rate', '2'], 'MCL_ERR_CONFIG', /--max-error-rate/],
+  ['negative wait-lock', ['--wait-lock=-1'], 'MCL_ERR_CONFIG', /--wait-lock/],
+  ['non-numeric wait-lock', ['--wait-lock', 'forever'], 'MCL_ERR_INVALID_ARG', /--wait-lock/],
   ['missing value', ['--pattern'], 'MCL_ERR_INVALID_ARG', /pattern/],
   ['a value for a boolean flag', ['--fail-on-evictions=yes'], 'MCL_ERR_INVALID_ARG', /fail-on-evictions/],
   ['generate bad rate', ['generate', '--bad-rate', '1.5'], 'MCL_ERR_CONFIG', /--bad-rate/],
