@@ -11,8 +11,9 @@
  * How: Node has no public synchronous *streaming* inflate (`gunzipSync` takes a whole buffer,
  * and its engine closes itself after one call). This uses the same native handle and call that
  * `gunzipSync` uses, `_handle.writeSync`, on a Gunzip that never flows: the C++ side is the one
- * the stream path uses, so multi-member files, trailing zeros and error reporting behave alike
- * (the tests run both paths on the same files). Those are internals, so `inlineGunzipAvailable()`
+ * the stream path uses, so multi-member files and error reporting behave alike (the tests run
+ * both paths on the same files); zero padding after a member is handled by gzip-padding.ts on
+ * both paths. Those are internals, so `inlineGunzipAvailable()`
  * only says yes on a Node major this was verified on, where the internals are present and
  * inflate a two-member sample correctly; otherwise the loader falls back to the stream. The
  * native call asserts its buffer bounds (a bad range aborts the process instead of throwing),
@@ -20,6 +21,7 @@
  */
 import { open } from 'node:fs/promises';
 import { constants, createGunzip, gzipSync, type Gunzip } from 'node:zlib';
+import { skipZeroPadding } from './gzip-padding.js';
 import type { GunzipPieces } from './pool-gunzip.js';
 
 interface ZlibHandle {
@@ -119,24 +121,42 @@ export class InlineGunzip implements GunzipPieces {
         return { consumed, piece: produced === 0 ? null : produced === stepBytes ? out : out.subarray(0, produced), full: produced === stepBytes };
       };
       let next = 0;
-      ahead = file.read(inputs[next], 0, readBytes, null);
+      // File offset of the next read: reads are positioned, so the one after zero padding can
+      // start where the next member does.
+      let pos = 0;
+      ahead = file.read(inputs[next], 0, readBytes, pos);
       for (;;) {
         const { bytesRead: n } = await ahead;
         ahead = null;
         if (n === 0) break;
-        this.bytesRead += n;
+        const base = pos;
+        pos += n;
+        this.bytesRead = pos;
         input = inputs[next];
         next ^= 1;
-        ahead = file.read(inputs[next], 0, readBytes, null);
+        ahead = file.read(inputs[next], 0, readBytes, pos);
         let off = 0;
         for (;;) {
           const s = step(constants.Z_NO_FLUSH, off, n - off);
           off += s.consumed;
           if (s.piece !== null) yield s.piece;
-          // Output room left over means the input was used up (or the gzip stream ended and
-          // what follows is padding, which the stream path ignores too).
+          // Output room left over means the input was used up, or zlib stopped at the end of a
+          // member because a zero byte follows.
           if (!s.full) break;
         }
+        if (off === n) continue;
+        // Zero padding: the next member, if any, is fed from its first byte; zlib, at the end of
+        // a member, starts a new one when the input does not begin with a zero.
+        await ahead;
+        ahead = null;
+        const after = await skipZeroPadding(file, this.#path, base + off);
+        this.bytesInflated = after.at;
+        if (!after.member) {
+          this.bytesRead = after.at;
+          break;
+        }
+        pos = after.at;
+        ahead = file.read(inputs[next], 0, readBytes, pos);
       }
       // Z_FINISH hands out what is still buffered and fails on a stream cut short.
       for (;;) {

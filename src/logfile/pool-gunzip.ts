@@ -10,8 +10,10 @@
  * no faster within the noise and cost ~20 MB more peak RSS (docs/benchmarks.md, optimisation
  * log). `readableHighWaterMark` is a stream option the zlib types do not list.
  */
-import { createReadStream, fstat } from 'node:fs';
-import { createGunzip, type ZlibOptions } from 'node:zlib';
+import { createReadStream, fstat, type ReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createGunzip, type Gunzip, type ZlibOptions } from 'node:zlib';
+import { skipZeroPadding } from './gzip-padding.js';
 
 const GUNZIP_OPTIONS = {
   chunkSize: 1024 * 1024,
@@ -39,23 +41,74 @@ export class PoolGunzip implements GunzipPieces {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    const source = createReadStream(this.#path, { highWaterMark: 1024 * 1024 });
+    let start = 0;
+    for (;;) {
+      const stopped = yield* this.#inflateFrom(start);
+      if (stopped === null) return;
+      // Zero padding: a new stream starts at the next member, if there is one.
+      const file = await open(this.#path, 'r');
+      let after;
+      try {
+        after = await skipZeroPadding(file, this.#path, stopped);
+      } finally {
+        await file.close();
+      }
+      this.bytesInflated = after.at;
+      if (!after.member) {
+        this.bytesRead = after.at;
+        return;
+      }
+      start = after.at;
+    }
+  }
+
+  /**
+   * Inflates the file from `start` until its end, or until zlib stops at the end of a member
+   * because a zero byte follows: then it returns the offset of that byte.
+   */
+  async *#inflateFrom(start: number): AsyncGenerator<Buffer, number | null> {
+    const source = createReadStream(this.#path, { highWaterMark: 1024 * 1024, start });
     const gunzip = createGunzip(GUNZIP_OPTIONS);
-    source.once('open', (fd: number) => fstat(fd, (err, st) => this.#onOpen?.(err ? 0 : st.size)));
+    if (start === 0) source.once('open', (fd: number) => fstat(fd, (err, st) => this.#onOpen?.(err ? 0 : st.size)));
     // A read error ends the iteration below with that error.
     source.on('error', (err) => gunzip.destroy(err));
-    source.pipe(gunzip);
+    const feeding = feed(source, gunzip).catch((err: Error) => {
+      gunzip.destroy(err);
+      return false;
+    });
     try {
       for await (const piece of gunzip) {
-        this.bytesRead = source.bytesRead;
-        this.bytesInflated = gunzip.bytesWritten;
+        this.bytesRead = Math.max(this.bytesRead, start + source.bytesRead);
+        this.bytesInflated = start + gunzip.bytesWritten;
         yield piece as Buffer;
       }
+      this.bytesRead = Math.max(this.bytesRead, start + source.bytesRead);
+      this.bytesInflated = start + gunzip.bytesWritten;
+      return (await feeding) ? this.bytesInflated : null;
     } finally {
       // Also when the consumer stops early (interrupted, a fatal error): no stream is left open.
-      this.bytesInflated = gunzip.bytesWritten;
+      this.bytesInflated = start + gunzip.bytesWritten;
       source.destroy();
       gunzip.destroy();
     }
   }
+}
+
+/**
+ * Writes the file into gunzip one chunk at a time; true if zlib stopped before the input's end.
+ *
+ * Not `pipe`: where a member ends before a zero byte, Node's gunzip ends its output with input
+ * left over, and a chunk queued behind that one would still be inflated, on an ended stream
+ * (a member in it is pushed after EOF, an error). Waiting for each chunk to be taken in whole
+ * costs nothing measurable: the next chunk is read meanwhile.
+ */
+async function feed(source: ReadStream, gunzip: Gunzip): Promise<boolean> {
+  let fed = 0;
+  for await (const chunk of source) {
+    fed += (chunk as Buffer).length;
+    await new Promise<void>((resolve, reject) => gunzip.write(chunk, (err) => (err ? reject(err) : resolve())));
+    if (gunzip.bytesWritten < fed) return true;
+  }
+  gunzip.end();
+  return false;
 }
