@@ -13,8 +13,16 @@
  * rise says the servers are too small for the data, not which records are gone.
  *
  * Counters watched: `evictions` (items pushed out to make room) and `store_no_memory` (stores
- * refused with SERVER_ERROR out of memory, e.g. under `-M`). A changed `pid` or a smaller
- * `uptime` means the server restarted: everything stored before is gone.
+ * refused with SERVER_ERROR out of memory, e.g. under `-M`).
+ *
+ * A restart means everything stored before is gone. It shows as a changed `pid`, or as an
+ * `uptime` that grew less than the time since the previous reading: the server's start moved
+ * later (a container keeps pid 1 across restarts). memcached reports ~2 s of uptime at start, so
+ * its start computed from uptime is never later than the real one: the check cannot fire on a
+ * server that did not restart. A server with no earlier reading (unreadable at the baseline) has
+ * restarted if it started after it acknowledged this run's first write to it: the loader says
+ * when that was (`firstAck`). A server that merely came up late lost nothing, since the
+ * connection resent whatever it had not acknowledged.
  */
 import type { ServerAddress } from '../config/servers.js';
 import { stats } from '../memcached/admin.js';
@@ -24,7 +32,26 @@ export interface CounterReading {
   readonly uptime: number;
   readonly evictions: number;
   readonly storeNoMemory: number;
+  /** When it was read (performance.now(), ms). */
+  readonly at: number;
 }
+
+/** A server found restarted: whatever it acknowledged before may be gone. */
+export interface Restart {
+  /** Its pid at the previous good reading; null when it had none (unreadable at the baseline). */
+  readonly previousPid: string | null;
+  readonly pid: string;
+  /** Seconds, as the server reports it now. */
+  readonly uptime: number;
+  /** How it was told, for people: `pid 10 -> 11`, or the uptime against the time it should be up. */
+  readonly evidence: string;
+}
+
+/**
+ * Slack on comparing a server's start times, in seconds: `uptime` has 1 s steps and a reading
+ * takes a moment. A restart is told by pid unless it comes within this of the previous start.
+ */
+const START_SLACK_S = 2;
 
 /** What changed on the servers since the previous reading; only servers with something to say. */
 export interface LossReport {
@@ -34,7 +61,12 @@ export interface LossReport {
   readonly storeNoMemory: Readonly<Record<string, number>>;
   /** Servers whose rise is unknown, with why: unreadable now or before, or restarted. */
   readonly unknown: Readonly<Record<string, string>>;
+  /** Servers found restarted since the previous reading (also in `unknown`). */
+  readonly restarts: Readonly<Record<string, Restart>>;
 }
+
+/** When a server first acknowledged a write of this run (performance.now(), ms), or undefined. */
+export type FirstAck = (server: string) => number | undefined;
 
 /** Why a server is not read this time (e.g. its connection was given up), or null to read it. */
 export type SkipCheck = (server: string) => string | null;
@@ -53,10 +85,11 @@ export class EvictionWatch {
    * Reads every server (in parallel, each within timeoutMs) and returns the rise since its last
    * good reading. The first call is the baseline and reports only servers it could not read.
    */
-  async read(timeoutMs: number, skip: SkipCheck = () => null): Promise<LossReport> {
+  async read(timeoutMs: number, skip: SkipCheck = () => null, firstAck: FirstAck = () => undefined): Promise<LossReport> {
     const evictions: Record<string, number> = {};
     const storeNoMemory: Record<string, number> = {};
     const unknown: Record<string, string> = {};
+    const restarts: Record<string, Restart> = {};
     await Promise.all(
       this.#servers.map(async (address) => {
         const server = address.label;
@@ -70,17 +103,19 @@ export class EvictionWatch {
         }
         let now: CounterReading;
         try {
-          now = toReading(await stats(address, timeoutMs));
+          now = toReading(await stats(address, timeoutMs), performance.now());
         } catch (err) {
           unknown[server] = `could not read stats: ${(err as Error).message}`;
           return;
         }
         this.#last.set(server, now);
         if (first) return;
-        if (before === undefined) {
+        const restart = restarted(before, now, firstAck(server));
+        if (restart !== null) {
+          restarts[server] = restart;
+          unknown[server] = `memcached restarted (${restart.evidence}): items stored before are gone`;
+        } else if (before === undefined) {
           unknown[server] = 'no earlier reading of its stats';
-        } else if (now.pid !== before.pid || now.uptime < before.uptime) {
-          unknown[server] = `memcached restarted (pid ${before.pid} -> ${now.pid}): items stored before are gone`;
         } else {
           const e = now.evictions - before.evictions;
           const s = now.storeNoMemory - before.storeNoMemory;
@@ -89,15 +124,33 @@ export class EvictionWatch {
         }
       }),
     );
-    return { evictions, storeNoMemory, unknown };
+    return { evictions, storeNoMemory, unknown, restarts };
   }
 }
 
-function toReading(s: Readonly<Record<string, string>>): CounterReading {
+/** Whether `now` is a new process since `before` (or, without one, since its first ack at `ackAt`). */
+export function restarted(before: CounterReading | undefined, now: CounterReading, ackAt: number | undefined): Restart | null {
+  // Where the server puts its start, on our clock, in seconds.
+  const startOf = (r: CounterReading) => r.at / 1000 - r.uptime;
+  const found = (previousPid: string | null, evidence: string): Restart => ({ previousPid, pid: now.pid, uptime: now.uptime, evidence });
+  if (before === undefined) {
+    if (ackAt === undefined || startOf(now) <= ackAt / 1000 + START_SLACK_S) return null;
+    const since = Math.round((now.at - ackAt) / 1000);
+    return found(null, `pid ${now.pid}, up ${now.uptime} s, yet it acknowledged a write of this run ${since} s ago`);
+  }
+  if (now.pid !== before.pid) return found(before.pid, `pid ${before.pid} -> ${now.pid}`);
+  if (now.uptime < before.uptime || startOf(now) > startOf(before) + START_SLACK_S) {
+    const since = Math.round((now.at - before.at) / 1000);
+    return found(before.pid, `pid ${now.pid} kept, but up ${now.uptime} s, ${since} s after a reading of ${before.uptime} s`);
+  }
+  return null;
+}
+
+function toReading(s: Readonly<Record<string, string>>, at: number): CounterReading {
   const n = (name: string): number => {
     const v = Number(s[name]);
     if (!Number.isSafeInteger(v) || v < 0) throw new Error(`stat ${name} missing or not a count: ${String(s[name])}`);
     return v;
   };
-  return { pid: s['pid'] ?? '', uptime: n('uptime'), evictions: n('evictions'), storeNoMemory: n('store_no_memory') };
+  return { pid: s['pid'] ?? '', uptime: n('uptime'), evictions: n('evictions'), storeNoMemory: n('store_no_memory'), at };
 }

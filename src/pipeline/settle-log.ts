@@ -31,7 +31,8 @@ export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: Los
   }
   for (const [server, why] of Object.entries(loss.unknown)) {
     f.evictionsUnknown[server] = why;
-    if (fail && f.failedWrites[server] === undefined) {
+    // A restart fails files with or without the flag (restart-undo.ts); the flag is about evictions.
+    if (fail && f.failedWrites[server] === undefined && loss.restarts[server] === undefined) {
       // Without a reading, losses cannot be ruled out; a server already failing writes says enough.
       f.errors.push(`evictions on ${server} unknown: ${why} (--fail-on-evictions)`);
     }
@@ -42,7 +43,7 @@ export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: Los
 export function logUnknown(log: Logger, loss: LossReport, when: string): void {
   for (const [server, why] of Object.entries(loss.unknown)) {
     if (why.startsWith('its connection is')) continue; // already logged as gone
-    const level = why.startsWith('memcached restarted') ? 'error' : 'warn';
+    const level = loss.restarts[server] !== undefined ? 'error' : 'warn';
     log.log(level, `evictions on ${server} not checked ${when}: ${why}`, { server });
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServerAddress } from '../../../src/config/servers.js';
-import { EvictionWatch } from '../../../src/pipeline/eviction-watch.js';
+import { EvictionWatch, restarted, type CounterReading } from '../../../src/pipeline/eviction-watch.js';
 import { FakeServer } from '../../helpers/fake-server.js';
 
 /** A fake memcached answering `stats` from `counters`, which the test changes between readings. */
@@ -21,7 +21,7 @@ describe('EvictionWatch', () => {
     const sb = await statsServer(b);
     t.after(() => Promise.all([sa.stop(), sb.stop()]));
     const watch = new EvictionWatch([sa.address, sb.address]);
-    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {} }, 'the baseline reports nothing');
+    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {} }, 'the baseline reports nothing');
     a.evictions = 12;
     a.store_no_memory = 3;
     a.uptime = 101;
@@ -29,8 +29,9 @@ describe('EvictionWatch', () => {
       evictions: { [sa.address.label]: 7 },
       storeNoMemory: { [sa.address.label]: 3 },
       unknown: {},
+      restarts: {},
     });
-    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {} }, 'no rise, nothing to say');
+    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {} }, 'no rise, nothing to say');
   });
 
   it('a restart (new pid) is an unknown rise that says the items are gone', async (t) => {
@@ -45,6 +46,7 @@ describe('EvictionWatch', () => {
     const r = await watch.read(1000);
     assert.deepEqual(r.evictions, {});
     assert.match(r.unknown[s.address.label] ?? '', /memcached restarted \(pid 10 -> 11\): items stored before are gone/);
+    assert.deepEqual(r.restarts, { [s.address.label]: { previousPid: '10', pid: '11', uptime: 1, evidence: 'pid 10 -> 11' } });
   });
 
   it('an unreadable server is unknown now and for the next reading; a skipped one is not even asked', async (t) => {
@@ -83,11 +85,44 @@ describe('EvictionWatch across a failed reading', () => {
     failNext = true;
     assert.match((await watch.read(1000)).unknown[s.address.label] ?? '', /could not read stats/);
     c.evictions = 6;
-    assert.deepEqual(await watch.read(1000), { evictions: { [s.address.label]: 5 }, storeNoMemory: {}, unknown: {} }, '6 − 1');
+    assert.deepEqual(await watch.read(1000), { evictions: { [s.address.label]: 5 }, storeNoMemory: {}, unknown: {}, restarts: {} }, '6 − 1');
     failNext = true;
     await watch.read(1000);
     c.pid = 11;
     c.evictions = 0;
     assert.match((await watch.read(1000)).unknown[s.address.label] ?? '', /memcached restarted \(pid 10 -> 11\)/);
+  });
+});
+
+describe('restarted: is this reading a new process?', () => {
+  const at = (seconds: number, pid: string, uptime: number): CounterReading => ({ pid, uptime, evictions: 0, storeNoMemory: 0, at: seconds * 1000 });
+
+  it('the same process, read over minutes with uptime in 1 s steps, never counts as restarted', () => {
+    // Started at t=1000.4 s, reporting ~2 s at start as memcached does.
+    const uptime = (t: number) => Math.floor(t - 1000.4 + 2);
+    const first = at(1001, '7', uptime(1001));
+    for (const t of [1001.01, 1001.99, 1002.5, 1060, 4000]) assert.equal(restarted(first, at(t, '7', uptime(t)), undefined), null, `t=${t}`);
+  });
+
+  it('a changed pid is a restart', () => {
+    assert.deepEqual(restarted(at(100, '7', 50), at(101, '8', 900), undefined), { previousPid: '7', pid: '8', uptime: 900, evidence: 'pid 7 -> 8' });
+  });
+
+  it('the same pid with less uptime than the time passed is a restart (a container keeps pid 1)', () => {
+    const r = restarted(at(100, '1', 50), at(160, '1', 3), undefined);
+    assert.equal(r?.previousPid, '1');
+    assert.match(r?.evidence ?? '', /pid 1 kept, but up 3 s, 60 s after a reading of 50 s/);
+    assert.notEqual(restarted(at(100, '1', 50), at(100.5, '1', 49), undefined), null, 'uptime going down');
+    assert.equal(restarted(at(100, '1', 50), at(160, '1', 109), undefined), null, '1 s short is the step of uptime');
+  });
+
+  it('with no earlier reading, a server up for less time than since its first acknowledged write of this run restarted', () => {
+    const r = restarted(undefined, at(200, '9', 5), 150_000);
+    assert.deepEqual(r, { previousPid: null, pid: '9', uptime: 5, evidence: 'pid 9, up 5 s, yet it acknowledged a write of this run 50 s ago' });
+  });
+
+  it('with no earlier reading, a server that came up late and has been up since before its first ack did not', () => {
+    assert.equal(restarted(undefined, at(200, '9', 52), 150_000), null);
+    assert.equal(restarted(undefined, at(200, '9', 5), undefined), null, 'it acknowledged nothing: nothing to lose');
   });
 });
