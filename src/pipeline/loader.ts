@@ -34,6 +34,7 @@ import { InlineEncoder, WorkerPool, type ChunkEncoder } from './encoders.js';
 import { EvictionWatch } from './eviction-watch.js';
 import { Sequencer } from './sequencer.js';
 import { chargeLosses, logFileReport, logUnknown } from './settle-log.js';
+import { renamesToUndo, RestartGuard, undoRenames } from './restart-undo.js';
 import { summarize, type RunReport } from '../report/run-report.js';
 
 export interface LoadHooks {
@@ -77,6 +78,8 @@ export class Loader {
   readonly #loggedSamples = new Map<FileTally, number>();
   readonly #loggedFailures = new Map<FileTally, Set<string>>();
   #evictions: EvictionWatch | null = null;
+  /** Which files a memcached restart fails, and renaming them back. */
+  readonly #restarts = new RestartGuard();
   #abortTimer: NodeJS.Timeout | null = null;
   #connections: MemcachedConnection[] = [];
   #encoder: ChunkEncoder | null = null;
@@ -350,7 +353,9 @@ export class Loader {
     const file = this.#tallies[outcome.batch.tag] as FileTally;
     file.pendingBatches--;
     if (outcome.delivered) {
-      file.loaded += outcome.batch.records - outcome.failed - outcome.tooLarge;
+      const stored = outcome.batch.records - outcome.failed - outcome.tooLarge;
+      file.loaded += stored;
+      if (stored > 0) this.#restarts.delivered(server, file.index);
       file.rejected.too_large += outcome.tooLarge;
       file.addFailedWrites(server, outcome.failed, outcome.failedByReason, true);
       for (const f of outcome.failures) this.#logFailure(file, server, f.kind, f.message);
@@ -388,7 +393,12 @@ export class Loader {
     this.#finalizing = true;
     try {
       for (let f = this.#tallies[this.#watermark]; f?.settled; f = this.#tallies[this.#watermark]) {
-        if (this.#evictions) chargeLosses(this.#log, this.#opts.failOnEvictions, f, await this.#evictions.read(this.#statsTimeout(), this.#skipStats));
+        if (this.#evictions) {
+          const loss = await this.#evictions.read(this.#statsTimeout(), this.#skipStats, this.#restarts.firstAck);
+          chargeLosses(this.#log, this.#opts.failOnEvictions, f, loss);
+          if (this.#restarts.noteRestarts(this.#log, loss, f.path, (i) => (this.#tallies[i] as FileTally).path)) await this.#renameBack();
+        }
+        f.errors.push(...this.#restarts.errorsFor(f.index));
         let report = f.finish(this.#opts.maxErrorRate, false);
         if (report.outcome === 'failed_load' || this.#opts.dry) this.#renaming = false;
         if (this.#renaming) {
@@ -410,6 +420,30 @@ export class Loader {
       this.#finalizing = false;
     }
     this.#wake();
+  }
+
+  /**
+   * A server restarted: files from RestartGuard.failFrom on fail. Those this run renamed are
+   * renamed back (or the log says how) and their reports amended, so the run's report and exit
+   * status count them as failed.
+   */
+  async #renameBack(): Promise<void> {
+    this.#renaming = false;
+    const from = this.#restarts.failFrom;
+    for (const r of await undoRenames(renamesToUndo(this.#reports.map((rep, index) => ({ index, path: rep.path, renamed: rep.renamed })), from))) {
+      const f = this.#tallies[r.index] as FileTally;
+      const restart = this.#restarts.errorsFor(r.index).join('; ');
+      let said: string;
+      if (r.undone) {
+        said = `${f.path}: renamed back: ${restart}; it will be reloaded by the next run`;
+      } else {
+        f.renameBack = r.command;
+        said = `${f.path}: could not rename it back (${r.why}): it stays marked done, though ${restart}; to reload it, remove the cause, then run: ${r.command}`;
+      }
+      f.errors.push(said);
+      this.#log.log('error', said, { file: f.path, renamed: !r.undone, ...(r.command ? { command: r.command } : {}) });
+      this.#reports[r.index] = f.finish(this.#opts.maxErrorRate, !r.undone);
+    }
   }
 
   /** A `stats` reading must not hold up a run (or an exit) for long. */

@@ -39,6 +39,11 @@ export interface FileReport {
   /** Why the file failed to load (read error, gzip error, unreachable server …). */
   readonly error: string | null;
   readonly renamed: boolean;
+  /**
+   * A file this run renamed, then had to rename back (a server restarted and lost its records)
+   * and could not: the shell command that does it. Otherwise null.
+   */
+  readonly renameBack: string | null;
   readonly seconds: number;
   readonly linesPerSecond: number;
 }
@@ -62,6 +67,8 @@ export class FileTally {
   storeNoMemory: Record<string, number> = {};
   evictionsUnknown: Record<string, string> = {};
   errors: string[] = [];
+  /** See FileReport.renameBack. */
+  renameBack: string | null = null;
   /** Batches handed to connections and not yet settled. */
   pendingBatches = 0;
   /** Every chunk of the file has been through the pipeline (or reading failed). */
@@ -131,6 +138,7 @@ export class FileTally {
       outcome,
       error,
       renamed,
+      renameBack: this.renameBack,
       seconds,
       linesPerSecond: seconds > 0 ? Math.round(this.lines / seconds) : 0,
     };

@@ -1,0 +1,134 @@
+/**
+ * A memcached restarted mid-run has lost every record it acknowledged before, including records
+ * of files this run already renamed. So every file from the first one that reached that server
+ * fails to load: the ones not yet renamed stay pending, and the ones this run renamed are renamed
+ * back, newest first, so the done files stay a prefix of the sequence at every moment:
+ *
+ *   files:   0 ─ 1 ─ 2 ─ 3 ─ 4 ─ 5        S restarts, seen as file 4 settles;
+ *   done:    0   1   2   3                 file 2 was the first with records acknowledged by S
+ *   undo:            3 ← then 2            → done: 0 1; files 2.. fail and reload next run
+ *
+ * A rename back that fails (a file sits at the name, no permission) stops the undo there: undoing
+ * an older file while a newer one stays done would let the next run load the older values last.
+ * The log then gives the exact commands. Files renamed by earlier runs are out of reach: what
+ * they stored on that server is gone too, and only the operator can decide to reload them.
+ */
+import { basename } from 'node:path';
+import { donePath, markPending } from '../logfile/mark-done.js';
+import type { Logger } from '../report/logger.js';
+import type { LossReport } from './eviction-watch.js';
+
+/** A file this run has reported: whether it was renamed. */
+export interface Finalized {
+  readonly index: number;
+  readonly path: string;
+  readonly renamed: boolean;
+}
+
+export interface UndoResult {
+  readonly index: number;
+  readonly path: string;
+  /** Renamed back to its original name. */
+  readonly undone: boolean;
+  /** When not undone: the shell command that does it, and why it was not done. */
+  readonly command: string | null;
+  readonly why: string | null;
+}
+
+/** Files of this run to rename back when files from `from` on must fail: renamed ones, newest first. */
+export function renamesToUndo(files: readonly Finalized[], from: number): Finalized[] {
+  return files.filter((f) => f.renamed && f.index >= from).sort((a, b) => b.index - a.index);
+}
+
+/** `mv` back from the done name, quoted for a POSIX shell. */
+export function mvCommand(path: string): string {
+  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  return `mv -- ${q(donePath(path))} ${q(path)}`;
+}
+
+/** Renames `plan` back in its order (newest first); the first failure stops it, and the rest get their commands. */
+export async function undoRenames(plan: readonly Finalized[], renameBack: (path: string) => Promise<void> = markPending): Promise<UndoResult[]> {
+  const results: UndoResult[] = [];
+  let blocked: string | null = null;
+  for (const f of plan) {
+    if (blocked !== null) {
+      results.push({ index: f.index, path: f.path, undone: false, command: mvCommand(f.path), why: `${blocked} could not be renamed back first` });
+      continue;
+    }
+    try {
+      await renameBack(f.path);
+      results.push({ index: f.index, path: f.path, undone: true, command: null, why: null });
+    } catch (err) {
+      blocked = basename(f.path);
+      results.push({ index: f.index, path: f.path, undone: false, command: mvCommand(f.path), why: (err as Error).message });
+    }
+  }
+  return results;
+}
+
+/** A restart seen in this run, and the first file it fails. */
+interface Seen {
+  readonly from: number;
+  readonly text: string;
+}
+
+/**
+ * Remembers, per server, the first file of this run it acknowledged records of, and when; turns
+ * a reading's restarts into the index from which files fail, and says so in the log.
+ */
+export class RestartGuard {
+  readonly #first = new Map<string, { file: number; at: number }>();
+  readonly #seen: Seen[] = [];
+  #failFrom = Number.POSITIVE_INFINITY;
+
+  /** memcached `server` acknowledged records of file `index`. */
+  delivered(server: string, index: number): void {
+    const first = this.#first.get(server);
+    if (first === undefined) this.#first.set(server, { file: index, at: performance.now() });
+    else if (index < first.file) first.file = index;
+  }
+
+  /** For EvictionWatch: when `server` first acknowledged a write of this run. */
+  readonly firstAck = (server: string): number | undefined => this.#first.get(server)?.at;
+
+  /** Files from this index on fail to load. */
+  get failFrom(): number {
+    return this.#failFrom;
+  }
+
+  /**
+   * Takes the restarts of the reading made as `settling` settled. Returns true when the index
+   * files fail from moved down: files from it that this run renamed must be renamed back.
+   */
+  noteRestarts(log: Logger, loss: LossReport, settling: string, pathOf: (index: number) => string): boolean {
+    const before = this.#failFrom;
+    for (const [server, r] of Object.entries(loss.restarts)) {
+      const what = `memcached ${server} restarted (${r.evidence}) while ${settling} settled`;
+      const fields = { server, pid: r.pid, previousPid: r.previousPid, uptime: r.uptime };
+      const first = this.#first.get(server)?.file;
+      if (first === undefined) {
+        log.log('error', `${what}: it had acknowledged no record of this run, so no file of this run lost anything there`, fields);
+      } else {
+        this.#seen.push({ from: first, text: `${what}: records this run stored there may be gone` });
+        this.#failFrom = Math.min(this.#failFrom, first);
+        log.log(
+          'error',
+          `${what}: records this run stored there may be gone; ${pathOf(first)}, the first file with records there, and every later file fail to load and will be reloaded by the next run`,
+          { ...fields, file: pathOf(first) },
+        );
+      }
+      log.log(
+        'error',
+        `memcached ${server} restarted: what earlier runs stored there is gone too, and memc-load does not reload files marked done before this run; ` +
+          'to restore it, rename back the done files from the oldest one to restore, with every later one, and run again (docs/operations.md)',
+        { server },
+      );
+    }
+    return this.#failFrom < before;
+  }
+
+  /** The restart errors of file `index` (none unless it is at or after a failing point). */
+  errorsFor(index: number): string[] {
+    return this.#seen.filter((s) => index >= s.from).map((s) => s.text);
+  }
+}
