@@ -10,14 +10,11 @@
  * every later one. A file that fails to load (a server down) stays unrenamed and is retried, with
  * everything after it, after `retryMs`.
  */
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunOptions } from '../config/options.js';
 import { listLogFiles } from '../logfile/list-files.js';
+import { PoolGunzip } from '../logfile/pool-gunzip.js';
 import type { FileReport } from '../report/file-report.js';
 import { summarize, type RunReport } from '../report/run-report.js';
 import { Loader, type LoadHooks } from './loader.js';
@@ -104,12 +101,12 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
 
 /**
  * False only when the gzip data stops before its end (a copy still in progress). A file that is
- * corrupt in another way is "whole": the loader reports it, with where it broke.
+ * corrupt in another way is "whole": the loader reports it, with where it broke. Read the way the
+ * loader reads, so a member after zero padding counts: a copy stopped inside it is not whole.
  */
-async function gzipTrailerWhole(path: string): Promise<boolean> {
-  const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+export async function gzipTrailerWhole(path: string): Promise<boolean> {
   try {
-    await pipeline(createReadStream(path), createGunzip(), sink);
+    for await (const piece of new PoolGunzip(path)) void piece;
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR';
