@@ -4,7 +4,7 @@
  *
  *   node partition-run.js <iterations>     → one JSON line per iteration on stdout
  *
- * Each iteration: four memcached, two files whose keys each appear twice 400 lines apart, the
+ * Each iteration: four memcached, four files whose keys each appear twice 400 lines apart, the
  * loader started with a short --timeout; once it is loading, the servers stall for 0.3 s, then
  * every packet on lo is dropped (`tc qdisc add dev lo root pfifo limit 0`) for 1.4–2.0 s, then the
  * link heals. The loader must
@@ -22,6 +22,8 @@ import { startServers, stopAll, type MemcachedHandle } from '../../helpers/memca
 import { expectFrom, pendingFiles, TYPES, type Expected } from '../../helpers/oracle.js';
 import { writeRepeatKeysFile } from '../../helpers/repeat-keys.js';
 
+/** Enough that the load is still going when the link goes dark, ~0.4 s after the first file starts. */
+const FILES = 4;
 const LINES_PER_FILE = 60_000;
 
 const tc = (...args: string[]) => execFileSync('tc', args, { stdio: 'pipe' });
@@ -54,8 +56,7 @@ async function iteration(n: number): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'memc-partition-'));
   const servers = await startServers(4);
   try {
-    writeRepeatKeysFile(dir, '20170929000000.tsv.gz', 0, LINES_PER_FILE);
-    writeRepeatKeysFile(dir, '20170929000100.tsv.gz', 1, LINES_PER_FILE);
+    for (let i = 0; i < FILES; i++) writeRepeatKeysFile(dir, `201709290${i}0000.tsv.gz`, i, LINES_PER_FILE);
     const files = pendingFiles(dir);
     const expected = expectFrom(files);
     const args = [
@@ -73,7 +74,7 @@ async function iteration(n: number): Promise<Record<string, unknown>> {
     ];
     const cli = startCli(args, { timeoutMs: 60_000 });
     await cli.waitForStderr(/Processing \S*20170929000000/);
-    await sleep(50 + Math.floor(Math.random() * 150));
+    await sleep(20 + Math.floor(Math.random() * 100));
     // The servers stall first, as a busy server does: their sockets' windows fill, and the
     // loader's kernel holds sets it could not send yet when the link goes dark. After the heal
     // its next probe of the closed window delivers them, possibly after the reconnect's resend.
@@ -90,7 +91,7 @@ async function iteration(n: number): Promise<Record<string, unknown>> {
     const partitioned = /Lost connection/.test(run.stderr);
     const renamed = doneFiles(dir).length;
     const wrong = await wrongKeys(servers, expected);
-    const result: Record<string, unknown> = { n, heal, code: run.code, partitioned, renamed, wrong };
+    const result: Record<string, unknown> = { n, heal, code: run.code, partitioned, renamed, wrong, files: FILES };
     if (run.code !== 0) {
       // A failed run must leave its files pending; a rerun on the healed link completes them.
       const rerun = await runCli(args);
