@@ -10,7 +10,7 @@ import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { generateLogs } from '../generate/index.js';
-import type { BatchOutcome } from '../memcached/batch.js';
+import type { BatchSettled } from '../memcached/router.js';
 // Metrics and the self-test pull in prom-client and protobufjs, ~0.1 s of start-up each: they are
 // loaded only when asked for (--metrics-port, self-test), not on every start.
 import type { LoaderMetrics } from '../metrics/metrics.js';
@@ -203,8 +203,8 @@ class ProgressTracker implements LoadObserver {
     for (const n of Object.values(rejected)) this.#errors += n ?? 0;
   }
 
-  batchSettled(_server: string, outcome: BatchOutcome): void {
-    this.#errors += outcome.delivered ? outcome.failed + outcome.tooLarge : outcome.batch.records;
+  batchSettled(s: BatchSettled): void {
+    this.#errors += s.failed + s.tooLarge;
   }
 
   snapshot(): ProgressSnapshot {

@@ -25,7 +25,7 @@
  * connection resent whatever it had not acknowledged.
  */
 import type { ServerAddress } from '../config/servers.js';
-import { stats } from '../memcached/admin.js';
+import { stats } from './admin.js';
 
 export interface CounterReading {
   readonly pid: string;
@@ -63,6 +63,8 @@ export interface LossReport {
   readonly unknown: Readonly<Record<string, string>>;
   /** Servers found restarted since the previous reading (also in `unknown`). */
   readonly restarts: Readonly<Record<string, Restart>>;
+  /** Servers not asked this time (also in `unknown`): their lane was given up, which was said then. */
+  readonly skipped: readonly string[];
 }
 
 /** When a server first acknowledged a write of this run (performance.now(), ms), or undefined. */
@@ -90,6 +92,7 @@ export class EvictionWatch {
     const storeNoMemory: Record<string, number> = {};
     const unknown: Record<string, string> = {};
     const restarts: Record<string, Restart> = {};
+    const skippedServers: string[] = [];
     await Promise.all(
       this.#servers.map(async (address) => {
         const server = address.label;
@@ -98,7 +101,10 @@ export class EvictionWatch {
         const before = this.#last.get(server);
         const skipped = skip(server);
         if (skipped !== null) {
-          if (!first) unknown[server] = skipped;
+          if (!first) {
+            unknown[server] = skipped;
+            skippedServers.push(server);
+          }
           return;
         }
         let now: CounterReading;
@@ -124,7 +130,7 @@ export class EvictionWatch {
         }
       }),
     );
-    return { evictions, storeNoMemory, unknown, restarts };
+    return { evictions, storeNoMemory, unknown, restarts, skipped: skippedServers };
   }
 }
 

@@ -3,7 +3,7 @@
  * prom-client does the exposition format; we only decide names and labels.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchOutcome } from '../memcached/batch.js';
+import type { BatchSettled } from '../memcached/router.js';
 import { REJECT_REASONS, type RejectReason } from '../record/reasons.js';
 import type { FileReport } from '../report/file-report.js';
 import type { LoadObserver } from '../report/observer.js';
@@ -66,16 +66,13 @@ export class LoaderMetrics implements LoadObserver {
     }
   }
 
-  batchSettled(server: string, outcome: BatchOutcome, latencySeconds: number): void {
-    if (outcome.delivered) {
-      this.#loaded.inc(outcome.batch.records - outcome.failed - outcome.tooLarge);
-      if (outcome.tooLarge > 0) this.#rejected.inc({ reason: 'too_large' }, outcome.tooLarge);
-      if (outcome.failed > 0) this.#failed.inc({ server }, outcome.failed);
-      this.#latency.observe({ server }, latencySeconds);
-    } else {
-      this.#failed.inc({ server }, outcome.batch.records);
-    }
+  batchSettled(s: BatchSettled): void {
+    this.#loaded.inc(s.loaded);
+    if (s.tooLarge > 0) this.#rejected.inc({ reason: 'too_large' }, s.tooLarge);
+    if (s.failed > 0) this.#failed.inc({ server: s.server }, s.failed);
+    if (s.latencySeconds !== null) this.#latency.observe({ server: s.server }, s.latencySeconds);
   }
+
 
   fileFinished(report: FileReport): void {
     this.#files.inc({ outcome: report.outcome });

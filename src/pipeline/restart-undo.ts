@@ -16,7 +16,7 @@
 import { basename } from 'node:path';
 import { donePath, markPending } from '../logfile/mark-done.js';
 import type { Logger } from '../report/logger.js';
-import type { LossReport } from './eviction-watch.js';
+import type { LossReport } from '../memcached/eviction-watch.js';
 
 /** A file this run has reported: whether it was renamed. */
 export interface Finalized {

@@ -3,10 +3,11 @@
  * (evictions, stores refused for lack of memory). Kept apart from the loader, which decides the
  * outcome; these only charge the counts to the file and say them.
  */
-import type { FileReport, FileTally } from '../report/file-report.js';
+import type { FileReport } from '../report/file-report.js';
+import type { FileTally } from '../report/file-tally.js';
 import type { Logger } from '../report/logger.js';
 import { REJECT_REASONS } from '../record/reasons.js';
-import type { LossReport } from './eviction-watch.js';
+import type { LossReport } from '../memcached/eviction-watch.js';
 
 /** Charges what the servers lost while file `f` settled to it: a warning, or with --fail-on-evictions a failed load. */
 export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: LossReport): void {
@@ -14,8 +15,7 @@ export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: Los
   for (const server of servers) {
     const evicted = loss.evictions[server] ?? 0;
     const refused = loss.storeNoMemory[server] ?? 0;
-    if (evicted > 0) f.evictions[server] = evicted;
-    if (refused > 0) f.storeNoMemory[server] = refused;
+    f.noteLoss(server, evicted, refused);
     const lost = [evicted > 0 ? `evicted ${evicted} item(s)` : '', refused > 0 ? `refused ${refused} store(s) for lack of memory` : '']
       .filter(Boolean)
       .join(' and ');
@@ -23,18 +23,18 @@ export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: Los
     const why = evicted > 0 ? 'items stored earlier may be gone' : 'those records are failed writes';
     const fields = { server, file: f.path, evictions: evicted, storeNoMemory: refused };
     if (fail) {
-      f.errors.push(`${what} (--fail-on-evictions)`);
+      f.addError(`${what} (--fail-on-evictions)`);
       log.log('error', `${what}: the file fails to load (--fail-on-evictions); give the server more memory (docs/operations.md)`, fields);
     } else {
       log.log('warn', `${what}: ${why}; give the server more memory (docs/operations.md)`, fields);
     }
   }
   for (const [server, why] of Object.entries(loss.unknown)) {
-    f.evictionsUnknown[server] = why;
+    f.noteLossUnknown(server, why);
     // A restart fails files with or without the flag (restart-undo.ts); the flag is about evictions.
-    if (fail && f.failedWrites[server] === undefined && loss.restarts[server] === undefined) {
+    if (fail && !f.hasFailedWrites(server) && loss.restarts[server] === undefined) {
       // Without a reading, losses cannot be ruled out; a server already failing writes says enough.
-      f.errors.push(`evictions on ${server} unknown: ${why} (--fail-on-evictions)`);
+      f.addError(`evictions on ${server} unknown: ${why} (--fail-on-evictions)`);
     }
   }
   logUnknown(log, loss, `while ${f.path} settled`);
@@ -42,7 +42,7 @@ export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: Los
 
 export function logUnknown(log: Logger, loss: LossReport, when: string): void {
   for (const [server, why] of Object.entries(loss.unknown)) {
-    if (why.startsWith('its connection is')) continue; // already logged as gone
+    if (loss.skipped.includes(server)) continue; // its lane was given up, and that was logged
     const level = loss.restarts[server] !== undefined ? 'error' : 'warn';
     log.log(level, `evictions on ${server} not checked ${when}: ${why}`, { server });
   }

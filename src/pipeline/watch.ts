@@ -38,23 +38,31 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
   const signal = hooks.signal;
   const log = hooks.logger;
   log?.log('info', `Watching ${opts.pattern} (every ${w.intervalMs} ms; a file is taken once unchanged for ${w.settleMs} ms)`);
-  while (!signal?.aborted) {
-    const ready = await completePrefix(await listLogFiles(opts.pattern), seen, whole, w.settleMs);
-    if (ready.length > 0) {
-      const report = await new Loader(opts, { ...hooks, files: ready }).run();
-      reports.push(...report.files);
-      for (const f of report.files) {
-        seen.delete(f.path);
-        whole.delete(f.path);
+  // One loader for the session: its worker threads, connections and eviction baselines serve
+  // every round, so a server that restarts between rounds is still seen as restarted.
+  const loader = new Loader(opts, hooks);
+  try {
+    await loader.start();
+    while (!signal?.aborted) {
+      const ready = await completePrefix(await listLogFiles(opts.pattern), seen, whole, w.settleMs);
+      if (ready.length > 0) {
+        const report = await loader.load(ready);
+        reports.push(...report.files);
+        for (const f of report.files) {
+          seen.delete(f.path);
+          whole.delete(f.path);
+        }
+        const failed = report.files.some((f) => f.outcome === 'failed_load');
+        if (failed && !signal?.aborted) {
+          log?.log('warn', `A file failed to load; retrying it and every later file in ${w.retryMs} ms`);
+          await pause(w.retryMs, signal);
+        }
+        continue;
       }
-      const failed = report.files.some((f) => f.outcome === 'failed_load');
-      if (failed && !signal?.aborted) {
-        log?.log('warn', `A file failed to load; retrying it and every later file in ${w.retryMs} ms`);
-        await pause(w.retryMs, signal);
-      }
-      continue;
+      await pause(w.intervalMs, signal);
     }
-    await pause(w.intervalMs, signal);
+  } finally {
+    await loader.stop();
   }
   log?.log('info', 'Watch stopped');
   return summarize(reports, opts, started, false);

@@ -1,4 +1,4 @@
-import type { BatchOutcome } from '../memcached/batch.js';
+import type { BatchSettled } from '../memcached/router.js';
 import type { RejectReason } from '../record/reasons.js';
 import type { FileReport } from './file-report.js';
 
@@ -14,7 +14,8 @@ export interface LoadObserver {
   bytesRead?(path: string, bytes: number): void;
   /** Lines applied in order: non-blank lines, and rejects by reason. */
   linesApplied?(lines: number, rejected: Readonly<Partial<Record<RejectReason, number>>>): void;
-  batchSettled?(server: string, outcome: BatchOutcome, latencySeconds: number): void;
+  /** A batch's outcome, with its counts worked out once by the router. */
+  batchSettled?(settled: BatchSettled): void;
   fileFinished?(report: FileReport): void;
   serverDown?(server: string, error: Error): void;
   serverUp?(server: string): void;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServerAddress } from '../../../src/config/servers.js';
-import { EvictionWatch, restarted, type CounterReading } from '../../../src/pipeline/eviction-watch.js';
+import { EvictionWatch, restarted, type CounterReading } from '../../../src/memcached/eviction-watch.js';
 import { FakeServer } from '../../helpers/fake-server.js';
 
 /** A fake memcached answering `stats` from `counters`, which the test changes between readings. */
@@ -21,7 +21,7 @@ describe('EvictionWatch', () => {
     const sb = await statsServer(b);
     t.after(() => Promise.all([sa.stop(), sb.stop()]));
     const watch = new EvictionWatch([sa.address, sb.address]);
-    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {} }, 'the baseline reports nothing');
+    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [] }, 'the baseline reports nothing');
     a.evictions = 12;
     a.store_no_memory = 3;
     a.uptime = 101;
@@ -30,8 +30,9 @@ describe('EvictionWatch', () => {
       storeNoMemory: { [sa.address.label]: 3 },
       unknown: {},
       restarts: {},
+      skipped: [],
     });
-    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {} }, 'no rise, nothing to say');
+    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [] }, 'no rise, nothing to say');
   });
 
   it('a restart (new pid) is an unknown rise that says the items are gone', async (t) => {
@@ -61,6 +62,7 @@ describe('EvictionWatch', () => {
     const second = await watch.read(1000, (server) => (server === s.address.label ? 'its connection is gone' : null));
     assert.equal(s.commands.length, asked, 'the skipped server got no request');
     assert.equal(second.unknown[s.address.label], 'its connection is gone');
+    assert.deepEqual(second.skipped, [s.address.label], 'skipped, not unreadable');
     assert.match(second.unknown['127.0.0.1:1'] ?? '', /could not read stats/);
   });
 });
@@ -85,7 +87,7 @@ describe('EvictionWatch across a failed reading', () => {
     failNext = true;
     assert.match((await watch.read(1000)).unknown[s.address.label] ?? '', /could not read stats/);
     c.evictions = 6;
-    assert.deepEqual(await watch.read(1000), { evictions: { [s.address.label]: 5 }, storeNoMemory: {}, unknown: {}, restarts: {} }, '6 − 1');
+    assert.deepEqual(await watch.read(1000), { evictions: { [s.address.label]: 5 }, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [] }, '6 − 1');
     failNext = true;
     await watch.read(1000);
     c.pid = 11;

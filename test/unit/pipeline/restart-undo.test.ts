@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { markPending } from '../../../src/logfile/mark-done.js';
-import type { LossReport } from '../../../src/pipeline/eviction-watch.js';
+import type { LossReport } from '../../../src/memcached/eviction-watch.js';
 import { mvCommand, renamesToUndo, RestartGuard, undoRenames, type Finalized } from '../../../src/pipeline/restart-undo.js';
 import type { LogLevel } from '../../../src/report/logger.js';
 
@@ -79,7 +79,7 @@ describe('undoRenames (real files)', () => {
 });
 
 describe('RestartGuard', () => {
-  const loss = (restarts: LossReport['restarts']): LossReport => ({ evictions: {}, storeNoMemory: {}, unknown: {}, restarts });
+  const loss = (restarts: LossReport['restarts']): LossReport => ({ evictions: {}, storeNoMemory: {}, unknown: {}, restarts, skipped: [] });
   const restart = { previousPid: '10', pid: '11', uptime: 2, evidence: 'pid 10 -> 11' };
   const logged: [LogLevel, string][] = [];
   const log = { log: (level: LogLevel, m: string) => void logged.push([level, m]) };

@@ -5,28 +5,19 @@ import { test } from 'node:test';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { resolveOptions } from '../../../src/config/options.js';
-import { FileTally } from '../../../src/report/file-report.js';
 import { renderSummary, toJsonReport } from '../../../src/report/render.js';
 import { summarize } from '../../../src/report/run-report.js';
 import { repoRoot } from '../../helpers/paths.js';
+import { settled, tallyOf } from '../../helpers/tally.js';
 
 function sampleReport() {
-  const a = new FileTally('/logs/20170929000000.tsv.gz', 0, 0);
-  a.lines = 1000;
-  a.loaded = 990;
-  a.records = 990;
-  a.rejected.geo = 7;
-  a.rejected.fields = 3;
-  a.readDone = true;
-  const b = new FileTally('/logs/20170929000100.tsv.gz', 1, 0);
-  b.lines = 500;
-  b.records = 500;
-  b.loaded = 480;
-  b.addFailedWrites('127.0.0.1:33014', 20);
-  b.errors.push('gave up on memcached 127.0.0.1:33014');
-  b.readDone = true;
+  const a = tallyOf('/logs/20170929000000.tsv.gz', 0, 1000, { geo: 7, fields: 3 }, [settled('127.0.0.1:33013', { loaded: 990 })]);
+  const b = tallyOf('/logs/20170929000100.tsv.gz', 1, 500, {}, [
+    settled('127.0.0.1:33014', { loaded: 480 }),
+    settled('127.0.0.1:33014', { failed: 20, error: new Error('gave up on memcached 127.0.0.1:33014') }),
+  ]);
   const opts = resolveOptions({ pattern: '/logs/*.tsv.gz' });
-  return { opts, report: summarize([a.finish(0.01, true), b.finish(0.01, false)], opts, performance.now()) };
+  return { opts, report: summarize([a.report(0.01, true), b.report(0.01, false)], opts, performance.now()) };
 }
 
 test('the summary table has a row per file and a totals row', () => {

@@ -1,0 +1,134 @@
+/**
+ * The route stage: one lane per memcached server. A lane is the server's one connection (its
+ * order, handshake, fence, retries), the send times of its unsettled batches, and its eviction
+ * baseline. Batches go in per lane in sequence order; each one comes back once, as a
+ * BatchSettled with its counts already worked out, which every listener (the file's counters,
+ * the metrics, the progress line) takes as it is.
+ *
+ *   send(lane, batch) ──► MemcachedConnection ──► MN / error replies / given up
+ *                                                        │
+ *   onSettled(BatchSettled) ◄── counts, once ◄───────────┘
+ */
+import type { ServerAddress } from '../config/servers.js';
+import { EvictionWatch, type LossReport } from './eviction-watch.js';
+import type { Batch, BatchFailure, BatchOutcome } from './batch.js';
+import { MemcachedConnection, type ConnectionOptions } from './connection.js';
+
+/** A batch's outcome as counts, worked out once for every listener. */
+export interface BatchSettled {
+  readonly server: string;
+  /** The batch's tag: the file's index in the run. */
+  readonly tag: number;
+  readonly records: number;
+  /** The fence was acknowledged. Otherwise the server was given up on and nothing is known stored. */
+  readonly delivered: boolean;
+  /** Records memcached stored. */
+  readonly loaded: number;
+  /** Records too large for the server's items: rejected lines, `too_large`. */
+  readonly tooLarge: number;
+  /** Records not written: refused by an error reply, or all of them when not delivered. */
+  readonly failed: number;
+  /** `failed` by reason (the reply line, or the error code when not delivered). */
+  readonly failedByReason: Readonly<Record<string, number>>;
+  /** The error replies (capped), for the log. */
+  readonly failures: readonly BatchFailure[];
+  /** Why the batch was not delivered (names the server); null when it was. */
+  readonly error: Error | null;
+  /** From send to acknowledgement; null when not delivered. */
+  readonly latencySeconds: number | null;
+  /** The batch's frame buffer, which nothing reads any more: for reuse. */
+  readonly frames: ArrayBuffer;
+}
+
+export interface RouterEvents {
+  settled(s: BatchSettled): void;
+  /** A full lane has room again. */
+  room(): void;
+  up(server: string): void;
+  /** A socket was lost and the lane is reconnecting. */
+  lost(server: string, err: Error): void;
+  /** The lane's server was given up for the run. */
+  gone(server: string, err: Error): void;
+}
+
+export class Router {
+  readonly #lanes: MemcachedConnection[];
+  /** Per lane: when each unsettled batch was sent, oldest first (outcomes come in send order). */
+  readonly #sentAt: number[][];
+  readonly #full = new Set<number>();
+  readonly #evictions: EvictionWatch;
+
+  constructor(servers: readonly ServerAddress[], options: ConnectionOptions, events: RouterEvents) {
+    this.#sentAt = servers.map(() => []);
+    this.#lanes = servers.map((address, i) => {
+      const label = address.label;
+      const lane = new MemcachedConnection(address, options, (o) => events.settled(this.#settled(i, label, o)));
+      lane.on('connect', () => events.up(label));
+      lane.on('drain', () => {
+        this.#full.delete(i);
+        events.room();
+      });
+      lane.on('disconnect', (err: Error) => events.lost(label, err));
+      lane.on('gone', (err: Error) => events.gone(label, err));
+      return lane;
+    });
+    this.#evictions = new EvictionWatch(servers);
+  }
+
+  /** Queues a batch on a lane, in order after what was sent to it before. */
+  send(lane: number, batch: Batch): void {
+    this.#sentAt[lane]?.push(performance.now());
+    if (!(this.#lanes[lane] as MemcachedConnection).send(batch)) this.#full.add(lane);
+  }
+
+  /** Some lane holds --max-buffered-bytes: reading waits for `room`. */
+  get full(): boolean {
+    return this.#full.size > 0;
+  }
+
+  /** Bytes queued or unacknowledged, per server. */
+  bufferedBytes(): Record<string, number> {
+    return Object.fromEntries(this.#lanes.map((l) => [l.label, l.bufferedBytes]));
+  }
+
+  /**
+   * What every server lost since the last reading (evictions, refused stores, restarts). A lane
+   * given up on is not asked: it would only cost a timeout per file.
+   */
+  readLosses(timeoutMs: number, firstAck?: (server: string) => number | undefined): Promise<LossReport> {
+    const skip = (server: string): string | null => {
+      const state = this.#lanes.find((l) => l.label === server)?.state;
+      return state === 'gone' || state === 'destroyed' ? `its connection is ${state}` : null;
+    };
+    return this.#evictions.read(timeoutMs, skip, firstAck);
+  }
+
+  /** Waits for every outcome, then closes the sockets. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.#lanes.map((l) => l.close()));
+  }
+
+  /** Fails everything queued at once (as not delivered, with `err`) and drops the sockets. */
+  destroy(err?: Error): void {
+    for (const l of this.#lanes) l.destroy(err);
+  }
+
+  #settled(lane: number, server: string, o: BatchOutcome): BatchSettled {
+    const sent = this.#sentAt[lane]?.shift() ?? performance.now();
+    const records = o.batch.records;
+    return {
+      server,
+      tag: o.batch.tag,
+      records,
+      delivered: o.delivered,
+      loaded: o.delivered ? records - o.failed - o.tooLarge : 0,
+      tooLarge: o.delivered ? o.tooLarge : 0,
+      failed: o.delivered ? o.failed : records,
+      failedByReason: o.failedByReason,
+      failures: o.failures,
+      error: o.delivered ? null : (o.error ?? null),
+      latencySeconds: o.delivered ? (performance.now() - sent) / 1000 : null,
+      frames: o.batch.buf.buffer as ArrayBuffer,
+    };
+  }
+}

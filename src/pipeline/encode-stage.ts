@@ -1,0 +1,104 @@
+/**
+ * The encode stage: whole-line chunks in, each file's chunks parsed and encoded into frames per
+ * server (on worker threads, or inline with --workers 0), and back out strictly in sequence:
+ *
+ *   submit(file, chunk) ─ seq n ─► encoders (any order) ─► Sequencer ─► onSequenced(n), n+1, …
+ *
+ * Its output is plain data: a ChunkResult per chunk (frames and record counts per server,
+ * rejects by reason, samples), a marker for a line over --max-line-bytes, and one for the end of
+ * each file. Nothing in it knows about sockets. It bounds the chunks in hand; the loader reads
+ * on only while `hasRoom`.
+ */
+import type { RunOptions } from '../config/options.js';
+import { DEVICE_TYPES } from '../config/servers.js';
+import type { MemcLoadError } from '../errors.js';
+import type { ChunkItem } from '../logfile/line-chunker.js';
+import type { FileTally } from '../report/file-tally.js';
+import { BufferPool } from './buffer-pool.js';
+import type { ChunkResult, EncodeSettings } from './chunk-types.js';
+import { InlineEncoder, WorkerPool, type ChunkEncoder } from './encoders.js';
+import { Sequencer } from './sequencer.js';
+
+export type Sequenced =
+  | { readonly kind: 'data'; readonly file: FileTally; readonly result: ChunkResult }
+  | { readonly kind: 'too_long'; readonly file: FileTally; readonly blank: boolean }
+  | { readonly kind: 'end'; readonly file: FileTally; readonly error: MemcLoadError | null };
+
+export class EncodeStage {
+  readonly #encoder: ChunkEncoder;
+  readonly #sequencer: Sequencer<Sequenced>;
+  /** Chunk buffers come back from the encoders and are cut into again. */
+  readonly #chunkBuffers: BufferPool;
+  readonly #chunkFiles = new Map<number, FileTally>();
+  readonly #maxInHand: number;
+  #nextSeq = 0;
+  /** Chunks submitted to encoders and not yet out of the sequencer. */
+  #inHand = 0;
+
+  /**
+   * `onSequenced` gets every entry in submission order; `onFatal` a worker thread's failure.
+   * `maxSamples`: rejected lines per chunk reported with their reason.
+   */
+  constructor(o: RunOptions, maxSamples: number, onSequenced: (e: Sequenced) => void, onFatal: (err: Error) => void) {
+    const settings: EncodeSettings = {
+      maxLineBytes: o.maxLineBytes,
+      ttl: o.ttl,
+      packed: o.packed,
+      dry: o.dry,
+      serverLabels: DEVICE_TYPES.map((t) => o.servers[t].label),
+      maxSamples,
+    };
+    this.#sequencer = new Sequencer<Sequenced>((e) => {
+      if (e.kind === 'data') this.#inHand--;
+      onSequenced(e);
+    });
+    const onResult = (seq: number, result: ChunkResult, input: ArrayBuffer) => {
+      const file = this.#chunkFiles.get(seq) as FileTally;
+      this.#chunkFiles.delete(seq);
+      this.#chunkBuffers.give(input);
+      this.#sequencer.put(seq, { kind: 'data', file, result });
+    };
+    if (o.workers > 0) {
+      this.#encoder = new WorkerPool(o.workers, settings, onResult, onFatal);
+      // Two chunks per worker keep every worker busy while the main thread applies results.
+      this.#maxInHand = o.workers * 2 + 1;
+    } else {
+      this.#encoder = new InlineEncoder(settings, onResult);
+      this.#maxInHand = 1;
+    }
+    this.#chunkBuffers = new BufferPool(this.#maxInHand + 1, o.batchBytes + (o.batchBytes >>> 2));
+  }
+
+  /** Where the line chunker cuts chunks from. */
+  readonly takeBuffer = (n: number): Uint8Array => this.#chunkBuffers.take(n);
+
+  get hasRoom(): boolean {
+    return this.#inHand < this.#maxInHand;
+  }
+
+  /** Hands one item of `file` on, under the next sequence number. */
+  submit(file: FileTally, item: ChunkItem): void {
+    const seq = this.#nextSeq++;
+    if (item.kind === 'too_long') {
+      this.#sequencer.put(seq, { kind: 'too_long', file, blank: item.blank });
+      return;
+    }
+    this.#inHand++;
+    this.#chunkFiles.set(seq, file);
+    this.#encoder.submit(seq, item.buf);
+  }
+
+  /** The end of `file`, after all its chunks (`error`: why reading stopped early). */
+  end(file: FileTally, error: MemcLoadError | null): void {
+    this.#sequencer.put(this.#nextSeq++, { kind: 'end', file, error });
+  }
+
+  /** A frame buffer nothing reads any more (its batch has an outcome), for reuse. */
+  recycle(frames: ArrayBuffer): void {
+    this.#encoder.recycle(frames);
+  }
+
+  close(): Promise<void> {
+    return this.#encoder.close();
+  }
+}
