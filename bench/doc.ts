@@ -12,6 +12,7 @@ import {
   FLOOR_HEADERS,
   floorCells,
   mdTable,
+  MiB,
   RESULT_VERSION,
   ROW_HEADERS,
   rowCells,
@@ -44,7 +45,6 @@ export function keptLog(existing: string | null): string {
   return existing.slice(start, b).trim() || DEFAULT_LOG;
 }
 
-const MiB = 1024 * 1024;
 const n = (x: number): string => x.toLocaleString('en');
 
 export function render(r: BenchResult, log: string): string {

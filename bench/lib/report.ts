@@ -6,6 +6,8 @@ import type { MachineInfo } from './proc.js';
 
 export const RESULT_VERSION = 1;
 
+export const MiB = 1024 * 1024;
+
 export interface Row {
   readonly name: string;
   /** `diagnostic`: a row that explains the others and is held to no target (the null-sink run). */
