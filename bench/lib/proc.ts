@@ -271,3 +271,21 @@ function readHook(path: string): HookReport | null {
 export function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
+
+/** The last line of a child's stdout that parses as JSON: its report, after whatever it printed before. */
+export function lastJson<T>(stdout: string): T | null {
+  const lines = stdout.trim().split('\n').reverse();
+  for (const l of lines) {
+    try {
+      return JSON.parse(l) as T;
+    } catch {
+      // not JSON
+    }
+  }
+  return null;
+}
+
+/** A measured child that exited badly or printed no report: its exit and the end of its stderr. */
+export function childFailed(name: string, m: Measured): string {
+  return `${name} child failed (exit ${m.exitCode ?? m.signal}): ${m.stderr.slice(-300)}`;
+}
