@@ -1,6 +1,7 @@
 /**
- * The benchmark's result (bench/results/latest.json) and its text tables. bench/doc.ts renders
- * the same JSON as docs/benchmarks.md, so both read these types.
+ * The benchmark's result (bench/results/latest.json), its text tables and the text report
+ * `npm run bench` prints. bench/doc.ts renders the same JSON as docs/benchmarks.md, so both
+ * read these types and tables.
  */
 import type { MachineInfo } from './proc.js';
 
@@ -188,6 +189,43 @@ export function floorCells(f: FloorResult): string[][] {
     ['(b) raw ingest, 4 servers', fix(f.ingestWallS, 2), `${fix(f.ingestServerCpuS, 2)} (servers)`],
     [`floor = max(${fix(f.ingestWallS, 2)}, (${fix(f.gunzipCpuS, 2)} + ${fix(f.ingestServerCpuS, 2)}) / ${f.cores})`, fix(f.floorS, 2), `bound: ${f.bound}`],
   ];
+}
+
+/** The result as the text `npm run bench` prints on stdout. */
+export function textReport(r: BenchResult): string {
+  const m = r.machine;
+  const d = r.dataset;
+  const out: string[] = [];
+  out.push('');
+  out.push(`memc-load benchmark  ${r.date}${r.quick ? '  (QUICK)' : ''}  loader ${r.loader}`);
+  out.push(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}; node ${m.node}; ${m.memcached}`);
+  out.push(`load average: start ${r.load.start.join(' ')}, end ${r.load.end.join(' ')}`);
+  out.push(
+    `data: ${d.files} × ${d.linesPerFile.toLocaleString('en')} lines (${d.lines.toLocaleString('en')} non-blank, ${d.records.toLocaleString('en')} records, ` +
+      `${d.distinctKeys.toLocaleString('en')} distinct keys), ${(d.rawBytes / MiB).toFixed(0)} MiB raw, ${(d.gzipBytes / MiB).toFixed(0)} MiB gzipped`,
+  );
+  out.push(`servers: 4 × memcached -t 1 -m ${r.memcached.memoryMb}, restarted${r.memcached.warm ? ' and warmed' : ''} before every timed run`);
+  out.push(`settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ')}`);
+  out.push('');
+  out.push('floor');
+  out.push(textTable(FLOOR_HEADERS, floorCells(r.floor)));
+  out.push('');
+  out.push(textTable(ROW_HEADERS, r.rows.map(rowCells)));
+  for (const row of r.rows) if (row.note) out.push(`  ${row.extrapolatedFrom !== null ? '* ' : ''}${row.name}: ${row.note}`);
+  for (const row of r.rows) for (const p of row.problems) out.push(`  FAILED ${row.name}: ${p}`);
+  for (const row of r.rows) for (const p of row.notes) out.push(`  note ${row.name}: ${p}`);
+  for (const p of r.floor.problems) out.push(`  FAILED floor: ${p}`);
+  if (r.scaling.length > 0) {
+    out.push('');
+    out.push('scaling: memc-load default settings');
+    out.push(textTable(SCALE_HEADERS, r.scaling.map(scaleCells)));
+    for (const row of r.scaling) for (const p of row.problems) out.push(`  FAILED ${row.lines} lines: ${p}`);
+    for (const row of r.scaling) for (const p of row.notes) out.push(`  note ${row.lines} lines: ${p}`);
+  }
+  if (r.scalingNote) out.push(`  ${r.scalingNote}`);
+  for (const mb of r.micro) out.push('', `micro: ${mb.name}${mb.ok ? '' : ' (FAILED)'}`, mb.output);
+  out.push(`\ntotal ${r.seconds.toFixed(0)} s`);
+  return out.join('\n');
 }
 
 /** A plain aligned text table; numbers right-aligned. */
