@@ -9,7 +9,7 @@
  * Prints one JSON line: {lines, records, loopMs, loopCpuMs} — the loop alone, start-up excluded.
  */
 import memjs from 'memjs';
-import { forEachLine } from '../lib/dataset.js';
+import { forEachLine } from '../lib/expect.js';
 import { encode, judgeLine, type OracleRecord } from '../../test/helpers/oracle.js';
 
 const [limitArg, serversArg, ...files] = process.argv.slice(2);

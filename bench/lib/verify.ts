@@ -12,7 +12,7 @@
  */
 import { DEVICE_TYPES } from '../../src/config/servers.js';
 import { getMany } from '../../src/memcached/admin.js';
-import type { Expectation } from './dataset.js';
+import type { Expectation } from './expect.js';
 import type { Counters, Servers } from './servers.js';
 
 export interface Check {

@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import { DEVICE_TYPES } from '../../src/config/servers.js';
-import { dataFiles, expectSlice, type Expectation } from '../lib/dataset.js';
+import { dataFiles } from '../lib/dataset.js';
+import { expectSlice, type Expectation } from '../lib/expect.js';
 import { checkText, log } from '../lib/log.js';
 import { childFailed, lastJson, runMeasured } from '../lib/proc.js';
 import type { Row } from '../lib/report.js';
@@ -17,7 +18,7 @@ export async function baselineRow(rig: Rig, basis: RowBasis): Promise<Row> {
   const e = rig.main.expect;
   const limit = Math.min(rig.s.baselineRecords, e.records);
   log(`memjs baseline: one awaited set per record, first ${limit} records`);
-  const sliceExpect = await expectSlice(rig.main, limit, rig.s.sample);
+  const sliceExpect = await expectSlice(dataFiles(rig.main), limit, rig.s.sample);
   const b = await memjs(rig, limit, sliceExpect);
   const scale = b.lines > 0 ? e.lines / b.lines : NaN;
   const wallS = b.loopS * scale;
