@@ -1,36 +1,34 @@
 /**
- * One socket to one memcached server, with pipelined quiet batches and the `stream.write`
- * contract: `send()` returns false when full and `'drain'` follows.
+ * One socket to one memcached server at a time, with pipelined quiet batches and the
+ * `stream.write` contract: `send()` returns false when full and `'drain'` follows. The batches
+ * and what their replies mean are BatchQueue's (batch-queue.ts, with its diagram); what a socket
+ * must learn before its first set, and the reconnect fence, are Handshake's (handshake.ts).
+ * This file is the socket's life: connect, handshake, pump, timers, loss, backoff, give-up.
+ * It stays over 300 lines because those are one state machine, sharing one timer and one
+ * socket, and splitting it further would spread a single transition over several files.
  *
- *     acked           | in flight                     | pending
- *     (settled, gone) | written, waiting for their MN | queued, not written yet
- *   ... b0 b1 b2      | b3 b4 b5                      | b6 b7 b8 b9      <- send()
- *                       ^ #queue[0]: oldest, charged    ^ #queue[#inFlight]: #pump() writes
- *                         with every reply before         from here, up to maxInFlightBatches
- *                         the next MN                     in flight, one corked burst
- *   MN: #queue[0] moves left (onOutcome).  Socket lost: in flight becomes pending again, as is.
+ *   idle ─► connecting ─► handshake ─► connected ─(lost)─► backoff ─► connecting …
+ *                           │ fence: nothing is written while an abandoned socket is listed
+ *                           └─(out of retries)─► gone: everything settles as not delivered
  *
- * - Replies are matched by order only: memcached answers a connection's commands in order, a
- *   quiet `ms` that succeeds says nothing, and `mn` always answers `MN` (protocol.txt, "Meta
- *   No-Op"). So every reply before an `MN` belongs to the oldest in-flight batch. The `O` opaque
- *   would not help: `SERVER_ERROR` lines carry no flags.
  * - We read whenever data arrives, even while our writes are backed up: memcached stops reading
  *   a connection whose replies it cannot send, so a writer that waits to read deadlocks.
  * - One timer per connection, doing one job at a time: connect timeout, then response timeout
- *   (armed while batches are in flight, re-armed by every reply chunk or socket drain), or the
- *   reconnect backoff. Every failure — timeout, socket error, peer close, protocol error —
- *   destroys the socket, and its 'close' handler is the only place that recovers.
- * - Recovery: unacknowledged batches are already at the front of the queue in send order;
- *   they become pending again with their error counts cleared, and are written first on the next
- *   socket. Resending is safe: `ms` is idempotent, and since a server sees one connection's
- *   commands in order, the last writer still wins (at-least-once, never reordered).
+ *   (armed during the handshake and while batches are in flight, re-armed by every reply chunk
+ *   or socket drain), the fence's next poll, or the reconnect backoff. Every failure — timeout,
+ *   socket error, peer close, protocol error, a fence not confirmed — ends the socket (with an
+ *   RST where we end it), and its 'close' handler is the only place that recovers.
+ * - Recovery: unacknowledged batches are already at the front of the queue in send order; they
+ *   become pending again with their error counts cleared, and are written first on the next
+ *   socket, once its fence has passed. Resending is safe: `ms` is idempotent, and since nothing
+ *   of the old socket can be applied any more, the last writer still wins.
  * - One retry budget per outage (attempts and elapsed time); an `MN` acknowledged on a new socket
  *   ends the outage. Out of budget, the server is "gone" for the rest of the run: everything
  *   queued, and everything sent later, settles at once as not delivered, so a run ends.
  *
  * Events: 'connect'; 'disconnect' (err) when an open socket is lost or an outage begins;
  * 'gone' (ServerGoneError); 'drain'. Trace with NODE_DEBUG=memc-load, or subscribe to the
- * diagnostics channels memc-load:connection:{connect,disconnect,gone}.
+ * diagnostics channels memc-load:connection:{connecting,connect,disconnect,gone}.
  */
 import { EventEmitter } from 'node:events';
 import { channel } from 'node:diagnostics_channel';
@@ -50,11 +48,13 @@ import {
   ServerGoneError,
   SocketError,
 } from '../errors.js';
-import type { Batch, BatchFailure, BatchOutcome } from './batch.js';
-import { dropOversize, findSelf, maxKeyAndValue, parseConnList, stillOpen, type ConnEntry, type ConnIdentity } from './handshake.js';
+import type { Batch, BatchOutcome } from './batch.js';
+import { BatchQueue } from './batch-queue.js';
+import { Handshake, HANDSHAKE_REQUEST, STATS_CONNS, type ConnIdentity, type HandshakeStep } from './handshake.js';
 import { ResponseParser, type Reply } from './response-parser.js';
 
 const debug = debuglog('memc-load');
+const connectingChannel = channel('memc-load:connection:connecting');
 const connectChannel = channel('memc-load:connection:connect');
 const disconnectChannel = channel('memc-load:connection:disconnect');
 const goneChannel = channel('memc-load:connection:gone');
@@ -113,65 +113,24 @@ export type ConnectionState =
 type Phase = Exclude<ConnectionState, 'closing'>;
 type TimerJob = 'connect' | 'response' | 'backoff' | 'fence';
 
-/** The socket's first words: what the server stores at most, and who it holds open. */
-const HANDSHAKE = Buffer.from('stats settings\r\nstats conns\r\n', 'latin1');
-const STATS_CONNS = Buffer.from('stats conns\r\n', 'latin1');
-/** Asking again for our own entry when the list did not tell it (several busy connections). */
-const SELF_TRIES = 3;
-/** The fence asks again after this, doubling up to FENCE_POLL_MAX_MS, until --timeout runs out. */
-const FENCE_POLL_MS = 10;
-const FENCE_POLL_MAX_MS = 200;
-
-interface Handshake {
-  /** `stats` groups asked for and not yet ended, in order. */
-  readonly pending: ('settings' | 'conns')[];
-  stats: [string, string][];
-  tries: number;
-  pollMs: number;
-  /** The fence gives up at this time (performance.now()). */
-  readonly deadline: number;
-}
-
 export type OutcomeCallback = (outcome: BatchOutcome) => void;
 
-interface Entry {
-  readonly batch: Batch;
-  /** What goes on the wire: the batch without records over the server's item size. */
-  wire: Uint8Array;
-  /** The item limit `wire` was cut for; -1 before the first cut. */
-  cutFor: number;
-  /** Records taken out of `wire` because memcached would refuse them (and unlink the key). */
-  dropped: number;
-  tooLarge: number;
-  failed: number;
-  failures: BatchFailure[] | null;
-  /** Error replies by reason line; null until the first (failures are rare). */
-  reasons: Map<string, number> | null;
-}
-
-/** Failure texts kept per batch; counts stay exact. */
-const MAX_FAILURES = 10;
-const NO_FAILURES: readonly BatchFailure[] = Object.freeze([]);
-const NO_REASONS: Readonly<Record<string, number>> = Object.freeze({});
 /**
  * A load connection only ever expects status lines and MN; a VA block would be a protocol error
  * anyway, so never allocate more than this for one (the parser's default allows 1 GiB).
  */
 const MAX_VALUE_BYTES = 1024;
-const TOO_LARGE = /too large/i;
 
 export class MemcachedConnection extends EventEmitter {
   readonly #address: ServerAddress;
   readonly #onOutcome: OutcomeCallback;
   readonly #o: Required<ConnectionOptions>;
   readonly #parser: ResponseParser;
+  readonly #queue: BatchQueue;
   #socket: Socket | null = null;
   #phase: Phase = 'idle';
   #closing = false;
   #closeWaiters: (() => void)[] = [];
-  #queue: Entry[] = [];
-  #inFlight = 0;
-  #bufferedBytes = 0;
   #needDrain = false;
   #timer: NodeJS.Timeout | null = null;
   #timerJob: TimerJob | null = null;
@@ -186,6 +145,7 @@ export class MemcachedConnection extends EventEmitter {
   /** Set once gone, closed or destroyed: later sends settle with it. */
   #terminal: Error | null = null;
   #settleScheduled = false;
+  /** The current socket's handshake; null outside the 'handshake' phase. */
   #handshake: Handshake | null = null;
   /** The largest key + value the server stores (stats settings); null while unknown. */
   #itemLimit: number | null = null;
@@ -207,6 +167,7 @@ export class MemcachedConnection extends EventEmitter {
     this.#onOutcome = onOutcome;
     this.#o = { ...CONNECTION_DEFAULTS, random: Math.random, ...stripUndefined(options) };
     this.#parser = new ResponseParser({ server: address.label, maxValueBytes: MAX_VALUE_BYTES });
+    this.#queue = new BatchQueue(address.label);
   }
 
   get address(): ServerAddress {
@@ -220,13 +181,13 @@ export class MemcachedConnection extends EventEmitter {
   }
   /** Bytes of batches queued or in flight (not yet settled). */
   get bufferedBytes(): number {
-    return this.#bufferedBytes;
+    return this.#queue.bytes;
   }
   get inFlightBatches(): number {
-    return this.#inFlight;
+    return this.#queue.inFlight;
   }
   get pendingBatches(): number {
-    return this.#queue.length - this.#inFlight;
+    return this.#queue.pending;
   }
   /** Sockets re-established after a failure, over the connection's life. */
   get reconnects(): number {
@@ -247,12 +208,11 @@ export class MemcachedConnection extends EventEmitter {
     if (n < 4 || buf[n - 4] !== 0x6d || buf[n - 3] !== 0x6e || buf[n - 2] !== 0x0d || buf[n - 1] !== 0x0a) {
       throw new InvalidArgumentError(`a batch for ${this.label} must end with mn\\r\\n`, { server: this.label });
     }
-    this.#queue.push({ batch, wire: buf, cutFor: -1, dropped: 0, tooLarge: 0, failed: 0, failures: null, reasons: null });
-    this.#bufferedBytes += batch.buf.byteLength;
+    this.#queue.push(batch);
     if (this.#terminal !== null) this.#scheduleSettle();
     else if (this.#phase === 'idle') this.#connect();
     else if (this.#phase === 'connected') this.#pump();
-    if (this.#bufferedBytes < this.#o.maxBufferedBytes) return true;
+    if (this.#queue.bytes < this.#o.maxBufferedBytes) return true;
     this.#needDrain = true;
     return false;
   }
@@ -287,6 +247,7 @@ export class MemcachedConnection extends EventEmitter {
     this.#parser.reset();
     const bind = this.#rebind === null ? {} : { localAddress: this.#rebind.address, localPort: this.#rebind.port };
     debug('%s connecting (attempt %d%s)', this.label, this.#attempts, this.#rebind === null ? '' : ` from port ${this.#rebind.port}`);
+    if (connectingChannel.hasSubscribers) connectingChannel.publish({ server: this.label, attempts: this.#attempts, localPort: this.#rebind?.port ?? null });
     const socket = netConnect({ host: this.#address.host, port: this.#address.port, noDelay: true, keepAlive: true, ...bind });
     this.#socket = socket;
     this.#arm('connect', this.#o.connectTimeoutMs);
@@ -305,82 +266,45 @@ export class MemcachedConnection extends EventEmitter {
   #onConnect(socket: Socket): void {
     if (socket !== this.#socket) return;
     this.#phase = 'handshake';
-    this.#handshake = {
-      pending: ['settings', 'conns'],
-      stats: [],
-      tries: 0,
-      pollMs: FENCE_POLL_MS,
-      deadline: performance.now() + this.#o.responseTimeoutMs,
-    };
-    socket.write(HANDSHAKE);
+    const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
+    this.#handshake = new Handshake(this.label, local, this.#stale, this.#o.responseTimeoutMs);
+    socket.write(HANDSHAKE_REQUEST);
     this.#arm('response', this.#o.responseTimeoutMs);
   }
 
-  readonly #onHandshakeReply = (reply: Reply): void => {
+  #onHandshakeReply(socket: Socket, reply: Reply): void {
     const h = this.#handshake as Handshake;
-    if (reply.kind === 'STAT') {
-      h.stats.push([reply.name, reply.value]);
-      return;
-    }
-    if (reply.kind !== 'END' && reply.kind !== 'ERROR' && reply.kind !== 'CLIENT_ERROR' && reply.kind !== 'SERVER_ERROR') {
-      throw new ProtocolError(`unexpected ${reply.kind} from ${this.label} in reply to stats`, { server: this.label });
-    }
-    // A server that does not know a group (not memcached) answers an error: then we know less.
-    const known = reply.kind === 'END';
-    const group = h.pending.shift();
-    const stats = h.stats;
-    h.stats = [];
-    if (group === 'settings') this.#itemLimit = known ? maxKeyAndValue(new Map(stats)) : null;
-    else if (group === 'conns') this.#onConnList(known ? parseConnList(stats) : null);
-    else throw new ProtocolError(`unexpected ${reply.kind} from ${this.label} after the handshake`, { server: this.label });
-  };
-
-  /** Learns who we are, then holds the socket until no abandoned one of ours is listed. */
-  #onConnList(entries: ConnEntry[] | null): void {
-    const socket = this.#socket as Socket;
-    const h = this.#handshake as Handshake;
-    if (this.#self === null && entries !== null) {
-      this.#self = findSelf(entries, socket.localAddress ?? '', socket.localPort ?? 0);
-      if (this.#self === null && ++h.tries < SELF_TRIES) {
+    const step: HandshakeStep | null = h.reply(reply);
+    if (step === null) throw new ProtocolError(`unexpected ${reply.kind} from ${this.label} in reply to stats`, { server: this.label });
+    this.#itemLimit = h.itemLimit;
+    this.#self = h.self;
+    switch (step.kind) {
+      case 'read':
+        return;
+      case 'ask':
         this.#ask(socket);
         return;
-      }
-    }
-    if (this.#stale.length === 0) {
-      this.#ready(socket);
-      return;
-    }
-    if (entries === null || this.#stale.includes(null)) {
-      const why = entries === null ? 'it does not answer `stats conns`' : 'it did not list that connection by address (a proxy or NAT in between?)';
-      const msg = `cannot confirm that the abandoned connection to ${this.label} is closed: ${why}; its unacknowledged writes could still be applied after a resend`;
-      this.#fail(socket, new FenceError(msg, { server: this.label }));
-      return;
-    }
-    const open = stillOpen(entries, this.#stale as ConnIdentity[], this.#self);
-    if (open.length === 0) {
-      debug('%s fence passed: the abandoned connection is closed on the server', this.label);
-      this.#stale = [];
-      this.#rebind = null;
-      this.#ready(socket);
-    } else if (performance.now() >= h.deadline) {
-      const o = open[0] as ConnIdentity;
-      const msg =
-        `memcached ${this.label} still holds the abandoned connection ${o.addr} (fd ${o.fd}) open after ${this.#o.responseTimeoutMs} ms: ` +
-        'its unacknowledged writes could still be applied after a resend, so nothing is resent';
-      this.#fail(socket, new FenceError(msg, { server: this.label }));
-    } else {
-      this.#arm('fence', h.pollMs);
-      h.pollMs = Math.min(h.pollMs * 2, FENCE_POLL_MAX_MS);
+      case 'poll':
+        this.#arm('fence', step.ms);
+        return;
+      case 'fail':
+        this.#fail(socket, new FenceError(step.message, { server: this.label }));
+        return;
+      case 'ready':
+        if (this.#stale.length > 0) debug('%s fence passed: the abandoned connection is closed on the server', this.label);
+        this.#stale = [];
+        this.#rebind = null;
+        this.#ready();
     }
   }
 
   #ask(socket: Socket): void {
-    (this.#handshake as Handshake).pending.push('conns');
+    (this.#handshake as Handshake).asked();
     socket.write(STATS_CONNS);
     this.#arm('response', this.#o.responseTimeoutMs);
   }
 
-  #ready(socket: Socket): void {
+  #ready(): void {
     this.#handshake = null;
     this.#phase = 'connected';
     this.#clearTimer();
@@ -397,28 +321,18 @@ export class MemcachedConnection extends EventEmitter {
     const socket = this.#socket;
     // While the socket is backed up we wait for its 'drain'; send()'s byte limit bounds the rest.
     if (this.#phase !== 'connected' || socket === null || socket.writableNeedDrain) return;
-    const limit = Math.min(this.#queue.length, this.#o.maxInFlightBatches);
-    if (this.#inFlight >= limit) return;
-    const wasIdle = this.#inFlight === 0;
-    const many = limit - this.#inFlight > 1;
+    const q = this.#queue;
+    const limit = Math.min(q.length, this.#o.maxInFlightBatches);
+    if (q.inFlight >= limit) return;
+    const wasIdle = q.inFlight === 0;
+    const many = limit - q.inFlight > 1;
     if (many) socket.cork(); // one writev for the burst instead of a syscall per batch
-    while (this.#inFlight < limit) socket.write(this.#wire(this.#queue[this.#inFlight++] as Entry));
+    while (q.inFlight < limit) socket.write(q.takeNext(this.#itemLimit));
     if (many) socket.uncork();
     if (wasIdle) {
       this.#lastWritableLength = socket.writableLength;
       this.#arm('response', this.#o.responseTimeoutMs);
     }
-  }
-
-  /** The batch as it may be sent to this server: records it would refuse (and unlink) are taken out. */
-  #wire(entry: Entry): Uint8Array {
-    const limit = this.#itemLimit;
-    if (limit === null || entry.cutFor === limit) return entry.wire;
-    const { buf, dropped } = dropOversize(entry.batch.buf, limit);
-    entry.wire = buf;
-    entry.dropped = dropped;
-    entry.cutFor = limit;
-    return buf;
   }
 
   #onData(socket: Socket, chunk: Buffer): void {
@@ -431,71 +345,28 @@ export class MemcachedConnection extends EventEmitter {
       return;
     }
     if (socket !== this.#socket || this.#phase !== 'connected') return; // settled, closed or destroyed meanwhile
-    if (this.#inFlight > 0) this.#arm('response', this.#o.responseTimeoutMs); // progress
+    if (this.#queue.inFlight > 0) this.#arm('response', this.#o.responseTimeoutMs); // progress
     else this.#clearTimer();
     this.#pump();
   }
 
   readonly #onReply = (reply: Reply): void => {
     if (this.#phase === 'handshake') {
-      this.#onHandshakeReply(reply);
+      this.#onHandshakeReply(this.#socket as Socket, reply);
       return;
     }
     if (this.#phase !== 'connected') return; // destroyed or closed by a callback mid-chunk
-    if (this.#inFlight === 0) {
-      throw new ProtocolError(`unexpected ${reply.kind} from ${this.label} with no batch in flight`, { server: this.label });
-    }
-    const entry = this.#queue[0];
-    switch (reply.kind) {
-      case 'MN':
-        this.#ack(entry);
-        return;
-      case 'HD': // a set sent without `q`: stored
-        return;
-      case 'SERVER_ERROR':
-        // memcached swallows the value and answers this; retrying cannot help (SPEC: too_large).
-        if (TOO_LARGE.test(reply.message)) entry.tooLarge++;
-        else charge(entry, reply.kind, reply.message);
-        return;
-      case 'CLIENT_ERROR':
-      case 'ERROR':
-        charge(entry, reply.kind, reply.message);
-        return;
-      case 'NS':
-      case 'EX':
-      case 'NF':
-      case 'EN':
-        charge(entry, reply.kind, reply.flags.join(' '));
-        return;
-      default:
-        throw new ProtocolError(`unexpected ${reply.kind} from ${this.label} in reply to sets`, { server: this.label });
-    }
-  };
-
-  #ack(entry: Entry): void {
-    this.#queue.shift();
-    this.#inFlight--;
-    this.#bufferedBytes -= entry.batch.buf.byteLength;
+    const outcome = this.#queue.reply(reply);
+    if (outcome === null) return;
     this.#attempts = 0; // the server took a whole batch: any outage is over
-    const { records } = entry.batch;
-    const tooLarge = Math.min(entry.dropped + entry.tooLarge, records);
-    // CLIENT_ERROR on a bad key is followed by ERROR for its value line: two replies, one record.
-    const failed = Math.min(entry.failed, records - tooLarge);
-    this.#onOutcome({
-      batch: entry.batch,
-      delivered: true,
-      tooLarge,
-      failed,
-      failures: entry.failures ?? NO_FAILURES,
-      failedByReason: entry.reasons === null ? NO_REASONS : capReasons(entry.reasons, failed),
-    });
+    this.#onOutcome(outcome);
     this.#maybeDrain();
     this.#maybeFinishClose();
-  }
+  };
 
   #onSocketDrain(socket: Socket): void {
     if (socket !== this.#socket) return;
-    if (this.#inFlight > 0) this.#arm('response', this.#o.responseTimeoutMs); // our bytes moved
+    if (this.#queue.inFlight > 0) this.#arm('response', this.#o.responseTimeoutMs); // our bytes moved
     this.#pump();
   }
 
@@ -506,7 +377,7 @@ export class MemcachedConnection extends EventEmitter {
       socket.destroy(err);
       return;
     }
-    if (this.#phase === 'connected' && this.#inFlight > 0 && socket.localAddress !== undefined && socket.localPort !== undefined) {
+    if (this.#phase === 'connected' && this.#queue.inFlight > 0 && socket.localAddress !== undefined && socket.localPort !== undefined) {
       this.#rebind = { address: socket.localAddress, port: socket.localPort };
     }
     abandon(socket);
@@ -524,25 +395,16 @@ export class MemcachedConnection extends EventEmitter {
     const err = this.#failure ?? new SocketError(`${this.label} closed the connection${midReply}`, { server: this.label });
     this.#failure = null;
     const wasConnected = this.#phase === 'connected';
-    const inFlight = this.#inFlight;
     this.#handshake = null;
     // Its writes may still be applied by the server: the next socket waits until it is gone.
-    if (wasConnected && inFlight > 0) this.#stale.push(this.#self);
+    if (wasConnected && this.#queue.inFlight > 0) this.#stale.push(this.#self);
     // Unacknowledged batches are the queue's head, in send order: they become pending again.
-    for (let i = 0; i < inFlight; i++) {
-      const e = this.#queue[i];
-      e.tooLarge = 0;
-      e.failed = 0;
-      e.failures = null;
-      e.reasons = null;
-    }
-    this.#inFlight = 0;
+    const inFlight = this.#queue.requeue();
     this.#phase = 'idle';
     if (wasConnected || this.#attempts === 0) {
-      debug('%s disconnected (%d in flight, %d pending): %s', this.label, inFlight, this.#queue.length - inFlight, err.message);
-      if (disconnectChannel.hasSubscribers) {
-        disconnectChannel.publish({ server: this.label, error: err, inFlight, pending: this.#queue.length - inFlight });
-      }
+      const pending = this.#queue.pending - inFlight;
+      debug('%s disconnected (%d in flight, %d pending): %s', this.label, inFlight, pending, err.message);
+      if (disconnectChannel.hasSubscribers) disconnectChannel.publish({ server: this.label, error: err, inFlight, pending });
       this.emit('disconnect', err);
     }
     if (this.#phase !== 'idle') return; // a listener destroyed us
@@ -595,16 +457,7 @@ export class MemcachedConnection extends EventEmitter {
 
   /** Settles every queued batch as not delivered, in order. */
   #failAll(error: Error): void {
-    const queue = this.#queue;
-    this.#queue = [];
-    this.#inFlight = 0;
-    this.#bufferedBytes = 0;
-    const code = (error as { code?: unknown }).code;
-    const reason = typeof code === 'string' ? code : 'not delivered';
-    for (const { batch } of queue) {
-      const failedByReason = batch.records > 0 ? { [reason]: batch.records } : NO_REASONS;
-      this.#onOutcome({ batch, delivered: false, tooLarge: 0, failed: batch.records, failures: NO_FAILURES, failedByReason, error });
-    }
+    for (const outcome of this.#queue.failAll(error)) this.#onOutcome(outcome);
     this.#maybeDrain();
     this.#maybeFinishClose();
   }
@@ -620,7 +473,7 @@ export class MemcachedConnection extends EventEmitter {
   }
 
   #maybeDrain(): void {
-    if (this.#needDrain && this.#bufferedBytes < this.#o.maxBufferedBytes) {
+    if (this.#needDrain && this.#queue.bytes < this.#o.maxBufferedBytes) {
       this.#needDrain = false;
       this.emit('drain');
     }
@@ -682,7 +535,7 @@ export class MemcachedConnection extends EventEmitter {
         const ms = this.#o.connectTimeoutMs;
         this.#fail(socket, new ConnectTimeoutError(`could not connect to ${this.label} within ${ms} ms`, { server: this.label }));
       }
-    } else if (job === 'response' && socket !== null && this.#phase === 'connected' && this.#inFlight > 0) {
+    } else if (job === 'response' && socket !== null && this.#phase === 'connected' && this.#queue.inFlight > 0) {
       // Held while our own writes are backed up and still moving: the server is reading, and
       // the replies we wait for are behind the bytes we have not managed to send yet.
       if (socket.writableNeedDrain && socket.writableLength !== this.#lastWritableLength) {
@@ -691,7 +544,7 @@ export class MemcachedConnection extends EventEmitter {
         return;
       }
       const ms = this.#o.responseTimeoutMs;
-      const msg = `no reply from ${this.label} for ${ms} ms with ${this.#inFlight} batch(es) in flight`;
+      const msg = `no reply from ${this.label} for ${ms} ms with ${this.#queue.inFlight} batch(es) in flight`;
       this.#fail(socket, new ResponseTimeoutError(msg, { server: this.label }));
     }
   };
@@ -700,30 +553,6 @@ export class MemcachedConnection extends EventEmitter {
     if (err instanceof MemcLoadError) return err;
     return new SocketError(`${this.label}: ${err.message}`, { server: this.label, cause: err });
   }
-}
-
-function charge(entry: Entry, kind: string, message: string): void {
-  entry.failed++;
-  entry.failures ??= [];
-  if (entry.failures.length < MAX_FAILURES) entry.failures.push({ kind, message });
-  entry.reasons ??= new Map();
-  const reason = message === '' ? kind : `${kind} ${message}`;
-  entry.reasons.set(reason, (entry.reasons.get(reason) ?? 0) + 1);
-}
-
-/**
- * Reason counts summing to `failed`: a bad key draws two replies for one record (CLIENT_ERROR,
- * then ERROR for its value line), so the first reasons keep their counts and the excess is cut.
- */
-function capReasons(reasons: Map<string, number>, failed: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  let left = failed;
-  for (const [reason, n] of reasons) {
-    const take = Math.min(n, left);
-    if (take > 0) out[reason] = take;
-    left -= take;
-  }
-  return out;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -18,6 +18,7 @@
  * memcached closes a connection only after it has processed everything it read from it, so from
  * then on nothing of the old socket can be applied. docs/protocol.md has the whole account.
  */
+import type { Reply } from './response-parser.js';
 
 /** One connection as `stats conns` lists it: `STAT <fd>:addr tcp:127.0.0.1:50124`. */
 export interface ConnEntry {
@@ -131,4 +132,110 @@ export function dropOversize(buf: Uint8Array, limit: number): { readonly buf: Ui
   if (dropped === 0) return { buf, dropped };
   keep.push(buf.subarray(end));
   return { buf: Buffer.concat(keep), dropped };
+}
+
+/** The socket's first words: what the server stores at most, and who it holds open. */
+export const HANDSHAKE_REQUEST = Buffer.from('stats settings\r\nstats conns\r\n', 'latin1');
+export const STATS_CONNS = Buffer.from('stats conns\r\n', 'latin1');
+/** Asking again for our own entry when the list did not tell it (several busy connections). */
+const SELF_TRIES = 3;
+/** The fence asks again after this, doubling up to FENCE_POLL_MAX_MS, until its time runs out. */
+const FENCE_POLL_MS = 10;
+const FENCE_POLL_MAX_MS = 200;
+
+/** What the connection does next: read on, ask `stats conns` now or after `ms`, start sending, or give up. */
+export type HandshakeStep =
+  | { readonly kind: 'read' }
+  | { readonly kind: 'ask' }
+  | { readonly kind: 'poll'; readonly ms: number }
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'fail'; readonly message: string };
+
+const READ: HandshakeStep = Object.freeze({ kind: 'read' });
+const ASK: HandshakeStep = Object.freeze({ kind: 'ask' });
+const READY: HandshakeStep = Object.freeze({ kind: 'ready' });
+
+/**
+ * One socket's handshake as a state machine over its replies: it learns the item limit and the
+ * socket's identity, then holds the socket until none of `stale` (abandoned sockets whose writes
+ * were unacknowledged; null where the server never said which was ours) is listed, or until
+ * `timeoutMs` has passed.
+ */
+export class Handshake {
+  readonly #server: string;
+  readonly #local: { readonly address: string; readonly port: number };
+  readonly #stale: readonly (ConnIdentity | null)[];
+  readonly #timeoutMs: number;
+  readonly #deadline: number;
+  /** `stats` groups asked for and not yet ended, in order. */
+  readonly #pending: ('settings' | 'conns')[] = ['settings', 'conns'];
+  #stats: [string, string][] = [];
+  #tries = 0;
+  #pollMs = FENCE_POLL_MS;
+  /** The largest key + value the server stores; null while unknown. */
+  itemLimit: number | null = null;
+  /** This socket as the server lists it; null until (or unless) the list tells. */
+  self: ConnIdentity | null = null;
+
+  constructor(server: string, local: { address: string; port: number }, stale: readonly (ConnIdentity | null)[], timeoutMs: number) {
+    this.#server = server;
+    this.#local = local;
+    this.#stale = stale;
+    this.#timeoutMs = timeoutMs;
+    this.#deadline = performance.now() + timeoutMs;
+  }
+
+  /** `stats conns` was sent again. */
+  asked(): void {
+    this.#pending.push('conns');
+  }
+
+  /** Every reply during the handshake comes here; null means it is not one a handshake can get. */
+  reply(reply: Reply): HandshakeStep | null {
+    if (reply.kind === 'STAT') {
+      this.#stats.push([reply.name, reply.value]);
+      return READ;
+    }
+    if (reply.kind !== 'END' && reply.kind !== 'ERROR' && reply.kind !== 'CLIENT_ERROR' && reply.kind !== 'SERVER_ERROR') return null;
+    // A server that does not know a group (not memcached) answers an error: then we know less.
+    const known = reply.kind === 'END';
+    const group = this.#pending.shift();
+    const stats = this.#stats;
+    this.#stats = [];
+    if (group === 'settings') {
+      this.itemLimit = known ? maxKeyAndValue(new Map(stats)) : null;
+      return READ;
+    }
+    if (group === 'conns') return this.#connList(known ? parseConnList(stats) : null);
+    return null;
+  }
+
+  #connList(entries: ConnEntry[] | null): HandshakeStep {
+    if (this.self === null && entries !== null) {
+      this.self = findSelf(entries, this.#local.address, this.#local.port);
+      if (this.self === null && ++this.#tries < SELF_TRIES) return ASK;
+    }
+    if (this.#stale.length === 0) return READY;
+    if (entries === null || this.#stale.includes(null)) {
+      const why = entries === null ? 'it does not answer `stats conns`' : 'it did not list that connection by address (a proxy or NAT in between?)';
+      return {
+        kind: 'fail',
+        message: `cannot confirm that the abandoned connection to ${this.#server} is closed: ${why}; its unacknowledged writes could still be applied after a resend`,
+      };
+    }
+    const open = stillOpen(entries, this.#stale as ConnIdentity[], this.self);
+    if (open.length === 0) return READY;
+    if (performance.now() >= this.#deadline) {
+      const o = open[0] as ConnIdentity;
+      return {
+        kind: 'fail',
+        message:
+          `memcached ${this.#server} still holds the abandoned connection ${o.addr} (fd ${o.fd}) open after ${this.#timeoutMs} ms: ` +
+          'its unacknowledged writes could still be applied after a resend, so nothing is resent',
+      };
+    }
+    const ms = this.#pollMs;
+    this.#pollMs = Math.min(ms * 2, FENCE_POLL_MAX_MS);
+    return { kind: 'poll', ms };
+  }
 }
