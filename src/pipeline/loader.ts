@@ -14,8 +14,8 @@
  *
  * Order is what keeps the last line winning: frames reach the lanes in file and line order, and
  * each lane is one connection, on which memcached applies commands in order. Reading the next
- * file overlaps waiting for the acknowledgements of the previous one. Watch mode keeps one Loader
- * (threads, connections, eviction baselines) for its whole session and calls `load` each round.
+ * file overlaps waiting for the acknowledgements of the previous one. Watch mode keeps one
+ * LoadSession (threads, lanes, eviction baselines) for its whole session and calls `load` each round.
  */
 import type { Writable } from 'node:stream';
 import type { RunOptions } from '../config/options.js';
@@ -52,70 +52,92 @@ const ABORT_SETTLE_MS = 3000;
 /** After an abort, a `stats` reading gets at most this long: the exit must stay prompt. */
 const ABORT_STATS_TIMEOUT_MS = 500;
 
+/**
+ * A run: lists the files (or takes hooks.files), opens a session, loads them, closes it. Nothing
+ * starts (no thread, no socket) when no file matches.
+ */
 export class Loader {
+  readonly #opts: RunOptions;
+  readonly #hooks: LoadHooks;
+
+  constructor(opts: RunOptions, hooks: LoadHooks = {}) {
+    this.#opts = opts;
+    this.#hooks = hooks;
+  }
+
+  async run(): Promise<RunReport> {
+    const started = performance.now();
+    const files = this.#hooks.files ?? (await listLogFiles(this.#opts.pattern));
+    const log = this.#hooks.logger ?? silentLogger;
+    if (files.length === 0) {
+      log.log('info', `No files match ${this.#opts.pattern}: nothing to do`, { pattern: this.#opts.pattern });
+      return summarize([], this.#opts, started);
+    }
+    logFilesFound(files, this.#opts, log, this.#hooks.observer);
+    const session = new LoadSession(this.#opts, this.#hooks);
+    try {
+      await session.start();
+      return await session.load(files, { started, announce: false });
+    } finally {
+      await session.stop();
+    }
+  }
+}
+
+/**
+ * The stages, open: worker threads, lanes and eviction baselines, for one run or for a whole
+ * watch session, whose rounds each `load` their files.
+ */
+export class LoadSession {
   readonly #opts: RunOptions;
   readonly #log: Logger;
   readonly #dryOutput: Writable | undefined;
   readonly #signal: AbortSignal | undefined;
-  readonly #files: readonly string[] | undefined;
   readonly #observer: LoadObserver;
   readonly #fileLog: FileLog;
-  #encode: EncodeStage | null = null;
+  readonly #encode: EncodeStage;
   /** null with --dry: nothing is sent. */
-  #router: Router | null = null;
+  readonly #router: Router | null;
+  /** --gunzip inline, and this Node has what it needs. */
+  readonly #inlineGunzip: boolean;
   /** The files of the current `load`. */
   #settler: Settler | null = null;
-  /** --gunzip inline, and this Node has what it needs. */
-  #inlineGunzip = false;
   #dryCongested = false;
   #waiters: (() => void)[] = [];
   #fatal: Error | null = null;
   #abortTimer: NodeJS.Timeout | null = null;
 
+  /** Starts the worker threads and the lanes; `stop()` must follow, whatever happens. */
   constructor(opts: RunOptions, hooks: LoadHooks = {}) {
     this.#opts = opts;
     this.#log = hooks.logger ?? silentLogger;
     this.#dryOutput = hooks.dryOutput;
     this.#signal = hooks.signal;
-    this.#files = hooks.files;
     this.#observer = hooks.observer ?? {};
     this.#fileLog = new FileLog(this.#log);
-  }
-
-  /** One run: the files of --pattern (or hooks.files), then everything is closed. */
-  async run(): Promise<RunReport> {
-    const started = performance.now();
-    const files = this.#files ?? (await listLogFiles(this.#opts.pattern));
-    if (files.length === 0) {
-      this.#log.log('info', `No files match ${this.#opts.pattern}: nothing to do`, { pattern: this.#opts.pattern });
-      return summarize([], this.#opts, started);
-    }
-    this.#announce(files);
-    try {
-      await this.start();
-      return await this.load(files, { started, announce: false });
-    } finally {
-      await this.stop();
-    }
-  }
-
-  /** Starts the threads and the lanes, and takes the servers' counters as the baseline. */
-  async start(): Promise<void> {
-    const o = this.#opts;
-    this.#encode = new EncodeStage(o, LOGGED_SAMPLES_PER_FILE, (e) => this.#route(e), (err) => this.#fail(err));
-    this.#inlineGunzip = o.gunzip === 'inline' && inlineGunzipAvailable();
-    if (o.gunzip === 'inline' && !this.#inlineGunzip) {
+    this.#encode = new EncodeStage(opts, LOGGED_SAMPLES_PER_FILE, (e) => this.#route(e), (err) => this.#fail(err));
+    this.#inlineGunzip = opts.gunzip === 'inline' && inlineGunzipAvailable();
+    if (opts.gunzip === 'inline' && !this.#inlineGunzip) {
       this.#log.log('warn', `Inline gunzip is not verified on Node.js ${process.version}: inflating on libuv's thread pool instead (--gunzip pool)`);
     }
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (this.#signal?.aborted) this.#onAbort();
-    if (o.dry) {
+    this.#router = opts.dry ? null : this.#openLanes();
+    if (opts.dry) {
       this.#dryOutput?.on('drain', () => {
         this.#dryCongested = false;
         this.#wake();
       });
-      return;
     }
+  }
+
+  /** Takes the servers' counters as the baseline, before any file. */
+  async start(): Promise<void> {
+    if (this.#router !== null) logUnknown(this.#log, await this.#router.readLosses(this.#statsTimeout()), 'before the run');
+  }
+
+  #openLanes(): Router {
+    const o = this.#opts;
     const options = {
       connectTimeoutMs: o.connectTimeoutMs,
       responseTimeoutMs: o.responseTimeoutMs,
@@ -139,9 +161,8 @@ export class Loader {
         },
       },
     );
-    this.#router = router;
     this.#observer.bufferedBytes?.(() => router.bufferedBytes());
-    logUnknown(this.#log, await router.readLosses(this.#statsTimeout()), 'before the run');
+    return router;
   }
 
   /**
@@ -160,7 +181,7 @@ export class Loader {
       onPass: () => this.#wake(),
     });
     this.#settler = settler;
-    if (announce) this.#announce(files);
+    if (announce) logFilesFound(files, this.#opts, this.#log, this.#observer);
     for (const [index, path] of files.entries()) {
       if (this.#signal?.aborted || this.#fatal) break;
       const file = new FileTally(path, index, performance.now());
@@ -173,11 +194,6 @@ export class Loader {
     return summarize(settler.reports, this.#opts, started, this.#signal?.aborted === true);
   }
 
-  #announce(files: readonly string[]): void {
-    this.#log.log('info', `Found ${files.length} file(s) matching ${this.#opts.pattern}`, { files: files.length });
-    this.#observer.filesFound?.(files.length);
-  }
-
   /** Waits for every outcome, then lets go of sockets, threads and timers. */
   async stop(): Promise<void> {
     this.#signal?.removeEventListener('abort', this.#onAbort);
@@ -188,14 +204,14 @@ export class Loader {
       // Nothing may keep the process alive after the run: no timer, no socket, no thread.
       if (this.#abortTimer !== null) clearTimeout(this.#abortTimer);
       this.#router?.destroy();
-      await this.#encode?.close();
+      await this.#encode.close();
     }
   }
 
   /** Read stage: the file's inflated pieces → whole-line chunks → the encode stage. */
   async #read(file: FileTally): Promise<void> {
     this.#log.log('info', `Processing ${file.path}`, { file: file.path });
-    const encode = this.#encode as EncodeStage;
+    const encode = this.#encode;
     const chunker = new LineChunker(this.#opts.batchBytes, this.#opts.maxLineBytes, encode.takeBuffer);
     const started = (size: number): void => this.#observer.fileStarted?.(file.path, file.index, size);
     const pieces: GunzipPieces = this.#inlineGunzip ? new InlineGunzip(file.path, started) : new PoolGunzip(file.path, started);
@@ -224,12 +240,12 @@ export class Loader {
     while (!this.#hasRoom()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
     if (this.#fatal) throw this.#fatal;
     if (this.#signal?.aborted) throw new InterruptedError(`${file.path}: interrupted`, { file: file.path });
-    (this.#encode as EncodeStage).submit(file, item);
+    this.#encode.submit(file, item);
   }
 
   #hasRoom(): boolean {
     if (this.#fatal || this.#signal?.aborted) return true;
-    return (this.#encode as EncodeStage).hasRoom && !this.#router?.full && !this.#dryCongested;
+    return this.#encode.hasRoom && !this.#router?.full && !this.#dryCongested;
   }
 
   #wake(): void {
@@ -282,8 +298,9 @@ export class Loader {
   /** The acknowledgement path: a batch's outcome goes back to its file, and settle goes on. */
   #settled(s: BatchSettled): void {
     // The lane is done with the bytes: acknowledged, or given up on and never resent.
-    this.#encode?.recycle(s.frames);
+    this.#encode.recycle(s.frames);
     this.#observer.batchSettled?.(s);
+    // Batches are sent only within a load, whose settler outlives them: load() waits for them all.
     const settler = this.#settler as Settler;
     const file = settler.tally(s.tag);
     file.batchSettled(s);
@@ -328,4 +345,9 @@ function readError(err: unknown, path: string, compressedOffset: number): MemcLo
     });
   }
   return new FileReadError(`${path}: could not read the file (${e.message})`, { file: path, cause: err });
+}
+
+function logFilesFound(files: readonly string[], opts: RunOptions, log: Logger, observer: LoadObserver | undefined): void {
+  log.log('info', `Found ${files.length} file(s) matching ${opts.pattern}`, { files: files.length });
+  observer?.filesFound?.(files.length);
 }

@@ -17,7 +17,7 @@ import { listLogFiles } from '../logfile/list-files.js';
 import { PoolGunzip } from '../logfile/pool-gunzip.js';
 import type { FileReport } from '../report/file-report.js';
 import { summarize, type RunReport } from '../report/run-report.js';
-import { Loader, type LoadHooks } from './loader.js';
+import { LoadSession, type LoadHooks } from './loader.js';
 
 export interface WatchOptions {
   /** How often the folder is looked at. */
@@ -40,7 +40,7 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
   log?.log('info', `Watching ${opts.pattern} (every ${w.intervalMs} ms; a file is taken once unchanged for ${w.settleMs} ms)`);
   // One loader for the session: its worker threads, connections and eviction baselines serve
   // every round, so a server that restarts between rounds is still seen as restarted.
-  const loader = new Loader(opts, hooks);
+  const loader = new LoadSession(opts, hooks);
   try {
     await loader.start();
     while (!signal?.aborted) {
