@@ -14,6 +14,9 @@
  *   STAT <name> <value>\r\n ... END\r\n | VERSION <version>\r\n
  * Anything else means the stream is out of step: a ProtocolError, after which the parser
  * refuses more input (the connection must be dropped; replies can no longer be matched).
+ *
+ * Over 300 lines on purpose: the whole reply grammar in one place, as one byte-level loop that
+ * runs for every reply of a run; split, its hot path would cross module boundaries per reply.
  */
 import { ProtocolError } from '../errors.js';
 

@@ -17,7 +17,8 @@ import { listLogFiles } from '../logfile/list-files.js';
 import { PoolGunzip } from '../logfile/pool-gunzip.js';
 import type { FileReport } from '../report/file-report.js';
 import { summarize, type RunReport } from '../report/run-report.js';
-import { LoadSession, type LoadHooks } from './loader.js';
+import type { LoadHooks } from './loader.js';
+import { LoadSession } from './session.js';
 
 export interface WatchOptions {
   /** How often the folder is looked at. */

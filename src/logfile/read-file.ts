@@ -1,0 +1,58 @@
+/**
+ * The read stage for one file: inflate (on this thread, or on libuv's pool), cut whole-line
+ * chunks, and hand each on, waiting as long as `submit` waits (that is the backpressure). A file
+ * that breaks part-way hands on the whole lines before the break, then says why it stopped.
+ */
+import { ERROR_CODES, FileReadError, GzipError, MemcLoadError } from '../errors.js';
+import { InlineGunzip } from './inline-gunzip.js';
+import { LineChunker, type ChunkItem } from './line-chunker.js';
+import { PoolGunzip, type GunzipPieces } from './pool-gunzip.js';
+
+export interface ReadOptions {
+  readonly batchBytes: number;
+  readonly maxLineBytes: number;
+  /** Inflate on this thread (--gunzip inline) rather than on libuv's pool. */
+  readonly inline: boolean;
+  /** Where chunks are cut from. */
+  readonly takeBuffer: (n: number) => Uint8Array;
+  /** The file is open: its size in bytes. */
+  readonly onOpen?: (size: number) => void;
+  /** Compressed bytes read so far. */
+  readonly onBytesRead?: (bytes: number) => void;
+}
+
+/** Reads `path` to its end through `submit`. Resolves to null, or to why reading stopped early. */
+export async function readFile(path: string, o: ReadOptions, submit: (item: ChunkItem) => Promise<void>): Promise<MemcLoadError | null> {
+  const chunker = new LineChunker(o.batchBytes, o.maxLineBytes, o.takeBuffer);
+  const pieces: GunzipPieces = o.inline ? new InlineGunzip(path, o.onOpen) : new PoolGunzip(path, o.onOpen);
+  try {
+    for await (const piece of pieces) {
+      o.onBytesRead?.(pieces.bytesRead);
+      for (const item of chunker.push(piece)) await submit(item);
+    }
+    for (const item of chunker.end()) await submit(item);
+    return null;
+  } catch (err) {
+    const error = readError(err, path, pieces.bytesInflated);
+    if (error.code === ERROR_CODES.GZIP || error.code === ERROR_CODES.FILE_READ) {
+      try {
+        for (const item of chunker.flushComplete()) await submit(item);
+      } catch {
+        // interrupted or a fatal error meanwhile: the file fails to load either way
+      }
+    }
+    return error;
+  }
+}
+
+function readError(err: unknown, path: string, compressedOffset: number): MemcLoadError {
+  if (err instanceof MemcLoadError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e.code === 'string' && e.code.startsWith('Z_')) {
+    return new GzipError(`${path}: gzip data broken at compressed byte ${compressedOffset} (${e.message})`, {
+      file: path,
+      cause: err,
+    });
+  }
+  return new FileReadError(`${path}: could not read the file (${e.message})`, { file: path, cause: err });
+}
