@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,6 +25,16 @@ export class Scratch {
   remove(): void {
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** A fresh folder under `root` at every call (f0, f1, …), for tests that need one each. */
+export function folderMaker(root: string): () => string {
+  let n = 0;
+  return () => {
+    const dir = join(root, `f${n++}`);
+    mkdirSync(dir);
+    return dir;
+  };
 }
 
 /** For building a RegExp out of a file name or an address. */

@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { MemcLoadError } from '../../../src/errors.js';
 import { acquireFolderLock, GARBAGE_STALE_MS, judge, LOCK_FILE, patternFolder, procStart, selfHolder, type LockHolder } from '../../../src/logfile/folder-lock.js';
+import { folderMaker } from '../../helpers/scratch.js';
 
 const root = mkdtempSync(join(tmpdir(), 'memc-load-folder-lock-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-function folder(): string {
-  const dir = join(root, `f${n++}`);
-  mkdirSync(dir);
-  return dir;
-}
+const folder = folderMaker(root);
 const me = () => selfHolder('/x/*.tsv.gz');
 const lockPath = (dir: string) => join(dir, LOCK_FILE);
 const writeLock = (dir: string, h: Partial<LockHolder>) =>

@@ -12,6 +12,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { InlineGunzip, inlineGunzipAvailable, type InlineGunzipSizes } from '../../../src/logfile/inline-gunzip.js';
 import { PoolGunzip, type GunzipPieces } from '../../../src/logfile/pool-gunzip.js';
+import { gzipText } from '../../helpers/gzip-text.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memc-load-inline-gunzip-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,18 +40,7 @@ function reference(bytes: Uint8Array): { out: Buffer | null; error: NodeJS.Errno
   }
 }
 
-/** Text with the real files' kind of redundancy, so levels and block sizes vary. */
-const text = (seed: number, bytes: number): Buffer => {
-  let x = seed >>> 0 || 1;
-  const out = Buffer.alloc(bytes);
-  for (let i = 0; i < bytes; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = (x >>> 0) % 7 === 0 ? 0x0a : 0x30 + ((x >>> 3) & 15);
-  }
-  return out;
-};
+const text = gzipText;
 
 test('this Node has what inline gunzip uses (else the loader falls back to the thread pool)', () => {
   assert.equal(inlineGunzipAvailable(), true);

@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { ERROR_CODES } from '../../../src/errors.js';
 import { InlineGunzip, type InlineGunzipSizes } from '../../../src/logfile/inline-gunzip.js';
 import { PoolGunzip, type GunzipPieces } from '../../../src/logfile/pool-gunzip.js';
+import { gzipText } from '../../helpers/gzip-text.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memc-load-gzip-padding-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,18 +64,7 @@ function python(path: string): { out: Buffer | null; error: string | null } {
   }
 }
 
-/** Lines of text, different for each seed. */
-const text = (seed: number, bytes: number): Buffer => {
-  let x = seed >>> 0 || 1;
-  const out = Buffer.alloc(bytes);
-  for (let i = 0; i < bytes; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = (x >>> 0) % 7 === 0 ? 0x0a : 0x30 + ((x >>> 3) & 15);
-  }
-  return out;
-};
+const text = gzipText;
 const Z = (k: number) => Buffer.alloc(k);
 const B = (...bytes: number[]) => Buffer.from(bytes);
 const gz = (seed: number, bytes: number) => gzipSync(text(seed, bytes));

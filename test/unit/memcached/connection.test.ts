@@ -1,8 +1,7 @@
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { ServerAddress } from '../../../src/config/servers.js';
-import type { BatchOutcome } from '../../../src/memcached/batch.js';
 import { defaultReply, type FakeConnection } from '../../helpers/fake-server.js';
 import { MemcachedConnection } from '../../../src/memcached/connection.js';
 import { batch, FAST, keysOf, rig, tags } from '../../helpers/connection-rig.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -8,15 +8,11 @@ import { resolveOptions } from '../../../src/config/options.js';
 import { LOCK_FILE } from '../../../src/logfile/folder-lock.js';
 import { withFolderLock } from '../../../src/pipeline/run-lock.js';
 import { summarize } from '../../../src/report/run-report.js';
+import { folderMaker } from '../../helpers/scratch.js';
 
 const root = mkdtempSync(join(tmpdir(), 'memc-load-run-lock-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-function folder(): string {
-  const dir = join(root, `f${n++}`);
-  mkdirSync(dir);
-  return dir;
-}
+const folder = folderMaker(root);
 const options = (dir: string, more: object = {}) => resolveOptions({ pattern: join(dir, '*.tsv.gz'), ...more });
 const empty = (dir: string) => summarize([], options(dir), performance.now());
 
