@@ -1,6 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_SERVERS, DEFAULTS } from './defaults.js';
 import { DEVICE_TYPES, type DeviceType, type ServerAddress } from './servers.js';
+
+export { DEFAULT_PATTERN, DEFAULT_SERVERS, DEFAULTS, defaultWorkers } from './defaults.js';
 
 /** Everything a run needs, already validated. Built by the CLI or passed to `load()`. */
 export interface RunOptions {
@@ -42,43 +44,6 @@ export interface RunOptions {
    * per folder"); 0 gives up at once.
    */
   readonly waitLock: number;
-}
-
-export const DEFAULT_PATTERN = '/data/appsinstalled/*.tsv.gz';
-
-export const DEFAULT_SERVERS: Readonly<Record<DeviceType, string>> = {
-  idfa: '127.0.0.1:33013',
-  gaid: '127.0.0.1:33014',
-  adid: '127.0.0.1:33015',
-  dvid: '127.0.0.1:33016',
-};
-
-export const DEFAULTS = {
-  pattern: DEFAULT_PATTERN,
-  dry: false,
-  workers: defaultWorkers(),
-  maxErrorRate: 0.01,
-  maxLineBytes: 1024 * 1024,
-  batchBytes: 512 * 1024,
-  maxBufferedBytes: 8 * 1024 * 1024,
-  connectTimeoutMs: 2000,
-  responseTimeoutMs: 5000,
-  retries: 8,
-  failOnEvictions: false,
-  ttl: 0,
-  packed: false,
-  gunzip: 'inline',
-  waitLock: 0,
-} as const;
-
-/**
- * One worker per core (issue #2: "the default uses the machine's cores"). On 2 cores shared with
- * four local memcached, 1 worker and 2 measured alike within the machine's noise
- * (docs/benchmarks.md, optimisation log); with memcached on other hosts, parsing is the stage
- * that needs the cores.
- */
-export function defaultWorkers(): number {
-  return Math.max(1, availableParallelism());
 }
 
 /** `host:port`, `[v6]:port`; the label keeps the user's spelling for messages. */

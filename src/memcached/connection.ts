@@ -34,6 +34,7 @@ import { EventEmitter } from 'node:events';
 import { channel } from 'node:diagnostics_channel';
 import { connect as netConnect, type Socket } from 'node:net';
 import { debuglog } from 'node:util';
+import { DEFAULTS } from '../config/defaults.js';
 import type { ServerAddress } from '../config/servers.js';
 import {
   ClosedError,
@@ -88,14 +89,14 @@ export interface ConnectionOptions {
  * so giveUpAfterMs caps the outage (from the last sign of life, for a timeout) at ~12–15 s too.
  */
 export const CONNECTION_DEFAULTS = {
-  connectTimeoutMs: 2000,
-  responseTimeoutMs: 5000,
-  retries: 8,
+  connectTimeoutMs: DEFAULTS.connectTimeoutMs,
+  responseTimeoutMs: DEFAULTS.responseTimeoutMs,
+  retries: DEFAULTS.retries,
   retryBaseDelayMs: 100,
   retryMaxDelayMs: 3000,
   giveUpAfterMs: 12_000,
   /** Dozens of batches per server (the pipeline's chunks split four ways); 4 servers: 32 MiB at most. */
-  maxBufferedBytes: 8 * 1024 * 1024,
+  maxBufferedBytes: DEFAULTS.maxBufferedBytes,
   /** Far above the bandwidth-delay product of a LAN; bounds the resend after a failure. */
   maxInFlightBatches: 16,
 } as const;
