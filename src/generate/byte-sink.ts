@@ -7,6 +7,8 @@
  * plus Buffer.from per line, and handing off slices of the same Buffer avoids a copy. A slice
  * once taken is never written again (writing only moves forward), so zlib may hold on to it.
  */
+import { writeDecimal } from '../record/decimal.js';
+
 const DEFAULT_CHUNK_BYTES = 1 << 20;
 
 export class ByteSink {
@@ -73,20 +75,7 @@ export class ByteSink {
 
   /** Decimal digits of a non-negative integer below 2^53. */
   uint(n: number): void {
-    const buf = this.#buf;
-    if (n < 10) {
-      buf[this.#pos++] = 48 + n;
-      return;
-    }
-    let digits = 1;
-    for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
-    let p = this.#pos + digits;
-    this.#pos = p;
-    let m = n;
-    do {
-      buf[--p] = 48 + (m % 10);
-      m = Math.floor(m / 10);
-    } while (m > 0);
+    this.#pos = writeDecimal(this.#buf, this.#pos, n);
   }
 
   /** Everything written since the last take(), in order. */

@@ -4,6 +4,7 @@
  * at their edges (leading/trailing bad bytes, NUL, `1e999`, a trailing tab…), not by one shape.
  */
 import { DEVICE_TYPES } from '../config/servers.js';
+import { MAX_KEY_BYTES } from '../record/key.js';
 import type { RejectReason } from '../record/reasons.js';
 import { ByteSink } from './byte-sink.js';
 import { formatCoord, HEX_BYTES } from './format.js';
@@ -250,8 +251,8 @@ function writeBadKey(out: ByteSink, rng: Rng, key: DevKey): void {
   out.ascii(type);
   out.byte(TAB);
   if (rng.int(3) === 0) {
-    // Over memcached's 250-byte key limit (`type:id`), from 251 on.
-    const idLen = 251 + rng.int(150) - (type.length + 1);
+    // Over memcached's key limit (`type:id`), from one byte over on.
+    const idLen = MAX_KEY_BYTES + 1 + rng.int(150) - (type.length + 1);
     for (let i = 0; i < idLen; i++) out.byte(HEX_BYTES[rng.int(16)]);
   } else {
     // One bad byte anywhere in a normal id, ends included.

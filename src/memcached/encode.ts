@@ -12,27 +12,19 @@
  * - No `T` flag when ttl is 0: the item never expires, the default.
  * - `ms` is a plain set, so re-sending a batch after a reconnect is idempotent.
  *
- * Keys are validated before anything is written: a key with a space or control byte, or longer
- * than 250 bytes, draws CLIENT_ERROR and memcached then reads our value line as a command, which
- * throws every later reply out of step.
+ * Keys are validated before anything is written, by the rule in record/key.ts: a key that breaks
+ * it draws CLIENT_ERROR and memcached then reads our value line as a command, which throws every
+ * later reply out of step.
  */
 import { DEVICE_TYPES } from '../config/servers.js';
 import { InvalidArgumentError } from '../errors.js';
+import * as decimal from '../record/decimal.js';
+import { isValidKey, MAX_KEY_BYTES } from '../record/key.js';
+
+export { isValidKey };
 
 /** The no-op fence; built once and shared, never write into it. */
 export const MN: Buffer = Buffer.from('mn\r\n', 'latin1');
-
-export const MAX_KEY_BYTES = 250;
-
-/** True when `key` can be sent as a memcached text-protocol key. */
-export function isValidKey(key: Uint8Array): boolean {
-  if (key.length === 0 || key.length > MAX_KEY_BYTES) return false;
-  for (let i = 0; i < key.length; i++) {
-    const c = key[i];
-    if (c <= 0x20 || c === 0x7f) return false;
-  }
-  return true;
-}
 
 /**
  * The bytes after `<datalen>` up to and including the header's `\r\n`: ` q\r\n` or
@@ -80,6 +72,10 @@ export function encodeMetaSet(key: string | Uint8Array, value: Uint8Array, opts:
 
 // ---- hot path: the chunk encoder writes headers straight into its output buffer ----
 
+// A constant of this module, not an imported binding, so that TurboFan inlines it without a
+// check per call (see pipeline/fast-line.ts).
+const { writeDecimal } = decimal;
+
 /** `ms <dev_type>:` per server index (DEVICE_TYPES order). */
 export const KEY_PREFIXES: readonly Uint8Array[] = DEVICE_TYPES.map((t) => Buffer.from(`ms ${t}:`, 'latin1'));
 
@@ -112,16 +108,4 @@ export function writeMetaSetHeader(
   offset = writeDecimal(target, offset, valueLen);
   for (let i = 0; i < flags.length; i++) target[offset++] = flags[i];
   return offset;
-}
-
-function writeDecimal(target: Uint8Array, offset: number, v: number): number {
-  let digits = 1;
-  for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
-  let p = offset + digits;
-  const end = p;
-  do {
-    target[--p] = 0x30 + (v % 10);
-    v = Math.floor(v / 10);
-  } while (v > 0);
-  return end;
 }

@@ -4,7 +4,7 @@
  *
  * A clean line is what the tracker writes nearly always:
  *
- *   <idfa|gaid|adid|dvid> \t <id: 1..245 printable bytes> \t <-?digits[.digits]> \t <same> \t <d+(,d+)*|nothing> \n
+ *   <idfa|gaid|adid|dvid> \t <id: 1..MAX_DEV_ID_BYTES (245) key bytes> \t <-?digits[.digits]> \t <same> \t <d+(,d+)*|nothing> \n
  *
  * with at most 15 digits in each coordinate and 9 in each app id. Anything else (spaces, `\r`,
  * an exponent, an empty or long app id, a sixth field, a line longer than FAST_MAX_LINE) makes
@@ -20,8 +20,10 @@
  * written before its length is known, in the place a 3-digit length leaves for it (most values
  * are 100..999 bytes); any other length moves the value once.
  */
-import { KEY_PREFIXES } from '../memcached/encode.js';
-import { POW10, TYPE_WORDS } from '../record/parse-line.js';
+import * as encode from '../memcached/encode.js';
+import { USER_APPS_LAYOUT } from '../proto/user-apps.js';
+import * as decimal from '../record/decimal.js';
+import * as key from '../record/key.js';
 
 const TAB = 0x09;
 const LF = 0x0a;
@@ -29,15 +31,23 @@ const COMMA = 0x2c;
 const DOT = 0x2e;
 const MINUS = 0x2d;
 
+// What the hot loops use of other modules, as constants of this one. TurboFan folds a module's
+// own constants into the code, but reads an imported binding through its cell at every use (and
+// an exported one, even in its own module): the apps tag read from an import cost ~7% of this
+// path's instructions (bench:instructions), the key-byte test ~3%.
+const { KEY_PREFIXES } = encode;
+const { POW10 } = decimal;
+const { TAG_APPS_VARINT, TAG_LAT, TAG_LON, GEO_BYTES } = USER_APPS_LAYOUT;
+const { isKeyByte, typeAt, MAX_DEV_ID_BYTES, TYPE_BYTES } = key;
+
 /** Longest line the fast path takes; longer ones go to the general path. */
 export const FAST_MAX_LINE = 64 * 1024;
 /**
  * Bytes a caller must have free in `out` (besides the flags): a clean line's frame is at most
- * its line plus the `ms ` prefix, the length and the `\r\n`s; the id's 245 bytes bound the rest.
+ * its line plus the `ms ` prefix, the length and the `\r\n`s; the id's MAX_DEV_ID_BYTES bound the
+ * rest.
  */
 export const FAST_OUT_ROOM = FAST_MAX_LINE + 512;
-/** memcached's key limit (250) less `type:`. */
-const MAX_ID = 245;
 /** Digits the value's length is assumed to have when the value is placed. */
 const LEN_DIGITS = 3;
 
@@ -70,18 +80,18 @@ export function encodeCleanLine(
   const prefix = KEY_PREFIXES[type];
   for (let k = 0; k < prefix.length; k++) out[p++] = prefix[k];
 
-  // dev_id: printable bytes up to the tab (a control byte or space stops it; only a tab is good).
+  // dev_id: key bytes up to the tab (a control byte or space stops it; only a tab is good).
   // Copying stops one byte past the longest id, so a hostile line cannot write past the room.
-  let i = start + 5;
+  let i = start + TYPE_BYTES + 1;
   const idStart = i;
-  const idStop = idStart + MAX_ID + 1;
+  const idStop = idStart + MAX_DEV_ID_BYTES + 1;
   let c = input[i];
-  while (c > 0x20 && c !== 0x7f && i < idStop) {
+  while (isKeyByte(c) && i < idStop) {
     out[p++] = c;
     c = input[++i];
   }
   const idLen = i - idStart;
-  if (c !== TAB || idLen === 0 || idLen > MAX_ID) return -1;
+  if (c !== TAB || idLen === 0 || idLen > MAX_DEV_ID_BYTES) return -1;
 
   // `x !== x` is the NaN test, without a call in the hot path.
   const lat = parseCoordinate(input, i + 1);
@@ -107,7 +117,7 @@ export function encodeCleanLine(
       let v = d;
       while ((d = input[++i] - 0x30) >>> 0 <= 9) v = (v * 10 + d) | 0;
       if (i - idFirst > 9) return -1;
-      out[q++] = 0x08;
+      out[q++] = TAG_APPS_VARINT;
       // Most app ids are below 2^14: their varint is written without a loop.
       if (v < 0x80) {
         out[q++] = v;
@@ -129,11 +139,11 @@ export function encodeCleanLine(
     if (c !== LF) return -1;
   }
   if (i > limit) return -1;
-  out[q] = 0x11;
+  out[q] = TAG_LAT;
   view.setFloat64(q + 1, lat, true);
-  out[q + 9] = 0x19;
+  out[q + 9] = TAG_LON;
   view.setFloat64(q + 10, lon, true);
-  q += 18;
+  q += GEO_BYTES;
 
   const valueLen = q - headerEnd;
   const lenDigits = valueLen < 100 ? 2 : valueLen < 1000 ? 3 : valueLen < 10000 ? 4 : 5;
@@ -161,10 +171,8 @@ export function encodeCleanLine(
  * else -1. `input` must hold at least 5 bytes from `start` (a newline comes later).
  */
 export function peekType(input: Buffer, start: number): number {
-  if (input[start + 4] !== TAB) return -1;
-  const word = (input[start] | (input[start + 1] << 8) | (input[start + 2] << 16) | (input[start + 3] << 24)) >>> 0;
-  for (let t = 0; t < TYPE_WORDS.length; t++) if (TYPE_WORDS[t] === word) return t;
-  return -1;
+  if (input[start + TYPE_BYTES] !== TAB) return -1;
+  return typeAt(input, start);
 }
 
 /**

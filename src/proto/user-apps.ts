@@ -17,6 +17,15 @@ const TAG_APPS_VARINT = 0x08; // (1 << 3) | 0
 const TAG_APPS_PACKED = 0x0a; // (1 << 3) | 2
 const TAG_LAT = 0x11; // (2 << 3) | 1
 const TAG_LON = 0x19; // (3 << 3) | 1
+/** lat and lon: a tag and 8 bytes each, in every message. */
+const GEO_BYTES = 18;
+
+/**
+ * The layout above for the fast path (pipeline/fast-line.ts), which writes the message itself.
+ * An object, not exported constants: V8 reads an exported binding through its cell even in its
+ * own module, so exporting the constants above made writeUserApps ~3% slower per line.
+ */
+export const USER_APPS_LAYOUT = { TAG_APPS_VARINT, TAG_APPS_PACKED, TAG_LAT, TAG_LON, GEO_BYTES } as const;
 
 /** The message as plain data. */
 export interface UserApps {
@@ -48,7 +57,7 @@ export function appsPayloadSize(apps: ArrayLike<number>, count: number): number 
  */
 export function userAppsSize(count: number, payload: number, packed: boolean): number {
   const appsBytes = packed ? (count === 0 ? 0 : 1 + varintSize(payload) + payload) : count + payload;
-  return appsBytes + 18;
+  return appsBytes + GEO_BYTES;
 }
 
 function writeVarint(target: Uint8Array, offset: number, v: number): number {
