@@ -61,11 +61,11 @@ const disconnectChannel = channel('memc-load:connection:disconnect');
 const goneChannel = channel('memc-load:connection:gone');
 
 export interface ConnectionOptions {
-  /** TCP connect must complete within this. Default 2000. */
+  /** TCP connect must complete within this. Default: DEFAULTS.connectTimeoutMs (config/defaults.ts). */
   readonly connectTimeoutMs?: number;
-  /** No reply progress for this long with batches in flight drops the socket. Default 5000. */
+  /** No reply progress for this long with batches in flight (or during the handshake) drops the socket. Default: DEFAULTS.responseTimeoutMs. */
   readonly responseTimeoutMs?: number;
-  /** Reconnect attempts in one outage before the server is given up. Default 8. */
+  /** Reconnect attempts in one outage before the server is given up. Default: DEFAULTS.retries. */
   readonly retries?: number;
   /** First reconnect delay; doubles per attempt, up to retryMaxDelayMs, jittered. Default 100. */
   readonly retryBaseDelayMs?: number;
@@ -73,7 +73,7 @@ export interface ConnectionOptions {
   readonly retryMaxDelayMs?: number;
   /** An outage lasting this long gives up at its next failure, whatever the attempts. Default 12000. */
   readonly giveUpAfterMs?: number;
-  /** send() returns false once queued + in-flight bytes reach this. Default 8 MiB. */
+  /** send() returns false once queued + in-flight bytes reach this. Default: DEFAULTS.maxBufferedBytes. */
   readonly maxBufferedBytes?: number;
   /** Batches written and not yet acknowledged, at most. Default 16. */
   readonly maxInFlightBatches?: number;
