@@ -21,6 +21,7 @@ import { combineObservers, type LoadObserver } from '../report/observer.js';
 import { renderSummary, toJsonReport } from '../report/render.js';
 import type { RunReport } from '../report/run-report.js';
 import { helpText, parseCli, type CliSettings, type Command } from './args.js';
+import { preflight } from './preflight.js';
 import { ProgressLine, progressStyle, type ProgressSnapshot } from './progress.js';
 import { createTextLogger, type ClosableLogger } from './text-logger.js';
 
@@ -87,6 +88,7 @@ async function withLogger(
 }
 
 async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | null, baseLogger: ClosableLogger): Promise<number> {
+  preflight(options, cli.report);
   // The progress line shares stderr with the log: clear it before a log line, redraw after.
   const style = progressStyle(process.stderr, cli.quiet, process.env);
   // Drawn as each file starts, not only on the timer: a short file would otherwise never show.

@@ -1,12 +1,13 @@
 /** The real bin in a child process: the flags a cron job or an operator relies on. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { RUN_FLAGS } from '../../../src/cli/args.js';
 import { runCli } from '../../helpers/cli.js';
+import { escapeRegExp as escape } from '../../helpers/scratch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memc-load-bin-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +30,8 @@ test('-l writes the log to the file (appended), nothing to stderr', async () => 
   assert.equal(text.match(/self-test passed/g)?.length, 2);
 });
 
-test('a pattern matching nothing is not an error: logged, exit 0', async () => {
+test('a pattern matching nothing in an existing folder is not an error: logged, exit 0', async () => {
+  mkdirSync(join(dir, 'none'));
   const r = await runCli(['--pattern', join(dir, 'none/*.tsv.gz')]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /No files match .*none\/\*\.tsv\.gz: nothing to do/);
@@ -57,6 +59,26 @@ for (const [name, args, message] of usage) {
     assert.equal(r.stdout, '');
   });
 }
+
+test('checked before anything is read (issue #12): a missing pattern folder, a folder for a pattern, an unwritable --report', async () => {
+  const sub = join(dir, 'preflight');
+  mkdirSync(sub);
+  const file = join(sub, '20170929000000.tsv.gz');
+  writeFileSync(file, gzipSync('idfa\tabc\t1.0\t2.0\t1,2\n'));
+  const cases: [string[], RegExp][] = [
+    [['--pattern', join(dir, 'missing', '*.tsv.gz')], new RegExp(`the folder ${escape(join(dir, 'missing'))} does not exist`)],
+    [['--pattern', sub], new RegExp(`--pattern ${escape(sub)} is a folder, not a pattern of files; did you mean ${escape(sub)}/\\*\\.tsv\\.gz\\?`)],
+    [['--pattern', join(sub, '*.tsv.gz'), '--report', join(dir, 'nope', 'r.json')], /--report: cannot write .*nope\/r\.json: its folder .*nope is missing or not writable/],
+    [['--pattern', join(sub, '*.tsv.gz'), '--report', sub], /--report .*preflight is a folder; give a file name/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli([...args, '--idfa', '127.0.0.2:1']);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /Processing|\n\s+at /, 'nothing read, no stack trace');
+  }
+  assert.deepEqual(readdirSync(sub), ['20170929000000.tsv.gz'], 'nothing renamed');
+});
 
 test('--help documents every option with its default; --version prints the version', async () => {
   const help = await runCli(['--help']);
