@@ -1,12 +1,14 @@
 /** The real bin in a child process: the flags a cron job or an operator relies on. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { RUN_FLAGS } from '../../../src/cli/args.js';
 import { runCli } from '../../helpers/cli.js';
+import { repoRoot } from '../../helpers/paths.js';
 import { escapeRegExp as escape } from '../../helpers/scratch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memc-load-bin-'));
@@ -78,6 +80,16 @@ test('checked before anything is read (issue #12): a missing pattern folder, a f
     assert.doesNotMatch(r.stderr, /Processing|\n\s+at /, 'nothing read, no stack trace');
   }
   assert.deepEqual(readdirSync(sub), ['20170929000000.tsv.gz'], 'nothing renamed');
+});
+
+test('an unbuilt clone says what to run, not a module-not-found stack (issue #12)', () => {
+  const clone = join(dir, 'unbuilt');
+  mkdirSync(join(clone, 'bin'), { recursive: true });
+  copyFileSync(join(repoRoot(), 'bin', 'memc-load.js'), join(clone, 'bin', 'memc-load.js'));
+  const r = spawnSync(process.execPath, [join(clone, 'bin', 'memc-load.js'), '--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /not built yet: run `npm ci && npm run build`/);
+  assert.doesNotMatch(r.stderr, /ERR_MODULE_NOT_FOUND|\n\s+at /);
 });
 
 test('--help documents every option with its default; --version prints the version', async () => {
