@@ -37,6 +37,8 @@ export interface GenerateArgs {
   readonly blankRate: number;
   readonly crlf: boolean;
   readonly start: string | undefined;
+  /** --force: replace files of the same names. */
+  readonly overwrite: boolean;
 }
 
 interface OptionDoc {
@@ -92,6 +94,7 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
 
 export const GENERATE_FLAGS: Readonly<Record<string, OptionDoc>> = {
   out: { type: 'string', arg: 'DIR', help: 'folder to write the files into', def: '.' },
+  force: { type: 'boolean', help: 'replace files of the same names already in the folder (else they stop it, exit 2)' },
   files: { type: 'string', arg: 'N', help: 'number of minute files', def: '3' },
   lines: { type: 'string', arg: 'N', help: 'lines per file', def: '10000' },
   seed: { type: 'string', arg: 'N', help: 'random seed (same seed, same bytes)', def: '1' },
@@ -178,6 +181,7 @@ function parseGenerate(argv: readonly string[]): Command {
       blankRate: rate('blank-rate', 0),
       crlf: v.crlf === true,
       start,
+      overwrite: v.force === true,
     },
   };
 }

@@ -47,7 +47,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${packageVersion()}\n`);
       return EXIT.OK;
     case 'generate': {
-      const summary = await generateLogs(command.generate);
+      let summary;
+      try {
+        summary = await generateLogs(command.generate);
+      } catch (err) {
+        // A path under a file, no permission, a full disk: one line, not a stack.
+        const e = err as NodeJS.ErrnoException;
+        const message = err instanceof MemcLoadError ? err.message : `cannot write into ${command.generate.dir}: ${e.message}`;
+        process.stderr.write(`memc-load generate: ${message}\n`);
+        return EXIT.USAGE;
+      }
       for (const f of summary.files) process.stdout.write(`${f.path}\t${f.lines} lines\n`);
       return EXIT.OK;
     }

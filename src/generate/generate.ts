@@ -9,9 +9,9 @@
  * builds lines while the pool compresses earlier blocks; GzipFile bounds the blocks in flight,
  * so memory stays at a few MiB whatever the file size.
  */
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError } from '../errors.js';
+import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { ByteSink } from './byte-sink.js';
 import { GzipFile } from './gzip-file.js';
 import type { RejectKind } from './line.js';
@@ -19,8 +19,10 @@ import { DEFAULT_KEY_POOL, emptyTally, LineSource, type LineMix } from './line-s
 import { Rng } from './rng.js';
 
 export interface GenerateOptions extends LineMix {
-  /** Folder to write into; created if missing. Existing files of the same names are replaced. */
+  /** Folder to write into; created if missing. Existing files of the same names are replaced, unless `overwrite` is false. */
   readonly dir: string;
+  /** Replace files of the same names already in `dir`. Default true; the CLI's `generate` asks for --force. */
+  readonly overwrite?: boolean;
   /** Number of files. Default 1. */
   readonly files?: number;
   /** Lines per file, blank and malformed ones included. Default 10 000. */
@@ -85,6 +87,12 @@ const ROUND_LINES = 4096;
 export async function generateLogs(options: GenerateOptions): Promise<GenerateSummary> {
   const o = normalize(options);
   await mkdir(o.dir, { recursive: true });
+  if (options.overwrite === false) {
+    for (let i = 0; i < o.files; i++) {
+      const path = join(o.dir, fileName(o.start, i));
+      if (await exists(path)) throw new ConfigError(`${path} exists already; pass --force to replace it`, { file: path });
+    }
+  }
   const source = new LineSource(new Rng(o.seed), options);
   const results: GeneratedFile[] = [];
   for (let i = 0; i < o.files; i++) results.push(await writeFile(source, i, fileName(o.start, i), o));
@@ -221,4 +229,13 @@ function normalize(o: GenerateOptions): Normalized {
 
 function sum<T>(items: readonly T[], f: (item: T) => number): number {
   return items.reduce((acc, item) => acc + f(item), 0);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -92,6 +92,26 @@ test('an unbuilt clone says what to run, not a module-not-found stack (issue #12
   assert.doesNotMatch(r.stderr, /ERR_MODULE_NOT_FOUND|\n\s+at /);
 });
 
+test('generate: one line and exit 2 for a path it cannot write, and for files that exist unless --force (issue #12)', async () => {
+  const plainFile = join(dir, 'a-file');
+  writeFileSync(plainFile, 'x');
+  const under = await runCli(['generate', '--out', join(plainFile, 'logs'), '--files', '1', '--lines', '10']);
+  assert.equal(under.code, 2);
+  assert.match(under.stderr, /^memc-load generate: cannot write into .*a-file\/logs: ENOTDIR/);
+  assert.doesNotMatch(under.stderr, /\n\s+at /, 'no stack trace');
+  const out = join(dir, 'gen');
+  const args = ['generate', '--out', out, '--files', '2', '--lines', '10'];
+  assert.equal((await runCli(args)).code, 0);
+  const first = readFileSync(join(out, '20170929000000.tsv.gz'));
+  const again = await runCli([...args, '--seed', '9']);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /^memc-load generate: .*20170929000000\.tsv\.gz exists already; pass --force to replace it\n$/);
+  assert.deepEqual(readFileSync(join(out, '20170929000000.tsv.gz')), first, 'left as it was');
+  const forced = await runCli([...args, '--seed', '9', '--force']);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.notDeepEqual(readFileSync(join(out, '20170929000000.tsv.gz')), first, 'replaced');
+});
+
 test('--help documents every option with its default; --version prints the version', async () => {
   const help = await runCli(['--help']);
   assert.equal(help.code, 0);
