@@ -61,7 +61,8 @@ export function logFileReport(log: Logger, dry: boolean, r: FileReport): void {
       `app_warnings=${r.appWarnings} failed_writes=${r.failedWritesTotal} (${failed}) ` +
       (dry ? '' : `evictions=${evicted} (${evictedBy}) `) +
       `error_rate=${r.errorRate.toFixed(4)} renamed=${r.renamed ? 'yes' : 'no'} ` +
-      `time=${r.seconds.toFixed(2)}s ${r.linesPerSecond} lines/s${r.error ? `; ${r.error}` : ''}`,
+      `time=${r.seconds.toFixed(2)}s ${r.linesPerSecond} lines/s${r.error ? `; ${r.error}` : ''}` +
+      (r.heldBackBy ? `; held back by ${r.heldBackBy}, which failed to load: it will be reloaded after it` : ''),
     { file: r.path, report: r },
   );
 }

@@ -95,7 +95,9 @@ export class Settler {
       for (let f = this.#tallies[this.#watermark]; f?.settled; f = this.#tallies[this.#watermark]) {
         await this.#readLosses(f);
         for (const e of this.#restarts.errorsFor(f.index)) f.addError(e);
-        const rename = this.#holder === null && !this.#o.dry && f.outcome(this.#o.maxErrorRate) !== 'failed_load';
+        const loaded = f.outcome(this.#o.maxErrorRate) !== 'failed_load';
+        const heldBackBy = loaded && !this.#o.dry ? (this.#holder?.path ?? null) : null;
+        const rename = heldBackBy === null && loaded && !this.#o.dry;
         let renamed = false;
         if (rename) {
           try {
@@ -106,7 +108,7 @@ export class Settler {
           }
         }
         if (!renamed) this.#holder ??= f;
-        const report = f.report(this.#o.maxErrorRate, renamed);
+        const report = f.report(this.#o.maxErrorRate, renamed, heldBackBy);
         this.#reports.push(report);
         logFileReport(this.#o.log, this.#o.dry, report);
         this.#o.observer.fileFinished?.(report);

@@ -44,6 +44,11 @@ export interface FileReport {
    * and could not: the shell command that does it. Otherwise null.
    */
   readonly renameBack: string | null;
+  /**
+   * A file that loaded (succeeded or failed on its data) but was not renamed, because an earlier
+   * file of the run was not: that file's path. It will be reloaded after it. Otherwise null.
+   */
+  readonly heldBackBy: string | null;
   readonly seconds: number;
   readonly linesPerSecond: number;
 }

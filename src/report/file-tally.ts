@@ -142,7 +142,8 @@ export class FileTally {
     return this.#errors.length > 0 || failedWritesTotal > 0 ? 'failed_load' : overThreshold ? 'failed_data' : 'succeeded';
   }
 
-  report(maxErrorRate: number, renamed: boolean): FileReport {
+  /** `heldBackBy`: the earlier file that kept this one from being renamed, if any. */
+  report(maxErrorRate: number, renamed: boolean, heldBackBy: string | null = null): FileReport {
     const { rejectedTotal, failedWritesTotal, errorRate } = this.#rates();
     const seconds = Math.max(0, (this.#settledAt || performance.now()) - this.startedAt) / 1000;
     return {
@@ -165,6 +166,7 @@ export class FileTally {
       error: this.#errorText(),
       renamed,
       renameBack: this.#renameBack,
+      heldBackBy,
       seconds,
       linesPerSecond: seconds > 0 ? Math.round(this.#lines / seconds) : 0,
     };

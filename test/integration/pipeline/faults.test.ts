@@ -234,9 +234,15 @@ test('a file gone between listing and reading: it fails to load, named with the 
   const expected = expectFrom([files[0], files[2]]);
   rmSync(files[1]);
   // The library takes the list as given, as watch mode does: the list says the file is there.
-  const report = await load({ servers: serversOption(servers) }, { files });
+  const logged: string[] = [];
+  const logger = { log: (_level: string, message: string) => void logged.push(message) };
+  const report = await load({ servers: serversOption(servers) }, { files, logger });
   assert.equal(report.ok, false);
   const [first, gone, last] = report.files as [FileReport, FileReport, FileReport];
+  // Issue #12: the file held back says by which, in the report and in its log line.
+  assert.deepEqual([first.heldBackBy, gone.heldBackBy, last.heldBackBy], [null, null, files[1]]);
+  const verdict = logged.find((m) => m.startsWith(`${files[2]}: succeeded;`)) ?? '';
+  assert.match(verdict, new RegExp(`renamed=no .*; held back by ${escapeRegExp(files[1])}, which failed to load: it will be reloaded after it$`));
   assert.deepEqual([first.outcome, first.renamed], ['succeeded', true]);
   assert.equal(gone.outcome, 'failed_load');
   assert.match(gone.error ?? '', new RegExp(`^${escapeRegExp(files[1])}: could not read the file \\(ENOENT`));

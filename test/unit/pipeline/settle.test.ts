@@ -85,6 +85,7 @@ test('a file that failed to load holds back every later one: not renamed, and sa
     ['succeeded', false],
   ]);
   assert.match(finished[1]?.error ?? '', /gave up on memcached a:1/);
+  assert.deepEqual(finished.map((r) => r.heldBackBy), [null, null, paths[1], paths[1]], 'the report says which file holds it back');
   assert.equal(settler.heldBackBy(0), null);
   assert.equal(settler.heldBackBy(1), null, 'the failed file is not held back: it failed');
   assert.equal(settler.heldBackBy(2), paths[1]);
