@@ -3,8 +3,8 @@
  * Python loader keep their names and defaults; the rest are for operators who need more.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_SERVERS, DEFAULTS, resolveOptions, type RunOptions } from '../config/options.js';
-import { DEVICE_TYPES } from '../config/servers.js';
+import { DEFAULT_SERVERS, DEFAULTS, parseServerAddress, resolveOptions, type RunOptions } from '../config/options.js';
+import { DEVICE_TYPES, type DeviceType, type ServerAddress } from '../config/servers.js';
 import { envName, fromConfigFile, fromEnv, mergeSources } from '../config/sources.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { WATCH_DEFAULTS, type WatchOptions } from '../pipeline/watch.js';
@@ -117,11 +117,19 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
   if (flags.help) return { kind: 'help' };
   if (flags.version) return { kind: 'version' };
   const configFile = str(flags.config);
-  const values = mergeSources(configFile === undefined ? {} : fromConfigFile(configFile, RUN_FLAGS), fromEnv(env), flags);
+  const fromFile = configFile === undefined ? {} : fromConfigFile(configFile, RUN_FLAGS);
+  const fromVars = fromEnv(env);
+  const values = mergeSources(fromFile, fromVars, flags);
   const logFile = str(values.log) ?? null;
   if (values.test) return { kind: 'test', logFile };
-  const servers: Record<string, string> = {};
-  for (const t of DEVICE_TYPES) if (values[t] !== undefined) servers[t] = values[t] as string;
+  // A bad address is named where it was written: the flag, the variable, or the config file's key.
+  const servers: Partial<Record<DeviceType, ServerAddress>> = {};
+  for (const t of DEVICE_TYPES) {
+    const v = str(values[t]);
+    if (v === undefined) continue;
+    const where = flags[t] !== undefined ? `--${t}` : fromVars[t] !== undefined ? envName(t) : `--config ${configFile}: "${t}"`;
+    servers[t] = parseServerAddress(v, where);
+  }
   const options = resolveOptions({
     pattern: str(values.pattern),
     servers,

@@ -79,3 +79,34 @@ test('the default worker count uses every core', () => {
   assert.ok(DEFAULTS.workers >= 1);
   assert.equal(runOptions([]).options.workers, DEFAULTS.workers);
 });
+
+test('a bad address is named where it was written: the flag, the environment variable, the config file (issue #12)', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'memc-args-'));
+  try {
+    const config = join(dir, 'c.json');
+    writeFileSync(config, JSON.stringify({ adid: 'nohost' }));
+    const env = { MEMC_LOAD_GAID: 'badhost' };
+    const named = (argv: string[]) => {
+      try {
+        parseCli(argv, env);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'no error';
+    };
+    assert.match(named([]), /^MEMC_LOAD_GAID: "badhost" is not host:port/);
+    assert.equal(named(['--gaid', '127.0.0.1:1', '--idfa', 'x']), '--idfa: "x" is not host:port (e.g. 127.0.0.1:33013)', 'a flag wins over the variable');
+    assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), new RegExp(`^--config ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: "adid": "nohost" is not host:port`));
+    assert.equal(runOptionsEnv(['--gaid', '127.0.0.1:1'], env).options.servers.gaid.label, '127.0.0.1:1', 'an overridden variable is not checked');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function runOptionsEnv(argv: string[], env: NodeJS.ProcessEnv) {
+  const c: Command = parseCli(argv, env);
+  return c.kind === 'run' ? c : assert.fail();
+}
