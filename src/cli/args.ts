@@ -198,8 +198,20 @@ function parseFlags(argv: readonly string[], flags: Readonly<Record<string, Opti
   const options = Object.fromEntries(
     Object.entries(flags).map(([name, d]) => [name, d.short ? { type: d.type, short: d.short } : { type: d.type }]),
   );
+  // `--workers -1` must reach the range check ("out of range"), not parseArgs's "ambiguous": a
+  // negative number after a flag that takes a value is that value.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const next = argv[i + 1];
+    const doc = a.startsWith('--') && !a.includes('=') ? flags[a.slice(2)] : undefined;
+    if (doc?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<
       string,
       string | boolean | undefined
     >;

@@ -59,6 +59,8 @@ const bad: [string, string[], string, RegExp][] = [
   ['fractional workers', ['--workers', '1.5'], 'MCL_ERR_INVALID_ARG', /--workers/],
   ['error rate over 1', ['--max-error-rate', '2'], 'MCL_ERR_CONFIG', /--max-error-rate/],
   ['negative wait-lock', ['--wait-lock=-1'], 'MCL_ERR_CONFIG', /--wait-lock/],
+  ['negative workers, as a separate argument', ['--workers', '-1'], 'MCL_ERR_CONFIG', /--workers: -1 is out of range/],
+  ['a negative ttl, as a separate argument', ['--ttl', '-5'], 'MCL_ERR_CONFIG', /--ttl/],
   ['non-numeric wait-lock', ['--wait-lock', 'forever'], 'MCL_ERR_INVALID_ARG', /--wait-lock/],
   ['missing value', ['--pattern'], 'MCL_ERR_INVALID_ARG', /pattern/],
   ['a value for a boolean flag', ['--fail-on-evictions=yes'], 'MCL_ERR_INVALID_ARG', /fail-on-evictions/],
