@@ -62,6 +62,7 @@ export type OptionInput = Partial<Omit<RunOptions, 'servers'>> & {
 
 /** Fills defaults and checks ranges; throws ConfigError naming the option at fault. */
 export function resolveOptions(input: OptionInput = {}): RunOptions {
+  checkShape(input);
   const servers = {} as Record<DeviceType, ServerAddress>;
   for (const type of DEVICE_TYPES) {
     const given = input.servers?.[type] ?? DEFAULT_SERVERS[type];
@@ -81,6 +82,27 @@ export function resolveOptions(input: OptionInput = {}): RunOptions {
   checkNumber('wait-lock', o.waitLock, 0, 24 * 3600);
   if (o.pattern.trim() === '') throw new ConfigError('--pattern: empty glob');
   return o;
+}
+
+/**
+ * The library's options are checked as --config checks its keys: a misspelt name must not be
+ * silently ignored, and a value of the wrong type is named with the type expected.
+ */
+function checkShape(input: object): void {
+  const defaults = DEFAULTS as Readonly<Record<string, unknown>>;
+  for (const [key, value] of Object.entries(input)) {
+    if (key === 'servers') {
+      for (const type of Object.keys((value as object | undefined) ?? {})) {
+        if (!(DEVICE_TYPES as readonly string[]).includes(type)) {
+          throw new ConfigError(`servers: unknown device type "${type}" (expected ${DEVICE_TYPES.join(', ')})`);
+        }
+      }
+      continue;
+    }
+    if (!(key in defaults)) throw new ConfigError(`unknown option "${key}" (options: ${[...Object.keys(defaults), 'servers'].join(', ')})`);
+    const want = typeof defaults[key];
+    if (value !== undefined && typeof value !== want) throw new ConfigError(`option "${key}" must be a ${want}, not ${typeof value} (${JSON.stringify(value)})`);
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
