@@ -72,10 +72,9 @@ export class Settler {
     return this.#watermark >= this.#tallies.length;
   }
 
-  /** Why file `index` was not renamed although it loaded: the earlier file that holds it back. */
+  /** Why file `index` was not renamed although it loaded: the earlier file that holds it back, as its report says. */
   heldBackBy(index: number): string | null {
-    const holder = this.#holder;
-    return holder !== null && holder.index < index ? holder.path : null;
+    return this.#reports[index]?.heldBackBy ?? null;
   }
 
   /** Something may have settled: report and rename what can be, in order. */
