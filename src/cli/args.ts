@@ -8,6 +8,8 @@ import { DEVICE_TYPES, type DeviceType, type ServerAddress } from '../config/ser
 import { envName, fromConfigFile, fromEnv, mergeSources } from '../config/sources.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { WATCH_DEFAULTS, type WatchOptions } from '../pipeline/watch.js';
+import type { LogLevel } from '../report/logger.js';
+import { LOG_LEVELS, resolveLogLevel } from './log-level.js';
 
 export type Command =
   | { readonly kind: 'help' }
@@ -21,6 +23,8 @@ export interface CliSettings {
   /** --report: a path, '-' for stdout, or null. */
   readonly report: string | null;
   readonly logFormat: 'text' | 'json';
+  /** The least severe level logged (cli/log-level.ts has the rules, -q included). */
+  readonly logLevel: LogLevel;
   readonly quiet: boolean;
   readonly watch: WatchOptions | null;
   readonly metricsPort: number | null;
@@ -82,7 +86,9 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   },
   report: { type: 'string', arg: 'FILE', help: 'write the run report as JSON to FILE (- for stdout); schema: docs/report.schema.json' },
   'log-format': { type: 'string', arg: 'text|json', help: 'json: one JSON object per log line', def: 'text' },
-  quiet: { type: 'boolean', short: 'q', help: 'no progress line and no summary table' },
+  'log-level': { type: 'string', arg: LOG_LEVELS.join('|'), help: 'least severe log lines written; debug adds connection and per-batch events', def: 'info' },
+  verbose: { type: 'boolean', short: 'v', help: 'same as --log-level debug' },
+  quiet: { type: 'boolean', short: 'q', help: 'no progress line, no summary table, and only errors on stderr (unless --log-level is given)' },
   watch: { type: 'boolean', help: 'keep running: load new files as they arrive, in order, until SIGINT/SIGTERM' },
   'watch-interval': { type: 'string', arg: 'MS', help: 'with --watch: how often the folder is looked at', def: String(WATCH_DEFAULTS.intervalMs) },
   'metrics-port': { type: 'string', arg: 'PORT', help: 'serve Prometheus /metrics and /healthz on this port' },
@@ -156,10 +162,22 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
   if (metricsPort !== null && (metricsPort < 0 || metricsPort > 65535)) throw new ConfigError(`--metrics-port: ${metricsPort} is not a port`);
   const interval = int(values['watch-interval'], 'watch-interval') ?? WATCH_DEFAULTS.intervalMs;
   if (interval < 10) throw new ConfigError('--watch-interval: at least 10 ms');
+  const quiet = values.quiet === true;
+  const inFile = (flag: string) => `--config ${configFile}: "${flag}"`;
+  const logLevel = resolveLogLevel(
+    [
+      { values: fromFile, where: inFile },
+      { values: fromVars, where: envName },
+      { values: flags, where: (flag) => `--${flag}` },
+    ],
+    quiet,
+    logFile === null,
+  );
   const cli: CliSettings = {
     report: str(values.report) ?? null,
     logFormat,
-    quiet: values.quiet === true,
+    logLevel,
+    quiet,
     watch: watch ? { ...WATCH_DEFAULTS, intervalMs: interval } : null,
     metricsPort,
     metricsHost: str(values['metrics-host']) ?? '127.0.0.1',

@@ -19,8 +19,10 @@ import { withFolderLock } from '../pipeline/run-lock.js';
 import { watch } from '../pipeline/watch.js';
 import { combineObservers, type LoadObserver } from '../report/observer.js';
 import { renderSummary, toJsonReport } from '../report/render.js';
+import type { LogLevel } from '../report/logger.js';
 import type { RunReport } from '../report/run-report.js';
 import { helpText, parseCli, type CliSettings, type Command } from './args.js';
+import { debugEvents } from './debug-events.js';
 import { preflight } from './preflight.js';
 import { ProgressLine, progressStyle, type ProgressSnapshot } from './progress.js';
 import { createTextLogger, type ClosableLogger } from './text-logger.js';
@@ -61,23 +63,26 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.OK;
     }
     case 'test':
-      return withLogger(command.logFile, 'text', async (logger) => {
+      return withLogger(command.logFile, 'text', 'info', async (logger) => {
         const { runSelfTest } = await import('./self-test.js');
         return (await runSelfTest(logger)) ? EXIT.OK : EXIT.FAILED;
       });
     case 'run':
-      return withLogger(command.logFile, command.cli.logFormat, (logger) => runLoad(command.options, command.cli, command.logFile, logger));
+      return withLogger(command.logFile, command.cli.logFormat, command.cli.logLevel, (logger) =>
+        runLoad(command.options, command.cli, command.logFile, logger),
+      );
   }
 }
 
 async function withLogger(
   logFile: string | null,
   format: 'text' | 'json',
+  level: LogLevel,
   body: (logger: ClosableLogger) => Promise<number>,
 ): Promise<number> {
   let logger: ClosableLogger;
   try {
-    logger = createTextLogger(logFile, 'info', format);
+    logger = createTextLogger(logFile, level, format);
   } catch (err) {
     return usageError(err);
   }
@@ -146,13 +151,14 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const debug = cli.logLevel === 'debug' ? debugEvents(logger) : null;
   progress?.start();
   try {
     const hooks = {
       logger,
       dryOutput: process.stdout,
       signal: controller.signal,
-      observer: combineObservers([metrics, tracker]),
+      observer: combineObservers([metrics, tracker, debug?.observer]),
     };
     const report = await withFolderLock(options, hooks, () => (cli.watch ? watch(options, hooks, cli.watch) : new Loader(options, hooks).run()));
     progress?.stop();
@@ -165,6 +171,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
     return code;
   } finally {
     progress?.stop();
+    debug?.close();
     metricsServer?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -28,7 +28,7 @@
  *
  * Events: 'connect'; 'disconnect' (err) when an open socket is lost or an outage begins;
  * 'gone' (ServerGoneError); 'drain'. Trace with NODE_DEBUG=memc-load, or subscribe to the
- * diagnostics channels memc-load:connection:{connecting,connect,disconnect,gone}.
+ * diagnostics channels memc-load:connection:{connecting,connect,disconnect,backoff,gone}.
  */
 import { EventEmitter } from 'node:events';
 import { channel } from 'node:diagnostics_channel';
@@ -58,6 +58,7 @@ const debug = debuglog('memc-load');
 const connectingChannel = channel('memc-load:connection:connecting');
 const connectChannel = channel('memc-load:connection:connect');
 const disconnectChannel = channel('memc-load:connection:disconnect');
+const backoffChannel = channel('memc-load:connection:backoff');
 const goneChannel = channel('memc-load:connection:gone');
 
 export interface ConnectionOptions {
@@ -423,6 +424,7 @@ export class MemcachedConnection extends EventEmitter {
     }
     const delay = this.#backoff(this.#attempts);
     debug('%s reconnecting in %d ms (attempt %d/%d)', this.label, delay, this.#attempts, this.#o.retries);
+    if (backoffChannel.hasSubscribers) backoffChannel.publish({ server: this.label, delayMs: delay, attempts: this.#attempts, retries: this.#o.retries });
     this.#phase = 'backoff';
     this.#arm('backoff', delay);
   }

@@ -43,6 +43,12 @@ const cases: [string, string[], (c: Command) => void][] = [
   ['--gunzip pool', ['--gunzip', 'pool'], (c) => assert.equal(c.kind === 'run' && c.options.gunzip, 'pool')],
   ['--wait-lock', ['--wait-lock', '90'], (c) => assert.equal(c.kind === 'run' && c.options.waitLock, 90)],
   ['--wait-lock fractional', ['--wait-lock=0.5'], (c) => assert.equal(c.kind === 'run' && c.options.waitLock, 0.5)],
+  ['log level: info by default', [], (c) => assert.equal(c.kind === 'run' && c.cli.logLevel, 'info')],
+  ['log level: -v is debug', ['-v'], (c) => assert.equal(c.kind === 'run' && c.cli.logLevel, 'debug')],
+  ['log level: -q is error on stderr', ['-q'], (c) => assert.equal(c.kind === 'run' && c.cli.logLevel, 'error')],
+  ['log level: -q with --log FILE keeps info', ['-q', '-l', 'x.log'], (c) => assert.equal(c.kind === 'run' && c.cli.logLevel, 'info')],
+  ['log level: --log-level wins over -q', ['-q', '--log-level', 'warn'], (c) => assert.equal(c.kind === 'run' && c.cli.logLevel, 'warn')],
+  ['log level: -v with --log-level debug', ['-v', '--log-level=debug'], (c) => assert.equal(c.kind === 'run' && c.cli.logLevel, 'debug')],
   ['generate', ['generate', '--out', 'd', '--files', '2', '--lines', '5', '--bad-rate', '0.1', '--crlf'], (c) => {
     assert.equal(c.kind, 'generate');
     if (c.kind === 'generate') assert.deepEqual([c.generate.dir, c.generate.files, c.generate.lines, c.generate.badRate, c.generate.crlf], ['d', 2, 5, 0.1, true]);
@@ -65,6 +71,8 @@ const bad: [string, string[], string, RegExp][] = [
   ['missing value', ['--pattern'], 'MCL_ERR_INVALID_ARG', /pattern/],
   ['a value for a boolean flag', ['--fail-on-evictions=yes'], 'MCL_ERR_INVALID_ARG', /fail-on-evictions/],
   ['generate bad rate', ['generate', '--bad-rate', '1.5'], 'MCL_ERR_CONFIG', /--bad-rate/],
+  ['an unknown log level', ['--log-level', 'trace'], 'MCL_ERR_INVALID_ARG', /--log-level: "trace" is not one of error, warn, info, debug/],
+  ['-v against another --log-level', ['-v', '--log-level', 'error'], 'MCL_ERR_INVALID_ARG', /-v\/--verbose means --log-level debug/],
   ['an unknown gunzip mode', ['--gunzip', 'gpu'], 'MCL_ERR_INVALID_ARG', /--gunzip: "gpu" is not inline or pool/],
 ];
 for (const [name, argv, code, message] of bad) {
