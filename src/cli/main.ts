@@ -244,7 +244,10 @@ function logTotals(logger: ClosableLogger, r: RunReport): void {
   logger.log(
     r.ok ? 'info' : 'error',
     `Done: ${t.files} file(s), ${t.succeeded} succeeded, ${t.failed} failed, ${t.renamed} renamed; lines=${t.lines} ` +
-      `loaded=${t.loaded} rejected=${t.rejectedTotal} failed_writes=${t.failedWrites} in ${r.seconds.toFixed(2)}s ` +
+      `loaded=${t.loaded} rejected=${t.rejectedTotal} failed_writes=${t.failedWrites} ` +
+      // As in each file's line: --dry writes nothing, so there is nothing to evict.
+      (r.dry ? '' : `evictions=${t.evictionsTotal} (${Object.entries(t.evictions).map(([s, n]) => `${s}=${n}`).join(' ') || 'none'}) `) +
+      `in ${r.seconds.toFixed(2)}s ` +
       `(${r.linesPerSecond} lines/s)${r.interrupted ? '; interrupted' : ''}`,
     { totals: t },
   );

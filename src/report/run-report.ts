@@ -13,6 +13,12 @@ export interface RunTotals {
   readonly rejectedTotal: number;
   readonly appWarnings: number;
   readonly failedWrites: number;
+  /**
+   * Rise of each server's `evictions` counter over the run: the files' rises added up, so it is
+   * exact for the run even where a rise is charged to a neighbouring file. Only servers where it rose.
+   */
+  readonly evictions: Readonly<Record<string, number>>;
+  readonly evictionsTotal: number;
 }
 
 /** What `load()` resolves to; the CLI renders it and derives the exit code from `ok`. */
@@ -34,6 +40,8 @@ export function summarize(files: readonly FileReport[], opts: RunOptions, starte
   const rejected = emptyRejectCounts();
   for (const f of files) for (const r of REJECT_REASONS) rejected[r] += f.rejected[r];
   const sum = (pick: (f: FileReport) => number) => files.reduce((a, f) => a + pick(f), 0);
+  const evictions: Record<string, number> = {};
+  for (const f of files) for (const [server, n] of Object.entries(f.evictions)) evictions[server] = (evictions[server] ?? 0) + n;
   const totals: RunTotals = {
     files: files.length,
     succeeded: files.filter((f) => f.outcome === 'succeeded').length,
@@ -45,6 +53,8 @@ export function summarize(files: readonly FileReport[], opts: RunOptions, starte
     rejectedTotal: sum((f) => f.rejectedTotal),
     appWarnings: sum((f) => f.appWarnings),
     failedWrites: sum((f) => f.failedWritesTotal),
+    evictions,
+    evictionsTotal: Object.values(evictions).reduce((a, n) => a + n, 0),
   };
   const seconds = (performance.now() - startedAt) / 1000;
   return {

@@ -6,6 +6,7 @@
  * failed writes of the file, counted with their reason, and the run goes on.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { generateLogs } from '../../../src/generate/index.js';
@@ -52,7 +53,8 @@ test('evictions: a warning naming the server and the count; every eviction is ch
   const dvid = s[3]!.address.label;
   const dir = scratch.copy('warn');
   const files = pendingFiles(dir);
-  const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), ...serverArgs(s.map((x) => x.address.label))]);
+  const reportFile = join(scratch.root, 'warn-report.json');
+  const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--report', reportFile, ...serverArgs(s.map((x) => x.address.label))]);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`), 'evictions alone do not stop renames');
   assert.match(run.stderr, new RegExp(`W memcached ${escapeRegExp(dvid)} evicted \\d+ item\\(s\\) while \\S+ settled: items stored earlier may be gone`));
@@ -61,6 +63,11 @@ test('evictions: a warning naming the server and the count; every eviction is ch
   const v = verdicts(run.stderr, files, dvid);
   assert.equal(v.reduce((a, x) => a + x.evicted, 0), total, 'the reported rises add up to the counter');
   for (const x of v) assert.match(x.line, /: succeeded; /);
+  // The run's totals carry them too (issue #12): the Done line and the report.
+  assert.match(run.stderr, new RegExp(`I Done: 3 file\\(s\\), .* failed_writes=0 evictions=${total} \\(${escapeRegExp(dvid)}=${total}\\) in `));
+  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { totals: { evictions: Record<string, number>; evictionsTotal: number } };
+  assert.deepEqual(report.totals.evictions, { [dvid]: total });
+  assert.equal(report.totals.evictionsTotal, total);
 });
 
 test('evictions with --fail-on-evictions: the file fails to load, it and every later file stay pending, exit 1', async () => {

@@ -44,3 +44,15 @@ test('the JSON report validates against docs/report.schema.json', () => {
   assert.equal(validate({ ...json, totals: undefined }), false);
   assert.equal(validate({ ...json, files: [{ ...json.files[0], outcome: 'fine' }] }), false);
 });
+
+test('the run totals add up the evictions of every file, by server', () => {
+  const opts = resolveOptions({ pattern: '/logs/*.tsv.gz' });
+  const a = tallyOf('/logs/20170929000000.tsv.gz', 0, 10, {}, [settled('127.0.0.1:33016', { loaded: 10 })]);
+  const b = tallyOf('/logs/20170929000100.tsv.gz', 1, 10, {}, [settled('127.0.0.1:33016', { loaded: 10 })]);
+  a.noteLoss('127.0.0.1:33016', 7, 0);
+  b.noteLoss('127.0.0.1:33016', 5, 0);
+  b.noteLoss('127.0.0.1:33013', 2, 3);
+  const { totals } = summarize([a.report(0.01, true), b.report(0.01, true)], opts, performance.now());
+  assert.deepEqual(totals.evictions, { '127.0.0.1:33016': 12, '127.0.0.1:33013': 2 });
+  assert.equal(totals.evictionsTotal, 14);
+});
