@@ -166,7 +166,8 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
     // Watch mode ends by a signal by design: that is a clean stop, not an interruption.
     const code =
       signalled !== null && !cli.watch ? (signalled === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM) : report.ok ? EXIT.OK : EXIT.FAILED;
-    if (progress !== null && report.files.length > 0) process.stderr.write(`\n${renderSummary(report)}`);
+    // Fitted to the terminal: a table wider than it wraps into an unreadable one.
+    if (style !== null && report.files.length > 0) process.stderr.write(`\n${renderSummary(report, style.columns)}`);
     if (cli.report !== null) writeReport(cli.report, toJsonReport(report, options, packageVersion(), code));
     return code;
   } finally {

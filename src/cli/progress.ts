@@ -58,7 +58,17 @@ export function formatDuration(seconds: number): string {
 /** Whether to show the line at all, by the usual conventions (isatty, --quiet, NO_COLOR for color). */
 export function progressStyle(stream: NodeJS.WriteStream, quiet: boolean, env: NodeJS.ProcessEnv): ProgressStyle | null {
   if (quiet || !stream.isTTY) return null;
-  return { color: env['NO_COLOR'] === undefined || env['NO_COLOR'] === '', columns: stream.columns || 80 };
+  return { color: env['NO_COLOR'] === undefined || env['NO_COLOR'] === '', columns: terminalColumns(stream, env) };
+}
+
+/**
+ * The terminal's width. A pseudo-terminal nobody sized (script(1) without a terminal of its own,
+ * some CI runners) reports 0 columns: then COLUMNS, as shells and `ls` read it, else 80.
+ */
+export function terminalColumns(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): number {
+  if (stream.columns > 0) return stream.columns;
+  const fromEnv = Number(env['COLUMNS']);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
 }
 
 /** Redraws the line a few times a second; log lines clear it first so they never interleave. */

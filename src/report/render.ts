@@ -62,46 +62,127 @@ const VERDICT: Readonly<Record<FileReport['outcome'], string>> = {
   failed_load: 'FAILED load',
 };
 
-/** The end-of-run table: one row per file, then totals. */
-export function renderSummary(report: RunReport): string {
-  const head = ['file', 'lines', 'loaded', 'rejected', 'by reason', 'failed writes', 'error rate', 'time', 'lines/s', 'renamed', 'outcome'];
+/** The summary's columns; `drop` orders those given up, first first, when the terminal is too narrow. */
+const COLUMNS = ['file', 'lines', 'loaded', 'rejected', 'by reason', 'failed writes', 'error rate', 'time', 'lines/s', 'renamed', 'outcome'] as const;
+const NUMERIC = new Set(['lines', 'loaded', 'rejected', 'failed writes', 'error rate', 'time', 'lines/s']);
+const DROP_ORDER = ['lines/s', 'time', 'loaded', 'by reason'] as const;
+
+interface SummaryRow {
+  readonly cells: readonly string[];
+  /** The block layout's heading: the file (or totals) and its verdict. */
+  readonly title: string;
+}
+
+/**
+ * The end-of-run summary for a terminal `columns` wide: the full table (one row per file, then
+ * totals) when it fits, else the same table without its least needed columns, else one block per
+ * file. A line that wraps on the terminal scrambles the table, so no line is ever wider than
+ * `columns`. Without a width (a file, a test), the full table.
+ */
+export function renderSummary(report: RunReport, columns = Number.POSITIVE_INFINITY): string {
+  const rows = summaryRows(report);
+  for (let dropped = 0; dropped <= DROP_ORDER.length; dropped++) {
+    const text = table(rows, new Set(DROP_ORDER.slice(0, dropped)));
+    if (Math.max(...text.split('\n').map((l) => l.length)) <= columns) return text;
+  }
+  return blocks(rows, Math.max(20, columns));
+}
+
+function summaryRows(report: RunReport): SummaryRow[] {
   const reasons = (r: Readonly<Record<string, number>>) =>
     REJECT_REASONS.filter((k) => (r[k] ?? 0) > 0).map((k) => `${k}=${r[k]}`).join(' ') || '-';
-  const rows = report.files.map((f) => [
-    basename(f.path),
-    String(f.lines),
-    String(f.loaded),
-    String(f.rejectedTotal),
-    reasons(f.rejected),
-    String(f.failedWritesTotal),
-    pct(f.errorRate),
-    `${f.seconds.toFixed(2)}s`,
-    String(f.linesPerSecond),
-    f.renamed ? 'yes' : 'no',
-    VERDICT[f.outcome],
-  ]);
+  const rows: SummaryRow[] = report.files.map((f) => ({
+    title: `${basename(f.path)}: ${VERDICT[f.outcome]}, renamed ${f.renamed ? 'yes' : 'no'}`,
+    cells: [
+      basename(f.path),
+      String(f.lines),
+      String(f.loaded),
+      String(f.rejectedTotal),
+      reasons(f.rejected),
+      String(f.failedWritesTotal),
+      pct(f.errorRate),
+      `${f.seconds.toFixed(2)}s`,
+      String(f.linesPerSecond),
+      f.renamed ? 'yes' : 'no',
+      VERDICT[f.outcome],
+    ],
+  }));
   const t = report.totals;
   const totalRate = t.lines === 0 ? 0 : (t.rejectedTotal + t.failedWrites) / t.lines;
-  rows.push([
-    `total (${t.files} files)`,
-    String(t.lines),
-    String(t.loaded),
-    String(t.rejectedTotal),
-    reasons(t.rejected),
-    String(t.failedWrites),
-    pct(totalRate),
-    `${report.seconds.toFixed(2)}s`,
-    String(report.linesPerSecond),
-    `${t.renamed}/${t.files}`,
-    t.failed === 0 ? 'ok' : `${t.failed} FAILED`,
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const numeric = new Set([1, 2, 3, 5, 6, 7, 8]);
-  const fmt = (cells: string[]) =>
-    cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+  const outcome = t.failed === 0 ? 'ok' : `${t.failed} FAILED`;
+  rows.push({
+    title: `total (${t.files} files): ${outcome}, renamed ${t.renamed}/${t.files}`,
+    cells: [
+      `total (${t.files} files)`,
+      String(t.lines),
+      String(t.loaded),
+      String(t.rejectedTotal),
+      reasons(t.rejected),
+      String(t.failedWrites),
+      pct(totalRate),
+      `${report.seconds.toFixed(2)}s`,
+      String(report.linesPerSecond),
+      `${t.renamed}/${t.files}`,
+      outcome,
+    ],
+  });
+  return rows;
+}
+
+function table(rows: readonly SummaryRow[], dropped: ReadonlySet<string>): string {
+  const keep = COLUMNS.map((c, i) => [c, i] as const).filter(([c]) => !dropped.has(c));
+  const pick = (cells: readonly string[]) => keep.map(([, i]) => cells[i] as string);
+  const head = keep.map(([c]) => c);
+  const body = rows.map((r) => pick(r.cells));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
+  const fmt = (cells: readonly string[]) =>
+    cells.map((c, i) => (NUMERIC.has(head[i] as string) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  const body = rows.map(fmt);
-  return [fmt(head), rule, ...body.slice(0, -1), rule, body[body.length - 1]].join('\n') + '\n';
+  const lines = body.map(fmt);
+  return [fmt(head), rule, ...lines.slice(0, -1), rule, lines[lines.length - 1]].join('\n') + '\n';
+}
+
+/** One block per file: its verdict, then its figures as `name value` items wrapped to the width. */
+function blocks(rows: readonly SummaryRow[], columns: number): string {
+  const out: string[] = [];
+  for (const r of rows) {
+    const [, lines, loaded, rejected, reasons, failed, rate, time, lps] = r.cells as string[];
+    const items = [
+      `lines ${lines}`,
+      `loaded ${loaded}`,
+      reasons === '-' ? `rejected ${rejected}` : `rejected ${rejected} (${reasons})`,
+      `failed writes ${failed}`,
+      `error rate ${rate}`,
+      `time ${time}`,
+      `${lps} lines/s`,
+    ];
+    out.push(...wrap([r.title], columns, ''), ...wrap(items, columns, '  '));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * Greedy wrap of items two spaces apart. An item too long for a line is wrapped on its own at its
+ * spaces (one space apart), and a word too long for any line is cut.
+ */
+function wrap(items: readonly string[], columns: number, indent: string): string[] {
+  const room = columns - indent.length;
+  const fit = (w: string) => (w.length <= room ? w : `${w.slice(0, room - 1)}…`);
+  const pieces = items.flatMap((item) => {
+    if (item.length <= room) return [{ text: item, sep: '  ' }];
+    return item.split(' ').map((w, i) => ({ text: fit(w), sep: i === 0 ? '  ' : ' ' }));
+  });
+  const lines: string[] = [];
+  let line = '';
+  for (const { text, sep } of pieces) {
+    if (line !== '' && line.length + sep.length + text.length <= room) line += sep + text;
+    else {
+      if (line !== '') lines.push(indent + line);
+      line = text;
+    }
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines;
 }
 
 function pct(rate: number): string {

@@ -56,3 +56,49 @@ test('the run totals add up the evictions of every file, by server', () => {
   assert.deepEqual(totals.evictions, { '127.0.0.1:33016': 12, '127.0.0.1:33013': 2 });
   assert.equal(totals.evictionsTotal, 14);
 });
+
+/** A run with long reason lists and wide numbers: the widest table the data makes. */
+function wideReport() {
+  const opts = resolveOptions({ pattern: '/logs/*.tsv.gz' });
+  const rejected = { too_long: 1, fields: 51230, empty: 3, type: 6, key: 2, geo: 2 };
+  const files = ['20170929000000', '20170929000100', '20170929000200'].map((n, i) =>
+    tallyOf(`/logs/${n}.tsv.gz`, i, 3_412_345, i === 1 ? rejected : { geo: 17 }, [
+      settled('127.0.0.1:33013', { loaded: 1_700_000 }),
+      settled('127.0.0.1:33016', i === 2 ? { failed: 1_700_000 - 17, error: new Error('gave up') } : { loaded: 1_700_000 - 17 }),
+    ]).report(0.01, i === 0),
+  );
+  return summarize(files, opts, performance.now() - 123_456);
+}
+
+for (const columns of [80, 120, 200]) {
+  test(`the summary fits a terminal of ${columns} columns and keeps the key figures`, () => {
+    const report = wideReport();
+    const text = renderSummary(report, columns);
+    const lines = text.trimEnd().split('\n');
+    for (const l of lines) assert.ok(l.length <= columns, `${l.length} > ${columns}: ${l}`);
+    for (const f of report.files) {
+      const name = f.path.slice('/logs/'.length);
+      const row = text.slice(text.indexOf(name));
+      assert.ok(text.includes(name), name);
+      assert.match(row, new RegExp(`\\b${f.lines}\\b`));
+      assert.match(row, new RegExp(`${(f.errorRate * 100).toFixed(2)}%`));
+    }
+    assert.match(text, /FAILED load/);
+    assert.match(text, /FAILED data/);
+    assert.match(text, /total \(3 files\)/);
+    assert.match(text, new RegExp(`\\b${report.totals.lines}\\b`));
+    assert.match(text, /2 FAILED/);
+  });
+}
+
+test('a wide terminal, or no width given, gets the full table; a narrow one a block per file', () => {
+  const report = wideReport();
+  const full = renderSummary(report);
+  assert.equal(renderSummary(report, 400), full);
+  assert.match(full.split('\n')[0] as string, /^file\s+lines\s+loaded\s+rejected\s+by reason\s+failed writes\s+error rate\s+time\s+lines\/s\s+renamed\s+outcome$/);
+  const narrow = renderSummary(report, 80);
+  assert.doesNotMatch(narrow, /^file\s+lines/);
+  assert.match(narrow, /^20170929000100\.tsv\.gz: FAILED data, renamed no\n {2}lines 3412345 {2}loaded \d+\n {2}rejected 51244 \(too_long=1 fields=51230 empty=3 type=6 key=2 geo=2\)\n/m);
+  // Very narrow: still nothing past the edge.
+  for (const l of renderSummary(report, 30).trimEnd().split('\n')) assert.ok(l.length <= 30, l);
+});
