@@ -192,6 +192,8 @@ class ProgressTracker implements LoadObserver {
   #index = 0;
   #files = 0;
   #bytesRead = 0;
+  /** Bytes read of the run's earlier files: the run's rate, and so the ETA, carries across files. */
+  #bytesBefore = 0;
   #bytesTotal = 0;
   #lines = 0;
   #errors = 0;
@@ -201,6 +203,7 @@ class ProgressTracker implements LoadObserver {
   }
 
   fileStarted(path: string, index: number, bytes: number): void {
+    this.#bytesBefore += this.#bytesRead;
     this.#file = path;
     this.#index = index;
     this.#files = Math.max(this.#files, index + 1);
@@ -235,6 +238,7 @@ class ProgressTracker implements LoadObserver {
       bytesTotal: this.#bytesTotal,
       lines: this.#lines,
       errors: this.#errors,
+      runBytesRead: this.#bytesBefore + this.#bytesRead,
     };
   }
 }

@@ -16,6 +16,8 @@ export interface ProgressSnapshot {
   readonly lines: number;
   /** Rejected lines plus failed writes so far. */
   readonly errors: number;
+  /** Compressed bytes read in the whole run so far: earlier files' and the current one's. */
+  readonly runBytesRead: number;
 }
 
 export interface ProgressStyle {
@@ -23,12 +25,15 @@ export interface ProgressStyle {
   readonly columns: number;
 }
 
-export function renderProgress(s: ProgressSnapshot, elapsedSeconds: number, style: ProgressStyle): string {
+/**
+ * `bytesPerSecond` is the run's smoothed read rate (RateSmoother), null while it is not known yet:
+ * the ETA is then `--`, not a guess.
+ */
+export function renderProgress(s: ProgressSnapshot, elapsedSeconds: number, style: ProgressStyle, bytesPerSecond: number | null): string {
   if (s.file === null) return '';
   const frac = s.bytesTotal > 0 ? Math.min(1, s.bytesRead / s.bytesTotal) : 0;
   const rate = elapsedSeconds > 0 ? s.lines / elapsedSeconds : 0;
-  const fileRate = elapsedSeconds > 0 ? s.bytesRead / elapsedSeconds : 0;
-  const eta = frac > 0 && frac < 1 && fileRate > 0 ? (s.bytesTotal - s.bytesRead) / fileRate : null;
+  const eta = frac < 1 && bytesPerSecond !== null && bytesPerSecond > 0 ? (s.bytesTotal - s.bytesRead) / bytesPerSecond : null;
   const errors = style.color && s.errors > 0 ? `\x1b[31m${s.errors} errors\x1b[0m` : `${s.errors} errors`;
   const text =
     `[${s.fileIndex + 1}/${s.files}] ${basename(s.file)} ${(frac * 100).toFixed(1).padStart(5)}%  ` +
@@ -71,19 +76,64 @@ export function terminalColumns(stream: NodeJS.WriteStream, env: NodeJS.ProcessE
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
 }
 
+/**
+ * The run's read rate in compressed bytes/s, for the ETA. The current file's bytes over the run's
+ * time said hours on the first percent of every file after the first; a raw rate between two
+ * draws swings with each batch. So: nothing until WARMUP_S of data, then the mean over that
+ * time, then an exponentially weighted average with time constant TAU_S, carried across files
+ * (the files of a run are alike, and the rate is the reader's, not a file's).
+ */
+export class RateSmoother {
+  static readonly WARMUP_S = 2;
+  static readonly TAU_S = 5;
+  #first: { t: number; bytes: number } | null = null;
+  #last: { t: number; bytes: number } | null = null;
+  #rate: number | null = null;
+
+  /** `bytes` read in the run so far, at `t` seconds on a monotonic clock. */
+  update(bytes: number, t: number): void {
+    if (this.#first === null || this.#last === null) {
+      this.#first = this.#last = { t, bytes };
+      return;
+    }
+    if (this.#rate === null) {
+      const span = t - this.#first.t;
+      if (span >= RateSmoother.WARMUP_S) {
+        this.#rate = (bytes - this.#first.bytes) / span;
+        this.#last = { t, bytes };
+      }
+      return;
+    }
+    const dt = t - this.#last.t;
+    if (dt < 0.05) return; // a redraw on a file's start, right after a timer's: too short to weigh
+    const alpha = 1 - Math.exp(-dt / RateSmoother.TAU_S);
+    this.#rate += alpha * ((bytes - this.#last.bytes) / dt - this.#rate);
+    this.#last = { t, bytes };
+  }
+
+  get bytesPerSecond(): number | null {
+    return this.#rate;
+  }
+}
+
 /** Redraws the line a few times a second; log lines clear it first so they never interleave. */
 export class ProgressLine {
   readonly #stream: NodeJS.WriteStream;
   readonly #style: ProgressStyle;
   readonly #snapshot: () => ProgressSnapshot;
-  readonly #started = performance.now();
+  /** Milliseconds, monotonic; a parameter so tests drive a fake clock. */
+  readonly #now: () => number;
+  readonly #started: number;
+  readonly #rate = new RateSmoother();
   #timer: NodeJS.Timeout | null = null;
   #shown = false;
 
-  constructor(stream: NodeJS.WriteStream, style: ProgressStyle, snapshot: () => ProgressSnapshot) {
+  constructor(stream: NodeJS.WriteStream, style: ProgressStyle, snapshot: () => ProgressSnapshot, now: () => number = () => performance.now()) {
     this.#stream = stream;
     this.#style = style;
     this.#snapshot = snapshot;
+    this.#now = now;
+    this.#started = now();
   }
 
   start(intervalMs = 250): void {
@@ -92,7 +142,10 @@ export class ProgressLine {
   }
 
   draw(): void {
-    const text = renderProgress(this.#snapshot(), (performance.now() - this.#started) / 1000, this.#style);
+    const snap = this.#snapshot();
+    const now = this.#now();
+    this.#rate.update(snap.runBytesRead, now / 1000);
+    const text = renderProgress(snap, (now - this.#started) / 1000, this.#style, this.#rate.bytesPerSecond);
     if (text === '') return;
     this.#stream.write(`\r\x1b[2K${text}`);
     this.#shown = true;
