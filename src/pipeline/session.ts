@@ -24,6 +24,7 @@ import { InterruptedError } from '../errors.js';
 import { inlineGunzipAvailable } from '../logfile/inline-gunzip.js';
 import type { ChunkItem } from '../logfile/line-chunker.js';
 import { readFile } from '../logfile/read-file.js';
+import { describeTooLong } from '../record/describe-reject.js';
 import { Router, type BatchSettled } from '../memcached/router.js';
 import { FileTally } from '../report/file-tally.js';
 import { silentLogger, type Logger } from '../report/logger.js';
@@ -229,12 +230,12 @@ export class LoadSession {
       const line = file.addTooLong(entry.blank);
       if (line === null) return;
       this.#observer.linesApplied?.(1, { too_long: 1 });
-      this.#fileLog.sample(file, line, 'too_long');
+      this.#fileLog.sample(file, line, 'too_long', describeTooLong(entry.bytes, this.#opts.maxLineBytes));
       return;
     }
     const r = entry.result;
     const base = file.addChunk(r);
-    for (const s of r.samples) this.#fileLog.sample(file, base + s.line, s.reason);
+    for (const s of r.samples) this.#fileLog.sample(file, base + s.line, s.reason, s.detail);
     this.#observer.linesApplied?.(r.nonBlank, r.rejected);
     if (r.dryText !== null) {
       for (const n of r.records) file.addPrinted(n);
