@@ -43,6 +43,8 @@ export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: Los
 export function logUnknown(log: Logger, loss: LossReport, when: string): void {
   for (const [server, why] of Object.entries(loss.unknown)) {
     if (loss.skipped.includes(server)) continue; // its lane was given up, and that was logged
+    // Never reached: the loader said "could not connect" once (session.ts); a line per reading adds nothing.
+    if (loss.unreachable[server] !== undefined) continue;
     const level = loss.restarts[server] !== undefined ? 'error' : 'warn';
     log.log(level, `evictions on ${server} not checked ${when}: ${why}`, { server });
   }
