@@ -18,6 +18,8 @@ export interface JsonReport {
   readonly tool: { readonly name: 'memc-load'; readonly version: string };
   readonly finishedAt: string;
   readonly exitCode: number;
+  /** --dry: nothing was written; `totals.records` is what would have been loaded. */
+  readonly dry: boolean;
   readonly options: {
     readonly pattern: string;
     readonly dry: boolean;
@@ -40,6 +42,7 @@ export function toJsonReport(report: RunReport, options: RunOptions, version: st
     tool: { name: 'memc-load', version },
     finishedAt: now.toISOString(),
     exitCode,
+    dry: report.dry,
     options: {
       pattern: options.pattern,
       dry: options.dry,
@@ -64,13 +67,15 @@ const VERDICT: Readonly<Record<FileReport['outcome'], string>> = {
 
 /** The end-of-run table: one row per file, then totals. */
 export function renderSummary(report: RunReport): string {
-  const head = ['file', 'lines', 'loaded', 'rejected', 'by reason', 'failed writes', 'error rate', 'time', 'lines/s', 'renamed', 'outcome'];
+  // A dry run loads nothing: its column is what it would load.
+  const loaded = (f: { loaded: number; records: number }) => String(report.dry ? f.records : f.loaded);
+  const head = ['file', 'lines', report.dry ? 'would load' : 'loaded', 'rejected', 'by reason', 'failed writes', 'error rate', 'time', 'lines/s', 'renamed', 'outcome'];
   const reasons = (r: Readonly<Record<string, number>>) =>
     REJECT_REASONS.filter((k) => (r[k] ?? 0) > 0).map((k) => `${k}=${r[k]}`).join(' ') || '-';
   const rows = report.files.map((f) => [
     basename(f.path),
     String(f.lines),
-    String(f.loaded),
+    loaded(f),
     String(f.rejectedTotal),
     reasons(f.rejected),
     String(f.failedWritesTotal),
@@ -85,7 +90,7 @@ export function renderSummary(report: RunReport): string {
   rows.push([
     `total (${t.files} files)`,
     String(t.lines),
-    String(t.loaded),
+    loaded(t),
     String(t.rejectedTotal),
     reasons(t.rejected),
     String(t.failedWrites),
