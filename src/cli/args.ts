@@ -158,6 +158,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
   if (logFormat !== 'text' && logFormat !== 'json') throw new InvalidArgumentError(`--log-format: "${logFormat}" is not text or json`);
   const watch = values.watch === true;
   if (watch && options.dry) throw new ConfigError('--watch with --dry would reload the same files forever: choose one');
+  if (options.dry && str(values.report) === '-') {
+    throw new ConfigError('--dry prints records on stdout, so --report - would mix the JSON report into them: write the report to a file (--report FILE)');
+  }
   const metricsPort = int(values['metrics-port'], 'metrics-port') ?? null;
   if (metricsPort !== null && (metricsPort < 0 || metricsPort > 65535)) throw new ConfigError(`--metrics-port: ${metricsPort} is not a port`);
   const interval = int(values['watch-interval'], 'watch-interval') ?? WATCH_DEFAULTS.intervalMs;

@@ -179,7 +179,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
   }
 }
 
-/** On stdout one line (it may follow --dry records); in a file, indented for people. */
+/** On stdout one line (never with --dry: args.ts refuses it); in a file, indented for people. */
 function writeReport(target: string, report: object): void {
   if (target === '-') process.stdout.write(`${JSON.stringify(report)}\n`);
   else writeFileSync(target, `${JSON.stringify(report, null, 2)}\n`);
@@ -246,12 +246,20 @@ class ProgressTracker implements LoadObserver {
 function logTotals(logger: ClosableLogger, r: RunReport): void {
   const t = r.totals;
   if (t.files === 0) return;
+  if (r.dry) {
+    logger.log(
+      r.ok ? 'info' : 'error',
+      `Done (dry run): ${t.files} file(s), ${t.succeeded} succeeded, ${t.failed} failed; would load ${t.records} records; lines=${t.lines} ` +
+        `rejected=${t.rejectedTotal} in ${r.seconds.toFixed(2)}s (${r.linesPerSecond} lines/s)${r.interrupted ? '; interrupted' : ''}`,
+      { totals: t },
+    );
+    return;
+  }
   logger.log(
     r.ok ? 'info' : 'error',
     `Done: ${t.files} file(s), ${t.succeeded} succeeded, ${t.failed} failed, ${t.renamed} renamed; lines=${t.lines} ` +
       `loaded=${t.loaded} rejected=${t.rejectedTotal} failed_writes=${t.failedWrites} ` +
-      // As in each file's line: --dry writes nothing, so there is nothing to evict.
-      (r.dry ? '' : `evictions=${t.evictionsTotal} (${Object.entries(t.evictions).map(([s, n]) => `${s}=${n}`).join(' ') || 'none'}) `) +
+      `evictions=${t.evictionsTotal} (${Object.entries(t.evictions).map(([s, n]) => `${s}=${n}`).join(' ') || 'none'}) ` +
       `in ${r.seconds.toFixed(2)}s ` +
       `(${r.linesPerSecond} lines/s)${r.interrupted ? '; interrupted' : ''}`,
     { totals: t },

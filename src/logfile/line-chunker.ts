@@ -10,8 +10,11 @@
  */
 export type ChunkItem =
   | { readonly kind: 'data'; readonly buf: Uint8Array }
-  /** An over-long line, dropped; `blank` when it was only whitespace (SPEC.md checks blank first). */
-  | { readonly kind: 'too_long'; readonly blank: boolean };
+  /**
+   * An over-long line, dropped; `blank` when it was only whitespace (SPEC.md checks blank first),
+   * `bytes` its length before the newline, for the log.
+   */
+  | { readonly kind: 'too_long'; readonly blank: boolean; readonly bytes: number };
 
 const NL = 10;
 
@@ -26,6 +29,8 @@ export class LineChunker {
   #discarding = false;
   /** The line being dropped has been whitespace only so far. */
   #discardBlank = true;
+  /** Bytes of the line being dropped so far. */
+  #discardBytes = 0;
 
   readonly #alloc: (n: number) => Uint8Array;
 
@@ -41,9 +46,10 @@ export class LineChunker {
     if (this.#discarding) {
       const nl = piece.indexOf(NL);
       this.#discardBlank &&= isWhitespace(piece, 0, nl < 0 ? piece.length : nl);
+      this.#discardBytes += nl < 0 ? piece.length : nl;
       if (nl < 0) return out;
       this.#discarding = false;
-      out.push({ kind: 'too_long', blank: this.#discardBlank });
+      out.push({ kind: 'too_long', blank: this.#discardBlank, bytes: this.#discardBytes });
       piece = piece.subarray(nl + 1);
     }
     if (piece.length === 0) return out;
@@ -55,6 +61,7 @@ export class LineChunker {
     if (this.#len - this.#completeLen > this.#maxLineBytes) {
       if (this.#completeLen > 0) out.push(this.#take(this.#completeLen));
       this.#discardBlank = this.#parts.every((p) => isWhitespace(p, 0, p.length));
+      this.#discardBytes = this.#len - this.#completeLen;
       this.#parts = [];
       this.#len = this.#completeLen = 0;
       this.#discarding = true;
@@ -94,7 +101,7 @@ export class LineChunker {
   end(): ChunkItem[] {
     if (this.#discarding) {
       this.#discarding = false;
-      return [{ kind: 'too_long', blank: this.#discardBlank }];
+      return [{ kind: 'too_long', blank: this.#discardBlank, bytes: this.#discardBytes }];
     }
     if (this.#len === 0) return [];
     return [this.#take(this.#len)];

@@ -51,6 +51,7 @@ import {
 } from '../errors.js';
 import type { Batch, BatchOutcome } from './batch.js';
 import { BatchQueue } from './batch-queue.js';
+import { connectFailure } from './connect-failure.js';
 import { Handshake, HANDSHAKE_REQUEST, STATS_CONNS, type ConnIdentity, type HandshakeStep } from './handshake.js';
 import { ResponseParser, type Reply } from './response-parser.js';
 
@@ -80,6 +81,8 @@ export interface ConnectionOptions {
   readonly maxInFlightBatches?: number;
   /** Jitter source in [0, 1); for tests. Default Math.random. */
   readonly random?: () => number;
+  /** What to check, told when the server was given up without ever being reached. */
+  readonly unreachableHint?: string;
 }
 
 /**
@@ -100,6 +103,7 @@ export const CONNECTION_DEFAULTS = {
   maxBufferedBytes: DEFAULTS.maxBufferedBytes,
   /** Far above the bandwidth-delay product of a LAN; bounds the resend after a failure. */
   maxInFlightBatches: 16,
+  unreachableHint: 'is memcached running there?',
 } as const;
 
 export type ConnectionState =
@@ -180,6 +184,10 @@ export class MemcachedConnection extends EventEmitter {
   }
   get state(): ConnectionState {
     return this.#closing && this.#terminal === null ? 'closing' : this.#phase;
+  }
+  /** The server has answered a handshake on some socket of this connection. */
+  get everConnected(): boolean {
+    return this.#everConnected;
   }
   /** Bytes of batches queued or in flight (not yet settled). */
   get bufferedBytes(): number {
@@ -446,10 +454,13 @@ export class MemcachedConnection extends EventEmitter {
   #goGone(cause: Error, now: number): void {
     const secs = ((now - this.#outageStart) / 1000).toFixed(1);
     const why = cause.message.startsWith(`${this.label}: `) ? cause.message.slice(this.label.length + 2) : cause.message;
-    const error = new ServerGoneError(
-      `gave up on memcached ${this.label} after ${this.#attempts} failed attempt(s) over ${secs} s: ${why}`,
-      { server: this.label, cause },
-    );
+    // A server never reached at all is most likely not running there, or a wrong address: say so.
+    const unreachable = this.#everConnected ? null : connectFailure(cause);
+    const message =
+      unreachable === null
+        ? `gave up on memcached ${this.label} after ${this.#attempts} failed attempt(s) over ${secs} s: ${why}`
+        : `could not connect to memcached ${this.label} after ${this.#attempts} attempt(s) over ${secs} s (${unreachable}): ${this.#o.unreachableHint}`;
+    const error = new ServerGoneError(message, { server: this.label, cause });
     this.#phase = 'gone';
     this.#terminal = error;
     debug('%s gone: %s', this.label, error.message);

@@ -26,6 +26,7 @@
  */
 import type { ServerAddress } from '../config/servers.js';
 import { stats } from './admin.js';
+import { connectFailure } from './connect-failure.js';
 
 export interface CounterReading {
   readonly pid: string;
@@ -65,6 +66,12 @@ export interface LossReport {
   readonly restarts: Readonly<Record<string, Restart>>;
   /** Servers not asked this time (also in `unknown`): their lane was given up, which was said then. */
   readonly skipped: readonly string[];
+  /**
+   * Servers never read, that could not be connected to now (also in `unknown`), with the errno
+   * code (`ECONNREFUSED`) or `connect timed out`: the loader says that once, not "evictions not
+   * checked" for each reading.
+   */
+  readonly unreachable: Readonly<Record<string, string>>;
 }
 
 /** When a server first acknowledged a write of this run (performance.now(), ms), or undefined. */
@@ -93,6 +100,7 @@ export class EvictionWatch {
     const unknown: Record<string, string> = {};
     const restarts: Record<string, Restart> = {};
     const skippedServers: string[] = [];
+    const unreachable: Record<string, string> = {};
     await Promise.all(
       this.#servers.map(async (address) => {
         const server = address.label;
@@ -112,6 +120,8 @@ export class EvictionWatch {
           now = toReading(await stats(address, timeoutMs), performance.now());
         } catch (err) {
           unknown[server] = `could not read stats: ${(err as Error).message}`;
+          const failure = before === undefined ? connectFailure(err as Error) : null;
+          if (failure !== null) unreachable[server] = failure;
           return;
         }
         this.#last.set(server, now);
@@ -130,7 +140,7 @@ export class EvictionWatch {
         }
       }),
     );
-    return { evictions, storeNoMemory, unknown, restarts, skipped: skippedServers };
+    return { evictions, storeNoMemory, unknown, restarts, skipped: skippedServers, unreachable };
   }
 }
 

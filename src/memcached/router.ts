@@ -45,8 +45,8 @@ export interface RouterEvents {
   /** A full lane has room again. */
   room(): void;
   up(server: string): void;
-  /** A socket was lost and the lane is reconnecting. */
-  lost(server: string, err: Error): void;
+  /** A socket was lost and the lane is reconnecting; `reached`: the server ever answered this lane. */
+  lost(server: string, err: Error, reached: boolean): void;
   /** The lane's server was given up for the run. */
   gone(server: string, err: Error): void;
 }
@@ -58,17 +58,20 @@ export class Router {
   readonly #full = new Set<number>();
   readonly #evictions: EvictionWatch;
 
-  constructor(servers: readonly ServerAddress[], options: ConnectionOptions, events: RouterEvents) {
+  /** `hints[i]`: what to check when lane i's server is never reached (e.g. the flag that names it). */
+  constructor(servers: readonly ServerAddress[], options: ConnectionOptions, events: RouterEvents, hints: readonly string[] = []) {
     this.#sentAt = servers.map(() => []);
     this.#lanes = servers.map((address, i) => {
       const label = address.label;
-      const lane = new MemcachedConnection(address, options, (o) => events.settled(this.#settled(i, label, o)));
+      const hint = hints[i];
+      const laneOptions = hint === undefined ? options : { ...options, unreachableHint: hint };
+      const lane = new MemcachedConnection(address, laneOptions, (o) => events.settled(this.#settled(i, label, o)));
       lane.on('connect', () => events.up(label));
       lane.on('drain', () => {
         this.#full.delete(i);
         events.room();
       });
-      lane.on('disconnect', (err: Error) => events.lost(label, err));
+      lane.on('disconnect', (err: Error) => events.lost(label, err, lane.everConnected));
       lane.on('gone', (err: Error) => events.gone(label, err));
       return lane;
     });

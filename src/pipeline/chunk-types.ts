@@ -1,3 +1,4 @@
+import type { RejectDetail } from '../record/describe-reject.js';
 import type { RejectReason } from '../record/reasons.js';
 
 /** What every chunk encoder needs to know; plain data so it can be posted to a worker. */
@@ -21,6 +22,8 @@ export interface LineSample {
   readonly line: number;
   /** A reject reason, or `apps` for a kept line that had app ids dropped. */
   readonly reason: RejectReason | 'apps';
+  /** The field and value at fault, worked out in the worker while the line's bytes are at hand. */
+  readonly detail: RejectDetail;
 }
 
 /** The result of encoding one chunk of whole lines. */

@@ -16,6 +16,7 @@ import { DEVICE_TYPES } from '../config/servers.js';
 import { KEY_PREFIXES, MN, metaSetFlags, metaSetHeaderMaxSize, writeMetaSetHeader } from '../memcached/encode.js';
 import { userAppsSize, writeUserApps } from '../proto/user-apps.js';
 import * as decimal from '../record/decimal.js';
+import { describeReject } from '../record/describe-reject.js';
 import { ParsedLine, parseLine, type LineRejectReason } from '../record/parse-line.js';
 import type { RejectReason } from '../record/reasons.js';
 import type { ChunkResult, EncodeSettings, LineSample } from './chunk-types.js';
@@ -73,10 +74,15 @@ class Tally {
   readonly used = [0, 0, 0, 0];
   readonly rejected: Record<LineRejectReason, number> = { too_long: 0, fields: 0, empty: 0, type: 0, key: 0, geo: 0 };
   readonly samples: LineSample[] = [];
-  constructor(readonly maxSamples: number) {}
+  constructor(
+    readonly maxSamples: number,
+    readonly maxLineBytes: number,
+  ) {}
 
-  sample(line: number, reason: LineSample['reason']): void {
-    if (this.samples.length < this.maxSamples) this.samples.push({ line, reason });
+  /** Line `line` is `input[start, end)`; only a line that makes the sample is described (a few per chunk). */
+  sample(line: number, reason: LineRejectReason | 'apps', input: Buffer, start: number, end: number): void {
+    if (this.samples.length >= this.maxSamples) return;
+    this.samples.push({ line, reason, detail: describeReject(input, start, end, reason, this.maxLineBytes) });
   }
 }
 
@@ -89,7 +95,7 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
   // Buffer#indexOf is memchr; Uint8Array#indexOf is a generic loop, ~6x slower per line here.
   // Always parsing a Buffer also keeps parseLine monomorphic.
   const input = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  const tally = new Tally(settings.maxSamples);
+  const tally = new Tally(settings.maxSamples, settings.maxLineBytes);
   const dryOut = settings.dry ? new DryWriter(settings.serverLabels, input.length >>> 1) : null;
   encodeLines(input, settings.maxLineBytes, metaSetFlags(settings.ttl), settings.packed, dryOut, tally, fast);
 
@@ -164,18 +170,19 @@ function encodeLines(
     let nl = input.indexOf(LF, start);
     if (nl < 0) nl = end;
     lines++;
+    const lineStart = start;
     const status = parseLine(input, start, nl, maxLineBytes, parsed);
     start = nl + 1;
     if (status === 'blank') continue;
     nonBlank++;
     if (status !== 'ok') {
       tally.rejected[status]++;
-      tally.sample(lines, status);
+      tally.sample(lines, status, input, lineStart, nl);
       continue;
     }
     if (parsed.droppedApps) {
       tally.appWarnings++;
-      tally.sample(lines, 'apps');
+      tally.sample(lines, 'apps', input, lineStart, nl);
     }
     const type = parsed.type;
     records[type]++;

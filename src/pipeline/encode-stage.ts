@@ -21,7 +21,7 @@ import { Sequencer } from './sequencer.js';
 
 export type Sequenced =
   | { readonly kind: 'data'; readonly file: FileTally; readonly result: ChunkResult }
-  | { readonly kind: 'too_long'; readonly file: FileTally; readonly blank: boolean }
+  | { readonly kind: 'too_long'; readonly file: FileTally; readonly blank: boolean; readonly bytes: number }
   | { readonly kind: 'end'; readonly file: FileTally; readonly error: MemcLoadError | null };
 
 export class EncodeStage {
@@ -80,7 +80,7 @@ export class EncodeStage {
   submit(file: FileTally, item: ChunkItem): void {
     const seq = this.#nextSeq++;
     if (item.kind === 'too_long') {
-      this.#sequencer.put(seq, { kind: 'too_long', file, blank: item.blank });
+      this.#sequencer.put(seq, { kind: 'too_long', file, blank: item.blank, bytes: item.bytes });
       return;
     }
     this.#inHand++;

@@ -3,6 +3,7 @@
  * error reply of each kind per server. Both are capped per file; the counts stay exact in the
  * file's counters.
  */
+import type { RejectDetail } from '../record/describe-reject.js';
 import type { FileTally } from '../report/file-tally.js';
 import type { Logger } from '../report/logger.js';
 
@@ -21,13 +22,17 @@ export class FileLog {
     this.#log = log;
   }
 
-  /** Line `line` of `file` was rejected for `reason` (or, `apps`, kept without some app ids). */
-  sample(file: FileTally, line: number, reason: string): void {
+  /**
+   * Line `line` of `file` was rejected for `reason` (or, `apps`, kept without some app ids);
+   * `detail` names the field and value at fault.
+   */
+  sample(file: FileTally, line: number, reason: string, detail: RejectDetail): void {
     const n = this.#samples.get(file) ?? 0;
     if (n >= LOGGED_SAMPLES_PER_FILE) return;
     this.#samples.set(file, n + 1);
-    const what = reason === 'apps' ? 'dropped app ids that are not uint32 numbers' : `rejected (${reason})`;
-    this.#log.log('warn', `${file.path}:${line}: ${what}`, { file: file.path, line, reason });
+    const what = reason === 'apps' ? `${detail.text}; the line is kept` : `rejected (${reason}): ${detail.text}`;
+    const { field, value, bytes } = detail;
+    this.#log.log('warn', `${file.path}:${line}: ${what}`, { file: file.path, line, reason, field, value, ...(bytes === undefined ? {} : { bytes }) });
   }
 
   /** `server` answered a record of `file` with an error reply: the first of each kind is logged. */

@@ -24,6 +24,8 @@ import { InterruptedError } from '../errors.js';
 import { inlineGunzipAvailable } from '../logfile/inline-gunzip.js';
 import type { ChunkItem } from '../logfile/line-chunker.js';
 import { readFile } from '../logfile/read-file.js';
+import { describeTooLong } from '../record/describe-reject.js';
+import { connectFailure } from '../memcached/connect-failure.js';
 import { Router, type BatchSettled } from '../memcached/router.js';
 import { FileTally } from '../report/file-tally.js';
 import { silentLogger, type Logger } from '../report/logger.js';
@@ -73,6 +75,8 @@ export class LoadSession {
   #waiters: (() => void)[] = [];
   #fatal: Error | null = null;
   #abortTimer: NodeJS.Timeout | null = null;
+  /** Servers said to be unreachable and not reached since: said once, not per reading or attempt. */
+  readonly #unreached = new Set<string>();
 
   /** Starts the worker threads and the lanes; `stop()` must follow, whatever happens. */
   constructor(opts: RunOptions, hooks: LoadHooks = {}) {
@@ -100,7 +104,18 @@ export class LoadSession {
 
   /** Takes the servers' counters as the baseline, before any file. */
   async start(): Promise<void> {
-    if (this.#router !== null) logUnknown(this.#log, await this.#router.readLosses(this.#statsTimeout()), 'before the run');
+    if (this.#router === null) return;
+    const loss = await this.#router.readLosses(this.#statsTimeout());
+    for (const [server, why] of Object.entries(loss.unreachable)) this.#unreachable(server, why);
+    logUnknown(this.#log, loss, 'before the run');
+  }
+
+  /** A server that never answered: one line for it, however many readings and attempts fail. */
+  #unreachable(server: string, why: string): void {
+    if (this.#unreached.has(server)) return;
+    this.#unreached.add(server);
+    const retries = `retrying up to ${this.#opts.retries} time(s) when records are sent to it (--retries)`;
+    this.#log.log('warn', `could not connect to memcached ${server} (${why}); ${retries}`, { server, error: why });
   }
 
   #openLanes(): Router {
@@ -117,16 +132,22 @@ export class LoadSession {
       {
         settled: (s) => this.#settled(s),
         room: () => this.#wake(),
-        up: (server) => this.#observer.serverUp?.(server),
-        lost: (server, err) => {
+        up: (server) => {
+          this.#observer.serverUp?.(server);
+          if (this.#unreached.delete(server)) this.#log.log('info', `memcached ${server} answers now`, { server });
+        },
+        lost: (server, err, reached) => {
           this.#observer.serverDown?.(server, err);
-          this.#log.log('warn', `Lost connection to ${server} (${err.message}); reconnecting`, { server });
+          const never = reached ? null : connectFailure(err);
+          if (never !== null) this.#unreachable(server, never);
+          else this.#log.log('warn', `Lost connection to ${server} (${err.message}); reconnecting`, { server });
         },
         gone: (server, err) => {
           this.#observer.serverDown?.(server, err);
           this.#log.log('error', err.message, { server });
         },
       },
+      DEVICE_TYPES.map((t) => `is memcached running there? Check --${t} (or MEMC_LOAD_${t.toUpperCase()})`),
     );
     this.#observer.bufferedBytes?.(() => router.bufferedBytes());
     return router;
@@ -229,12 +250,12 @@ export class LoadSession {
       const line = file.addTooLong(entry.blank);
       if (line === null) return;
       this.#observer.linesApplied?.(1, { too_long: 1 });
-      this.#fileLog.sample(file, line, 'too_long');
+      this.#fileLog.sample(file, line, 'too_long', describeTooLong(entry.bytes, this.#opts.maxLineBytes));
       return;
     }
     const r = entry.result;
     const base = file.addChunk(r);
-    for (const s of r.samples) this.#fileLog.sample(file, base + s.line, s.reason);
+    for (const s of r.samples) this.#fileLog.sample(file, base + s.line, s.reason, s.detail);
     this.#observer.linesApplied?.(r.nonBlank, r.rejected);
     if (r.dryText !== null) {
       for (const n of r.records) file.addPrinted(n);

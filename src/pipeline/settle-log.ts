@@ -43,6 +43,8 @@ export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: Los
 export function logUnknown(log: Logger, loss: LossReport, when: string): void {
   for (const [server, why] of Object.entries(loss.unknown)) {
     if (loss.skipped.includes(server)) continue; // its lane was given up, and that was logged
+    // Never reached: the loader said "could not connect" once (session.ts); a line per reading adds nothing.
+    if (loss.unreachable[server] !== undefined) continue;
     const level = loss.restarts[server] !== undefined ? 'error' : 'warn';
     log.log(level, `evictions on ${server} not checked ${when}: ${why}`, { server });
   }
@@ -55,11 +57,22 @@ export function logFileReport(log: Logger, dry: boolean, r: FileReport): void {
   const evictedBy = Object.entries(r.evictions).map(([s, n]) => `${s}=${n}`).join(' ') || 'none';
   const level = r.outcome === 'succeeded' ? 'info' : 'error';
   const verdict = { succeeded: 'succeeded', failed_data: 'FAILED (error rate)', failed_load: 'FAILED (not fully loaded)' }[r.outcome];
+  if (dry) {
+    // Nothing is written or renamed: what it would load is the news, not loaded=0 renamed=no.
+    log.log(
+      level,
+      `${r.path}: ${verdict} (dry run); would load ${r.records} records; lines=${r.lines} rejected=${r.rejectedTotal} (${rejected}) ` +
+        `app_warnings=${r.appWarnings} error_rate=${r.errorRate.toFixed(4)} time=${r.seconds.toFixed(2)}s ${r.linesPerSecond} lines/s` +
+        (r.error ? `; ${r.error}` : ''),
+      { file: r.path, report: r },
+    );
+    return;
+  }
   log.log(
     level,
     `${r.path}: ${verdict}; lines=${r.lines} loaded=${r.loaded} rejected=${r.rejectedTotal} (${rejected}) ` +
       `app_warnings=${r.appWarnings} failed_writes=${r.failedWritesTotal} (${failed}) ` +
-      (dry ? '' : `evictions=${evicted} (${evictedBy}) `) +
+      `evictions=${evicted} (${evictedBy}) ` +
       `error_rate=${r.errorRate.toFixed(4)} renamed=${r.renamed ? 'yes' : 'no'} ` +
       `time=${r.seconds.toFixed(2)}s ${r.linesPerSecond} lines/s${r.error ? `; ${r.error}` : ''}` +
       (r.heldBackBy ? `; held back by ${r.heldBackBy}, which failed to load: it will be reloaded after it` : ''),

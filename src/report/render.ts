@@ -18,6 +18,8 @@ export interface JsonReport {
   readonly tool: { readonly name: 'memc-load'; readonly version: string };
   readonly finishedAt: string;
   readonly exitCode: number;
+  /** --dry: nothing was written; `totals.records` is what would have been loaded. */
+  readonly dry: boolean;
   readonly options: {
     readonly pattern: string;
     readonly dry: boolean;
@@ -40,6 +42,7 @@ export function toJsonReport(report: RunReport, options: RunOptions, version: st
     tool: { name: 'memc-load', version },
     finishedAt: now.toISOString(),
     exitCode,
+    dry: report.dry,
     options: {
       pattern: options.pattern,
       dry: options.dry,
@@ -82,13 +85,15 @@ interface SummaryRow {
 export function renderSummary(report: RunReport, columns = Number.POSITIVE_INFINITY): string {
   const rows = summaryRows(report);
   for (let dropped = 0; dropped <= DROP_ORDER.length; dropped++) {
-    const text = table(rows, new Set(DROP_ORDER.slice(0, dropped)));
+    const text = table(rows, new Set(DROP_ORDER.slice(0, dropped)), report.dry);
     if (Math.max(...text.split('\n').map((l) => l.length)) <= columns) return text;
   }
-  return blocks(rows, Math.max(20, columns));
+  return blocks(rows, Math.max(20, columns), report.dry);
 }
 
 function summaryRows(report: RunReport): SummaryRow[] {
+  // A dry run loads nothing: its column is what it would load.
+  const loaded = (f: { loaded: number; records: number }) => String(report.dry ? f.records : f.loaded);
   const reasons = (r: Readonly<Record<string, number>>) =>
     REJECT_REASONS.filter((k) => (r[k] ?? 0) > 0).map((k) => `${k}=${r[k]}`).join(' ') || '-';
   const rows: SummaryRow[] = report.files.map((f) => ({
@@ -96,7 +101,7 @@ function summaryRows(report: RunReport): SummaryRow[] {
     cells: [
       basename(f.path),
       String(f.lines),
-      String(f.loaded),
+      loaded(f),
       String(f.rejectedTotal),
       reasons(f.rejected),
       String(f.failedWritesTotal),
@@ -115,7 +120,7 @@ function summaryRows(report: RunReport): SummaryRow[] {
     cells: [
       `total (${t.files} files)`,
       String(t.lines),
-      String(t.loaded),
+      loaded(t),
       String(t.rejectedTotal),
       reasons(t.rejected),
       String(t.failedWrites),
@@ -129,27 +134,27 @@ function summaryRows(report: RunReport): SummaryRow[] {
   return rows;
 }
 
-function table(rows: readonly SummaryRow[], dropped: ReadonlySet<string>): string {
+function table(rows: readonly SummaryRow[], dropped: ReadonlySet<string>, dry: boolean): string {
   const keep = COLUMNS.map((c, i) => [c, i] as const).filter(([c]) => !dropped.has(c));
   const pick = (cells: readonly string[]) => keep.map(([, i]) => cells[i] as string);
-  const head = keep.map(([c]) => c);
+  const head = keep.map(([c]) => (dry && c === 'loaded' ? 'would load' : c));
   const body = rows.map((r) => pick(r.cells));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
   const fmt = (cells: readonly string[]) =>
-    cells.map((c, i) => (NUMERIC.has(head[i] as string) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+    cells.map((c, i) => (NUMERIC.has(keep[i]?.[0] as string) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const lines = body.map(fmt);
   return [fmt(head), rule, ...lines.slice(0, -1), rule, lines[lines.length - 1]].join('\n') + '\n';
 }
 
 /** One block per file: its verdict, then its figures as `name value` items wrapped to the width. */
-function blocks(rows: readonly SummaryRow[], columns: number): string {
+function blocks(rows: readonly SummaryRow[], columns: number, dry: boolean): string {
   const out: string[] = [];
   for (const r of rows) {
     const [, lines, loaded, rejected, reasons, failed, rate, time, lps] = r.cells as string[];
     const items = [
       `lines ${lines}`,
-      `loaded ${loaded}`,
+      `${dry ? 'would load' : 'loaded'} ${loaded}`,
       reasons === '-' ? `rejected ${rejected}` : `rejected ${rejected} (${reasons})`,
       `failed writes ${failed}`,
       `error rate ${rate}`,

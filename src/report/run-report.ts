@@ -9,6 +9,8 @@ export interface RunTotals {
   readonly renamed: number;
   readonly lines: number;
   readonly loaded: number;
+  /** Records sent to memcached; with --dry, the records that would be loaded (printed), as `loaded` stays 0. */
+  readonly records: number;
   readonly rejected: RejectCounts;
   readonly rejectedTotal: number;
   readonly appWarnings: number;
@@ -49,6 +51,7 @@ export function summarize(files: readonly FileReport[], opts: RunOptions, starte
     renamed: files.filter((f) => f.renamed).length,
     lines: sum((f) => f.lines),
     loaded: sum((f) => f.loaded),
+    records: sum((f) => f.records),
     rejected,
     rejectedTotal: sum((f) => f.rejectedTotal),
     appWarnings: sum((f) => f.appWarnings),

@@ -60,12 +60,20 @@ test('--report FILE writes a JSON report that validates against its schema; - pr
   assert.ok(report.files.every((f) => f.outcome === 'succeeded' && f.renamed));
   assert.equal(report.exitCode, 0);
 
-  const dry = await runCli(['--dry', '--pattern', join(scratch.copy('report-dry'), '*.tsv.gz'), '--report', '-', ...serverArgs(labels)]);
+  // --dry prints records on stdout, so the report cannot go there too (issue #12): a usage error,
+  // before anything is read; the report goes to a file instead.
+  const mixed = await runCli(['--dry', '--pattern', join(scratch.copy('report-dry-mixed'), '*.tsv.gz'), '--report', '-', ...serverArgs(labels)]);
+  assert.equal(mixed.code, 2, mixed.stderr);
+  assert.equal(mixed.stdout, '');
+  assert.match(mixed.stderr, /--report FILE/);
+  const dryFile = join(root, 'report-dry.json');
+  const dry = await runCli(['--dry', '--pattern', join(scratch.copy('report-dry'), '*.tsv.gz'), '--report', dryFile, ...serverArgs(labels)]);
   assert.equal(dry.code, 0, dry.stderr);
-  const lastLine = dry.stdout.trimEnd().split('\n').pop() as string;
-  const printed = JSON.parse(lastLine) as { schema: string; options: { dry: boolean } };
+  const printed = JSON.parse(readFileSync(dryFile, 'utf8')) as { schema: string; dry: boolean; options: { dry: boolean } };
+  assert.ok(validate({ ...printed }), JSON.stringify(validate.errors));
   assert.equal(printed.schema, 'memc-load/report');
   assert.equal(printed.options.dry, true);
+  assert.equal(printed.dry, true);
 });
 
 test('--log-format json: every log line is one JSON object', async () => {

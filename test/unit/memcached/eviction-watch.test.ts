@@ -21,7 +21,7 @@ describe('EvictionWatch', () => {
     const sb = await statsServer(b);
     t.after(() => Promise.all([sa.stop(), sb.stop()]));
     const watch = new EvictionWatch([sa.address, sb.address]);
-    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [] }, 'the baseline reports nothing');
+    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [], unreachable: {} }, 'the baseline reports nothing');
     a.evictions = 12;
     a.store_no_memory = 3;
     a.uptime = 101;
@@ -31,8 +31,9 @@ describe('EvictionWatch', () => {
       unknown: {},
       restarts: {},
       skipped: [],
+      unreachable: {},
     });
-    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [] }, 'no rise, nothing to say');
+    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [], unreachable: {} }, 'no rise, nothing to say');
   });
 
   it('a restart (new pid) is an unknown rise that says the items are gone', async (t) => {
@@ -87,7 +88,7 @@ describe('EvictionWatch across a failed reading', () => {
     failNext = true;
     assert.match((await watch.read(1000)).unknown[s.address.label] ?? '', /could not read stats/);
     c.evictions = 6;
-    assert.deepEqual(await watch.read(1000), { evictions: { [s.address.label]: 5 }, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [] }, '6 − 1');
+    assert.deepEqual(await watch.read(1000), { evictions: { [s.address.label]: 5 }, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [], unreachable: {} }, '6 − 1');
     failNext = true;
     await watch.read(1000);
     c.pid = 11;

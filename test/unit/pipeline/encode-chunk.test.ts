@@ -144,13 +144,17 @@ describe('encodeChunk: counting', () => {
     assert.deepEqual(r.rejected, { fields: 1, type: 1, key: 1, geo: 1, empty: 1, too_long: 1 });
     assert.equal(r.appWarnings, 1);
     assert.deepEqual(r.samples, [
-      { line: 3, reason: 'fields' },
-      { line: 5, reason: 'apps' },
-      { line: 6, reason: 'type' },
-      { line: 7, reason: 'key' },
-      { line: 8, reason: 'geo' },
-      { line: 9, reason: 'empty' },
-      { line: 10, reason: 'too_long' },
+      { line: 3, reason: 'fields', detail: { field: 'line', value: 'gaid\\tx\\t1\\t2', text: '4 fields, not 5: "gaid\\tx\\t1\\t2"' } },
+      { line: 5, reason: 'apps', detail: { field: 'apps', value: 'x', text: 'dropped 1 app id(s) that are not uint32 numbers: "x"' } },
+      { line: 6, reason: 'type', detail: { field: 'dev_type', value: 'zzzz', text: '"zzzz" has no server' } },
+      {
+        line: 7,
+        reason: 'key',
+        detail: { field: 'dev_id', value: 'a b', text: 'dev_id "a b" holds a space, control byte or DEL (byte 2), which a memcached key cannot' },
+      },
+      { line: 8, reason: 'geo', detail: { field: 'lat', value: 'nan', text: 'lat "nan" is not a number' } },
+      { line: 9, reason: 'empty', detail: { field: 'dev_type', value: '', text: 'dev_type is empty' } },
+      { line: 10, reason: 'too_long', detail: { field: 'line', value: null, bytes: 212, text: 'the line is 212 bytes, over --max-line-bytes 150' } },
     ]);
     assert.equal(r.dryText, null);
     assert.deepEqual(framesByServer(r), [
@@ -164,10 +168,13 @@ describe('encodeChunk: counting', () => {
 
   it('maxSamples caps the samples, not the counts', () => {
     const r = encodeChunk(Buffer.from(mixed), settings({ maxLineBytes: 150, maxSamples: 2 }));
-    assert.deepEqual(r.samples, [
-      { line: 3, reason: 'fields' },
-      { line: 5, reason: 'apps' },
-    ]);
+    assert.deepEqual(
+      r.samples.map((x) => [x.line, x.reason, x.detail.field]),
+      [
+        [3, 'fields', 'line'],
+        [5, 'apps', 'apps'],
+      ],
+    );
     assert.equal(r.nonBlank, 9);
     assert.equal(Object.values(r.rejected).reduce((a, b) => a + b, 0), 6);
   });

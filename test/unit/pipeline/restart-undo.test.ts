@@ -79,7 +79,7 @@ describe('undoRenames (real files)', () => {
 });
 
 describe('RestartGuard', () => {
-  const loss = (restarts: LossReport['restarts']): LossReport => ({ evictions: {}, storeNoMemory: {}, unknown: {}, restarts, skipped: [] });
+  const loss = (restarts: LossReport['restarts']): LossReport => ({ evictions: {}, storeNoMemory: {}, unknown: {}, restarts, skipped: [], unreachable: {} });
   const restart = { previousPid: '10', pid: '11', uptime: 2, evidence: 'pid 10 -> 11' };
   const logged: [LogLevel, string][] = [];
   const log = { log: (level: LogLevel, m: string) => void logged.push([level, m]) };
