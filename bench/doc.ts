@@ -67,7 +67,7 @@ export function render(r: BenchResult, log: string): string {
   out.push('');
   out.push('## Result');
   out.push('');
-  out.push(`Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, loader \`${r.loader}\`${r.quick ? ' (QUICK smoke run: small data, not representative)' : ''}, ${r.seconds.toFixed(0)} s in all.`);
+  out.push(`Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, loader \`${r.loader}\`, Node ${r.machine.node}${r.quick ? ' (QUICK smoke run: small data, not representative)' : ''}, ${r.seconds.toFixed(0)} s in all.`);
   out.push('');
   if (def) {
     const verdict: string[] = [];

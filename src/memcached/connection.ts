@@ -24,7 +24,8 @@
  *   of the old socket can be applied any more, the last writer still wins.
  * - One retry budget per outage (attempts and elapsed time); an `MN` acknowledged on a new socket
  *   ends the outage. Out of budget, the server is "gone" for the rest of the run: everything
- *   queued, and everything sent later, settles at once as not delivered, so a run ends.
+ *   queued, and everything sent later, settles at once as not delivered, so a run ends, until
+ *   `revive()` (watch mode's next round) gives it a fresh budget.
  *
  * Events: 'connect'; 'disconnect' (err) when an open socket is lost or an outage begins;
  * 'gone' (ServerGoneError); 'drain'. Trace with NODE_DEBUG=memc-load, or subscribe to the
@@ -225,6 +226,21 @@ export class MemcachedConnection extends EventEmitter {
     if (this.#queue.bytes < this.#o.maxBufferedBytes) return true;
     this.#needDrain = true;
     return false;
+  }
+
+  /**
+   * A server given up on may be tried again, with a fresh retry budget, once everything queued
+   * has settled: watch mode's next round does this, or a server down for 12 s would fail every
+   * later file of the session without a connect. Abandoned sockets stay listed, so the fence
+   * still holds back the first write until the server no longer has them. True if it was gone.
+   */
+  revive(): boolean {
+    if (this.#phase !== 'gone' || this.#closing || this.#queue.length > 0) return false;
+    this.#phase = 'idle';
+    this.#terminal = null;
+    this.#attempts = 0;
+    debug('%s revived: the next send connects again', this.label);
+    return true;
   }
 
   /** Resolves once every queued batch has its outcome and the socket is closed. */

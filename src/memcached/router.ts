@@ -106,6 +106,11 @@ export class Router {
     return this.#evictions.read(timeoutMs, skip, firstAck);
   }
 
+  /** Lanes whose server was given up on get a fresh retry budget; returns their servers. */
+  revive(): string[] {
+    return this.#lanes.filter((l) => l.revive()).map((l) => l.label);
+  }
+
   /** Waits for every outcome, then closes the sockets. */
   async close(): Promise<void> {
     await Promise.allSettled(this.#lanes.map((l) => l.close()));

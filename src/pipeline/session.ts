@@ -159,6 +159,10 @@ export class LoadSession {
    */
   async load(files: readonly string[], { started = performance.now(), announce = true } = {}): Promise<RunReport> {
     const router = this.#router;
+    // A server given up on in an earlier round of a watch session is tried again: it may be back.
+    for (const server of router?.revive() ?? []) {
+      this.#log.log('info', `Trying memcached ${server} again (given up on in an earlier round)`, { server });
+    }
     const settler = new Settler({
       maxErrorRate: this.#opts.maxErrorRate,
       dry: this.#opts.dry,

@@ -8,7 +8,9 @@
  * cheaper test tells a paused copy from a finished one, and loading half a file would fail it and
  * hold back every later minute. Order is never broken: a file that is not complete yet holds back
  * every later one. A file that fails to load (a server down) stays unrenamed and is retried, with
- * everything after it, after `retryMs`.
+ * everything after it, after `retryMs`, and a server given up on is tried again then. The
+ * session's report holds each file once, as its last attempt left it: the exit status says
+ * which files are still failed when the watch stops, not how many attempts failed on the way.
  */
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,7 +35,9 @@ export const WATCH_DEFAULTS: WatchOptions = { intervalMs: 1000, settleMs: 2000, 
 
 export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions = WATCH_DEFAULTS): Promise<RunReport> {
   const started = performance.now();
-  const reports: FileReport[] = [];
+  // The verdict is each file's last attempt: a file that failed and then loaded on a retry
+  // succeeded, once. A Map keeps the order in which files were first tried: oldest first.
+  const latest = new Map<string, FileReport>();
   const seen = new Map<string, number>();
   const whole = new Map<string, string>();
   const signal = hooks.signal;
@@ -48,8 +52,8 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
       const ready = await completePrefix(await listLogFiles(opts.pattern), seen, whole, w.settleMs);
       if (ready.length > 0) {
         const report = await loader.load(ready);
-        reports.push(...report.files);
         for (const f of report.files) {
+          latest.set(f.path, f);
           seen.delete(f.path);
           whole.delete(f.path);
         }
@@ -66,7 +70,7 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
     await loader.stop();
   }
   log?.log('info', 'Watch stopped');
-  return summarize(reports, opts, started, false);
+  return summarize([...latest.values()], opts, started, false);
 }
 
 /** The longest run of oldest files that are complete; the first incomplete one stops it. */
