@@ -3,8 +3,8 @@
  * Python loader keep their names and defaults; the rest are for operators who need more.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_SERVERS, DEFAULTS, parseServerAddress, resolveOptions, type RunOptions } from '../config/options.js';
-import { DEVICE_TYPES, type DeviceType, type ServerAddress } from '../config/servers.js';
+import { DEFAULT_SERVERS, DEFAULTS, parseServerPool, resolveOptions, type RunOptions } from '../config/options.js';
+import { DEVICE_TYPES, type DeviceType, type Distribution, type ServerPool } from '../config/servers.js';
 import { envName, fromConfigFile, fromEnv, mergeSources } from '../config/sources.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { WATCH_DEFAULTS, type WatchOptions } from '../pipeline/watch.js';
@@ -52,10 +52,16 @@ interface OptionDoc {
 /** One table drives parsing and --help, so the help can never drift from what is accepted. */
 export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   pattern: { type: 'string', arg: 'GLOB', help: 'log files to load, oldest first', def: DEFAULTS.pattern },
-  idfa: { type: 'string', arg: 'HOST:PORT', help: 'memcached for idfa records', def: DEFAULT_SERVERS.idfa },
-  gaid: { type: 'string', arg: 'HOST:PORT', help: 'memcached for gaid records', def: DEFAULT_SERVERS.gaid },
-  adid: { type: 'string', arg: 'HOST:PORT', help: 'memcached for adid records', def: DEFAULT_SERVERS.adid },
-  dvid: { type: 'string', arg: 'HOST:PORT', help: 'memcached for dvid records', def: DEFAULT_SERVERS.dvid },
+  idfa: { type: 'string', arg: 'HOST:PORT[,…]', help: 'memcached for idfa records: one, or a pool host:port[:weight],…', def: DEFAULT_SERVERS.idfa },
+  gaid: { type: 'string', arg: 'HOST:PORT[,…]', help: 'memcached for gaid records (or a pool)', def: DEFAULT_SERVERS.gaid },
+  adid: { type: 'string', arg: 'HOST:PORT[,…]', help: 'memcached for adid records (or a pool)', def: DEFAULT_SERVERS.adid },
+  dvid: { type: 'string', arg: 'HOST:PORT[,…]', help: 'memcached for dvid records (or a pool)', def: DEFAULT_SERVERS.dvid },
+  distribution: {
+    type: 'string',
+    arg: 'ketama-weighted|ketama|modula',
+    help: "how a pool's keys are spread, as its readers' libmemcached clients do it",
+    def: DEFAULTS.distribution,
+  },
   dry: { type: 'boolean', help: 'print every record (server, key, value as JSON) to stdout; write and rename nothing' },
   test: { type: 'boolean', short: 't', help: 'self-test the value encoding against golden bytes and a protobuf decoder' },
   log: { type: 'string', short: 'l', arg: 'FILE', help: 'append the log to FILE instead of stderr' },
@@ -111,6 +117,11 @@ function gunzipMode(value: string | undefined): 'inline' | 'pool' | undefined {
   throw new InvalidArgumentError(`--gunzip: "${value}" is not inline or pool`);
 }
 
+function distribution(value: string | undefined): Distribution | undefined {
+  if (value === undefined || value === 'ketama-weighted' || value === 'ketama' || value === 'modula') return value;
+  throw new InvalidArgumentError(`--distribution: "${value}" is not ketama-weighted, ketama or modula`);
+}
+
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Command {
   if (argv[0] === 'generate') return parseGenerate(argv.slice(1));
   const flags = parseFlags(argv, RUN_FLAGS);
@@ -123,12 +134,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
   const logFile = str(values.log) ?? null;
   if (values.test) return { kind: 'test', logFile };
   // A bad address is named where it was written: the flag, the variable, or the config file's key.
-  const servers: Partial<Record<DeviceType, ServerAddress>> = {};
+  const servers: Partial<Record<DeviceType, ServerPool>> = {};
   for (const t of DEVICE_TYPES) {
     const v = str(values[t]);
     if (v === undefined) continue;
     const where = flags[t] !== undefined ? `--${t}` : fromVars[t] !== undefined ? envName(t) : `--config ${configFile}: "${t}"`;
-    servers[t] = parseServerAddress(v, where);
+    servers[t] = parseServerPool(v, where);
   }
   const options = resolveOptions({
     pattern: str(values.pattern),
@@ -146,6 +157,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     ttl: int(values.ttl, 'ttl'),
     packed: values.packed === true,
     gunzip: gunzipMode(str(values.gunzip)),
+    distribution: distribution(str(values.distribution)),
     waitLock: num(values['wait-lock'], 'wait-lock'),
   });
   const logFormat = str(values['log-format']) ?? 'text';

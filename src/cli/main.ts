@@ -15,6 +15,7 @@ import type { BatchSettled } from '../memcached/router.js';
 // loaded only when asked for (--metrics-port, self-test), not on every start.
 import type { LoaderMetrics } from '../metrics/metrics.js';
 import { Loader } from '../pipeline/loader.js';
+import { laneAddresses } from '../pool/lanes.js';
 import { withFolderLock } from '../pipeline/run-lock.js';
 import { watch } from '../pipeline/watch.js';
 import { combineObservers, type LoadObserver } from '../report/observer.js';
@@ -120,6 +121,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
     'info',
     `memc-load ${packageVersion()} started: pattern=${options.pattern} ${servers} dry=${options.dry} workers=${options.workers} ` +
       `max_error_rate=${options.maxErrorRate} batch_bytes=${options.batchBytes} ttl=${options.ttl} packed=${options.packed} gunzip=${options.gunzip}` +
+      `${pooled(options) ? ` distribution=${options.distribution}` : ''}` +
       `${cli.watch ? ' watch=yes' : ''}`,
   );
 
@@ -127,7 +129,8 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
   let metricsServer: Server | undefined;
   if (cli.metricsPort !== null) {
     const [{ LoaderMetrics }, { startMetricsServer }] = await Promise.all([import('../metrics/metrics.js'), import('../metrics/server.js')]);
-    metrics = new LoaderMetrics(DEVICE_TYPES.map((t) => options.servers[t].label));
+    // A series per node: a pool's nodes are lanes of their own, each up, down or slow alone.
+    metrics = new LoaderMetrics(laneAddresses(DEVICE_TYPES.map((t) => options.servers[t])).map((a) => a.label));
     metricsServer = await startMetricsServer(metrics, cli.metricsPort, cli.metricsHost, options.responseTimeoutMs);
     logger.log('info', `Metrics on http://${cli.metricsHost}:${cli.metricsPort}/metrics and /healthz`);
   }
@@ -169,6 +172,11 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Some type has a pool of two or more nodes: only then does the distribution matter. */
+function pooled(options: RunOptions): boolean {
+  return DEVICE_TYPES.some((t) => options.servers[t].nodes.length > 1);
 }
 
 /** On stdout one line (it may follow --dry records); in a file, indented for people. */

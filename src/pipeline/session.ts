@@ -25,6 +25,7 @@ import { inlineGunzipAvailable } from '../logfile/inline-gunzip.js';
 import type { ChunkItem } from '../logfile/line-chunker.js';
 import { readFile } from '../logfile/read-file.js';
 import { Router, type BatchSettled } from '../memcached/router.js';
+import { laneAddresses } from '../pool/lanes.js';
 import { FileTally } from '../report/file-tally.js';
 import { silentLogger, type Logger } from '../report/logger.js';
 import type { LoadObserver } from '../report/observer.js';
@@ -112,7 +113,7 @@ export class LoadSession {
       maxBufferedBytes: o.maxBufferedBytes,
     };
     const router = new Router(
-      DEVICE_TYPES.map((t) => o.servers[t]),
+      laneAddresses(DEVICE_TYPES.map((t) => o.servers[t])),
       options,
       {
         settled: (s) => this.#settled(s),
@@ -242,6 +243,7 @@ export class LoadSession {
     }
     const router = this.#router;
     if (router !== null) {
+      // One lane per node of every pool, in the order the encoders laid them out.
       for (let i = 0; i < r.frames.length; i++) {
         const frames = r.frames[i];
         if (!frames) continue;
