@@ -2,10 +2,12 @@
  * Pools of real memcached for the pool tests, and the pylibmc oracle (pylibmc-oracle.py): a
  * reader built on libmemcached, which no line of memc-load wrote.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { stats } from '../../src/memcached/admin.js';
 import { startMemcached, type MemcachedHandle } from './memcached.js';
-import { TYPES } from './oracle.js';
+import { TYPES, type Expected } from './oracle.js';
 import { repoRoot } from './paths.js';
 
 /** Debian's python, which has python3-pylibmc (the `python3` on PATH may be another one). */
@@ -76,4 +78,35 @@ export function askPylibmc(
     });
     child.stdin.end(JSON.stringify({ behaviors, pools, keys }));
   });
+}
+
+/**
+ * pylibmc, over each type's pool with `behaviors`, reads every expected key with the expected
+ * bytes; every key is on exactly one node, and each node holds nothing but its keys. Returns
+ * what pylibmc saw, per type.
+ */
+export async function assertPoolsHold(
+  pools: readonly StartedPool[],
+  expected: Expected,
+  behaviors: Record<string, boolean>,
+): Promise<Record<string, PylibmcView>> {
+  const keys = Object.fromEntries(TYPES.map((t) => [t, [...(expected.byType[t] as Map<string, Buffer>).keys()]]));
+  const specs = Object.fromEntries(TYPES.map((t, i) => [t, (pools[i] as StartedPool).specs]));
+  const seen = await askPylibmc(behaviors, specs, keys);
+  for (const [i, t] of TYPES.entries()) {
+    const pool = pools[i] as StartedPool;
+    const want = expected.byType[t] as Map<string, Buffer>;
+    const view = seen[t] as PylibmcView;
+    const wrong = [...want].filter(([k, v]) => view.values[k] !== v.toString('hex')).map(([k]) => k);
+    assert.deepEqual(wrong.slice(0, 5), [], `${t}: pylibmc over ${pool.specs.join(',')} misses or misreads ${wrong.length} of ${want.size} keys`);
+    const held = view.holders.flat();
+    assert.equal(held.length, want.size, `${t}: every key on exactly one node (${view.holders.map((h) => h.length).join('+')})`);
+    assert.equal(new Set(held).size, want.size);
+    for (const [n, server] of pool.servers.entries()) {
+      if (pool.servers.length > 1) assert.ok((view.holders[n] as string[]).length > 0, `${pool.labels[n]} holds some keys`);
+      const s = await stats(server.address);
+      assert.equal(Number(s['curr_items']), (view.holders[n] as string[]).length, `${pool.labels[n]}: nothing stored but its keys`);
+    }
+  }
+  return seen;
 }
