@@ -14,7 +14,8 @@ export type Command =
   | { readonly kind: 'version' }
   | { readonly kind: 'test'; readonly logFile: string | null }
   | { readonly kind: 'run'; readonly options: RunOptions; readonly logFile: string | null; readonly cli: CliSettings }
-  | { readonly kind: 'generate'; readonly generate: GenerateArgs };
+  | { readonly kind: 'generate'; readonly generate: GenerateArgs }
+  | { readonly kind: 'where'; readonly keys: readonly string[]; readonly options: RunOptions };
 
 /** Settings of the command line itself, not of the load: where things are shown and how it runs. */
 export interface CliSettings {
@@ -124,7 +125,8 @@ function distribution(value: string | undefined): Distribution | undefined {
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Command {
   if (argv[0] === 'generate') return parseGenerate(argv.slice(1));
-  const flags = parseFlags(argv, RUN_FLAGS);
+  const where = argv[0] === 'where';
+  const { values: flags, positionals } = parseFlags(where ? argv.slice(1) : argv, RUN_FLAGS, where);
   if (flags.help) return { kind: 'help' };
   if (flags.version) return { kind: 'version' };
   const configFile = str(flags.config);
@@ -132,14 +134,18 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
   const fromVars = fromEnv(env);
   const values = mergeSources(fromFile, fromVars, flags);
   const logFile = str(values.log) ?? null;
-  if (values.test) return { kind: 'test', logFile };
+  if (values.test && !where) return { kind: 'test', logFile };
   // A bad address is named where it was written: the flag, the variable, or the config file's key.
   const servers: Partial<Record<DeviceType, ServerPool>> = {};
   for (const t of DEVICE_TYPES) {
     const v = str(values[t]);
     if (v === undefined) continue;
-    const where = flags[t] !== undefined ? `--${t}` : fromVars[t] !== undefined ? envName(t) : `--config ${configFile}: "${t}"`;
-    servers[t] = parseServerPool(v, where);
+    const source = flags[t] !== undefined ? `--${t}` : fromVars[t] !== undefined ? envName(t) : `--config ${configFile}: "${t}"`;
+    servers[t] = parseServerPool(v, source);
+  }
+  if (where) {
+    if (positionals.length === 0) throw new InvalidArgumentError('where: give a key, e.g. memc-load where idfa:1rfw452y52g2gq4g --idfa …');
+    return { kind: 'where', keys: positionals, options: resolveOptions({ servers, distribution: distribution(str(values.distribution)) }) };
   }
   const options = resolveOptions({
     pattern: str(values.pattern),
@@ -180,7 +186,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
 }
 
 function parseGenerate(argv: readonly string[]): Command {
-  const v = parseFlags(argv, GENERATE_FLAGS);
+  const v = parseFlags(argv, GENERATE_FLAGS).values;
   if (v.help) return { kind: 'help' };
   const rate = (name: string, def: number) => {
     const r = num(v[name], name) ?? def;
@@ -206,7 +212,8 @@ function parseGenerate(argv: readonly string[]): Command {
   };
 }
 
-function parseFlags(argv: readonly string[], flags: Readonly<Record<string, OptionDoc>>) {
+/** Positionals are an error unless `allowPositionals` (the keys of `where`). */
+function parseFlags(argv: readonly string[], flags: Readonly<Record<string, OptionDoc>>, allowPositionals = false): ParsedFlags {
   const options = Object.fromEntries(
     Object.entries(flags).map(([name, d]) => [name, d.short ? { type: d.type, short: d.short } : { type: d.type }]),
   );
@@ -223,13 +230,17 @@ function parseFlags(argv: readonly string[], flags: Readonly<Record<string, Opti
     } else args.push(a);
   }
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<
-      string,
-      string | boolean | undefined
-    >;
+    const parsed = parseArgs({ args, options, strict: true, allowPositionals });
+    const values = parsed.values as ParsedFlags['values'];
+    return { values, positionals: parsed.positionals };
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message.replace(/\. To specify a positional.*$/s, ''), { cause: err });
   }
+}
+
+interface ParsedFlags {
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: string[];
 }
 
 function str(v: string | boolean | undefined): string | undefined {
@@ -267,6 +278,7 @@ export function helpText(version: string): string {
 Usage:
   memc-load [options]              load every file matching --pattern, oldest first
   memc-load generate [options]     write realistic sample minute-logs
+  memc-load where KEY… [--idfa …]  print the node (host:port) of each key's pool it goes to
 
 Options:
 ${render(RUN_FLAGS)}

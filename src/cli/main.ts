@@ -16,6 +16,7 @@ import type { BatchSettled } from '../memcached/router.js';
 import type { LoaderMetrics } from '../metrics/metrics.js';
 import { Loader } from '../pipeline/loader.js';
 import { laneAddresses } from '../pool/lanes.js';
+import { nodeForKey } from '../pool/where.js';
 import { withFolderLock } from '../pipeline/run-lock.js';
 import { watch } from '../pipeline/watch.js';
 import { combineObservers, type LoadObserver } from '../report/observer.js';
@@ -61,6 +62,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       for (const f of summary.files) process.stdout.write(`${f.path}\t${f.lines} lines\n`);
       return EXIT.OK;
     }
+    case 'where':
+      try {
+        for (const key of command.keys) process.stdout.write(`${nodeForKey(key, command.options)}\n`);
+      } catch (err) {
+        return usageError(err);
+      }
+      return EXIT.OK;
     case 'test':
       return withLogger(command.logFile, 'text', async (logger) => {
         const { runSelfTest } = await import('./self-test.js');
