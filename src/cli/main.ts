@@ -21,6 +21,7 @@ import { withFolderLock } from '../pipeline/run-lock.js';
 import { watch } from '../pipeline/watch.js';
 import { combineObservers, type LoadObserver } from '../report/observer.js';
 import { renderSummary, toJsonReport } from '../report/render.js';
+import { renderNodes } from '../report/render-nodes.js';
 import type { RunReport } from '../report/run-report.js';
 import { helpText, parseCli, type CliSettings, type Command } from './args.js';
 import { preflight } from './preflight.js';
@@ -172,6 +173,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
     const code =
       signalled !== null && !cli.watch ? (signalled === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM) : report.ok ? EXIT.OK : EXIT.FAILED;
     if (progress !== null && report.files.length > 0) process.stderr.write(`\n${renderSummary(report)}`);
+    if (progress !== null && report.files.length > 0 && pooled(options)) process.stderr.write(`\n${renderNodes(report)}`);
     if (cli.report !== null) writeReport(cli.report, toJsonReport(report, options, packageVersion(), code));
     return code;
   } finally {

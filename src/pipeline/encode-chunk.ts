@@ -15,7 +15,8 @@
  */
 import { DEVICE_TYPES } from '../config/servers.js';
 import { KEY_PREFIXES, MN, metaSetFlags, metaSetHeaderMaxSize, writeMetaSetHeader } from '../memcached/encode.js';
-import { laneLayout, splitFrames, type LaneLayout } from '../pool/lanes.js';
+import { laneLayout, type LaneLayout } from '../pool/lanes.js';
+import { splitPool } from '../pool/split.js';
 import { userAppsSize, writeUserApps } from '../proto/user-apps.js';
 import * as decimal from '../record/decimal.js';
 import { ParsedLine, parseLine, type LineRejectReason } from '../record/parse-line.js';
@@ -39,9 +40,6 @@ const scratch: Uint8Array[] = Array.from({ length: SERVERS }, () => EMPTY);
 /** A DataView over each scratch buffer, for the fast path's doubles. */
 const views: DataView[] = scratch.map((b) => new DataView(b.buffer));
 
-/** Per lane of a pool: its frames of the chunk, split from its type's scratch buffer. */
-const laneScratch: Uint8Array[] = [];
-const laneUsed: number[] = [];
 /** A worker keeps one settings object for life; tests pass many. */
 const layouts = new WeakMap<EncodeSettings, LaneLayout>();
 
@@ -122,7 +120,7 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
       records[base] = tally.records[s];
       frames[base] = used === 0 ? null : ownedCopy(scratch[s], used, MN, alloc);
     } else if (used > 0) {
-      splitPool(scratch[s], used, placement, base, records, frames, alloc);
+      splitPool(scratch[s], used, placement, base, records, frames, (buf, n) => ownedCopy(buf, n, MN, alloc));
     }
     if (scratch[s].length > MAX_RETAINED_SCRATCH) {
       scratch[s] = EMPTY;
@@ -142,40 +140,6 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
     appWarnings: tally.appWarnings,
     samples: tally.samples,
   };
-}
-
-/** One type's frames, split among the lanes of its pool's nodes, each closed with its `mn`. */
-function splitPool(
-  src: Uint8Array,
-  used: number,
-  placement: NonNullable<LaneLayout['placements'][number]>,
-  base: number,
-  records: number[],
-  frames: (Uint8Array | null)[],
-  alloc: Allocate,
-): void {
-  for (let n = 0; n < placement.nodes; n++) laneUsed[base + n] = 0;
-  splitFrames(src, used, placement, (node, start, end) => {
-    const lane = base + node;
-    let out = laneScratch[lane] ?? EMPTY;
-    const p = laneUsed[lane] as number;
-    if (out.length - p < end - start) {
-      let size = Math.max(out.length * 2, MIN_SCRATCH);
-      while (size - p < end - start) size *= 2;
-      const next = new Uint8Array(size);
-      next.set(out.subarray(0, p));
-      out = laneScratch[lane] = next;
-    }
-    out.set(src.subarray(start, end), p);
-    laneUsed[lane] = p + end - start;
-    records[lane]++;
-  });
-  for (let n = 0; n < placement.nodes; n++) {
-    const lane = base + n;
-    const bytes = laneUsed[lane] as number;
-    if (bytes > 0) frames[lane] = ownedCopy(laneScratch[lane] as Uint8Array, bytes, MN, alloc);
-    if ((laneScratch[lane]?.length ?? 0) > MAX_RETAINED_SCRATCH) laneScratch[lane] = EMPTY;
-  }
 }
 
 /**

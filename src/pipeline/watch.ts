@@ -66,7 +66,7 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
     await loader.stop();
   }
   log?.log('info', 'Watch stopped');
-  return summarize(reports, opts, started, false);
+  return summarize(reports, opts, started, false, loader.nodeFigures(reports));
 }
 
 /** The longest run of oldest files that are complete; the first incomplete one stops it. */

@@ -2,7 +2,7 @@
  * Lanes: one per memcached node, the device types' pools laid end to end in DEVICE_TYPES order.
  * The encode stage writes each record's frame into its node's lane, the route stage gives each
  * lane its own connection. A type with one server has one lane, and its frames are written as
- * they always were; only a pool of two or more nodes is split by key (`splitFrames`).
+ * they always were; only a pool of two or more nodes is split by key (split.ts).
  */
 import type { ServerAddress, ServerPool } from '../config/servers.js';
 import { Placement, type Distribution } from './placement.js';
@@ -44,34 +44,4 @@ export function laneLayout(pools: readonly (readonly LaneNode[])[], distribution
   }
   const placements = pools.map((nodes) => (nodes.length > 1 ? new Placement(nodes, distribution) : null));
   return { base, placements, labels, lanes: labels.length };
-}
-
-const SPACE = 0x20;
-const LF = 0x0a;
-const ZERO = 0x30;
-
-/**
- * Where each of `used` bytes of quiet meta sets (`ms <key> <len> <flags>\r\n<value>\r\n`, in line
- * order) goes: calls `take(node, start, end)` for each frame, in order, so that every node's
- * frames keep the order of their lines and the last line of a key still wins on its node.
- */
-export function splitFrames(
-  src: Uint8Array,
-  used: number,
-  placement: Placement,
-  take: (node: number, start: number, end: number) => void,
-): void {
-  let p = 0;
-  while (p < used) {
-    const keyStart = p + 3;
-    let q = keyStart;
-    while (src[q] !== SPACE) q++;
-    const keyEnd = q;
-    let len = 0;
-    for (q++; src[q] !== SPACE && src[q] !== 0x0d; q++) len = len * 10 + ((src[q] as number) - ZERO);
-    while (src[q] !== LF) q++;
-    const end = q + 1 + len + 2;
-    take(placement.nodeOf(src, keyStart, keyEnd), p, end);
-    p = end;
-  }
 }

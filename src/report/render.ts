@@ -24,6 +24,7 @@ export interface JsonReport {
     readonly workers: number;
     readonly maxErrorRate: number;
     readonly servers: Readonly<Record<string, string>>;
+    readonly distribution: RunOptions['distribution'];
   };
   readonly ok: boolean;
   readonly interrupted: boolean;
@@ -31,6 +32,7 @@ export interface JsonReport {
   readonly linesPerSecond: number;
   readonly totals: RunReport['totals'];
   readonly files: readonly FileReport[];
+  readonly nodes: RunReport['nodes'];
 }
 
 export function toJsonReport(report: RunReport, options: RunOptions, version: string, exitCode: number, now = new Date()): JsonReport {
@@ -46,6 +48,7 @@ export function toJsonReport(report: RunReport, options: RunOptions, version: st
       workers: options.workers,
       maxErrorRate: options.maxErrorRate,
       servers: Object.fromEntries(DEVICE_TYPES.map((t) => [t, options.servers[t].label])),
+      distribution: options.distribution,
     },
     ok: report.ok,
     interrupted: report.interrupted,
@@ -53,6 +56,7 @@ export function toJsonReport(report: RunReport, options: RunOptions, version: st
     linesPerSecond: report.linesPerSecond,
     totals: report.totals,
     files: report.files,
+    nodes: report.nodes,
   };
 }
 
