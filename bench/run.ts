@@ -6,6 +6,7 @@
  *     1. floor   (a) gunzip only, CPU (child)     (b) pre-rendered quiet sets → servers, wall + server CPU
  *     2. memc-load: default, --workers 0 … cores  (the real bin, a child; wall, CPU, peak RSS)
  *        2b. the default into null sinks (a diagnostic row: the loader without the servers' work)
+ *        2c. the default into four pools of two nodes (8 memcached), beside the four singles
  *     3. memjs: one awaited set per record on a slice, extrapolated
  *     4. scaling: memc-load default on 100 k / 1 M / (10 M) lines: µs/line, peak RSS
  *     5. micro benches (MICRO=1), once the servers are gone
@@ -23,6 +24,7 @@ import { baselineRow } from './steps/baseline.js';
 import { prepareData } from './steps/data.js';
 import { measureFloor } from './steps/floor.js';
 import { loaderConfigRows, nullSinkRow } from './steps/loaders.js';
+import { poolRow } from './steps/pools.js';
 import { runMicro } from './steps/micro.js';
 import { begin, writeResults, type Measurements } from './steps/results.js';
 import { scalingNote, scalingRows } from './steps/scaling.js';
@@ -39,6 +41,7 @@ async function main(): Promise<number> {
     const rows: Row[] = [floor.row];
     rows.push(...(await loaderConfigRows(rig, floor.basis)));
     rows.push(await nullSinkRow(rig, floor.basis));
+    if (!s.skipPools) rows.push(await poolRow(rig, floor.basis));
     if (!s.skipBaseline) rows.push(await baselineRow(rig, floor.basis));
     const scaling = await scalingRows(rig, data.scales);
     measured = {

@@ -60,17 +60,20 @@ export class Rig {
     await rm(this.scratchRoot, { recursive: true, force: true });
   }
 
-  /** Fresh servers, warmed (every main record in, every key deleted), ready for a timed run: their counters. */
-  async freshServers(): Promise<Counters> {
-    await this.servers.restart();
-    if (this.s.warm) await warm(this.servers, this.ms, this.md);
-    return this.servers.counters();
+  /**
+   * Fresh servers, warmed (every main record in, every key deleted), ready for a timed run: their
+   * counters. `ms`/`md`: one buffer per server of `servers` (split by node for pools).
+   */
+  async freshServers(servers = this.servers, ms = this.ms, md = this.md): Promise<Counters> {
+    await servers.restart();
+    if (this.s.warm) await warm(servers, ms, md);
+    return servers.counters();
   }
 
   /** The clock of a timed run, started once the machine is as quiet as it gets (waitQuiet). */
-  async startWatch(): Promise<Monitor> {
-    await this.waitQuiet();
-    return new Monitor(this.servers);
+  async startWatch(servers = this.servers): Promise<Monitor> {
+    await this.waitQuiet(servers);
+    return new Monitor(servers);
   }
 
   /** The data set's files, hard-linked (or copied) into a new folder the loader may rename in. */
@@ -92,12 +95,12 @@ export class Rig {
    * With WAIT_QUIET_S: waits (up to that long) until other processes use less than QUIET_CORES
    * cores over a 1 s sample, so runs start on as quiet a machine as it gets.
    */
-  async waitQuiet(): Promise<void> {
+  async waitQuiet(servers = this.servers): Promise<void> {
     if (this.s.waitQuietMs <= 0) return;
     const deadline = performance.now() + this.s.waitQuietMs;
     let others = Infinity;
     while (performance.now() < deadline) {
-      const mon = new Monitor(this.servers);
+      const mon = new Monitor(servers);
       await sleep(1000);
       others = mon.end(0).othersCores;
       if (others < this.s.quietCores) return;
@@ -105,11 +108,15 @@ export class Rig {
     log(`  the machine stayed busy (${others.toFixed(2)} cores used by others): measuring anyway`);
   }
 
-  /** One timed run of the real bin on `ds` with `args`, then the check. */
-  async loader(ds: Dataset, args: readonly string[]): Promise<Sample> {
-    const before = await this.freshServers();
-    const { m, around, problems } = await this.runBin(ds, this.servers.cliArgs(), args);
-    const check = await verify(this.servers, ds.expect, before, problems);
+  /**
+   * One timed run of the real bin on `ds` with `args`, then the check; into `on` (other servers,
+   * such as pools, with their warming frames) instead of the rig's four.
+   */
+  async loader(ds: Dataset, args: readonly string[], on?: { servers: Servers; ms: Buffer[]; md: Buffer[] }): Promise<Sample> {
+    const servers = on?.servers ?? this.servers;
+    const before = await this.freshServers(servers, on?.ms, on?.md);
+    const { m, around, problems } = await this.runBin(ds, servers.cliArgs(), args, () => 0, servers);
+    const check = await verify(servers, ds.expect, before, problems);
     return measuredSample(m, around, check, check.problems);
   }
 
@@ -123,11 +130,12 @@ export class Rig {
     serverArgs: readonly string[],
     args: readonly string[],
     otherCpuS: () => number = () => 0,
+    servers = this.servers,
   ): Promise<{ m: Measured; around: Around; problems: string[] }> {
     const dir = await this.scratch(ds);
     const logFile = join(dir, 'memc-load.log');
     try {
-      const mon = await this.startWatch();
+      const mon = await this.startWatch(servers);
       const m = await runMeasured({
         script: BIN,
         args: ['--pattern', join(dir, '*.tsv.gz'), ...serverArgs, '--log', logFile, ...this.s.loaderArgs, ...args],

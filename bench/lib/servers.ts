@@ -28,22 +28,31 @@ export interface Counters {
 const COUNTERS = ['curr_items', 'total_items', 'cmd_set', 'evictions', 'bytes'] as const;
 
 export class Servers {
+  /** Every server; with pools, each type's nodes in a row (idfa's, then gaid's, …). */
   readonly handles: readonly MemcachedHandle[];
   readonly memoryMb: number;
+  /** Servers per device type: 1, or the nodes of each type's pool. */
+  readonly nodesPerType: number;
 
-  private constructor(handles: MemcachedHandle[], memoryMb: number) {
+  private constructor(handles: MemcachedHandle[], memoryMb: number, nodesPerType: number) {
     this.handles = handles;
     this.memoryMb = memoryMb;
+    this.nodesPerType = nodesPerType;
   }
 
-  static async start(memoryMb: number): Promise<Servers> {
-    const handles = await startServers(DEVICE_TYPES.length, { threads: 1, memoryMb });
-    return new Servers(handles, memoryMb);
+  static async start(memoryMb: number, nodesPerType = 1): Promise<Servers> {
+    const handles = await startServers(DEVICE_TYPES.length * nodesPerType, { threads: 1, memoryMb });
+    return new Servers(handles, memoryMb, nodesPerType);
   }
 
-  /** --idfa host:port … for the loader's command line, in DEVICE_TYPES order. */
+  /** Per device type (DEVICE_TYPES order), its server or the nodes of its pool. */
+  pools(): MemcachedHandle[][] {
+    return DEVICE_TYPES.map((_, i) => this.handles.slice(i * this.nodesPerType, (i + 1) * this.nodesPerType));
+  }
+
+  /** --idfa host:port[,host:port…] … for the loader's command line, in DEVICE_TYPES order. */
   cliArgs(): string[] {
-    return DEVICE_TYPES.flatMap((t, i) => [`--${t}`, (this.handles[i] as MemcachedHandle).address.label]);
+    return DEVICE_TYPES.flatMap((t, i) => [`--${t}`, (this.pools()[i] as MemcachedHandle[]).map((h) => h.address.label).join(',')]);
   }
 
   /** Fresh processes on the same ports. */
@@ -98,7 +107,7 @@ export interface StreamResult {
 }
 
 /**
- * Streams `frames[i]` to server i, one connection each, then `mn\r\n`; resolves when every
+ * Streams `frames[i]` to server i (handles order: with pools, one buffer per node), one connection each, then `mn\r\n`; resolves when every
  * server has answered MN. Connections are opened before the clock starts.
  */
 export async function streamAll(servers: Servers, frames: readonly Buffer[]): Promise<StreamResult> {

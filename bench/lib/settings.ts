@@ -6,6 +6,7 @@
  *   LOADER_ARGS='--batch-bytes 2097152'   extra flags for every memc-load run (A/B of a setting)
  *   SCALES=100000,1000000,10000000   scaling run sizes (lines), as issue #3 asks; SKIP_SCALING=1 skips it
  *   BASELINE_RECORDS=20000  memjs slice; SKIP_BASELINE=1 skips it
+ *   SKIP_POOLS=1            no row for four pools of two nodes (8 memcached)
  *   RUNS=1               repetitions of every timed configuration (median kept, range shown)
  *   SAMPLE=2000          keys read back and compared after every run
  *   WARM=1               warm the servers before each timed run (0: fresh servers only)
@@ -31,6 +32,8 @@ export interface Settings {
   readonly skipScaling: boolean;
   readonly baselineRecords: number;
   readonly skipBaseline: boolean;
+  /** SKIP_POOLS=1: no row for the four pools of two nodes (8 more memcached). */
+  readonly skipPools: boolean;
   readonly runs: number;
   readonly sample: number;
   readonly warm: boolean;
@@ -86,6 +89,7 @@ export function readSettings(): Settings {
     skipScaling: flag('SKIP_SCALING'),
     baselineRecords: num('BASELINE_RECORDS', quick ? 5_000 : 20_000, pos),
     skipBaseline: flag('SKIP_BASELINE'),
+    skipPools: flag('SKIP_POOLS'),
     runs: num('RUNS', 1, pos),
     sample: num('SAMPLE', quick ? 500 : 2_000, pos),
     warm: process.env['WARM'] === undefined ? true : flag('WARM'),

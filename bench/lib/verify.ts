@@ -33,9 +33,11 @@ export async function verify(servers: Servers, expect: Expectation, before: Coun
   for (const [i, type] of DEVICE_TYPES.entries()) {
     const want = expect.sample.filter((s) => s.type === type);
     if (want.length === 0) continue;
-    const handle = servers.handles[i];
-    if (!handle) continue;
-    const got = await getMany(handle.address, want.map((s) => s.key), 30_000);
+    // A pool's key is on one of its nodes: read them all, take what one holds.
+    const got = new Map<string, Buffer | null>();
+    for (const node of servers.pools()[i] ?? []) {
+      for (const [k, v] of await getMany(node.address, want.map((s) => s.key), 30_000)) if (v !== null && v !== undefined) got.set(k, v);
+    }
     for (const s of want) {
       sampled++;
       const v = got.get(s.key);

@@ -3,8 +3,8 @@
  * Python loader keep their names and defaults; the rest are for operators who need more.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_SERVERS, DEFAULTS, parseServerAddress, resolveOptions, type RunOptions } from '../config/options.js';
-import { DEVICE_TYPES, type DeviceType, type ServerAddress } from '../config/servers.js';
+import { DEFAULT_SERVERS, DEFAULTS, parseServerPool, resolveOptions, type RunOptions } from '../config/options.js';
+import { DEVICE_TYPES, type DeviceType, type Distribution, type ServerPool } from '../config/servers.js';
 import { envName, fromConfigFile, fromEnv, mergeSources } from '../config/sources.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { WATCH_DEFAULTS, type WatchOptions } from '../pipeline/watch.js';
@@ -16,7 +16,8 @@ export type Command =
   | { readonly kind: 'version' }
   | { readonly kind: 'test'; readonly logFile: string | null }
   | { readonly kind: 'run'; readonly options: RunOptions; readonly logFile: string | null; readonly cli: CliSettings }
-  | { readonly kind: 'generate'; readonly generate: GenerateArgs };
+  | { readonly kind: 'generate'; readonly generate: GenerateArgs }
+  | { readonly kind: 'where'; readonly keys: readonly string[]; readonly options: RunOptions };
 
 /** Settings of the command line itself, not of the load: where things are shown and how it runs. */
 export interface CliSettings {
@@ -56,10 +57,16 @@ interface OptionDoc {
 /** One table drives parsing and --help, so the help can never drift from what is accepted. */
 export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   pattern: { type: 'string', arg: 'GLOB', help: 'log files to load, oldest first', def: DEFAULTS.pattern },
-  idfa: { type: 'string', arg: 'HOST:PORT', help: 'memcached for idfa records', def: DEFAULT_SERVERS.idfa },
-  gaid: { type: 'string', arg: 'HOST:PORT', help: 'memcached for gaid records', def: DEFAULT_SERVERS.gaid },
-  adid: { type: 'string', arg: 'HOST:PORT', help: 'memcached for adid records', def: DEFAULT_SERVERS.adid },
-  dvid: { type: 'string', arg: 'HOST:PORT', help: 'memcached for dvid records', def: DEFAULT_SERVERS.dvid },
+  idfa: { type: 'string', arg: 'HOST:PORT[,…]', help: 'memcached for idfa records: one, or a pool host:port[:weight],…', def: DEFAULT_SERVERS.idfa },
+  gaid: { type: 'string', arg: 'HOST:PORT[,…]', help: 'memcached for gaid records (or a pool)', def: DEFAULT_SERVERS.gaid },
+  adid: { type: 'string', arg: 'HOST:PORT[,…]', help: 'memcached for adid records (or a pool)', def: DEFAULT_SERVERS.adid },
+  dvid: { type: 'string', arg: 'HOST:PORT[,…]', help: 'memcached for dvid records (or a pool)', def: DEFAULT_SERVERS.dvid },
+  distribution: {
+    type: 'string',
+    arg: 'ketama-weighted|ketama|modula',
+    help: "how a pool's keys are spread, as its readers' libmemcached clients do it",
+    def: DEFAULTS.distribution,
+  },
   dry: { type: 'boolean', help: 'print every record (server, key, value as JSON) to stdout; write and rename nothing' },
   test: { type: 'boolean', short: 't', help: 'self-test the value encoding against golden bytes and a protobuf decoder' },
   log: { type: 'string', short: 'l', arg: 'FILE', help: 'append the log to FILE instead of stderr' },
@@ -117,9 +124,15 @@ function gunzipMode(value: string | undefined): 'inline' | 'pool' | undefined {
   throw new InvalidArgumentError(`--gunzip: "${value}" is not inline or pool`);
 }
 
+function distribution(value: string | undefined): Distribution | undefined {
+  if (value === undefined || value === 'ketama-weighted' || value === 'ketama' || value === 'modula') return value;
+  throw new InvalidArgumentError(`--distribution: "${value}" is not ketama-weighted, ketama or modula`);
+}
+
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Command {
   if (argv[0] === 'generate') return parseGenerate(argv.slice(1));
-  const flags = parseFlags(argv, RUN_FLAGS);
+  const where = argv[0] === 'where';
+  const { values: flags, positionals } = parseFlags(where ? argv.slice(1) : argv, RUN_FLAGS, where);
   if (flags.help) return { kind: 'help' };
   if (flags.version) return { kind: 'version' };
   const configFile = str(flags.config);
@@ -127,14 +140,18 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
   const fromVars = fromEnv(env);
   const values = mergeSources(fromFile, fromVars, flags);
   const logFile = str(values.log) ?? null;
-  if (values.test) return { kind: 'test', logFile };
+  if (values.test && !where) return { kind: 'test', logFile };
   // A bad address is named where it was written: the flag, the variable, or the config file's key.
-  const servers: Partial<Record<DeviceType, ServerAddress>> = {};
+  const servers: Partial<Record<DeviceType, ServerPool>> = {};
   for (const t of DEVICE_TYPES) {
     const v = str(values[t]);
     if (v === undefined) continue;
-    const where = flags[t] !== undefined ? `--${t}` : fromVars[t] !== undefined ? envName(t) : `--config ${configFile}: "${t}"`;
-    servers[t] = parseServerAddress(v, where);
+    const source = flags[t] !== undefined ? `--${t}` : fromVars[t] !== undefined ? envName(t) : `--config ${configFile}: "${t}"`;
+    servers[t] = parseServerPool(v, source);
+  }
+  if (where) {
+    if (positionals.length === 0) throw new InvalidArgumentError('where: give a key, e.g. memc-load where idfa:1rfw452y52g2gq4g --idfa …');
+    return { kind: 'where', keys: positionals, options: resolveOptions({ servers, distribution: distribution(str(values.distribution)) }) };
   }
   const options = resolveOptions({
     pattern: str(values.pattern),
@@ -152,6 +169,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     ttl: int(values.ttl, 'ttl'),
     packed: values.packed === true,
     gunzip: gunzipMode(str(values.gunzip)),
+    distribution: distribution(str(values.distribution)),
     waitLock: num(values['wait-lock'], 'wait-lock'),
   });
   const logFormat = str(values['log-format']) ?? 'text';
@@ -189,7 +207,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
 }
 
 function parseGenerate(argv: readonly string[]): Command {
-  const v = parseFlags(argv, GENERATE_FLAGS);
+  const v = parseFlags(argv, GENERATE_FLAGS).values;
   if (v.help) return { kind: 'help' };
   const rate = (name: string, def: number) => {
     const r = num(v[name], name) ?? def;
@@ -215,7 +233,8 @@ function parseGenerate(argv: readonly string[]): Command {
   };
 }
 
-function parseFlags(argv: readonly string[], flags: Readonly<Record<string, OptionDoc>>) {
+/** Positionals are an error unless `allowPositionals` (the keys of `where`). */
+function parseFlags(argv: readonly string[], flags: Readonly<Record<string, OptionDoc>>, allowPositionals = false): ParsedFlags {
   const options = Object.fromEntries(
     Object.entries(flags).map(([name, d]) => [name, d.short ? { type: d.type, short: d.short } : { type: d.type }]),
   );
@@ -232,13 +251,17 @@ function parseFlags(argv: readonly string[], flags: Readonly<Record<string, Opti
     } else args.push(a);
   }
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<
-      string,
-      string | boolean | undefined
-    >;
+    const parsed = parseArgs({ args, options, strict: true, allowPositionals });
+    const values = parsed.values as ParsedFlags['values'];
+    return { values, positionals: parsed.positionals };
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message.replace(/\. To specify a positional.*$/s, ''), { cause: err });
   }
+}
+
+interface ParsedFlags {
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: string[];
 }
 
 function str(v: string | boolean | undefined): string | undefined {
@@ -276,6 +299,7 @@ export function helpText(version: string): string {
 Usage:
   memc-load [options]              load every file matching --pattern, oldest first
   memc-load generate [options]     write realistic sample minute-logs
+  memc-load where KEY… [--idfa …]  print the node (host:port) of each key's pool it goes to
 
 Options:
 ${render(RUN_FLAGS)}

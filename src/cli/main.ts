@@ -15,11 +15,14 @@ import type { BatchSettled } from '../memcached/router.js';
 // loaded only when asked for (--metrics-port, self-test), not on every start.
 import type { LoaderMetrics } from '../metrics/metrics.js';
 import { Loader } from '../pipeline/loader.js';
+import { laneAddresses } from '../pool/lanes.js';
+import { nodeForKey } from '../pool/where.js';
 import { withFolderLock } from '../pipeline/run-lock.js';
 import { watch } from '../pipeline/watch.js';
 import { combineObservers, type LoadObserver } from '../report/observer.js';
 import { renderSummary, toJsonReport } from '../report/render.js';
 import type { LogLevel } from '../report/logger.js';
+import { renderNodes } from '../report/render-nodes.js';
 import type { RunReport } from '../report/run-report.js';
 import { helpText, parseCli, type CliSettings, type Command } from './args.js';
 import { debugEvents } from './debug-events.js';
@@ -62,6 +65,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       for (const f of summary.files) process.stdout.write(`${f.path}\t${f.lines} lines\n`);
       return EXIT.OK;
     }
+    case 'where':
+      try {
+        for (const key of command.keys) process.stdout.write(`${nodeForKey(key, command.options)}\n`);
+      } catch (err) {
+        return usageError(err);
+      }
+      return EXIT.OK;
     case 'test':
       return withLogger(command.logFile, 'text', 'info', async (logger) => {
         const { runSelfTest } = await import('./self-test.js');
@@ -125,6 +135,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
     'info',
     `memc-load ${packageVersion()} started: pattern=${options.pattern} ${servers} dry=${options.dry} workers=${options.workers} ` +
       `max_error_rate=${options.maxErrorRate} batch_bytes=${options.batchBytes} ttl=${options.ttl} packed=${options.packed} gunzip=${options.gunzip}` +
+      `${pooled(options) ? ` distribution=${options.distribution}` : ''}` +
       `${cli.watch ? ' watch=yes' : ''}`,
   );
 
@@ -132,7 +143,8 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
   let metricsServer: Server | undefined;
   if (cli.metricsPort !== null) {
     const [{ LoaderMetrics }, { startMetricsServer }] = await Promise.all([import('../metrics/metrics.js'), import('../metrics/server.js')]);
-    metrics = new LoaderMetrics(DEVICE_TYPES.map((t) => options.servers[t].label));
+    // A series per node: a pool's nodes are lanes of their own, each up, down or slow alone.
+    metrics = new LoaderMetrics(laneAddresses(DEVICE_TYPES.map((t) => options.servers[t])).map((a) => a.label));
     metricsServer = await startMetricsServer(metrics, cli.metricsPort, cli.metricsHost, options.responseTimeoutMs);
     logger.log('info', `Metrics on http://${cli.metricsHost}:${cli.metricsPort}/metrics and /healthz`);
   }
@@ -168,6 +180,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
       signalled !== null && !cli.watch ? (signalled === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM) : report.ok ? EXIT.OK : EXIT.FAILED;
     // Fitted to the terminal: a table wider than it wraps into an unreadable one.
     if (style !== null && report.files.length > 0) process.stderr.write(`\n${renderSummary(report, style.columns)}`);
+    if (style !== null && report.files.length > 0 && pooled(options)) process.stderr.write(`\n${renderNodes(report, style.columns)}`);
     if (cli.report !== null) writeReport(cli.report, toJsonReport(report, options, packageVersion(), code));
     return code;
   } finally {
@@ -177,6 +190,11 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Some type has a pool of two or more nodes: only then does the distribution matter. */
+function pooled(options: RunOptions): boolean {
+  return DEVICE_TYPES.some((t) => options.servers[t].nodes.length > 1);
 }
 
 /** On stdout one line (never with --dry: args.ts refuses it); in a file, indented for people. */

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULT_SERVERS, DEFAULTS } from './defaults.js';
-import { DEVICE_TYPES, type DeviceType, type ServerAddress } from './servers.js';
+import { DISTRIBUTIONS } from '../pool/placement.js';
+import { DEVICE_TYPES, type DeviceType, type Distribution, type ServerAddress, type ServerPool } from './servers.js';
 
 export { DEFAULT_PATTERN, DEFAULT_SERVERS, DEFAULTS, defaultWorkers } from './defaults.js';
 
@@ -8,8 +9,10 @@ export { DEFAULT_PATTERN, DEFAULT_SERVERS, DEFAULTS, defaultWorkers } from './de
 export interface RunOptions {
   /** Glob selecting the minute logs; dot-prefixed (done) files never match. */
   readonly pattern: string;
-  /** One server per device type. */
-  readonly servers: Readonly<Record<DeviceType, ServerAddress>>;
+  /** A pool of one or more servers per device type. */
+  readonly servers: Readonly<Record<DeviceType, ServerPool>>;
+  /** How a pool's keys are spread over its nodes: what its readers' clients do (pool/placement.ts). */
+  readonly distribution: Distribution;
   /** Parse and encode, print records, write and rename nothing. */
   readonly dry: boolean;
   /** Worker threads for parsing and encoding; 0 does everything in the main thread. */
@@ -48,26 +51,55 @@ export interface RunOptions {
 
 /** `host:port`, `[v6]:port`; the label keeps the user's spelling for messages. */
 export function parseServerAddress(text: string, flag: string): ServerAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  const node = parseNode(text.trim(), flag, false);
+  return { host: node.host, port: node.port, label: node.label };
+}
+
+/** Weights above this would leave the lighter nodes of a pool with no point on the circle at all. */
+export const MAX_WEIGHT = 1000;
+
+/**
+ * A pool: `host:port[:weight]` items, comma-separated (`[v6]:port[:weight]` for IPv6). One item
+ * is the plain single server. The same node twice in one pool is an error: readers would count
+ * it twice on the circle, the loader would open two lanes to it.
+ */
+export function parseServerPool(text: string, flag: string): ServerPool {
+  const items = text.split(',').map((s) => s.trim());
+  const nodes = items.map((item) => parseNode(item, flag, items.length > 1));
+  const seen = new Set<string>();
+  for (const n of nodes) {
+    const id = `${n.host.toLowerCase()}:${n.port}`;
+    if (seen.has(id)) throw new ConfigError(`${flag}: ${n.label} is listed twice in "${text.trim()}"; list each node of a pool once`);
+    seen.add(id);
+  }
+  return { nodes, label: items.join(',') };
+}
+
+function parseNode(item: string, flag: string, inList: boolean): ServerAddress & { weight: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:\s[\]]+)):(\d{1,5})(?::(\d+))?$/.exec(item);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 1 && port <= 65535)) {
-    throw new ConfigError(`${flag}: "${text}" is not host:port (e.g. 127.0.0.1:33013)`);
+    const pool = inList || item.split(':').length === 3 ? '; a pool is host:port[:weight],… (e.g. 10.0.0.1:11211,10.0.0.2:11211:2)' : '';
+    throw new ConfigError(`${flag}: "${item}" is not host:port (e.g. 127.0.0.1:33013)${pool}`);
   }
-  return { host: (m[1] ?? m[2]) as string, port, label: text.trim() };
+  const weight = m[4] === undefined ? 1 : Number(m[4]);
+  if (!(weight >= 1 && weight <= MAX_WEIGHT)) {
+    throw new ConfigError(`${flag}: "${item}": the weight must be a whole number from 1 to ${MAX_WEIGHT}`);
+  }
+  const label = m[4] === undefined ? item : item.slice(0, item.length - m[4].length - 1);
+  return { host: (m[1] ?? m[2]) as string, port, label, weight };
 }
 
 export type OptionInput = Partial<Omit<RunOptions, 'servers'>> & {
-  readonly servers?: Partial<Record<DeviceType, string | ServerAddress>>;
+  /** Per device type: `host:port[:weight],…`, one address, a list of addresses, or a resolved pool. */
+  readonly servers?: Partial<Record<DeviceType, string | ServerAddress | readonly (string | ServerAddress)[] | ServerPool>>;
 };
 
 /** Fills defaults and checks ranges; throws ConfigError naming the option at fault. */
 export function resolveOptions(input: OptionInput = {}): RunOptions {
   checkShape(input);
-  const servers = {} as Record<DeviceType, ServerAddress>;
-  for (const type of DEVICE_TYPES) {
-    const given = input.servers?.[type] ?? DEFAULT_SERVERS[type];
-    servers[type] = typeof given === 'string' ? parseServerAddress(given, `--${type}`) : given;
-  }
+  const servers = {} as Record<DeviceType, ServerPool>;
+  for (const type of DEVICE_TYPES) servers[type] = toPool(input.servers?.[type] ?? DEFAULT_SERVERS[type], `--${type}`);
   const o: RunOptions = { ...DEFAULTS, ...stripUndefined(input), servers };
   checkInt('workers', o.workers, 0, 256);
   checkNumber('max-error-rate', o.maxErrorRate, 0, 1);
@@ -81,6 +113,9 @@ export function resolveOptions(input: OptionInput = {}): RunOptions {
   checkInt('ttl', o.ttl, 0, 30 * 24 * 3600);
   checkNumber('wait-lock', o.waitLock, 0, 24 * 3600);
   if (o.pattern.trim() === '') throw new ConfigError('--pattern: empty glob');
+  if (!(DISTRIBUTIONS as readonly string[]).includes(o.distribution)) {
+    throw new ConfigError(`--distribution: "${String(o.distribution)}" is not ${DISTRIBUTIONS.join(', ')}`);
+  }
   return o;
 }
 
@@ -103,6 +138,20 @@ function checkShape(input: object): void {
     const want = typeof defaults[key];
     if (value !== undefined && typeof value !== want) throw new ConfigError(`option "${key}" must be a ${want}, not ${typeof value} (${JSON.stringify(value)})`);
   }
+}
+
+type PoolInput = string | ServerAddress | readonly (string | ServerAddress)[] | ServerPool;
+
+function toPool(given: PoolInput, flag: string): ServerPool {
+  if (typeof given === 'string') return parseServerPool(given, flag);
+  if (Array.isArray(given)) {
+    const list = given as readonly (string | ServerAddress)[];
+    const text = list.map((n) => (typeof n === 'string' ? n : n.weight === undefined || n.weight === 1 ? n.label : `${n.label}:${n.weight}`)).join(',');
+    return parseServerPool(text, flag);
+  }
+  if ('nodes' in (given as object)) return given as ServerPool;
+  const one = given as ServerAddress;
+  return { nodes: [one], label: one.label };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,4 +1,6 @@
-/** The device types, in a fixed order: a record's server index is its type's index here. */
+import type { Distribution } from '../pool/placement.js';
+
+/** The device types, in a fixed order: a record's pool index is its type's index here. */
 export const DEVICE_TYPES = ['idfa', 'gaid', 'adid', 'dvid'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 
@@ -7,4 +9,18 @@ export interface ServerAddress {
   readonly port: number;
   /** `host:port`, as the user wrote it; used in every message about the server. */
   readonly label: string;
+  /** Its share of its pool's keys, relative to the other nodes' (1 when not given). */
+  readonly weight?: number;
 }
+
+/**
+ * The memcached servers of one device type. A key goes to the node libmemcached's placement
+ * picks for it (pool/placement.ts); one node is the plain case of one server per type.
+ */
+export interface ServerPool {
+  readonly nodes: readonly ServerAddress[];
+  /** The list as the user wrote it (`a:11211,b:11211:2`): the pool in messages and the report. */
+  readonly label: string;
+}
+
+export type { Distribution };

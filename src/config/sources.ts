@@ -10,7 +10,10 @@ import { ConfigError } from '../errors.js';
 export type FlagValues = Record<string, string | boolean | undefined>;
 
 /** Environment variables: MEMC_LOAD_<FLAG> with dashes as underscores, for the flags listed. */
-export const ENV_FLAGS = ['idfa', 'gaid', 'adid', 'dvid', 'pattern'] as const;
+export const ENV_FLAGS = ['idfa', 'gaid', 'adid', 'dvid', 'pattern', 'distribution'] as const;
+
+/** The flags that take a server or a pool: in a config file, also a JSON array of nodes. */
+const POOL_FLAGS: readonly string[] = ['idfa', 'gaid', 'adid', 'dvid'];
 
 export function envName(flag: string): string {
   return `MEMC_LOAD_${flag.toUpperCase().replace(/-/g, '_')}`;
@@ -48,6 +51,11 @@ export function fromConfigFile(path: string, known: Readonly<Record<string, { re
     if (doc.type === 'boolean') {
       if (typeof value !== 'boolean') throw new ConfigError(`--config: ${path}: "${key}" must be true or false`, { file: path });
       out[key] = value;
+    } else if (POOL_FLAGS.includes(key) && Array.isArray(value)) {
+      if (value.length === 0 || !value.every((v) => typeof v === 'string')) {
+        throw new ConfigError(`--config: ${path}: "${key}" must be "host:port[:weight],…" or a non-empty array of such strings`, { file: path });
+      }
+      out[key] = value.join(',');
     } else {
       if (typeof value !== 'string' && typeof value !== 'number') {
         throw new ConfigError(`--config: ${path}: "${key}" must be a string or a number`, { file: path });

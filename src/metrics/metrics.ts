@@ -14,6 +14,8 @@ export class LoaderMetrics implements LoadObserver {
   readonly #lines: Counter;
   readonly #rejected: Counter<'reason'>;
   readonly #failed: Counter<'server'>;
+  readonly #nodeLoaded: Counter<'server'>;
+  readonly #evictions: Counter<'server'>;
   readonly #files: Counter<'outcome'>;
   readonly #latency: Histogram<'server'>;
   readonly #lastDone: Gauge;
@@ -27,6 +29,14 @@ export class LoaderMetrics implements LoadObserver {
     this.#loaded = new Counter({ name: 'memc_load_records_loaded_total', help: 'Records acknowledged by memcached', registers });
     this.#rejected = new Counter({ name: 'memc_load_lines_rejected_total', help: 'Rejected lines by reason', labelNames: ['reason'], registers });
     this.#failed = new Counter({ name: 'memc_load_failed_writes_total', help: 'Records that could not be written, by server', labelNames: ['server'], registers });
+    // Per node: a pool's records split over its nodes, and each evicts on its own.
+    this.#nodeLoaded = new Counter({ name: 'memc_load_server_records_loaded_total', help: 'Records acknowledged, by server', labelNames: ['server'], registers });
+    this.#evictions = new Counter({
+      name: 'memc_load_server_evictions_total',
+      help: 'Rise of the server\'s evictions and store_no_memory counters seen as files settled, by server',
+      labelNames: ['server'],
+      registers,
+    });
     this.#files = new Counter({ name: 'memc_load_files_total', help: 'Files finished, by outcome', labelNames: ['outcome'], registers });
     this.#latency = new Histogram({
       name: 'memc_load_batch_latency_seconds',
@@ -54,6 +64,8 @@ export class LoaderMetrics implements LoadObserver {
     for (const o of ['succeeded', 'failed_data', 'failed_load']) this.#files.inc({ outcome: o }, 0);
     for (const s of servers) {
       this.#failed.inc({ server: s }, 0);
+      this.#nodeLoaded.inc({ server: s }, 0);
+      this.#evictions.inc({ server: s }, 0);
       this.#up.set({ server: s }, 1);
     }
   }
@@ -68,6 +80,7 @@ export class LoaderMetrics implements LoadObserver {
 
   batchSettled(s: BatchSettled): void {
     this.#loaded.inc(s.loaded);
+    if (s.loaded > 0) this.#nodeLoaded.inc({ server: s.server }, s.loaded);
     if (s.tooLarge > 0) this.#rejected.inc({ reason: 'too_large' }, s.tooLarge);
     if (s.failed > 0) this.#failed.inc({ server: s.server }, s.failed);
     if (s.latencySeconds !== null) this.#latency.observe({ server: s.server }, s.latencySeconds);
@@ -76,6 +89,8 @@ export class LoaderMetrics implements LoadObserver {
 
   fileFinished(report: FileReport): void {
     this.#files.inc({ outcome: report.outcome });
+    for (const [server, n] of Object.entries(report.evictions)) this.#evictions.inc({ server }, n);
+    for (const [server, n] of Object.entries(report.storeNoMemory)) this.#evictions.inc({ server }, n);
     if (report.renamed) this.#lastDone.set(Date.now() / 1000);
   }
 

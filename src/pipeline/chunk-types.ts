@@ -1,3 +1,5 @@
+import type { LaneNode } from '../pool/lanes.js';
+import type { Distribution } from '../pool/placement.js';
 import type { RejectDetail } from '../record/describe-reject.js';
 import type { RejectReason } from '../record/reasons.js';
 
@@ -11,8 +13,15 @@ export interface EncodeSettings {
   readonly packed: boolean;
   /** Dry run: produce `dryText` instead of memcached frames. */
   readonly dry: boolean;
-  /** `host:port` per server index (DEVICE_TYPES order); used for dry output. */
+  /** `host:port` per server index (DEVICE_TYPES order); used for dry output when `pools` is not given. */
   readonly serverLabels: readonly string[];
+  /**
+   * Per device type, its pool's nodes: the result then has one lane per node (pools laid end to
+   * end, pool/lanes.ts). Absent: one lane per type, named by `serverLabels`.
+   */
+  readonly pools?: readonly (readonly LaneNode[])[];
+  /** How a pool's keys are placed; the default is `ketama-weighted`. */
+  readonly distribution?: Distribution;
   /** How many rejected/warned line samples one chunk may report (counts stay exact). */
   readonly maxSamples: number;
 }
@@ -32,10 +41,10 @@ export interface ChunkResult {
   readonly lines: number;
   /** Lines that were not blank (the error-rate denominator). */
   readonly nonBlank: number;
-  /** Records per server index. */
+  /** Records per lane (per server index when every type has one server). */
   readonly records: readonly number[];
   /**
-   * Per server index: the records as quiet meta sets followed by one `mn\r\n`, or null when the
+   * Per lane: the records as quiet meta sets followed by one `mn\r\n`, or null when the
    * chunk has no record for that server. Each is a view over its own ArrayBuffer (transferable).
    */
   readonly frames: readonly (Uint8Array | null)[];

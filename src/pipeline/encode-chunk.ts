@@ -4,7 +4,8 @@
  *   input ─┬─ clean line ──▶ fast-line.ts: parsed and written in one pass ──▶ scratch[type]
  *          └─ any other ───▶ parseLine ──ok──▶ frame written into scratch[type]
  *                                └─reject──▶ counted by reason (+ a few samples)
- *   end of chunk: each non-empty scratch[type] + `mn\r\n` is copied once into a buffer from `alloc`
+ *   end of chunk: each non-empty scratch[type] + `mn\r\n` is copied once into a buffer from `alloc`;
+ *   a type whose servers are a pool is first split by key into one buffer per node (pool/lanes.ts)
  *
  * Why scratch + one copy instead of writing into the result directly: the scratch buffers are
  * reused across chunks (a worker encodes one chunk at a time) and stay in cache, and a result's
@@ -14,6 +15,8 @@
  */
 import { DEVICE_TYPES } from '../config/servers.js';
 import { KEY_PREFIXES, MN, metaSetFlags, metaSetHeaderMaxSize, writeMetaSetHeader } from '../memcached/encode.js';
+import { laneLayout, type LaneLayout } from '../pool/lanes.js';
+import { splitPool } from '../pool/split.js';
 import { userAppsSize, writeUserApps } from '../proto/user-apps.js';
 import * as decimal from '../record/decimal.js';
 import { describeReject } from '../record/describe-reject.js';
@@ -37,6 +40,19 @@ const parsed = new ParsedLine(256);
 const scratch: Uint8Array[] = Array.from({ length: SERVERS }, () => EMPTY);
 /** A DataView over each scratch buffer, for the fast path's doubles. */
 const views: DataView[] = scratch.map((b) => new DataView(b.buffer));
+
+/** A worker keeps one settings object for life; tests pass many. */
+const layouts = new WeakMap<EncodeSettings, LaneLayout>();
+
+function layoutOf(settings: EncodeSettings): LaneLayout {
+  let layout = layouts.get(settings);
+  if (layout === undefined) {
+    const pools = settings.pools ?? settings.serverLabels.map((label) => [{ host: '', port: 0, weight: 1, label }]);
+    layout = laneLayout(pools, settings.distribution ?? 'ketama-weighted');
+    layouts.set(settings, layout);
+  }
+  return layout;
+}
 
 /** Grow `scratch[server]` (keeping `used` bytes) so it has at least `need` bytes free. */
 function grow(server: number, used: number, need: number, hint: number): Uint8Array {
@@ -96,13 +112,22 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
   // Always parsing a Buffer also keeps parseLine monomorphic.
   const input = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   const tally = new Tally(settings.maxSamples, settings.maxLineBytes);
-  const dryOut = settings.dry ? new DryWriter(settings.serverLabels, input.length >>> 1) : null;
+  const layout = layoutOf(settings);
+  const dryOut = settings.dry ? new DryWriter(layout, input.length >>> 1) : null;
   encodeLines(input, settings.maxLineBytes, metaSetFlags(settings.ttl), settings.packed, dryOut, tally, fast);
 
-  const frames: (Uint8Array | null)[] = [];
+  const frames: (Uint8Array | null)[] = new Array<Uint8Array | null>(layout.lanes).fill(null);
+  const records: number[] = new Array<number>(layout.lanes).fill(0);
   for (let s = 0; s < SERVERS; s++) {
     const used = tally.used[s];
-    frames.push(used === 0 ? null : ownedCopy(scratch[s], used, MN, alloc));
+    const base = layout.base[s] as number;
+    const placement = layout.placements[s];
+    if (placement === null || placement === undefined) {
+      records[base] = tally.records[s];
+      frames[base] = used === 0 ? null : ownedCopy(scratch[s], used, MN, alloc);
+    } else if (used > 0) {
+      splitPool(scratch[s], used, placement, base, records, frames, (buf, n) => ownedCopy(buf, n, MN, alloc));
+    }
     if (scratch[s].length > MAX_RETAINED_SCRATCH) {
       scratch[s] = EMPTY;
       views[s] = new DataView(EMPTY.buffer);
@@ -114,7 +139,7 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
   return {
     lines: tally.lines,
     nonBlank: tally.nonBlank,
-    records: tally.records,
+    records,
     frames,
     dryText: dryOut === null ? null : dryOut.finish(),
     rejected,
@@ -214,21 +239,40 @@ function encodeLines(
 class DryWriter {
   #buf: Uint8Array;
   #pos = 0;
+  /** Per lane: `<label>\t<type>:`. */
   readonly #labels: readonly Uint8Array[];
+  readonly #layout: LaneLayout;
+  #key = new Uint8Array(256);
 
-  constructor(labels: readonly string[], hint: number) {
+  constructor(layout: LaneLayout, hint: number) {
     this.#buf = new Uint8Array(Math.max(hint, 1024));
+    this.#layout = layout;
     // KEY_PREFIXES are `ms <type>:`; the dry line wants `<label>\t<type>:`.
-    this.#labels = DEVICE_TYPES.map((t, i) =>
-      Buffer.concat([Buffer.from(`${labels[i] ?? t}\t`, 'utf8'), KEY_PREFIXES[i].subarray(3)]),
-    );
+    this.#labels = layout.labels.map((label, lane) => {
+      let type = 0;
+      while (type + 1 < layout.base.length && (layout.base[type + 1] as number) <= lane) type++;
+      return Buffer.concat([Buffer.from(`${label}\t`, 'utf8'), KEY_PREFIXES[type].subarray(3)]);
+    });
+  }
+
+  /** The lane of a record: its type's, or in a pool the node its key goes to. */
+  #lane(input: Uint8Array, rec: ParsedLine): number {
+    const base = this.#layout.base[rec.type] as number;
+    const placement = this.#layout.placements[rec.type];
+    if (placement === null || placement === undefined) return base;
+    const prefix = KEY_PREFIXES[rec.type].subarray(3);
+    const len = prefix.length + rec.idEnd - rec.idStart;
+    if (this.#key.length < len) this.#key = new Uint8Array(len * 2);
+    this.#key.set(prefix, 0);
+    this.#key.set(input.subarray(rec.idStart, rec.idEnd), prefix.length);
+    return base + placement.nodeOf(this.#key, 0, len);
   }
 
   write(input: Uint8Array, rec: ParsedLine): void {
     // JSON prints numbers as JS does: String(-0) is "0", 1e21 is "1e+21".
     const lat = String(rec.lat);
     const lon = String(rec.lon);
-    const label = this.#labels[rec.type];
+    const label = this.#labels[this.#lane(input, rec)] as Uint8Array;
     const max = label.length + (rec.idEnd - rec.idStart) + 32 + rec.appCount * 11 + lat.length + lon.length;
     let buf = this.#buf;
     if (buf.length - this.#pos < max) buf = this.#grow(max);

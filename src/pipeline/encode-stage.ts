@@ -13,6 +13,7 @@ import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import type { MemcLoadError } from '../errors.js';
 import type { ChunkItem } from '../logfile/line-chunker.js';
+import { laneNodes } from '../pool/lanes.js';
 import type { FileTally } from '../report/file-tally.js';
 import { BufferPool } from './buffer-pool.js';
 import type { ChunkResult, EncodeSettings } from './chunk-types.js';
@@ -46,6 +47,8 @@ export class EncodeStage {
       packed: o.packed,
       dry: o.dry,
       serverLabels: DEVICE_TYPES.map((t) => o.servers[t].label),
+      pools: DEVICE_TYPES.map((t) => laneNodes(o.servers[t])),
+      distribution: o.distribution,
       maxSamples,
     };
     this.#sequencer = new Sequencer<Sequenced>((e) => {

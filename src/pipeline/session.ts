@@ -27,7 +27,10 @@ import { readFile } from '../logfile/read-file.js';
 import { describeTooLong } from '../record/describe-reject.js';
 import { connectFailure } from '../memcached/connect-failure.js';
 import { Router, type BatchSettled } from '../memcached/router.js';
+import { laneAddresses } from '../pool/lanes.js';
 import { FileTally } from '../report/file-tally.js';
+import type { FileReport } from '../report/file-report.js';
+import { NodeTally, type NodeFigures } from '../report/node-tally.js';
 import { silentLogger, type Logger } from '../report/logger.js';
 import type { LoadObserver } from '../report/observer.js';
 import { summarize, type RunReport } from '../report/run-report.js';
@@ -71,6 +74,8 @@ export class LoadSession {
   readonly #inlineGunzip: boolean;
   /** The files of the current `load`. */
   #settler: Settler | null = null;
+  /** Per node, for the whole session (a watch session's rounds add up). */
+  readonly #nodes: NodeTally;
   #dryCongested = false;
   #waiters: (() => void)[] = [];
   #fatal: Error | null = null;
@@ -94,6 +99,9 @@ export class LoadSession {
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (this.#signal?.aborted) this.#onAbort();
     this.#router = opts.dry ? null : this.#openLanes();
+    this.#nodes = new NodeTally(
+      opts.dry ? [] : DEVICE_TYPES.flatMap((type) => opts.servers[type].nodes.map((n) => ({ server: n.label, type }))),
+    );
     if (opts.dry) {
       this.#dryOutput?.on('drain', () => {
         this.#dryCongested = false;
@@ -127,7 +135,7 @@ export class LoadSession {
       maxBufferedBytes: o.maxBufferedBytes,
     };
     const router = new Router(
-      DEVICE_TYPES.map((t) => o.servers[t]),
+      laneAddresses(DEVICE_TYPES.map((t) => o.servers[t])),
       options,
       {
         settled: (s) => this.#settled(s),
@@ -183,7 +191,12 @@ export class LoadSession {
     while (!settler.done && !this.#fatal) await new Promise<void>((resolve) => this.#waiters.push(resolve));
     await settler.flush();
     if (this.#fatal) throw this.#fatal;
-    return summarize(settler.reports, this.#opts, started, this.#signal?.aborted === true);
+    return summarize(settler.reports, this.#opts, started, this.#signal?.aborted === true, this.#nodes.figures(settler.reports));
+  }
+
+  /** Per-node figures of every load of the session so far, evictions from `files`' reports. */
+  nodeFigures(files: readonly FileReport[]): NodeFigures[] {
+    return this.#nodes.figures(files);
   }
 
   /** Waits for every outcome, then lets go of sockets, threads and timers. */
@@ -267,6 +280,7 @@ export class LoadSession {
     }
     const router = this.#router;
     if (router !== null) {
+      // One lane per node of every pool, in the order the encoders laid them out.
       for (let i = 0; i < r.frames.length; i++) {
         const frames = r.frames[i];
         if (!frames) continue;
@@ -283,6 +297,7 @@ export class LoadSession {
     // The lane is done with the bytes: acknowledged, or given up on and never resent.
     this.#encode.recycle(s.frames);
     this.#observer.batchSettled?.(s);
+    this.#nodes.batchSettled(s);
     // Batches are sent only within a load, whose settler outlives them: load() waits for them all.
     const settler = this.#settler as Settler;
     const file = settler.tally(s.tag);

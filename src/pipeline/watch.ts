@@ -70,7 +70,8 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
     await loader.stop();
   }
   log?.log('info', 'Watch stopped');
-  return summarize([...latest.values()], opts, started, false);
+  const finals = [...latest.values()];
+  return summarize(finals, opts, started, false, loader.nodeFigures(finals));
 }
 
 /** The longest run of oldest files that are complete; the first incomplete one stops it. */

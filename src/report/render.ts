@@ -8,6 +8,7 @@ import { DEVICE_TYPES } from '../config/servers.js';
 import { REJECT_REASONS } from '../record/reasons.js';
 import type { FileReport } from './file-report.js';
 import type { RunReport } from './run-report.js';
+import { alignColumns, widest, wrap } from './text-layout.js';
 
 /** Bumped on any change a consumer could notice; docs/report.schema.json describes it. */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -26,6 +27,7 @@ export interface JsonReport {
     readonly workers: number;
     readonly maxErrorRate: number;
     readonly servers: Readonly<Record<string, string>>;
+    readonly distribution: RunOptions['distribution'];
   };
   readonly ok: boolean;
   readonly interrupted: boolean;
@@ -33,6 +35,7 @@ export interface JsonReport {
   readonly linesPerSecond: number;
   readonly totals: RunReport['totals'];
   readonly files: readonly FileReport[];
+  readonly nodes: RunReport['nodes'];
 }
 
 export function toJsonReport(report: RunReport, options: RunOptions, version: string, exitCode: number, now = new Date()): JsonReport {
@@ -49,6 +52,7 @@ export function toJsonReport(report: RunReport, options: RunOptions, version: st
       workers: options.workers,
       maxErrorRate: options.maxErrorRate,
       servers: Object.fromEntries(DEVICE_TYPES.map((t) => [t, options.servers[t].label])),
+      distribution: options.distribution,
     },
     ok: report.ok,
     interrupted: report.interrupted,
@@ -56,6 +60,7 @@ export function toJsonReport(report: RunReport, options: RunOptions, version: st
     linesPerSecond: report.linesPerSecond,
     totals: report.totals,
     files: report.files,
+    nodes: report.nodes,
   };
 }
 
@@ -86,7 +91,7 @@ export function renderSummary(report: RunReport, columns = Number.POSITIVE_INFIN
   const rows = summaryRows(report);
   for (let dropped = 0; dropped <= DROP_ORDER.length; dropped++) {
     const text = table(rows, new Set(DROP_ORDER.slice(0, dropped)), report.dry);
-    if (Math.max(...text.split('\n').map((l) => l.length)) <= columns) return text;
+    if (widest(text) <= columns) return text;
   }
   return blocks(rows, Math.max(20, columns), report.dry);
 }
@@ -138,13 +143,8 @@ function table(rows: readonly SummaryRow[], dropped: ReadonlySet<string>, dry: b
   const keep = COLUMNS.map((c, i) => [c, i] as const).filter(([c]) => !dropped.has(c));
   const pick = (cells: readonly string[]) => keep.map(([, i]) => cells[i] as string);
   const head = keep.map(([c]) => (dry && c === 'loaded' ? 'would load' : c));
-  const body = rows.map((r) => pick(r.cells));
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
-  const fmt = (cells: readonly string[]) =>
-    cells.map((c, i) => (NUMERIC.has(keep[i]?.[0] as string) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  const lines = body.map(fmt);
-  return [fmt(head), rule, ...lines.slice(0, -1), rule, lines[lines.length - 1]].join('\n') + '\n';
+  const t = alignColumns(head, rows.map((r) => pick(r.cells)), (i) => NUMERIC.has(keep[i]?.[0] as string));
+  return [t.head, t.rule, ...t.rows.slice(0, -1), t.rule, t.rows[t.rows.length - 1]].join('\n') + '\n';
 }
 
 /** One block per file: its verdict, then its figures as `name value` items wrapped to the width. */
@@ -164,30 +164,6 @@ function blocks(rows: readonly SummaryRow[], columns: number, dry: boolean): str
     out.push(...wrap([r.title], columns, ''), ...wrap(items, columns, '  '));
   }
   return `${out.join('\n')}\n`;
-}
-
-/**
- * Greedy wrap of items two spaces apart. An item too long for a line is wrapped on its own at its
- * spaces (one space apart), and a word too long for any line is cut.
- */
-function wrap(items: readonly string[], columns: number, indent: string): string[] {
-  const room = columns - indent.length;
-  const fit = (w: string) => (w.length <= room ? w : `${w.slice(0, room - 1)}…`);
-  const pieces = items.flatMap((item) => {
-    if (item.length <= room) return [{ text: item, sep: '  ' }];
-    return item.split(' ').map((w, i) => ({ text: fit(w), sep: i === 0 ? '  ' : ' ' }));
-  });
-  const lines: string[] = [];
-  let line = '';
-  for (const { text, sep } of pieces) {
-    if (line !== '' && line.length + sep.length + text.length <= room) line += sep + text;
-    else {
-      if (line !== '') lines.push(indent + line);
-      line = text;
-    }
-  }
-  if (line !== '') lines.push(indent + line);
-  return lines;
 }
 
 function pct(rate: number): string {

@@ -1,6 +1,7 @@
 import type { RunOptions } from '../config/options.js';
 import { emptyRejectCounts, REJECT_REASONS, type RejectCounts } from '../record/reasons.js';
 import type { FileReport } from './file-report.js';
+import type { NodeFigures } from './node-tally.js';
 
 export interface RunTotals {
   readonly files: number;
@@ -30,6 +31,8 @@ export interface RunReport {
   readonly workers: number;
   readonly files: readonly FileReport[];
   readonly totals: RunTotals;
+  /** One row per memcached node, in lane order (empty with --dry, or when nothing was opened). */
+  readonly nodes: readonly NodeFigures[];
   /** Every file succeeded (SPEC.md exit 0). */
   readonly ok: boolean;
   /** Stopped by a signal before every file was read. */
@@ -38,7 +41,13 @@ export interface RunReport {
   readonly linesPerSecond: number;
 }
 
-export function summarize(files: readonly FileReport[], opts: RunOptions, startedAt: number, interrupted = false): RunReport {
+export function summarize(
+  files: readonly FileReport[],
+  opts: RunOptions,
+  startedAt: number,
+  interrupted = false,
+  nodes: readonly NodeFigures[] = [],
+): RunReport {
   const rejected = emptyRejectCounts();
   for (const f of files) for (const r of REJECT_REASONS) rejected[r] += f.rejected[r];
   const sum = (pick: (f: FileReport) => number) => files.reduce((a, f) => a + pick(f), 0);
@@ -66,6 +75,7 @@ export function summarize(files: readonly FileReport[], opts: RunOptions, starte
     workers: opts.workers,
     files,
     totals,
+    nodes,
     ok: totals.failed === 0 && !interrupted,
     interrupted,
     seconds,

@@ -25,6 +25,8 @@ export interface MemcachedOptions {
   readonly args?: readonly string[];
   /** How long to wait for `version` to answer. Default 5000 ms. */
   readonly readyTimeoutMs?: number;
+  /** -l: the address to listen on, e.g. '::1'. Default 127.0.0.1. */
+  readonly host?: string;
 }
 
 export interface MemcachedHandle {
@@ -124,9 +126,15 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((child) => stopChild(child)));
 }
 
+/** The address of a server started with `opts`: IPv6 in brackets, as the flags take it. */
+function addressOf(port: number, opts: MemcachedOptions): ServerAddress {
+  const host = opts.host ?? '127.0.0.1';
+  return { host, port, label: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+}
+
 function makeHandle(first: ChildProcess, port: number, opts: MemcachedOptions): MemcachedHandle {
   let child = first;
-  const address: ServerAddress = { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
+  const address = addressOf(port, opts);
   return {
     get pid() {
       return child.pid as number;
@@ -155,7 +163,8 @@ function makeHandle(first: ChildProcess, port: number, opts: MemcachedOptions): 
 }
 
 async function launch(port: number, opts: MemcachedOptions): Promise<ChildProcess> {
-  const args = ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', String(opts.memoryMb ?? 64), '-t', String(opts.threads ?? 1)];
+  const host = opts.host ?? '127.0.0.1';
+  const args = ['-l', host.includes(':') ? `[${host}]` : host, '-p', String(port), '-U', '0', '-m', String(opts.memoryMb ?? 64), '-t', String(opts.threads ?? 1)];
   // memcached refuses to run as root without -u.
   if (process.getuid?.() === 0) args.push('-u', 'root');
   args.push(...(opts.args ?? []));
@@ -170,7 +179,7 @@ async function launch(port: number, opts: MemcachedOptions): Promise<ChildProces
     live.delete(child);
     exited = `exited with ${signal ?? code}`;
   });
-  const address: ServerAddress = { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
+  const address = addressOf(port, opts);
   const deadline = performance.now() + (opts.readyTimeoutMs ?? 5000);
   let lastErr: unknown;
   while (performance.now() < deadline) {

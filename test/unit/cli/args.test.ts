@@ -33,8 +33,20 @@ const cases: [string, string[], (c: Command) => void][] = [
   ['--log=FILE', ['--log=/tmp/a.log'], (c) => assert.equal(c.kind === 'run' && c.logFile, '/tmp/a.log')],
   ['--dry', ['--dry'], (c) => assert.equal(c.kind === 'run' && c.options.dry, true)],
   ['--pattern', ['--pattern', '/x/*.gz'], (c) => assert.equal(c.kind === 'run' && c.options.pattern, '/x/*.gz')],
-  ['--idfa host:port', ['--idfa', 'mc1:11211'], (c) => assert.deepEqual(c.kind === 'run' && c.options.servers.idfa, { host: 'mc1', port: 11211, label: 'mc1:11211' })],
-  ['--dvid [v6]:port', ['--dvid=[::1]:5000'], (c) => assert.deepEqual(c.kind === 'run' && c.options.servers.dvid, { host: '::1', port: 5000, label: '[::1]:5000' })],
+  // One server is a pool of one node (issue #13).
+  ['--idfa host:port', ['--idfa', 'mc1:11211'], (c) => assert.deepEqual(c.kind === 'run' && c.options.servers.idfa, { nodes: [{ host: 'mc1', port: 11211, label: 'mc1:11211', weight: 1 }], label: 'mc1:11211' })],
+  ['--dvid [v6]:port', ['--dvid=[::1]:5000'], (c) => assert.deepEqual(c.kind === 'run' && c.options.servers.dvid, { nodes: [{ host: '::1', port: 5000, label: '[::1]:5000', weight: 1 }], label: '[::1]:5000' })],
+  ['--idfa a pool with weights, IPv6 and a hostname', ['--idfa', '10.0.0.1:11211, [::1]:11212:3,mc3:11211:2'], (c) =>
+    assert.deepEqual(c.kind === 'run' && c.options.servers.idfa, {
+      nodes: [
+        { host: '10.0.0.1', port: 11211, label: '10.0.0.1:11211', weight: 1 },
+        { host: '::1', port: 11212, label: '[::1]:11212', weight: 3 },
+        { host: 'mc3', port: 11211, label: 'mc3:11211', weight: 2 },
+      ],
+      label: '10.0.0.1:11211,[::1]:11212:3,mc3:11211:2',
+    })],
+  ['--distribution default', [], (c) => assert.equal(c.kind === 'run' && c.options.distribution, 'ketama-weighted')],
+  ['--distribution modula', ['--distribution', 'modula'], (c) => assert.equal(c.kind === 'run' && c.options.distribution, 'modula')],
   ['--workers 0', ['--workers', '0'], (c) => assert.equal(c.kind === 'run' && c.options.workers, 0)],
   ['--max-error-rate', ['--max-error-rate', '0.5'], (c) => assert.equal(c.kind === 'run' && c.options.maxErrorRate, 0.5)],
   ['--timeout', ['--timeout', '750'], (c) => assert.equal(c.kind === 'run' && c.options.responseTimeoutMs, 750)],
@@ -74,6 +86,12 @@ const bad: [string, string[], string, RegExp][] = [
   ['an unknown log level', ['--log-level', 'trace'], 'MCL_ERR_INVALID_ARG', /--log-level: "trace" is not one of error, warn, info, debug/],
   ['-v against another --log-level', ['-v', '--log-level', 'error'], 'MCL_ERR_INVALID_ARG', /-v\/--verbose means --log-level debug/],
   ['an unknown gunzip mode', ['--gunzip', 'gpu'], 'MCL_ERR_INVALID_ARG', /--gunzip: "gpu" is not inline or pool/],
+  ['a bad node in a pool', ['--idfa', 'a:1,b'], 'MCL_ERR_CONFIG', /^--idfa: "b" is not host:port \(e\.g\. 127\.0\.0\.1:33013\); a pool is host:port\[:weight\],…/],
+  ['an empty item in a pool', ['--idfa', 'a:1,'], 'MCL_ERR_CONFIG', /^--idfa: "" is not host:port/],
+  ['a weight of 0', ['--gaid', 'a:1:0,b:2'], 'MCL_ERR_CONFIG', /^--gaid: "a:1:0": the weight must be a whole number from 1 to 1000$/],
+  ['a weight over 1000', ['--gaid', 'a:1:1001'], 'MCL_ERR_CONFIG', /^--gaid: "a:1:1001": the weight must be/],
+  ['a node twice in a pool', ['--adid', 'a:1,b:2,A:1:3'], 'MCL_ERR_CONFIG', /^--adid: A:1 is listed twice in "a:1,b:2,A:1:3"; list each node of a pool once$/],
+  ['an unknown distribution', ['--distribution', 'random'], 'MCL_ERR_INVALID_ARG', /^--distribution: "random" is not ketama-weighted, ketama or modula$/],
 ];
 for (const [name, argv, code, message] of bad) {
   test(`rejects ${name} with ${code}`, () => {
@@ -111,6 +129,32 @@ test('a bad address is named where it was written: the flag, the environment var
     assert.equal(named(['--gaid', '127.0.0.1:1', '--idfa', 'x']), '--idfa: "x" is not host:port (e.g. 127.0.0.1:33013)', 'a flag wins over the variable');
     assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), new RegExp(`^--config ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: "adid": "nohost" is not host:port`));
     assert.equal(runOptionsEnv(['--gaid', '127.0.0.1:1'], env).options.servers.gaid.label, '127.0.0.1:1', 'an overridden variable is not checked');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a pool is written the same way in a flag, an environment variable and the config file, where it may also be an array', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'memc-args-'));
+  try {
+    const pool = 'mc1:11211,[::1]:11211:2,mc3:11212:3';
+    const flag = runOptions(['--gaid', pool]).options.servers.gaid;
+    assert.equal(flag.nodes.length, 3);
+    assert.deepEqual(runOptionsEnv([], { MEMC_LOAD_GAID: pool }).options.servers.gaid, flag);
+    const asString = join(dir, 's.json');
+    writeFileSync(asString, JSON.stringify({ gaid: pool, distribution: 'ketama' }));
+    const fromString = runOptionsEnv(['--config', asString], {}).options;
+    assert.deepEqual(fromString.servers.gaid, flag);
+    assert.equal(fromString.distribution, 'ketama');
+    const asArray = join(dir, 'a.json');
+    writeFileSync(asArray, JSON.stringify({ gaid: pool.split(',') }));
+    assert.deepEqual(runOptionsEnv(['--config', asArray], {}).options.servers.gaid, flag);
+    assert.equal(runOptionsEnv([], { MEMC_LOAD_DISTRIBUTION: 'modula' }).options.distribution, 'modula');
+    writeFileSync(asArray, JSON.stringify({ gaid: ['mc1:11211', 7] }));
+    assert.throws(() => parseCli(['--config', asArray], {}), /"gaid" must be "host:port\[:weight\],…" or a non-empty array of such strings/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -24,3 +24,13 @@ test('load() options: a resolved RunOptions goes through unchanged', () => {
   assert.deepEqual(resolveOptions(o), o);
   assert.equal(o.maxErrorRate, DEFAULTS.maxErrorRate);
 });
+
+test('load() options: a pool is a "host:port[:weight],…" string, a list of addresses, or one address (issue #13)', () => {
+  const want = resolveOptions({ servers: { idfa: 'a:1,b:2:3' } }).servers.idfa;
+  assert.deepEqual(want.nodes.map((n) => [n.label, n.weight]), [['a:1', 1], ['b:2', 3]]);
+  assert.deepEqual(resolveOptions({ servers: { idfa: ['a:1', { host: 'b', port: 2, label: 'b:2', weight: 3 }] } }).servers.idfa, want);
+  const one = resolveOptions({ servers: { gaid: { host: 'c', port: 3, label: 'c:3' } } }).servers.gaid;
+  assert.deepEqual(one, { nodes: [{ host: 'c', port: 3, label: 'c:3' }], label: 'c:3' });
+  rejects({ servers: { idfa: ['a:1', 'a:1'] } }, /^--idfa: a:1 is listed twice/);
+  rejects({ distribution: 'ketama_weighted' }, /^--distribution: "ketama_weighted" is not ketama-weighted, ketama, modula$/);
+});

@@ -102,3 +102,43 @@ test('a wide terminal, or no width given, gets the full table; a narrow one a bl
   // Very narrow: still nothing past the edge.
   for (const l of renderSummary(report, 30).trimEnd().split('\n')) assert.ok(l.length <= 30, l);
 });
+
+test('per-node figures: the JSON report carries them (schema-checked), and the node table shows them (issue #13)', async () => {
+  const { NodeTally } = await import('../../../src/report/node-tally.js');
+  const { renderNodes } = await import('../../../src/report/render-nodes.js');
+  const opts = resolveOptions({ pattern: '/logs/*.tsv.gz', servers: { idfa: '10.0.0.1:11211,10.0.0.2:11211:2' } });
+  const nodes = new NodeTally([
+    { server: '10.0.0.1:11211', type: 'idfa' },
+    { server: '10.0.0.2:11211', type: 'idfa' },
+    { server: '127.0.0.1:33014', type: 'gaid' },
+  ]);
+  nodes.batchSettled({ ...settled('10.0.0.1:11211', { loaded: 300 }), latencySeconds: 0.004 });
+  nodes.batchSettled({ ...settled('10.0.0.1:11211', { loaded: 100 }), latencySeconds: 0.002 });
+  nodes.batchSettled(settled('10.0.0.2:11211', { failed: 50, error: new Error('gave up on memcached 10.0.0.2:11211') }));
+  const file = tallyOf('/logs/20170929000000.tsv.gz', 0, 450, {}, []).report(0.01, false);
+  const report = summarize([{ ...file, evictions: { '10.0.0.1:11211': 7 } }], opts, performance.now(), false, nodes.figures([{ ...file, evictions: { '10.0.0.1:11211': 7 } }]));
+  assert.deepEqual(report.nodes[0], {
+    server: '10.0.0.1:11211', types: ['idfa'], records: 400, loaded: 400, failedWrites: 0, evictions: 7, storeNoMemory: 0, batches: 2,
+    batchLatencySeconds: { mean: 0.003, max: 0.004 },
+  });
+  assert.deepEqual([report.nodes[1]?.failedWrites, report.nodes[1]?.loaded, report.nodes[1]?.batchLatencySeconds], [50, 0, null]);
+  assert.equal(report.nodes[2]?.batches, 0);
+
+  const json = JSON.parse(JSON.stringify(toJsonReport(report, opts, '9.9.9', 1))) as { nodes: unknown[]; options: { distribution: string } };
+  const ajv = new Ajv.default({ allErrors: true, strict: false });
+  addFormats.default(ajv);
+  const validate = ajv.compile(JSON.parse(readFileSync(join(repoRoot(), 'docs/report.schema.json'), 'utf8')));
+  assert.ok(validate(json), JSON.stringify(validate.errors));
+  assert.equal(json.options.distribution, 'ketama-weighted');
+  assert.equal(validate({ ...json, nodes: [{ ...(json.nodes[0] as object), server: undefined }] }), false);
+
+  const lines = renderNodes(report).trimEnd().split('\n');
+  assert.match(lines[0] as string, /^node\s+types\s+records\s+loaded\s+failed writes\s+evictions\s+batches\s+latency mean\s+latency max$/);
+  assert.match(lines[2] as string, /^10\.0\.0\.1:11211\s+idfa\s+400\s+400\s+0\s+7\s+2\s+3\.0ms\s+4\.0ms$/);
+  assert.match(lines[3] as string, /^10\.0\.0\.2:11211\s+idfa\s+50\s+0\s+50\s+0\s+1\s+-\s+-$/);
+  // A narrow terminal gets one block per node, nothing past its edge, every figure kept.
+  const narrow = renderNodes(report, 40);
+  for (const l of narrow.trimEnd().split('\n')) assert.ok(l.length <= 40, `${l.length} > 40: ${l}`);
+  assert.match(narrow, /^10\.0\.0\.1:11211 \(idfa\)\n {2}records 400 {2}loaded 400\n/m);
+  assert.match(narrow, /latency max 4\.0ms/);
+});
