@@ -155,7 +155,8 @@ export class LoadSession {
           this.#log.log('error', err.message, { server });
         },
       },
-      DEVICE_TYPES.map((t) => `is memcached running there? Check --${t} (or MEMC_LOAD_${t.toUpperCase()})`),
+      // One hint per lane, in laneAddresses' order: a pool's every node names its type's flag.
+      DEVICE_TYPES.flatMap((t) => o.servers[t].nodes.map(() => `is memcached running there? Check --${t} (or MEMC_LOAD_${t.toUpperCase()})`)),
     );
     this.#observer.bufferedBytes?.(() => router.bufferedBytes());
     return router;

@@ -45,8 +45,9 @@ test('a pool node killed mid-run: the file fails to load, later files stay pendi
     await victim.stop();
     const run = await cli.done;
     assert.equal(run.code, 1, run.stderr);
-    // Frozen from the start, the node never answered the loader: it is reported as never reached.
-    assert.match(run.stderr, new RegExp(`E could not connect to memcached ${escapeRegExp(label)} after \\d+ attempt\\(s\\) over [\\d.]+ s \\(ECONNREFUSED\\)`));
+    // Frozen from the start, the node never answered the loader: it is reported as never reached,
+    // with the flag of the pool it is in (the third idfa node and this gaid node are lanes 2 and 4).
+    assert.match(run.stderr, new RegExp(`E could not connect to memcached ${escapeRegExp(label)} after \\d+ attempt\\(s\\) over [\\d.]+ s \\(ECONNREFUSED\\): is memcached running there\\? Check --gaid \\(or MEMC_LOAD_GAID\\)`));
     const first = run.stderr.split('\n').find((l) => l.includes(`${basename(files[0]!)}: `) && / lines=\d+/.test(l)) ?? '';
     assert.match(first, new RegExp(`FAILED \\(not fully loaded\\).*failed_writes=\\d+ \\(${escapeRegExp(label)}=\\d+\\)`), 'only the dead node lost writes');
     assert.deepEqual(doneFiles(dir), [], 'the first file failed to load: it and every later file stay pending');
