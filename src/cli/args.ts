@@ -291,7 +291,9 @@ export function helpText(version: string): string {
     Object.entries(flags)
       .map(([name, d]) => {
         const left = `  ${d.short ? `-${d.short}, ` : '    '}--${name}${d.arg ? ` ${d.arg}` : ''}`;
-        return `${left.padEnd(36)} ${d.help}${d.def !== undefined ? ` (default: ${d.def})` : ''}`;
+        const text = `${d.help}${d.def !== undefined ? ` (default: ${d.def})` : ''}`;
+        // A flag wider than its column gets its text on the next line, so the texts stay aligned.
+        return left.length < 36 ? `${left.padEnd(36)} ${text}` : `${left}\n${' '.repeat(37)}${text}`;
       })
       .join('\n');
   return `memc-load ${version}: load gzipped TSV installed-apps logs into memcached, in order

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCli, type Command } from '../../../src/cli/args.js';
+import { helpText, parseCli, type Command } from '../../../src/cli/args.js';
 import { DEFAULTS } from '../../../src/config/options.js';
 
 function runOptions(argv: string[]) {
@@ -164,3 +164,15 @@ function runOptionsEnv(argv: string[], env: NodeJS.ProcessEnv) {
   const c: Command = parseCli(argv, env);
   return c.kind === 'run' ? c : assert.fail();
 }
+
+test('--help keeps every option text in one column, a long flag putting its text on the next line', () => {
+  const lines = helpText('9.9.9').split('\n');
+  const flagLines = lines.filter((l) => /^ {2}(-\w, | {4})--\w/.test(l));
+  assert.ok(flagLines.length > 20, 'the options are listed');
+  for (const [i, l] of lines.entries()) {
+    if (!flagLines.includes(l)) continue;
+    const next = lines[i + 1] ?? '';
+    const text = next.startsWith(' '.repeat(37)) ? next : l;
+    assert.ok(text[36] === ' ' && text[37] !== undefined && text[37] !== ' ', `misaligned: ${JSON.stringify(l)}`);
+  }
+});
