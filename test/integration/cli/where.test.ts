@@ -4,21 +4,11 @@
  * operator can check that a deployment's readers agree with the loader.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../../helpers/cli.js';
-import { repoRoot } from '../../helpers/paths.js';
+import { DISTRIBUTION, poolVectors, type VectorCase } from '../../helpers/pool-vectors.js';
 
-interface VectorCase {
-  readonly name: string;
-  readonly distribution: 'ketama_weighted' | 'ketama' | 'modula';
-  readonly servers: readonly string[];
-  readonly keys: readonly string[];
-  readonly nodeOf: readonly number[];
-}
-const { cases } = JSON.parse(readFileSync(join(repoRoot(), 'test/fixtures/pool-vectors.json'), 'utf8')) as { cases: VectorCase[] };
-const FLAG = { ketama_weighted: 'ketama-weighted', ketama: 'ketama', modula: 'modula' } as const;
+const cases = poolVectors();
 /** `host:port` of a `host:port[:weight]` item, as `where` prints a node. */
 const nodeLabel = (spec: string) => spec.replace(/^(\[[^\]]+\]:\d+|[^:]+:\d+):\d+$/, '$1');
 
@@ -34,7 +24,7 @@ async function checkCase(c: VectorCase): Promise<void> {
   // argv is UTF-8: the keys whose bytes are all ASCII are the ones a shell passes through unchanged.
   const picked = c.keys.map((k, i) => [k, i] as const).filter(([k]) => /^[\x21-\x7e]+$/.test(k));
   const pool = c.servers.join(',');
-  const args = ['where', ...picked.map(([k]) => k), '--distribution', FLAG[c.distribution]];
+  const args = ['where', ...picked.map(([k]) => k), '--distribution', DISTRIBUTION[c.distribution]];
   for (const t of ['idfa', 'gaid', 'adid', 'dvid']) args.push(`--${t}`, pool);
   const run = await runCli(args);
   assert.equal(run.code, 0, run.stderr);

@@ -1,29 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { md5Hash, md5Words } from '../../../src/pool/hash.js';
-import { Placement, type Distribution } from '../../../src/pool/placement.js';
-import { repoRoot } from '../../helpers/paths.js';
+import { Placement } from '../../../src/pool/placement.js';
+import { DISTRIBUTION, poolVectors } from '../../helpers/pool-vectors.js';
 
-interface VectorCase {
-  readonly name: string;
-  readonly distribution: 'ketama_weighted' | 'ketama' | 'modula';
-  readonly servers: readonly string[];
-  readonly keys: readonly string[];
-  readonly nodeOf: readonly number[];
-}
-
-// Placements pylibmc 1.6.3 (libmemcached 1.0.18) made on live servers: scripts/pool-vectors.py.
-const vectors = JSON.parse(readFileSync(join(repoRoot(), 'test/fixtures/pool-vectors.json'), 'utf8')) as {
-  readonly cases: readonly VectorCase[];
-};
-const DISTRIBUTION: Record<VectorCase['distribution'], Distribution> = {
-  ketama_weighted: 'ketama-weighted',
-  ketama: 'ketama',
-  modula: 'modula',
-};
+const vectors = { cases: poolVectors() };
 
 /** `host:port[:weight]`, `[v6]:port[:weight]`, as pylibmc reads a server spec. */
 function node(spec: string): { host: string; port: number; weight: number } {

@@ -43,7 +43,8 @@ const GOLDEN_HEX = '088f0b082b08b704080308070817116666666666c64b4019f6285c8fc235
 
 describe('UserApps encoder: golden bytes from Google protobuf', () => {
   it('SPEC.md golden vector', () => {
-    assert.equal(hex(encodeUserApps({ apps: [1423, 43, 567, 3, 7, 23], lat: 55.55, lon: 42.42 })), GOLDEN_HEX);
+    const [, , lat, lon, apps] = GOLDEN_LINE.split('\t') as [string, string, string, string, string];
+    assert.equal(hex(encodeUserApps({ apps: apps.split(',').map(Number), lat: Number(lat), lon: Number(lon) })), GOLDEN_HEX);
   });
 
   it('all 200 fixture lines: key and value', () => {
