@@ -3,6 +3,8 @@
 // Plain Node, no dependencies: it runs before `npm ci` may have happened.
 //   1. node_modules missing or older than package-lock.json → `npm ci`
 //   2. no `memcached` on PATH → apt-get install it (root on Debian), or say how and exit 1
+//   3. with --tests: the tools some tests need (tc, unshare, pylibmc), installed the same way
+//      where we can, else named (those tests skip and say why)
 // It never starts memcached: test suites start their own instances on free ports.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -60,25 +62,47 @@ function ensureNodeModules() {
   }
 }
 
-function ensureMemcached() {
-  if (onPath('memcached')) return;
+/** What the test suite needs beyond memcached: each a check, and the Debian package that satisfies it. */
+const TEST_TOOLS = [
+  // The partition test blackholes loopback in a namespace of its own.
+  { pkg: 'iproute2', present: () => onPath('tc') !== undefined },
+  { pkg: 'util-linux', present: () => onPath('unshare') !== undefined },
+  // The pool tests' independent reader: Debian's python3 with libmemcached's pylibmc.
+  { pkg: 'python3-pylibmc', present: () => spawnSync('/usr/bin/python3', ['-c', 'import pylibmc']).status === 0 },
+];
+
+/**
+ * memcached is required: without it nothing runs, so a missing one stops here with what to do.
+ * With --tests, the tools some tests need are installed too where we can (root with apt-get);
+ * elsewhere those tests skip and say why, so their absence is only a note here.
+ */
+function ensurePackages(tests) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!isRoot || !onPath('apt-get')) {
+  const canInstall = isRoot && onPath('apt-get') !== undefined;
+  const needMemcached = onPath('memcached') === undefined;
+  const missingTools = tests ? TEST_TOOLS.filter((t) => !t.present()).map((t) => t.pkg) : [];
+  if (needMemcached && !canInstall) {
     say('memcached (>= 1.6) is not on PATH; the test suites and benchmarks start their own instances.');
     say('Install it, e.g. on Debian/Ubuntu:  sudo apt-get install -y memcached');
     say('(on macOS: brew install memcached), then run this again.');
     process.exit(1);
   }
-  say('memcached not found: installing it with apt-get');
+  if (!canInstall) {
+    if (missingTools.length > 0) say(`not installed: ${missingTools.join(', ')} (sudo apt-get install -y ${missingTools.join(' ')}); the tests that need them will skip and say so`);
+    return;
+  }
+  const packages = [...(needMemcached ? ['memcached'] : []), ...missingTools];
+  if (packages.length === 0) return;
+  say(`installing ${packages.join(', ')} with apt-get`);
   // Debian starts a package's service on install unless policy-rc.d forbids it (exit 101);
-  // we only want the binary, so forbid it for the duration, as Docker images do.
+  // we only want the binaries, so forbid it for the duration, as Docker images do.
   const policy = '/usr/sbin/policy-rc.d';
   const ownPolicy = !existsSync(policy);
   if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
   try {
     const quiet = { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } };
     run('apt-get', ['update', '-q'], quiet);
-    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'memcached'], quiet);
+    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], quiet);
   } finally {
     if (ownPolicy) rmSync(policy, { force: true });
   }
@@ -87,8 +111,8 @@ function ensureMemcached() {
     say('apt-get installed memcached, but it is still not on PATH');
     process.exit(1);
   }
-  say(`installed ${found}`);
+  if (needMemcached) say(`installed ${found}`);
 }
 
 ensureNodeModules();
-ensureMemcached();
+ensurePackages(process.argv.includes('--tests'));
