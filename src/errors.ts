@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   INTERRUPTED: 'MCL_ERR_INTERRUPTED',
   FENCE: 'MCL_ERR_FENCE',
   LOCKED: 'MCL_ERR_LOCKED',
+  SPOOL: 'MCL_ERR_SPOOL',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -94,3 +95,8 @@ export const InterruptedError = defineError('InterruptedError', ERROR_CODES.INTE
 export const FenceError = defineError('FenceError', ERROR_CODES.FENCE, 'reconnect fence not confirmed');
 /** Another run holds the lock of the folder being loaded (CLI exit 75: try again later). */
 export const FolderLockedError = defineError('FolderLockedError', ERROR_CODES.LOCKED, 'the folder is being loaded by another run');
+/**
+ * A split file's spool (cluster/) is unusable: a segment or manifest is missing, damaged, or was
+ * split with other options than this run's.
+ */
+export const SpoolError = defineError('SpoolError', ERROR_CODES.SPOOL, 'spool unusable');

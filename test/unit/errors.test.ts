@@ -21,6 +21,7 @@ const table: [string, string, string][] = [
   ['InterruptedError', 'MCL_ERR_INTERRUPTED', 'interrupted by signal'],
   ['FenceError', 'MCL_ERR_FENCE', 'reconnect fence not confirmed'],
   ['FolderLockedError', 'MCL_ERR_LOCKED', 'the folder is being loaded by another run'],
+  ['SpoolError', 'MCL_ERR_SPOOL', 'spool unusable'],
 ];
 
 for (const [name, code, message] of table) {

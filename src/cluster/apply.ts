@@ -1,0 +1,230 @@
+/**
+ * The apply stage: one lane's segment of one split file, streamed to that lane's node on the
+ * loader's own MemcachedConnection (quiet sets, a `mn` fence per batch, the handshake and the
+ * reconnect fence, --retries, --timeout), with the node's counters read before and after, as
+ * the loader reads them around each file:
+ *
+ *   stats ─► for each batch: guard.stillOwner()? ─► send (waits for room) ─► … ─► close ─► stats
+ *
+ * The segment is read a piece at a time and a batch is handed on only while the connection has
+ * room (--max-buffered-bytes), so memory stays flat. Nothing is ever sent to another node.
+ *
+ * Losing ownership stops the handing on at once. What was already handed to the connection (at
+ * most --max-buffered-bytes) is still awaited, not abandoned: a new owner rewrites this segment
+ * from its first batch, and these later batches, settled before apply returns, can land only
+ * while it is still far behind them. Abandoned in flight, they could land after it went past.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunOptions } from '../config/options.js';
+import { InterruptedError, MemcLoadError, ServerError, SpoolError } from '../errors.js';
+import { stats } from '../memcached/admin.js';
+import type { BatchOutcome } from '../memcached/batch.js';
+import { MemcachedConnection } from '../memcached/connection.js';
+import { EvictionWatch, type LossReport } from '../memcached/eviction-watch.js';
+import { shapeMismatch, shapeOf, type SplitManifest } from './manifest.js';
+import { SegmentReader } from './segment-format.js';
+
+/** The orchestrator's lock, checked before each batch. */
+export interface OwnershipGuard {
+  stillOwner(): boolean | Promise<boolean>;
+}
+
+export interface ApplyHooks {
+  /** Stops handing on batches; what was handed on is still awaited. */
+  readonly signal?: AbortSignal;
+}
+
+export interface ApplyResult {
+  readonly file: string;
+  /** The lane: its node, `host:port`. */
+  readonly server: string;
+  /** Records in the lane's segment. */
+  readonly records: number;
+  /** Records handed to the connection (all of them, unless stopped early). */
+  readonly sent: number;
+  /** Records memcached acknowledged as stored. */
+  readonly acknowledged: number;
+  /** Records memcached refused as too large for an item: rejected lines (`too_large`), as in the loader. */
+  readonly tooLarge: number;
+  /** Records not stored: refused by an error reply, or in a batch never acknowledged. */
+  readonly failedWrites: number;
+  readonly failedByReason: Readonly<Record<string, number>>;
+  readonly batches: number;
+  readonly batchesAcknowledged: number;
+  /** Rise of the node's `evictions` and `store_no_memory` over the apply. */
+  readonly evictions: number;
+  readonly storeNoMemory: number;
+  /**
+   * The node as read after the apply (null when unread or nothing was sent). A later apply that
+   * finds another pid, or less uptime than the time since, means the node restarted in between
+   * and lost what this apply stored: the orchestrator compares them across files.
+   */
+  readonly node: { readonly pid: string; readonly uptime: number } | null;
+  /** `guard.stillOwner()` said false: the rest of the segment was not sent. */
+  readonly lostOwnership: boolean;
+  /** Why the lane's part of the file is not fully and safely stored; null when it is. */
+  readonly error: MemcLoadError | null;
+  readonly seconds: number;
+}
+
+/**
+ * Streams `manifest`'s segment for `server` to that node. Never throws for what can go wrong on
+ * the way (a missing segment, a node down, evictions under --fail-on-evictions): that is `error`.
+ */
+export async function applySegment(
+  manifest: SplitManifest,
+  server: string,
+  options: RunOptions,
+  guard: OwnershipGuard,
+  hooks: ApplyHooks = {},
+): Promise<ApplyResult> {
+  const started = performance.now();
+  const file = manifest.file;
+  const lane = manifest.lanes.find((l) => l.server === server);
+  const r = {
+    sent: 0,
+    acknowledged: 0,
+    tooLarge: 0,
+    failedWrites: 0,
+    failedByReason: {} as Record<string, number>,
+    batchesAcknowledged: 0,
+    evictions: 0,
+    storeNoMemory: 0,
+    node: null as { pid: string; uptime: number } | null,
+    lostOwnership: false,
+    error: null as MemcLoadError | null,
+  };
+  const result = (): ApplyResult => ({ file, server, records: lane?.records ?? 0, batches: lane?.batches ?? 0, ...r, seconds: (performance.now() - started) / 1000 });
+  if (lane === undefined) {
+    r.error = new SpoolError(`${file}: ${server} is not a lane of its split (lanes: ${manifest.lanes.map((l) => l.server).join(', ')})`, { file, server });
+    return result();
+  }
+  const differs = shapeMismatch(manifest.shape, shapeOf(options));
+  if (differs !== null) {
+    r.error = new SpoolError(`${file}: refusing to apply its spool to ${server}: ${differs}; run with the split's options`, { file, server });
+    return result();
+  }
+  if (lane.segment === null) return result();
+  const path = join(manifest.folder, lane.segment);
+  const size = await stat(path).then((s) => s.size, (err: Error) => err);
+  if (size !== lane.bytes) {
+    const why = typeof size === 'number' ? `${size} bytes, the manifest says ${lane.bytes}` : size.message;
+    r.error = new SpoolError(`${file}: segment ${path} for ${server} is unusable (${why}); delete ${manifest.folder} to split the file again`, { file, server });
+    return result();
+  }
+
+  const address = { host: lane.host, port: lane.port, label: lane.server };
+  const watch = new EvictionWatch([address]);
+  const baseline = await watch.read(options.responseTimeoutMs);
+  const hint = `is memcached running at ${server}? Start it; this file stays pending, and applying it again resends the whole segment`;
+  let waiter: (() => void) | null = null;
+  const wake = () => {
+    const w = waiter;
+    waiter = null;
+    w?.();
+  };
+  const onOutcome = (o: BatchOutcome): void => {
+    if (o.delivered) {
+      r.batchesAcknowledged++;
+      r.acknowledged += o.batch.records - o.failed - o.tooLarge;
+      r.tooLarge += o.tooLarge;
+    }
+    const failed = o.delivered ? o.failed : o.batch.records;
+    r.failedWrites += failed;
+    for (const [reason, n] of Object.entries(o.failedByReason)) r.failedByReason[reason] = (r.failedByReason[reason] ?? 0) + n;
+    if (!o.delivered) r.error ??= asError(o.error, server);
+    wake();
+  };
+  const conn = new MemcachedConnection(
+    address,
+    {
+      connectTimeoutMs: options.connectTimeoutMs,
+      responseTimeoutMs: options.responseTimeoutMs,
+      retries: options.retries,
+      maxBufferedBytes: options.maxBufferedBytes,
+      unreachableHint: hint,
+    },
+    onOutcome,
+  );
+  conn.on('drain', wake);
+  const reader = new SegmentReader(path);
+  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  try {
+    feed: for await (const chunk of stream) {
+      for (const batch of reader.push(chunk as Buffer)) {
+        if (r.error !== null) break feed;
+        if (hooks.signal?.aborted) {
+          r.error = new InterruptedError(`${file}: apply to ${server} interrupted`, { file, server });
+          break feed;
+        }
+        if (!(await guard.stillOwner())) {
+          r.lostOwnership = true;
+          break feed;
+        }
+        r.sent += batch.records;
+        if (!conn.send({ buf: batch.buf, records: batch.records, tag: 0 })) {
+          // 'drain' follows, or an outcome (a server given up settles everything at once).
+          while (conn.bufferedBytes >= options.maxBufferedBytes && r.error === null) await new Promise<void>((w) => (waiter = w));
+        }
+      }
+    }
+    if (r.error === null && !r.lostOwnership) {
+      const totals = reader.end();
+      if (totals.records !== lane.records || totals.batches !== lane.batches) {
+        r.error = new SpoolError(`${file}: segment ${path} holds ${totals.records} records in ${totals.batches} batches, the manifest says ${lane.records} in ${lane.batches}; delete ${manifest.folder} to split the file again`, { file, server });
+      }
+    }
+  } catch (err) {
+    r.error ??= new SpoolError(`${file}: could not read segment ${path} for ${server} (${(err as Error).message}); delete ${manifest.folder} to split the file again`, { file, server, cause: err });
+  } finally {
+    stream.destroy();
+    await conn.close();
+  }
+  if (r.error === null && r.failedWrites > 0) {
+    const reasons = Object.entries(r.failedByReason).map(([why, n]) => `${n} × ${why}`).join(', ');
+    r.error = new ServerError(`${file}: memcached ${server} refused ${r.failedWrites} write(s) (${reasons}); see docs/operations.md, then apply the file again`, { file, server });
+  }
+  if (r.batchesAcknowledged > 0) {
+    chargeLosses(r, baseline, await watch.read(options.responseTimeoutMs), options.failOnEvictions, file, server);
+    r.node = await stats(address, options.responseTimeoutMs).then(
+      (s) => ({ pid: s['pid'] ?? '', uptime: Number(s['uptime']) }),
+      () => null,
+    );
+  }
+  return result();
+}
+
+/** What the node lost over the apply, and whether it restarted (its acknowledged records are then gone). */
+function chargeLosses(
+  r: { evictions: number; storeNoMemory: number; error: MemcLoadError | null },
+  baseline: LossReport,
+  loss: LossReport,
+  failOnEvictions: boolean,
+  file: string,
+  server: string,
+): void {
+  r.evictions = loss.evictions[server] ?? 0;
+  r.storeNoMemory = loss.storeNoMemory[server] ?? 0;
+  const restart = loss.restarts[server];
+  if (restart !== undefined) {
+    r.error ??= new SpoolError(`${file}: memcached ${server} restarted while its segment was applied (${restart.evidence}); what it acknowledged is gone: apply the file again`, { file, server });
+    return;
+  }
+  const unknown = loss.unknown[server] ?? baseline.unknown[server];
+  if (failOnEvictions && unknown !== undefined) {
+    r.error ??= new SpoolError(`${file}: evictions on ${server} unknown: ${unknown} (--fail-on-evictions)`, { file, server });
+  }
+  if (failOnEvictions && r.evictions + r.storeNoMemory > 0) {
+    r.error ??= new SpoolError(
+      `${file}: memcached ${server} evicted ${r.evictions} item(s) and refused ${r.storeNoMemory} store(s) for lack of memory while its segment was applied (--fail-on-evictions); give the server more memory (docs/operations.md)`,
+      { file, server },
+    );
+  }
+}
+
+function asError(err: Error | undefined, server: string): MemcLoadError {
+  if (err instanceof MemcLoadError) return err;
+  return new SpoolError(`${server}: ${err?.message ?? 'not delivered'}`, { server, cause: err });
+}

@@ -1,0 +1,122 @@
+/**
+ * A segment: one lane's share of one split file, the frames exactly as the loader would send
+ * them, in line order, in the loader's batches (each closed by its `mn\r\n` fence):
+ *
+ *   "MCLSEG1\n" │ len u32le │ records u32le │ len bytes: ms …ms … mn\r\n │ len │ records │ … │
+ *
+ * The batch header exists so apply can hand the connection whole batches without parsing
+ * frames, and so each acknowledgement (`MN`) counts the records it covers. Pure: no I/O here,
+ * the reader takes chunks cut anywhere (a stream's reads). A truncated or foreign segment is
+ * an error, never a short load: the manifest's byte and record counts are checked at the end.
+ */
+
+export const SEGMENT_MAGIC = Buffer.from('MCLSEG1\n', 'latin1');
+export const BATCH_HEADER_BYTES = 8;
+/**
+ * A batch is a lane's share of one --batch-bytes chunk (at most 64 MiB of input); its frames
+ * are a little larger than its lines. Anything far beyond is damage, not data.
+ */
+export const MAX_SEGMENT_BATCH_BYTES = 256 * 1024 * 1024;
+
+const FENCE = [0x6d, 0x6e, 0x0d, 0x0a]; // mn\r\n
+
+export interface SegmentBatch {
+  /** The frames and their closing `mn\r\n`, in a buffer of its own (kept until acknowledged). */
+  readonly buf: Uint8Array;
+  readonly records: number;
+}
+
+/** The 8-byte header that goes before `frames` (which must end with `mn\r\n`). */
+export function batchHeader(frames: Uint8Array, records: number): Buffer {
+  if (!endsWithFence(frames)) throw new Error('a segment batch must end with mn\\r\\n');
+  if (!Number.isInteger(records) || records < 1 || records > 0xffffffff) throw new Error(`bad record count ${records}`);
+  const h = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+  h.writeUInt32LE(frames.byteLength, 0);
+  h.writeUInt32LE(records, 4);
+  return h;
+}
+
+function endsWithFence(b: Uint8Array): boolean {
+  const n = b.byteLength;
+  return n >= 4 && b[n - 4] === FENCE[0] && b[n - 3] === FENCE[1] && b[n - 2] === FENCE[2] && b[n - 1] === FENCE[3];
+}
+
+/** What a whole segment held, for checking against the manifest. */
+export interface SegmentTotals {
+  readonly bytes: number;
+  readonly records: number;
+  readonly batches: number;
+}
+
+/**
+ * Incremental reader: `push` each chunk as it is read, get the batches it completes; `end`
+ * throws if the segment stopped inside its magic, a header or a batch.
+ */
+export class SegmentReader {
+  #magicSeen = 0;
+  #header = Buffer.alloc(BATCH_HEADER_BYTES);
+  #headerSeen = 0;
+  /** The batch being filled, and its record count; null between batches. */
+  #body: Buffer | null = null;
+  #bodySeen = 0;
+  #records = 0;
+  #bytes = 0;
+  #totalRecords = 0;
+  #batches = 0;
+  readonly #name: string;
+
+  /** `name`: the segment's path, for messages. */
+  constructor(name: string) {
+    this.#name = name;
+  }
+
+  push(chunk: Uint8Array): SegmentBatch[] {
+    const out: SegmentBatch[] = [];
+    let i = 0;
+    this.#bytes += chunk.byteLength;
+    while (i < chunk.byteLength) {
+      if (this.#magicSeen < SEGMENT_MAGIC.length) {
+        if (chunk[i] !== SEGMENT_MAGIC[this.#magicSeen]) throw new Error(`${this.#name}: not a segment (bad magic at byte ${this.#magicSeen})`);
+        this.#magicSeen++;
+        i++;
+        continue;
+      }
+      if (this.#body === null) {
+        const take = Math.min(BATCH_HEADER_BYTES - this.#headerSeen, chunk.byteLength - i);
+        this.#header.set(chunk.subarray(i, i + take), this.#headerSeen);
+        this.#headerSeen += take;
+        i += take;
+        if (this.#headerSeen < BATCH_HEADER_BYTES) break;
+        const len = this.#header.readUInt32LE(0);
+        const records = this.#header.readUInt32LE(4);
+        if (len < 4 || len > MAX_SEGMENT_BATCH_BYTES || records < 1) {
+          throw new Error(`${this.#name}: damaged batch header (${len} bytes, ${records} records) after batch ${this.#batches}`);
+        }
+        this.#body = Buffer.allocUnsafe(len);
+        this.#bodySeen = 0;
+        this.#records = records;
+        this.#headerSeen = 0;
+        continue;
+      }
+      const body = this.#body;
+      const take = Math.min(body.byteLength - this.#bodySeen, chunk.byteLength - i);
+      body.set(chunk.subarray(i, i + take), this.#bodySeen);
+      this.#bodySeen += take;
+      i += take;
+      if (this.#bodySeen < body.byteLength) break;
+      if (!endsWithFence(body)) throw new Error(`${this.#name}: batch ${this.#batches} does not end with its mn fence`);
+      out.push({ buf: body, records: this.#records });
+      this.#totalRecords += this.#records;
+      this.#batches++;
+      this.#body = null;
+    }
+    return out;
+  }
+
+  /** The segment's end: its totals, or an error if it stopped part-way. */
+  end(): SegmentTotals {
+    if (this.#magicSeen < SEGMENT_MAGIC.length) throw new Error(`${this.#name}: truncated (no segment header)`);
+    if (this.#body !== null || this.#headerSeen > 0) throw new Error(`${this.#name}: truncated inside batch ${this.#batches}`);
+    return { bytes: this.#bytes, records: this.#totalRecords, batches: this.#batches };
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The multi-host loader's two data stages (issue #14), as library functions with no queue in
+ * them: the orchestrator (BullMQ jobs) calls them, and owns order, locks and renames.
+ *
+ * THE CONTRACT (stable from its first commit; additions only):
+ *
+ * - A **lane** is one memcached node, named by its address exactly as the router and the pools
+ *   name it (`ServerAddress.label`, `host:port` as written). Lanes are the pools' nodes laid end
+ *   to end in device-type order (pool/lanes.ts), and a key goes to the node the single-host
+ *   loader puts it on. A node listed for two device types is one lane.
+ *
+ * - `splitFile(file, spoolDir, options, { signal?, logger? }) → SplitManifest`
+ *   Reads, inflates, parses and encodes `file` once, in worker threads (`options.workers` of them;
+ *   keep it ≥ 1 so the caller's event loop stays free), and writes one segment per lane with a
+ *   record into `spoolDir/<file name>/`: the ready frames in line order, in the loader's batches,
+ *   each closed by its `mn` (segment-format.ts). Segments, then the manifest, are each written to
+ *   a temporary name and renamed: the manifest's presence means the split is complete.
+ *   Idempotent: a complete split of the same input (size and mtime) with the same shaping options
+ *   is returned without work; one with other options is refused (SpoolError, MCL_ERR_SPOOL); a
+ *   changed input is split again. A crash's leftovers are ignored (and removed by removeSpool).
+ *   Bad lines are counted by reason; `manifest.verdict` is the file's data verdict under
+ *   --max-error-rate (`failed_load` with `error` when it could not be read to its end).
+ *   Throws FileReadError (cannot open, or changed while split), SpoolError, InterruptedError.
+ *
+ * - `readManifest(file, spoolDir) → SplitManifest | undefined`
+ *   The manifest of a complete, current split, or undefined (none yet, or the input changed).
+ *
+ * - `applySegment(manifest, server, options, guard, { signal? }) → ApplyResult`
+ *   Streams the lane's segment to its node with the loader's MemcachedConnection: quiet sets, an
+ *   `mn` fence per batch, the handshake and reconnect fence, --retries, --timeout,
+ *   --max-buffered-bytes, and the node's eviction/restart counters read before and after.
+ *   Awaits `guard.stillOwner()` before each batch and hands on nothing more once it is false
+ *   (`lostOwnership`; what was handed on is awaited, see apply.ts). Never re-routes, never throws
+ *   for an operational failure: `error` names the file, the node and what to do; null means the
+ *   lane's records are all acknowledged. Lanes of one file may be applied in any order and on
+ *   any host; one lane's files must be applied in file order, one at a time (that is the queue's).
+ *
+ * - `fileVerdict(manifest, results) → { outcome, error }`: the file's outcome once every lane has
+ *   applied, by SPEC.md's rules as the loader decides it (too-large records count as rejected).
+ *
+ * - `removeSpool(file, spoolDir)`: deletes the file's segments and manifest; the commit step
+ *   calls it after `markDone` (logfile/mark-done.ts), which stays the rename.
+ */
+import type { FileOutcome } from '../report/file-report.js';
+import type { ApplyResult } from './apply.js';
+import type { SplitManifest } from './manifest.js';
+
+export { applySegment, type ApplyHooks, type ApplyResult, type OwnershipGuard } from './apply.js';
+export { readManifest, removeSpool, spoolFolder, type ManifestLane, type SplitManifest, type SplitShape } from './manifest.js';
+export { splitFile, type SplitHooks } from './split.js';
+export { markDone } from '../logfile/mark-done.js';
+
+/**
+ * The file's outcome from its manifest and one ApplyResult per lane with records, as the loader's
+ * FileTally decides it: any lane error, lost ownership or failed write (or a read error in the
+ * split) fails the load; otherwise rejected lines plus too-large records against --max-error-rate.
+ */
+export function fileVerdict(manifest: SplitManifest, results: readonly ApplyResult[]): { outcome: FileOutcome; error: string | null } {
+  const errors: string[] = [];
+  if (manifest.error !== null) errors.push(manifest.error);
+  for (const lane of manifest.lanes) {
+    if (lane.records === 0) continue;
+    const r = results.find((x) => x.server === lane.server);
+    if (r === undefined) errors.push(`${lane.server}: not applied`);
+    else if (r.error !== null) errors.push(r.error.message);
+    else if (r.lostOwnership) errors.push(`${lane.server}: apply stopped (lost ownership of the job)`);
+    else if (r.acknowledged + r.tooLarge + r.failedWrites !== lane.records) errors.push(`${lane.server}: ${r.acknowledged} of ${lane.records} record(s) acknowledged`);
+  }
+  const failedWrites = results.reduce((n, r) => n + r.failedWrites, 0);
+  if (errors.length > 0 || failedWrites > 0) return { outcome: 'failed_load', error: errors.join('; ') || `${failedWrites} failed write(s)` };
+  const tooLarge = results.reduce((n, r) => n + r.tooLarge, 0);
+  const bad = manifest.rejectedTotal + tooLarge;
+  const rate = manifest.lines === 0 ? 0 : bad / manifest.lines;
+  return { outcome: bad > 0 && rate >= manifest.shape.maxErrorRate ? 'failed_data' : 'succeeded', error: null };
+}

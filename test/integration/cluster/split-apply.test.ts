@@ -1,0 +1,180 @@
+/**
+ * The multi-host loader's data stages (issue #14), on real memcached and real files: split a file
+ * into a spool, apply every lane, and memcached holds what the oracle and the single-host loader
+ * say; split is idempotent and refuses other options; a lane whose ownership is lost stops; a node
+ * that is down fails its lane with an error naming it.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { applySegment, fileVerdict, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../../../src/cluster/stages.js';
+import { resolveOptions, type RunOptions } from '../../../src/config/options.js';
+import { generateLogs } from '../../../src/generate/index.js';
+import { load } from '../../../src/index.js';
+import { stats } from '../../../src/memcached/admin.js';
+import { readValues } from '../../helpers/check.js';
+import { refusedAddress, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { expectFrom, pendingFiles, TYPES } from '../../helpers/oracle.js';
+import { Scratch } from '../../helpers/scratch.js';
+import { segmentKeys } from './segment-keys.js';
+
+const scratch = new Scratch('memc-load-cluster-');
+before(async () => {
+  // Keys repeat within and across files, so a key's lines reach its node in several batches.
+  await generateLogs({ dir: scratch.dataset, files: 3, lines: 6000, seed: 41, repeatRate: 0.5, badRate: 0.003, keyPool: 900 });
+});
+after(async () => {
+  await stopAll();
+  scratch.remove();
+});
+
+/** idfa on a pool of two, the other types on one server each: five nodes, five lanes. */
+function optionsFor(nodes: readonly MemcachedHandle[], extra: Partial<RunOptions> = {}): RunOptions {
+  const l = nodes.map((n) => n.address.label);
+  return resolveOptions({ servers: { idfa: `${l[0]},${l[1]}`, gaid: l[2], adid: l[3], dvid: l[4] }, workers: 2, batchBytes: 8192, ...extra });
+}
+
+/** Per type, the nodes that hold its keys. */
+const typeNodes = (nodes: readonly MemcachedHandle[]): MemcachedHandle[][] => [[nodes[0]!, nodes[1]!], [nodes[2]!], [nodes[3]!], [nodes[4]!]];
+
+const always = { stillOwner: () => true };
+
+async function applyAll(m: SplitManifest, opts: RunOptions): Promise<ApplyResult[]> {
+  return Promise.all(m.lanes.map((l) => applySegment(m, l.server, opts, always)));
+}
+
+test('split, then apply every lane: every key holds the oracle\'s bytes, on the node the single-host loader puts it on', async () => {
+  const cluster = await startServers(5);
+  try {
+    const dir = scratch.copy('values');
+    const spool = join(scratch.root, 'spool-values');
+    const files = pendingFiles(dir);
+    const expected = expectFrom(files);
+    assert.ok(expected.records.length > 0 && Object.values(expected.rejected).some((n) => n > 0), 'the data has records and rejects');
+    const opts = optionsFor(cluster);
+    const keysOf = (t: number) => [...expected.byType[TYPES[t]!]!.keys()];
+    // First the single-host loader, on the same nodes: what each node holds, key by key.
+    const reference = await load({ ...opts, pattern: join(scratch.copy('single'), '*.tsv.gz') });
+    assert.equal(reference.ok, true);
+    const bySingle = await Promise.all(TYPES.map((_, t) => Promise.all(typeNodes(cluster)[t]!.map((n) => readValues(n.address, keysOf(t))))));
+    await Promise.all(cluster.map((n) => n.restart()));
+
+    for (const file of files) {
+      const m = await splitFile(file, spool, opts);
+      assert.deepEqual(m.lanes.map((l) => l.server), cluster.map((n) => n.address.label));
+      const results = await applyAll(m, opts);
+      for (const r of results) {
+        assert.equal(r.error, null, r.error?.message);
+        assert.equal(r.acknowledged, r.records, `${r.server}: every record acknowledged`);
+      }
+      assert.deepEqual(fileVerdict(m, results), { outcome: 'succeeded', error: null });
+      assert.equal(m.verdict, 'succeeded');
+      await removeSpool(file, spool);
+      assert.equal(existsSync(m.folder), false, 'removeSpool deletes the folder');
+    }
+
+    for (const [t, type] of TYPES.entries()) {
+      const want = expected.byType[type]!;
+      const keys = keysOf(t);
+      const onCluster = await Promise.all(typeNodes(cluster)[t]!.map((n) => readValues(n.address, keys)));
+      let wrong = 0;
+      let differ = 0;
+      for (const [j, key] of keys.entries()) {
+        const c = onCluster.map((v) => v[j]).filter((v) => v);
+        if (c.length !== 1 || !c[0]!.equals(want.get(key)!)) wrong++;
+        // Same node, same bytes as the single-host loader left.
+        for (const [n, values] of onCluster.entries()) {
+          const s = bySingle[t]![n]![j];
+          if ((s ?? null) === null ? values[j] !== null : !values[j]?.equals(s!)) differ++;
+        }
+      }
+      assert.equal(wrong, 0, `${type}: ${wrong} of ${keys.length} keys missing, wrong or on two nodes`);
+      assert.equal(differ, 0, `${type}: ${differ} key placements or values differ from the single-host loader's`);
+    }
+  } finally {
+    await Promise.all(cluster.map((s) => s.stop()));
+  }
+});
+
+test('a second split of the same input is a no-op; other shaping options are refused', async () => {
+  const dir = scratch.copy('idem');
+  const spool = join(scratch.root, 'spool-idem');
+  const file = pendingFiles(dir)[0]!;
+  const nodes = [1, 2, 3, 4, 5].map((p) => ({ address: { host: '127.0.0.1', port: 40000 + p, label: `127.0.0.1:${40000 + p}` } })) as MemcachedHandle[];
+  const opts = optionsFor(nodes);
+  const expected = expectFrom([file]);
+  const first = await splitFile(file, spool, opts);
+  assert.equal(first.lines, expected.lines);
+  assert.equal(first.rejectedTotal, Object.values(expected.rejected).reduce((a, b) => a + b, 0));
+  assert.equal(first.records, expected.records.length);
+  const folder = join(spool, file.split('/').pop()!);
+  const before = readdirSync(folder).sort().map((n) => `${n}@${statSync(join(folder, n)).mtimeMs}`);
+  const again = await splitFile(file, spool, opts);
+  assert.equal(again.splitId, first.splitId, 'the same split is returned');
+  assert.deepEqual(readdirSync(folder).sort().map((n) => `${n}@${statSync(join(folder, n)).mtimeMs}`), before, 'nothing written');
+  assert.deepEqual(await readManifest(file, spool), again);
+  await assert.rejects(splitFile(file, spool, optionsFor(nodes, { packed: true })), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'MCL_ERR_SPOOL');
+    assert.match(err.message, /--packed false, this run has true/);
+    assert.match(err.message, new RegExp(`delete ${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    return true;
+  });
+  const r = await applySegment(first, first.lanes[4]!.server, optionsFor(nodes, { ttl: 60 }), always);
+  assert.equal(r.error?.code, 'MCL_ERR_SPOOL', 'apply refuses a spool split with other options');
+  assert.equal(r.sent, 0);
+});
+
+test('a lane whose ownership is lost after N batches stops: exactly those batches reach memcached', async () => {
+  const nodes = await startServers(5);
+  try {
+    const dir = scratch.copy('guard');
+    const spool = join(scratch.root, 'spool-guard');
+    const file = pendingFiles(dir)[0]!;
+    const opts = optionsFor(nodes);
+    const m = await splitFile(file, spool, opts);
+    const lane = m.lanes[4]!;
+    assert.ok(lane.batches > 5, `enough batches (${lane.batches})`);
+    const N = 3;
+    let asked = 0;
+    const r = await applySegment(m, lane.server, opts, { stillOwner: async () => ++asked <= N });
+    assert.equal(asked, N + 1, 'asked before each batch, and not after it said no');
+    assert.equal(r.lostOwnership, true);
+    const keys = segmentKeys(join(m.folder, lane.segment!), N);
+    assert.equal(r.sent, keys.records);
+    assert.equal(r.acknowledged, keys.records, 'what was handed on is acknowledged');
+    const s = await stats(nodes[4]!.address);
+    assert.equal(Number(s['cmd_set']), keys.records, 'sets that reached memcached: the first N batches');
+    assert.equal(Number(s['curr_items']), keys.distinct);
+    assert.equal(fileVerdict(m, [r]).outcome, 'failed_load');
+  } finally {
+    await Promise.all(nodes.map((s) => s.stop()));
+  }
+});
+
+test('a node that is down fails its lane with an error naming it; the other lanes load', async () => {
+  const nodes = await startServers(4);
+  try {
+    const down = await refusedAddress();
+    const handles = [nodes[0]!, nodes[1]!, nodes[2]!, { address: down } as MemcachedHandle, nodes[3]!];
+    const dir = scratch.copy('down');
+    const spool = join(scratch.root, 'spool-down');
+    mkdirSync(spool);
+    const file = pendingFiles(dir)[0]!;
+    const opts = optionsFor(handles, { retries: 1, connectTimeoutMs: 500, responseTimeoutMs: 1000 });
+    const m = await splitFile(file, spool, opts);
+    const t0 = performance.now();
+    const r = await applySegment(m, down.label, opts, always);
+    assert.ok(performance.now() - t0 < 8000, 'gives up within its retries');
+    assert.equal(r.error?.code, 'MCL_ERR_SERVER_GONE');
+    assert.match(r.error!.message, new RegExp(down.label.replace(/\./g, '\\.')));
+    assert.match(r.error!.message, /is memcached running at/);
+    assert.equal(r.acknowledged, 0);
+    const other = await applySegment(m, nodes[3]!.address.label, opts, always);
+    assert.equal(other.error, null);
+    const v = fileVerdict(m, [r, other]);
+    assert.equal(v.outcome, 'failed_load');
+  } finally {
+    await Promise.all(nodes.map((s) => s.stop()));
+  }
+});

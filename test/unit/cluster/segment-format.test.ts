@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { batchHeader, SEGMENT_MAGIC, SegmentReader } from '../../../src/cluster/segment-format.js';
+
+const frames = (text: string) => Buffer.from(`${text}mn\r\n`, 'latin1');
+const batches = [
+  { buf: frames('ms idfa:a 3 q\r\nabc\r\n'), records: 1 },
+  { buf: frames(''), records: 1 }, // the smallest a header allows
+  { buf: frames('ms gaid:b 2 q\r\nxy\r\nms gaid:c 1 q\r\nz\r\n'), records: 2 },
+];
+// Built by hand, not by batchHeader: the format itself is what is checked.
+const golden = Buffer.concat([
+  Buffer.from('MCLSEG1\n', 'latin1'),
+  ...batches.flatMap((b) => {
+    const h = Buffer.alloc(8);
+    h.writeUInt32LE(b.buf.length, 0);
+    h.writeUInt32LE(b.records, 4);
+    return [h, b.buf];
+  }),
+]);
+
+test('batchHeader writes length and records, little-endian', () => {
+  assert.deepEqual(batchHeader(batches[2]!.buf, 2), golden.subarray(8 + 8 + batches[0]!.buf.length + 8 + batches[1]!.buf.length, 8 + 8 + batches[0]!.buf.length + 8 + batches[1]!.buf.length + 8));
+  assert.equal(SEGMENT_MAGIC.toString('latin1'), 'MCLSEG1\n');
+});
+
+test('batchHeader refuses a batch without its fence, and a bad record count', () => {
+  assert.throws(() => batchHeader(Buffer.from('ms a 1 q\r\nx\r\n'), 1), /mn/);
+  assert.throws(() => batchHeader(frames(''), 0), /record count/);
+});
+
+test('the reader gives back every batch, wherever the chunks are cut', () => {
+  for (let cut = 0; cut <= golden.length; cut++) {
+    for (const step of [1, 3, golden.length]) {
+      const r = new SegmentReader('s');
+      const got = [...r.push(golden.subarray(0, cut))];
+      for (let i = cut; i < golden.length; i += step) got.push(...r.push(golden.subarray(i, Math.min(i + step, golden.length))));
+      assert.deepEqual(got.map((b) => [Buffer.from(b.buf).toString('latin1'), b.records]), batches.map((b) => [b.buf.toString('latin1'), b.records]), `cut ${cut} step ${step}`);
+      assert.deepEqual(r.end(), { bytes: golden.length, records: 4, batches: 3 });
+    }
+  }
+});
+
+test('each batch has a buffer of its own: the chunk may be reused', () => {
+  const chunk = Buffer.from(golden);
+  const [first] = new SegmentReader('s').push(chunk);
+  chunk.fill(0);
+  assert.equal(Buffer.from(first!.buf).toString('latin1'), batches[0]!.buf.toString('latin1'));
+});
+
+test('a truncated segment is an error at its end, never a short read', () => {
+  for (const n of [0, 3, 12, 16, 8 + 8 + batches[0]!.buf.length + 1, golden.length - 1]) {
+    const r = new SegmentReader('seg-x');
+    r.push(golden.subarray(0, n));
+    assert.throws(() => r.end(), /seg-x: truncated/, `cut at ${n}`);
+  }
+  // Magic alone is a whole segment of no batch: the manifest's counts are what catch it.
+  const r = new SegmentReader('s');
+  r.push(golden.subarray(0, 8));
+  assert.deepEqual(r.end(), { bytes: 8, records: 0, batches: 0 });
+});
+
+test('a foreign or damaged segment is refused', () => {
+  assert.throws(() => new SegmentReader('s').push(Buffer.from('MCLSEG2\n')), /not a segment/);
+  const zeroLen = Buffer.concat([SEGMENT_MAGIC, Buffer.alloc(8)]);
+  assert.throws(() => new SegmentReader('s').push(zeroLen), /damaged batch header/);
+  const noFence = Buffer.from(golden);
+  noFence[8 + 8 + batches[0]!.buf.length - 3] = 0x78; // the first batch's `mn` becomes `mx`
+  assert.throws(() => new SegmentReader('s').push(noFence), /does not end with its mn fence/);
+});
