@@ -86,8 +86,10 @@ export async function writePlan(redis: Redis, plan: Plan): Promise<void> {
   await redis.set(KEYS.plan(plan.id), JSON.stringify(plan));
 }
 
+/** A failure keeps the first reason given (a lane's), not a later one (another lane's, or the commit's). */
 export async function recordFile(redis: Redis, plan: string, file: string, record: FileRecord): Promise<void> {
-  await redis.hset(KEYS.files(plan), basename(file), JSON.stringify(record));
+  if (record.state === 'failed') await redis.hsetnx(KEYS.files(plan), basename(file), JSON.stringify(record));
+  else await redis.hset(KEYS.files(plan), basename(file), JSON.stringify(record));
 }
 
 export async function fileRecords(redis: Redis, plan: string): Promise<Map<string, FileRecord>> {

@@ -70,7 +70,9 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   // refusing, and each would spend --retries finding that out again.
   const failedBefore = await redis.hget(KEYS.laneFailed(planId), lane);
   if (failedBefore !== null && failedBefore !== name) {
-    throw new UnrecoverableError(`held back: ${failedBefore} failed on ${lane} earlier in plan ${planId}`);
+    const reason = `held back by ${failedBefore}, which failed to load on ${lane}: it will be reloaded after it`;
+    await recordFile(redis, planId, file, { state: 'failed', outcome: null, reason, at: new Date().toISOString() });
+    throw new UnrecoverableError(reason);
   }
   await noteTakeover(ctx, job, `apply ${name} on ${lane}`);
   ctx.log(`apply ${name} on ${lane}: started`);
