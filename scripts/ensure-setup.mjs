@@ -3,6 +3,7 @@
 // Plain Node, no dependencies: it runs before `npm ci` may have happened.
 //   1. node_modules missing or older than package-lock.json → `npm ci`
 //   2. no `memcached` on PATH → apt-get install it (root on Debian), or say how and exit 1
+//   3. no /usr/bin/redis-server → the same, but only a message when it cannot (the cluster tests skip)
 // It never starts memcached: test suites start their own instances on free ports.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -60,16 +61,21 @@ function ensureNodeModules() {
   }
 }
 
-function ensureMemcached() {
-  if (onPath('memcached')) return;
+/**
+ * A Debian package's binary: present, or installed with apt-get (as root), or a message saying
+ * how and exit 1 (`optional`: a message only; the suites that need it skip, and say so).
+ */
+function ensurePackage(pkg, found, why, optional = false) {
+  if (found()) return;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || !onPath('apt-get')) {
-    say('memcached (>= 1.6) is not on PATH; the test suites and benchmarks start their own instances.');
-    say('Install it, e.g. on Debian/Ubuntu:  sudo apt-get install -y memcached');
-    say('(on macOS: brew install memcached), then run this again.');
+    say(`${pkg} is not installed; ${why}.`);
+    say(`Install it, e.g. on Debian/Ubuntu:  sudo apt-get install -y ${pkg}`);
+    if (optional) return;
+    say(`(on macOS: brew install ${pkg}), then run this again.`);
     process.exit(1);
   }
-  say('memcached not found: installing it with apt-get');
+  say(`${pkg} not found: installing it with apt-get`);
   // Debian starts a package's service on install unless policy-rc.d forbids it (exit 101);
   // we only want the binary, so forbid it for the duration, as Docker images do.
   const policy = '/usr/sbin/policy-rc.d';
@@ -78,17 +84,19 @@ function ensureMemcached() {
   try {
     const quiet = { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } };
     run('apt-get', ['update', '-q'], quiet);
-    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'memcached'], quiet);
+    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', pkg], quiet);
   } finally {
     if (ownPolicy) rmSync(policy, { force: true });
   }
-  const found = onPath('memcached');
-  if (!found) {
-    say('apt-get installed memcached, but it is still not on PATH');
+  if (!found()) {
+    say(`apt-get installed ${pkg}, but it is still not where the tests look for it`);
     process.exit(1);
   }
-  say(`installed ${found}`);
+  say(`installed ${pkg}`);
 }
 
 ensureNodeModules();
-ensureMemcached();
+ensurePackage('memcached', () => onPath('memcached'), 'memcached (>= 1.6) must be on PATH: the test suites and benchmarks start their own instances');
+// The cluster tests (test/integration/queue/) and `npm run demo:cluster` start their own Redis;
+// without it they skip and say so (under CI they fail: .ci/run installs it).
+ensurePackage('redis-server', () => existsSync('/usr/bin/redis-server') || process.env.REDIS_BIN, 'the cluster tests need /usr/bin/redis-server (or REDIS_BIN) and skip without it', true);

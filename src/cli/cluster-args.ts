@@ -27,6 +27,7 @@ export const CLUSTER_FLAGS: Readonly<Record<'enqueue' | 'worker' | 'status', Rea
   enqueue: {
     ...COMMON,
     spool: { type: 'string', arg: 'DIR', help: 'folder for split segments, readable by every worker', def: '<pattern folder>/.memc-load-spool' },
+    'spool-ahead': { type: 'string', arg: 'N', help: 'files split ahead of the first one not yet renamed, at most (bounds the spool)', def: '16' },
     wait: { type: 'boolean', help: 'wait until the plan settles; exit 0 if every file was renamed, 1 if one failed' },
   },
   worker: {
@@ -50,7 +51,7 @@ export interface RedisArgs {
 
 export type ClusterCommand =
   | { readonly kind: 'cluster-help'; readonly command: 'enqueue' | 'worker' | 'status' }
-  | { readonly kind: 'enqueue'; readonly redis: RedisArgs; readonly options: RunOptions; readonly spool: string | null; readonly wait: boolean }
+  | { readonly kind: 'enqueue'; readonly redis: RedisArgs; readonly options: RunOptions; readonly spool: string | null; readonly spoolAhead: number; readonly wait: boolean }
   | {
       readonly kind: 'worker';
       readonly redis: RedisArgs;
@@ -113,7 +114,8 @@ export function parseClusterCli(command: 'enqueue' | 'worker' | 'status', argv: 
   if (run.cli.watch !== null) throw new ConfigError('enqueue: --watch is not for plans; run enqueue from cron, or with --wait in a loop');
   // The workers split in worker threads so their event loop keeps renewing job locks: never 0.
   const options: RunOptions = run.options.workers === 0 ? { ...run.options, workers: 1 } : run.options;
-  return { kind: 'enqueue', redis, options, spool: str(values['spool']) ?? null, wait: values['wait'] === true };
+  const spoolAhead = whole(values['spool-ahead'], 'spool-ahead', 16, 1, 100_000);
+  return { kind: 'enqueue', redis, options, spool: str(values['spool']) ?? null, spoolAhead, wait: values['wait'] === true };
 }
 
 function str(v: string | boolean | undefined): string | undefined {

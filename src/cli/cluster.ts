@@ -55,7 +55,7 @@ async function runEnqueue(queues: Queues, c: Extract<ClusterCommand, { kind: 'en
   // Workers run elsewhere, in other folders: every path in the plan is absolute.
   const options = { ...c.options, pattern: isAbsolute(c.options.pattern) ? c.options.pattern : resolve(c.options.pattern) };
   const spool = resolve(c.spool ?? defaultSpool(options.pattern));
-  const r = await enqueue(queues, options, spool);
+  const r = await enqueue(queues, options, spool, c.spoolAhead);
   switch (r.kind) {
     case 'busy':
       process.stderr.write(`memc-load enqueue: nothing enqueued: ${r.why}\n`);

@@ -27,7 +27,7 @@ export type EnqueueResult =
 /** A job's own retries would put it at the back of its queue, behind later files: it has one attempt, and retries inside. */
 const JOB_OPTS = { attempts: 1, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } } as const;
 
-export async function enqueue(queues: Queues, options: RunOptions, spool: string): Promise<EnqueueResult> {
+export async function enqueue(queues: Queues, options: RunOptions, spool: string, spoolAhead: number): Promise<EnqueueResult> {
   const redis = queues.redis;
   const token = randomUUID();
   const deadline = Date.now() + 10_000;
@@ -36,14 +36,14 @@ export async function enqueue(queues: Queues, options: RunOptions, spool: string
     await sleep(100);
   }
   try {
-    return await planLocked(queues, options, spool);
+    return await planLocked(queues, options, spool, spoolAhead);
   } finally {
     // Compare-and-delete: a lock that expired and was taken by another enqueue is not ours to drop.
     await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, KEYS.enqueueLock, token);
   }
 }
 
-async function planLocked(queues: Queues, options: RunOptions, spool: string): Promise<EnqueueResult> {
+async function planLocked(queues: Queues, options: RunOptions, spool: string, spoolAhead: number): Promise<EnqueueResult> {
   const pending = await listLogFiles(options.pattern);
   const plan = await currentPlan(queues.redis);
   if (plan !== null && (await inFlight(queues, plan))) {
@@ -66,7 +66,7 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string): P
   }
   if (pending.length === 0) return { kind: 'nothing', plan: plan?.id ?? null };
   const id = `p${await queues.redis.incr(KEYS.seq)}`;
-  const next: Plan = { id, created: new Date().toISOString(), options, spool, lanes: planLanes(options), files: pending };
+  const next: Plan = { id, created: new Date().toISOString(), options, spool, spoolAhead, lanes: planLanes(options), files: pending };
   await writePlan(queues.redis, next);
   await queues.redis.sadd(KEYS.lanes, ...next.lanes);
   for (const lane of next.lanes) await queues.get(applyQueue(lane)).setGlobalConcurrency(1);
@@ -93,7 +93,7 @@ async function addFlows(queues: Queues, plan: Plan, from: number): Promise<void>
     if ((await commits.getJob(commitId)) !== undefined) continue;
     const prev = i === 0 ? null : (plan.files[i - 1] as string);
     const commit: CommitData = { plan: plan.id, file, prev };
-    const split: SplitData = { plan: plan.id, file };
+    const split: SplitData = { plan: plan.id, file, index: i };
     await queues.flow.add({
       name: 'commit',
       queueName: COMMIT_QUEUE,

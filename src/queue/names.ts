@@ -29,8 +29,14 @@ export const KEYS = {
   plan: (id: string) => `${PREFIX}:plan:${id}`,
   /** Hash file name → JSON FileRecord: what happened to each file of the plan. */
   files: (id: string) => `${PREFIX}:plan:${id}:files`,
+  /** Set of the plan's committed (renamed) files' names. */
+  committed: (id: string) => `${PREFIX}:plan:${id}:committed`,
+  /** The name of the plan's first file to fail, once one has (SET NX). */
+  failed: (id: string) => `${PREFIX}:plan:${id}:failed`,
   /** Hash lane → the file whose apply failed first on it in this plan. */
   laneFailed: (id: string) => `${PREFIX}:plan:${id}:lane-failed`,
+  /** Hash lane → JSON { pid, uptime, at, file }: the node as the last apply on it read it. */
+  laneNode: (id: string) => `${PREFIX}:plan:${id}:lane-node`,
   /** List of events a person reading `status` needs (takeovers, failures), newest last. */
   events: (id: string) => `${PREFIX}:plan:${id}:events`,
 };

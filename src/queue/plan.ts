@@ -27,6 +27,11 @@ export interface Plan {
   readonly created: string;
   readonly options: RunOptions;
   readonly spool: string;
+  /**
+   * Files split ahead of the earliest file not yet committed, at most: when the nodes' ingest is
+   * the bottleneck, splits would otherwise run ahead through the whole backlog and fill the spool.
+   */
+  readonly spoolAhead: number;
   /** Node labels, in lane order, deduplicated (a node named for two types is one lane). */
   readonly lanes: readonly string[];
   /** Absolute paths, oldest first. Appended to, never reordered. */
@@ -36,6 +41,8 @@ export interface Plan {
 export interface SplitData {
   readonly plan: string;
   readonly file: string;
+  /** The file's place in the plan (0 for the first). */
+  readonly index: number;
 }
 export interface ApplyData {
   readonly plan: string;
@@ -58,6 +65,8 @@ export interface FileRecord {
   readonly lines?: number;
   readonly records?: number;
   readonly rejected?: number;
+  readonly splitSeconds?: number;
+  readonly applySeconds?: number;
   readonly at: string;
 }
 
@@ -86,10 +95,20 @@ export async function writePlan(redis: Redis, plan: Plan): Promise<void> {
   await redis.set(KEYS.plan(plan.id), JSON.stringify(plan));
 }
 
+/** Files of the plan committed: they commit in order, so this is also the index of the first one not committed. */
+export async function committedCount(redis: Redis, plan: string): Promise<number> {
+  return redis.scard(KEYS.committed(plan));
+}
+
 /** A failure keeps the first reason given (a lane's), not a later one (another lane's, or the commit's). */
 export async function recordFile(redis: Redis, plan: string, file: string, record: FileRecord): Promise<void> {
-  if (record.state === 'failed') await redis.hsetnx(KEYS.files(plan), basename(file), JSON.stringify(record));
-  else await redis.hset(KEYS.files(plan), basename(file), JSON.stringify(record));
+  if (record.state === 'failed') {
+    await redis.hsetnx(KEYS.files(plan), basename(file), JSON.stringify(record));
+    await redis.set(KEYS.failed(plan), basename(file), 'NX');
+  } else {
+    await redis.hset(KEYS.files(plan), basename(file), JSON.stringify(record));
+    await redis.sadd(KEYS.committed(plan), basename(file));
+  }
 }
 
 export async function fileRecords(redis: Redis, plan: string): Promise<Map<string, FileRecord>> {

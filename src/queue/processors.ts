@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
 import { MemcLoadError } from '../errors.js';
 import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
-import { doneName, planEvent, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
+import { committedCount, doneName, planEvent, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
 
 export interface WorkerContext {
@@ -47,8 +47,23 @@ async function planOf(redis: Redis, id: string): Promise<Plan> {
   return p;
 }
 
-export async function splitJob(ctx: WorkerContext, job: Job<SplitData>): Promise<{ lines: number; records: number; verdict: string }> {
-  const plan = await planOf(ctx.queues.redis, job.data.plan);
+export async function splitJob(ctx: WorkerContext, job: Job<SplitData>, token: string | undefined): Promise<{ lines: number; records: number; verdict: string }> {
+  const redis = ctx.queues.redis;
+  const plan = await planOf(redis, job.data.plan);
+  // At most spoolAhead files split past the first one not committed. That one is always within
+  // reach, so the plan always moves; a split put off goes to the delayed set and lets go of its slot.
+  const committed = await committedCount(redis, plan.id);
+  if (job.data.index >= committed + plan.spoolAhead) {
+    const failedAt = await redis.get(KEYS.failed(plan.id));
+    if (failedAt !== null) {
+      // Nothing from failedAt on will be renamed in this plan: splitting further is work for nothing.
+      const reason = `held back by ${failedAt}, which failed to load: it will be reloaded after it`;
+      await recordFile(redis, plan.id, job.data.file, { state: 'failed', outcome: null, reason, at: new Date().toISOString() });
+      throw new UnrecoverableError(reason);
+    }
+    await job.moveToDelayed(Date.now() + 250, token);
+    throw new DelayedError();
+  }
   await noteTakeover(ctx, job, `split ${basename(job.data.file)}`);
   ctx.log(`split ${basename(job.data.file)}: started`);
   try {
@@ -86,15 +101,38 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
     await planEvent(redis, planId, `apply ${name} on ${lane}: lock lost mid-apply, stopped writing; another worker takes it over`);
     throw new Error(`lost the lock of apply ${name} on ${lane}; another worker takes it over`);
   }
-  const failed = r.error !== null || r.failedWrites > 0;
-  if (failed) {
-    const reason = r.error?.message ?? `${r.failedWrites} failed write(s) on ${lane}`;
+  const restarted = r.error === null ? await nodeRestarted(redis, planId, lane, name, r) : null;
+  if (r.error !== null || r.failedWrites > 0 || restarted !== null) {
+    const reason = restarted ?? r.error?.message ?? `${r.failedWrites} failed write(s) on ${lane}`;
     await redis.hsetnx(KEYS.laneFailed(planId), lane, name);
     await recordFile(redis, planId, file, { state: 'failed', outcome: 'failed_load', reason, at: new Date().toISOString() });
     await planEvent(redis, planId, `apply ${name} on ${lane} failed: ${reason}`);
     throw new UnrecoverableError(reason);
   }
   return stored;
+}
+
+/**
+ * The node restarted since an earlier apply of this plan on it (another pid, or less uptime than
+ * the time since): it lost what those applies stored, so this file must not be committed over
+ * that loss. Says why, or null (and records this reading for the next file).
+ */
+async function nodeRestarted(redis: Redis, plan: string, lane: string, file: string, r: ApplyResult): Promise<string | null> {
+  if (r.node === null) return null;
+  const text = await redis.hget(KEYS.laneNode(plan), lane);
+  const now = Date.now();
+  if (text !== null) {
+    const prev = JSON.parse(text) as { pid: string; uptime: number; at: number; file: string };
+    const expected = prev.uptime + (now - prev.at) / 1000;
+    if (prev.pid !== r.node.pid || r.node.uptime + 2 < expected) {
+      return (
+        `memcached ${lane} restarted since ${prev.file} was applied on it (pid ${prev.pid} → ${r.node.pid}, uptime ${r.node.uptime} s): ` +
+        `it lost the records this plan stored there; rename the files of this plan done since back (mv .NAME NAME) and enqueue again`
+      );
+    }
+  }
+  await redis.hset(KEYS.laneNode(plan), lane, JSON.stringify({ pid: r.node.pid, uptime: r.node.uptime, at: now, file }));
+  return null;
 }
 
 /**
@@ -145,6 +183,7 @@ export async function commitJob(ctx: WorkerContext, job: Job<CommitData>, token:
   if (await renamed(file)) {
     // This commit ran before and died after the rename (a stalled job run again).
     await removeSpool(file, plan.spool);
+    await recordFile(redis, planId, file, { state: 'done', outcome: 'succeeded', reason: 'renamed by an earlier run of this commit', at: new Date().toISOString() });
     return { outcome: 'succeeded', renamed: true };
   }
   const manifest = await readManifest(file, plan.spool);
@@ -152,7 +191,14 @@ export async function commitJob(ctx: WorkerContext, job: Job<CommitData>, token:
   const children = Object.values(await job.getChildrenValues()) as (StoredApply | { lines: number })[];
   const results = children.filter((c): c is StoredApply => 'server' in c) as unknown as ApplyResult[];
   const { outcome, error } = fileVerdict(manifest, results);
-  const counts = { lines: manifest.lines, records: manifest.records, rejected: manifest.rejectedTotal };
+  const counts = {
+    lines: manifest.lines,
+    records: manifest.records,
+    rejected: manifest.rejectedTotal,
+    // For the throughput model (docs/cluster.md): the split's wall, and the applies' summed.
+    splitSeconds: manifest.seconds,
+    applySeconds: results.reduce((n, r) => n + r.seconds, 0),
+  };
   if (outcome === 'failed_load') {
     await recordFile(redis, planId, file, { state: 'failed', outcome, reason: error, ...counts, at: new Date().toISOString() });
     throw new UnrecoverableError(error ?? 'failed to load');

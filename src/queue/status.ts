@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { listLogFiles } from '../logfile/list-files.js';
 import { inFlight } from './enqueue.js';
 import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, SPLIT_QUEUE } from './names.js';
-import { currentPlan, doneName, fileRecords } from './plan.js';
+import { currentPlan, doneName, fileRecords, type FileRecord } from './plan.js';
 import type { Queues } from './queues.js';
 
 export type FileState = 'done' | 'failed' | 'in_flight' | 'pending';
@@ -17,6 +17,8 @@ export interface StatusFile {
   readonly state: FileState;
   /** In flight: which step (split, apply, commit); failed: why. */
   readonly detail: string | null;
+  /** Done: what its commit recorded (lines, records, rejected, split and apply seconds). */
+  readonly record?: FileRecord;
 }
 
 export interface StatusLane {
@@ -48,6 +50,9 @@ export async function readStatus(queues: Queues): Promise<Status> {
   if (plan === null) {
     return { plan: null, created: null, settled: true, counts, files: [], lanes: [], split: { waiting: 0, active: 0, completed: 0, failed: 0 }, events: [] };
   }
+  // Read before the files: a plan settled now stays settled while they are read, so a settled
+  // status never shows a file in flight that finished between the two reads.
+  const settled = !(await inFlight(queues, plan));
   const records = await fileRecords(queues.redis, plan.id);
   const commits = queues.get(COMMIT_QUEUE);
   const files: StatusFile[] = [];
@@ -73,7 +78,7 @@ export async function readStatus(queues: Queues): Promise<Status> {
       }
     }
     counts[state]++;
-    files.push({ file, state, detail });
+    files.push(r === undefined ? { file, state, detail } : { file, state, detail, record: r });
   }
   // Files that arrived after the plan was made: pending until the next enqueue.
   const planned = new Set(plan.files);
@@ -92,7 +97,7 @@ export async function readStatus(queues: Queues): Promise<Status> {
   return {
     plan: plan.id,
     created: plan.created,
-    settled: !(await inFlight(queues, plan)),
+    settled,
     counts,
     files,
     lanes,

@@ -59,7 +59,7 @@ export class WorkerHost {
       closing: () => this.#closing,
       log: (m) => this.#events.log('info', m),
     };
-    this.#add(SPLIT_QUEUE, this.#settings.concurrency, (job) => splitJob(ctx, job));
+    this.#add(SPLIT_QUEUE, this.#settings.concurrency, (job, token) => splitJob(ctx, job, token));
     this.#add(COMMIT_QUEUE, 1, (job, token) => commitJob(ctx, job, token));
     const lanes = async () => {
       for (const lane of await this.#queues.redis.smembers(KEYS.lanes)) {

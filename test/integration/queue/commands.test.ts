@@ -5,6 +5,7 @@
  * SIGTERM mid-run finishes or hands back its jobs, exits 0, and another worker completes the run.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { generateLogs } from '../../../src/generate/index.js';
@@ -88,6 +89,29 @@ test('SIGTERM mid-run: the worker finishes or hands back its jobs and exits 0; a
   const waited = await rig.enqueue(['--pattern', pattern, '--wait'], 60_000);
   assert.equal(waited.code, 0, waited.stderr);
   assert.ok(performance.now() - t0 < 50_000, 'no job waited for a lock to lapse');
+  assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), files.map((f) => `.${basename(f)}`));
+  await rig.check(expected);
+});
+
+test('--spool-ahead 1: the spool holds the file being committed and one more at most, and the run completes', { skip, timeout: 120_000 }, async () => {
+  const rig = await startCluster();
+  const dir = scratch.copy('ahead');
+  const files = pendingFiles(dir);
+  const expected = expectFrom(files);
+  const spool = join(scratch.root, 'ahead-spool');
+  for (let i = 0; i < 3; i++) rig.startWorker();
+  let most = 0;
+  const watch = setInterval(() => {
+    const n = existsSync(spool) ? readdirSync(spool).length : 0;
+    most = Math.max(most, n);
+  }, 5);
+  try {
+    const waited = await rig.enqueue(['--pattern', join(dir, '*.tsv.gz'), '--spool', spool, '--spool-ahead', '1', '--wait']);
+    assert.equal(waited.code, 0, waited.stderr);
+  } finally {
+    clearInterval(watch);
+  }
+  assert.ok(most >= 1 && most <= 2, `file folders in the spool at once: ${most}`);
   assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), files.map((f) => `.${basename(f)}`));
   await rig.check(expected);
 });

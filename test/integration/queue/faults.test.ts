@@ -52,10 +52,10 @@ test('a worker SIGKILLed during split and another during apply: the run complete
   applier.child.kill('SIGKILL');
 
   const waited = await rig.enqueue(['--pattern', pattern, '--wait'], 100_000);
-  assert.equal(waited.code, 0, waited.stderr);
+  const s = await rig.status();
+  assert.equal(waited.code, 0, `${waited.stderr}\n${JSON.stringify(s.files.filter((f) => f.state !== 'done'))}\n${s.events.join('\n')}`);
   assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), dotted(files));
   await rig.check(expected);
-  const s = await rig.status();
   assert.deepEqual(s.counts, { done: files.length, failed: 0, in_flight: 0, pending: 0 });
   const takeovers = s.events.filter((e) => /taken over after its worker stopped answering/.test(e));
   assert.ok(takeovers.some((e) => e.includes(`split ${basename(files[1]!)}`)), `status shows the split taken over: ${s.events.join('\n')}`);

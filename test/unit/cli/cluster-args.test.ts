@@ -8,7 +8,9 @@ test('enqueue: its own flags, and the load options parsed as a single-host run p
   const c = parseClusterCli('enqueue', [...R, '--pattern', '/d/*.tsv.gz', '--spool', '/s', '--wait', '--idfa', 'a:1,b:2', '--ttl', '60', '--workers', '0']);
   assert.equal(c.kind, 'enqueue');
   if (c.kind !== 'enqueue') return;
-  assert.deepEqual([c.redis, c.spool, c.wait], [{ url: 'redis://127.0.0.1:6379', timeoutMs: 5000 }, '/s', true]);
+  assert.deepEqual([c.redis, c.spool, c.wait, c.spoolAhead], [{ url: 'redis://127.0.0.1:6379', timeoutMs: 5000 }, '/s', true, 16]);
+  const ahead = parseClusterCli('enqueue', [...R, '--spool-ahead', '2']);
+  assert.equal(ahead.kind === 'enqueue' && ahead.spoolAhead, 2);
   assert.equal(c.options.pattern, '/d/*.tsv.gz');
   assert.equal(c.options.servers.idfa.nodes.length, 2);
   assert.equal(c.options.ttl, 60);
@@ -38,6 +40,7 @@ const bad: [string, 'enqueue' | 'worker' | 'status', string[], string, RegExp][]
   ['concurrency 0', 'worker', [...R, '--concurrency', '0'], 'MCL_ERR_CONFIG', /--concurrency: 0 is out of range \(1\.\.64\)/],
   ['lock under 1 s', 'worker', [...R, '--lock-duration', '10'], 'MCL_ERR_CONFIG', /--lock-duration: 10 is out of range/],
   ['not a number', 'worker', [...R, '--concurrency', 'x'], 'MCL_ERR_INVALID_ARG', /--concurrency: "x" is not a whole number/],
+  ['spool-ahead 0', 'enqueue', [...R, '--spool-ahead', '0'], 'MCL_ERR_CONFIG', /--spool-ahead: 0 is out of range/],
   ['enqueue --dry', 'enqueue', [...R, '--dry'], 'MCL_ERR_CONFIG', /--dry has no meaning for a plan/],
   ['enqueue --watch', 'enqueue', [...R, '--watch'], 'MCL_ERR_CONFIG', /--watch is not for plans/],
   ['enqueue bad server', 'enqueue', [...R, '--gaid', 'nohost'], 'MCL_ERR_CONFIG', /--gaid: "nohost" is not host:port/],
