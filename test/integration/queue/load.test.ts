@@ -12,7 +12,8 @@ import { generateLogs } from '../../../src/generate/index.js';
 import { doneFiles } from '../../helpers/check.js';
 import { runCli, stopAllCli } from '../../helpers/cli.js';
 import { startCluster } from '../../helpers/cluster.js';
-import { stopAll } from '../../helpers/memcached.js';
+import { freePort, stopAll } from '../../helpers/memcached.js';
+import { applyQueue } from '../../../src/queue/names.js';
 import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
 import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
 import { Scratch } from '../../helpers/scratch.js';
@@ -47,7 +48,8 @@ test(`${FILES} files × ${LINES} lines through enqueue and 3 workers: every valu
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /nothing to enqueue/);
 
-  for (let i = 0; i < 3; i++) rig.startWorker();
+  const ports = [await freePort(), await freePort(), await freePort()];
+  for (const port of ports) rig.startWorker(['--metrics-port', String(port)]);
   const waited = await rig.enqueue(['--pattern', pattern, '--wait'], 200_000);
   assert.equal(waited.code, 0, waited.stderr);
   assert.match(waited.stderr, new RegExp(`plan p1 settled: ${FILES} done, 0 failed, 0 in flight, 0 pending`));
@@ -70,6 +72,14 @@ test(`${FILES} files × ${LINES} lines through enqueue and 3 workers: every valu
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`plan p1 .*settled; files: ${FILES} done, 0 failed`));
   for (const n of rig.nodes.flat()) assert.ok(text.stdout.includes(n.address.label), `status names ${n.address.label}`);
+
+  // The workers' metrics add up to the plan's jobs: a split per file, an apply per file and node.
+  const jobs = (text: string, queue: string) => Number(new RegExp(`memc_load_cluster_jobs_total\\{queue="${queue}",outcome="completed"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  const scraped = await Promise.all(ports.map(async (p) => (await fetch(`http://127.0.0.1:${p}/metrics`)).text()));
+  assert.equal(scraped.reduce((n, t) => n + jobs(t, 'split'), 0), FILES, 'split jobs completed, over the workers');
+  assert.equal(scraped.reduce((n, t) => n + jobs(t, 'commit'), 0), FILES);
+  assert.equal(scraped.reduce((n, t) => n + jobs(t, applyQueue(rig.nodes[1]![0]!.address.label)), 0), FILES);
+  assert.equal((await fetch(`http://127.0.0.1:${ports[0]}/healthz`)).status, 200);
 
   // Nothing pending: enqueue plans nothing and makes no new plan.
   const idle = await rig.enqueue(['--pattern', pattern]);
