@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { generateLogs } from '../../../src/generate/index.js';
+import { PREFIX, SPLIT_QUEUE } from '../../../src/queue/names.js';
 import { doneFiles } from '../../helpers/check.js';
 import { runCli, stopAllCli } from '../../helpers/cli.js';
 import { firstMatch, startCluster } from '../../helpers/cluster.js';
@@ -112,6 +115,41 @@ test('--spool-ahead 1: the spool holds the file being committed and one more at 
     clearInterval(watch);
   }
   assert.ok(most >= 1 && most <= 2, `file folders in the spool at once: ${most}`);
+  assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), files.map((f) => `.${basename(f)}`));
+  await rig.check(expected);
+});
+
+test('SIGTERM while applies wait for their split: they go back to their queues, the worker exits 0, the next worker loads all', { skip, timeout: 120_000 }, async () => {
+  const rig = await startCluster();
+  const dir = scratch.copy('hand-back');
+  const files = pendingFiles(dir);
+  const expected = expectFrom(files);
+  const pattern = join(dir, '*.tsv.gz');
+  const planned = await rig.enqueue(['--pattern', pattern]);
+  assert.equal(planned.code, 0, planned.stderr);
+  // No split runs while the split queue is paused: every node's apply of file 0 starts and waits.
+  const redis = new Redis(rig.redis.url, { maxRetriesPerRequest: null });
+  const splits = new Queue(SPLIT_QUEUE, { connection: redis, prefix: PREFIX });
+  try {
+    await splits.pause();
+    const w = rig.startWorker(['--lock-duration', '60000']);
+    for (const n of rig.nodes.flat()) await w.waitForStderr(new RegExp(`apply ${escapeRegExp(basename(files[0]!))} on ${escapeRegExp(n.address.label)}: started`));
+    const t0 = performance.now();
+    w.child.kill('SIGTERM');
+    const stopped = await w.done;
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.ok(performance.now() - t0 < 10_000, 'handed back at once, not after the lock');
+    assert.doesNotMatch(stopped.stderr, /job \S+ failed/);
+    const s = await rig.status();
+    for (const l of s.lanes) assert.deepEqual([l.waiting, l.active, l.failed], [files.length, 0, 0], `${l.lane}: its jobs back in the queue`);
+    await splits.resume();
+  } finally {
+    await splits.close();
+    redis.disconnect();
+  }
+  rig.startWorker(['--lock-duration', '60000']);
+  const waited = await rig.enqueue(['--pattern', pattern, '--wait'], 60_000);
+  assert.equal(waited.code, 0, waited.stderr);
   assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), files.map((f) => `.${basename(f)}`));
   await rig.check(expected);
 });
