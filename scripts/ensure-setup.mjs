@@ -3,8 +3,8 @@
 // Plain Node, no dependencies: it runs before `npm ci` may have happened.
 //   1. node_modules missing or older than package-lock.json → `npm ci`
 //   2. no `memcached` on PATH → apt-get install it (root on Debian), or say how and exit 1
-//   3. with --tests: the tools some tests need (tc, unshare, pylibmc), installed the same way
-//      where we can, else named (those tests skip and say why)
+//   3. with --tests: the tools some tests need (tc, unshare, pylibmc, redis-server), installed the
+//      same way where we can, else named (those tests skip and say why); --redis: redis-server only
 // It never starts memcached: test suites start their own instances on free ports.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -62,6 +62,9 @@ function ensureNodeModules() {
   }
 }
 
+/** The cluster tests and `npm run demo:cluster` start their own Redis. */
+const REDIS = { pkg: 'redis-server', present: () => existsSync('/usr/bin/redis-server') || process.env.REDIS_BIN !== undefined };
+
 /** What the test suite needs beyond memcached: each a check, and the Debian package that satisfies it. */
 const TEST_TOOLS = [
   // The partition test blackholes loopback in a namespace of its own.
@@ -69,6 +72,7 @@ const TEST_TOOLS = [
   { pkg: 'util-linux', present: () => onPath('unshare') !== undefined },
   // The pool tests' independent reader: Debian's python3 with libmemcached's pylibmc.
   { pkg: 'python3-pylibmc', present: () => spawnSync('/usr/bin/python3', ['-c', 'import pylibmc']).status === 0 },
+  REDIS,
 ];
 
 /**
@@ -76,11 +80,11 @@ const TEST_TOOLS = [
  * With --tests, the tools some tests need are installed too where we can (root with apt-get);
  * elsewhere those tests skip and say why, so their absence is only a note here.
  */
-function ensurePackages(tests) {
+function ensurePackages(tools) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const canInstall = isRoot && onPath('apt-get') !== undefined;
   const needMemcached = onPath('memcached') === undefined;
-  const missingTools = tests ? TEST_TOOLS.filter((t) => !t.present()).map((t) => t.pkg) : [];
+  const missingTools = tools.filter((t) => !t.present()).map((t) => t.pkg);
   if (needMemcached && !canInstall) {
     say('memcached (>= 1.6) is not on PATH; the test suites and benchmarks start their own instances.');
     say('Install it, e.g. on Debian/Ubuntu:  sudo apt-get install -y memcached');
@@ -106,13 +110,12 @@ function ensurePackages(tests) {
   } finally {
     if (ownPolicy) rmSync(policy, { force: true });
   }
-  const found = onPath('memcached');
-  if (!found) {
-    say('apt-get installed memcached, but it is still not on PATH');
+  if (!found()) {
+    say(`apt-get installed ${pkg}, but it is still not where the tests look for it`);
     process.exit(1);
   }
   if (needMemcached) say(`installed ${found}`);
 }
 
 ensureNodeModules();
-ensurePackages(process.argv.includes('--tests'));
+ensurePackages(process.argv.includes('--tests') ? TEST_TOOLS : process.argv.includes('--redis') ? [REDIS] : []);

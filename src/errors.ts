@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   FENCE: 'MCL_ERR_FENCE',
   LOCKED: 'MCL_ERR_LOCKED',
   SPOOL: 'MCL_ERR_SPOOL',
+  REDIS: 'MCL_ERR_REDIS',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -100,3 +101,5 @@ export const FolderLockedError = defineError('FolderLockedError', ERROR_CODES.LO
  * split with other options than this run's.
  */
 export const SpoolError = defineError('SpoolError', ERROR_CODES.SPOOL, 'spool unusable');
+/** Redis (the cluster mode's queue) could not be reached, or went away for longer than the commands wait. */
+export const RedisError = defineError('RedisError', ERROR_CODES.REDIS, 'redis unreachable');

@@ -21,7 +21,7 @@ import { verify } from './verify.js';
 export const ROOT = repoRoot();
 /** The compiled bench/ (children run from there). */
 export const DIST = join(ROOT, 'dist', 'bench');
-const BIN = join(ROOT, 'bin', 'memc-load.js');
+export const BIN = join(ROOT, 'bin', 'memc-load.js');
 
 export class Rig {
   readonly s: Settings;

@@ -7,6 +7,7 @@
  *   SCALES=100000,1000000,10000000   scaling run sizes (lines), as issue #3 asks; SKIP_SCALING=1 skips it
  *   BASELINE_RECORDS=20000  memjs slice; SKIP_BASELINE=1 skips it
  *   SKIP_POOLS=1            no row for four pools of two nodes (8 memcached)
+ *   SKIP_CLUSTER=1          no row for the cluster mode (redis-server, enqueue + CLUSTER_WORKERS=2 workers)
  *   RUNS=1               repetitions of every timed configuration (median kept, range shown)
  *   SAMPLE=2000          keys read back and compared after every run
  *   WARM=1               warm the servers before each timed run (0: fresh servers only)
@@ -34,6 +35,10 @@ export interface Settings {
   readonly skipBaseline: boolean;
   /** SKIP_POOLS=1: no row for the four pools of two nodes (8 more memcached). */
   readonly skipPools: boolean;
+  /** SKIP_CLUSTER=1: no row for enqueue + workers on Redis (issue #14). */
+  readonly skipCluster: boolean;
+  /** CLUSTER_WORKERS: worker processes of the cluster row (2). */
+  readonly clusterWorkers: number;
   readonly runs: number;
   readonly sample: number;
   readonly warm: boolean;
@@ -90,6 +95,8 @@ export function readSettings(): Settings {
     baselineRecords: num('BASELINE_RECORDS', quick ? 5_000 : 20_000, pos),
     skipBaseline: flag('SKIP_BASELINE'),
     skipPools: flag('SKIP_POOLS'),
+    skipCluster: flag('SKIP_CLUSTER'),
+    clusterWorkers: num('CLUSTER_WORKERS', 2, pos),
     runs: num('RUNS', 1, pos),
     sample: num('SAMPLE', quick ? 500 : 2_000, pos),
     warm: process.env['WARM'] === undefined ? true : flag('WARM'),

@@ -302,6 +302,10 @@ Usage:
   memc-load [options]              load every file matching --pattern, oldest first
   memc-load generate [options]     write realistic sample minute-logs
   memc-load where KEY… [--idfa …]  print the node (host:port) of each key's pool it goes to
+  memc-load enqueue --redis URL …  plan the pending files as jobs for workers on many hosts (BullMQ)
+  memc-load worker --redis URL     run the jobs of the plans; any number, on any hosts
+  memc-load status --redis URL     files pending, in flight, done and failed, per node
+  (each of these three has its own --help; docs/cluster.md)
 
 Options:
 ${render(RUN_FLAGS)}

@@ -25,6 +25,7 @@ import type { LogLevel } from '../report/logger.js';
 import { renderNodes } from '../report/render-nodes.js';
 import type { RunReport } from '../report/run-report.js';
 import { helpText, parseCli, type CliSettings, type Command } from './args.js';
+import { isClusterCommand, parseClusterCli, type ClusterCommand } from './cluster-args.js';
 import { debugEvents } from './debug-events.js';
 import { preflight } from './preflight.js';
 import { ProgressLine, progressStyle, type ProgressSnapshot } from './progress.js';
@@ -38,6 +39,17 @@ export function packageVersion(): string {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  if (isClusterCommand(argv[0])) {
+    let cluster: ClusterCommand;
+    try {
+      cluster = parseClusterCli(argv[0], argv.slice(1), process.env);
+    } catch (err) {
+      return usageError(err);
+    }
+    // BullMQ and ioredis load only for these commands: the single-host loader needs no Redis.
+    const { runCluster } = await import('./cluster.js');
+    return runCluster(cluster);
+  }
   let command: Command;
   try {
     command = parseCli(argv, process.env);

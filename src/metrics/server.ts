@@ -6,7 +6,7 @@ import type { LoaderMetrics } from './metrics.js';
  * GET /metrics (Prometheus text format) and GET /healthz (200 ok; 503 while a server has been
  * unreachable for longer than graceMs, with the servers named in the body).
  */
-export async function startMetricsServer(metrics: LoaderMetrics, port: number, host: string, graceMs: number): Promise<Server> {
+export async function startMetricsServer(metrics: Pick<LoaderMetrics, 'registry' | 'unhealthy'>, port: number, host: string, graceMs: number): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {

@@ -22,6 +22,7 @@ const table: [string, string, string][] = [
   ['FenceError', 'MCL_ERR_FENCE', 'reconnect fence not confirmed'],
   ['FolderLockedError', 'MCL_ERR_LOCKED', 'the folder is being loaded by another run'],
   ['SpoolError', 'MCL_ERR_SPOOL', 'spool unusable'],
+  ['RedisError', 'MCL_ERR_REDIS', 'redis unreachable'],
 ];
 
 for (const [name, code, message] of table) {

@@ -1,0 +1,78 @@
+/**
+ * Step 2d: the cluster mode (issue #14) on this one machine: a redis-server (AOF on, noeviction),
+ * CLUSTER_WORKERS `memc-load worker` processes started and idle before the clock, then
+ * `memc-load enqueue --wait` timed from its start to its exit (every file split, applied, renamed).
+ * CPU is the workers' and enqueue's (and Redis's, in the note); the check is the rig's, as for
+ * every row. It prices what the cluster pays over the single-host loader on the same cores:
+ * the spool (every frame written to disk and read back) and the queue (jobs, locks, polling).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startRedis, stopAllRedis } from '../../test/helpers/redis.js';
+import { checkText, log, runLabel } from '../lib/log.js';
+import { cpuTicks, runMeasured, ticksToSeconds, vmHwmKb } from '../lib/proc.js';
+import type { Row } from '../lib/report.js';
+import { BIN, type Rig } from '../lib/rig.js';
+import { rowOf, type RowBasis } from '../lib/rows.js';
+import { measuredSample, pickMedian, type Sample } from '../lib/sample.js';
+import { verify } from '../lib/verify.js';
+
+export const clusterRowName = (workers: number): string => `memc-load cluster: enqueue + ${workers} workers, 1 host`;
+
+export async function clusterRow(rig: Rig, basis: RowBasis): Promise<Row> {
+  const { s } = rig;
+  const name = clusterRowName(s.clusterWorkers);
+  const redis = await startRedis();
+  try {
+    const samples: Sample[] = [];
+    const notes: string[] = [];
+    for (let i = 0; i < s.runs; i++) {
+      log(`${name}${runLabel(i, s.runs)}`);
+      const before = await rig.freshServers();
+      const dir = await rig.scratch(rig.main);
+      const workers: ChildProcess[] = [];
+      try {
+        for (let w = 0; w < s.clusterWorkers; w++) {
+          workers.push(spawn(process.execPath, [BIN, 'worker', '--redis', redis.url, '--log', join(dir, `worker-${w}.log`)], { stdio: 'ignore' }));
+        }
+        await sleep(1000); // started and idle, as long-running workers are
+        const w0 = workers.map((w) => cpuTicks(w.pid as number));
+        const r0 = cpuTicks(redis.pid);
+        const mon = await rig.startWatch();
+        const m = await runMeasured({
+          script: BIN,
+          args: ['enqueue', '--redis', redis.url, '--pattern', join(dir, '*.tsv.gz'), ...rig.servers.cliArgs(), ...s.loaderArgs, '--wait'],
+          timeoutMs: s.timeoutMs,
+        });
+        const workerCpuS = ticksToSeconds(workers.reduce((n, w, j) => n + cpuTicks(w.pid as number) - (w0[j] as number), 0));
+        const redisCpuS = ticksToSeconds(cpuTicks(redis.pid) - r0);
+        const hwmKb = Math.max(...workers.map((w) => vmHwmKb(w.pid as number) ?? 0));
+        const cpuMs = m.cpuMs + workerCpuS * 1000;
+        const around = mon.end(cpuMs / 1000 + redisCpuS);
+        const problems: string[] = [];
+        if (m.exitCode !== 0) problems.push(`enqueue --wait exit status ${m.exitCode ?? m.signal}: ${m.stderr.trim().slice(-300)}`);
+        const pending = readdirSync(dir).filter((n) => n.endsWith('.tsv.gz') && !n.startsWith('.'));
+        if (pending.length > 0) problems.push(`${pending.length} file(s) not marked done: ${pending.join(', ')}`);
+        if (existsSync(join(dir, '.memc-load-spool')) && readdirSync(join(dir, '.memc-load-spool')).length > 0) problems.push('the spool was not emptied');
+        const check = await verify(rig.servers, rig.main.expect, before, problems);
+        const smp = measuredSample({ ...m, cpuMs, maxRssKb: hwmKb }, around, check, check.problems);
+        log(`  ${smp.wallS.toFixed(2)} s wall, ${smp.cpuS?.toFixed(2)} s CPU (workers ${workerCpuS.toFixed(2)}, enqueue ${(m.cpuMs / 1000).toFixed(2)}, redis ${redisCpuS.toFixed(2)}), ${checkText(smp.problems)}`);
+        notes.push(`run ${i + 1}: workers ${workerCpuS.toFixed(2)} s CPU, enqueue ${(m.cpuMs / 1000).toFixed(2)} s, redis-server ${redisCpuS.toFixed(2)} s`);
+        samples.push(smp);
+      } finally {
+        await Promise.all(workers.map((w) => new Promise<void>((resolve) => (w.exitCode !== null ? resolve() : (w.once('exit', () => resolve()), w.kill('SIGTERM'))))));
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    const picked = pickMedian(samples);
+    return rowOf(basis, name, 'memc-load', { ...picked, notes: [...picked.notes, ...notes] }, {
+      command: ['memc-load worker --redis R (×' + s.clusterWorkers + ');', 'memc-load enqueue --redis R', ...s.loaderArgs, '--idfa N1 --gaid N2 --adid N3 --dvid N4 --wait'].join(' '),
+      note: `the same data through Redis (BullMQ) and a spool beside the input on this machine's disk: ${s.clusterWorkers} worker processes (each splitting in worker threads) and the enqueue; CPU s is theirs (Redis's in the notes); peak RSS is the largest worker's`,
+    });
+  } finally {
+    await stopAllRedis();
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `memc-load worker`: runs until SIGTERM or SIGINT, then stops taking jobs and finishes (or hands
+ * back) the ones it has; a second signal exits at once, and other workers take its jobs over
+ * once their locks lapse (--lock-duration).
+ */
+import type { Server } from 'node:http';
+import type { Queues } from '../queue/queues.js';
+import { WorkerHost } from '../queue/worker-host.js';
+import type { ClusterCommand } from './cluster-args.js';
+import { createTextLogger } from './text-logger.js';
+
+export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kind: 'worker' }>): Promise<number> {
+  const logger = createTextLogger(c.logFile, 'info', 'text');
+  let metricsServer: Server | undefined;
+  let metrics: import('../queue/metrics.js').WorkerMetrics | undefined;
+  if (c.metricsPort !== null) {
+    const [{ WorkerMetrics }, { startMetricsServer }] = await Promise.all([import('../queue/metrics.js'), import('../metrics/server.js')]);
+    metrics = new WorkerMetrics();
+    metricsServer = await startMetricsServer(metrics, c.metricsPort, c.metricsHost, c.lockMs);
+    logger.log('info', `Metrics on http://${c.metricsHost}:${c.metricsPort}/metrics and /healthz`);
+  }
+  queues.redis.on('close', () => metrics?.redis(false));
+  queues.redis.on('ready', () => metrics?.redis(true));
+  const host = new WorkerHost(queues, { concurrency: c.concurrency, lockMs: c.lockMs }, {
+    log: (level, message) => logger.log(level, message),
+    job: (queue, outcome, ms) => metrics?.job(queue, outcome, ms),
+  });
+  let signalled: NodeJS.Signals | null = null;
+  let stopped!: () => void;
+  const stop = new Promise<void>((resolve) => (stopped = resolve));
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled !== null) {
+      logger.log('error', `${sig} again: exiting now; this worker's jobs go to other workers once their locks lapse`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
+    signalled = sig;
+    logger.log('warn', `${sig}: taking no more jobs; finishing or handing back the running ones (again to exit at once)`);
+    stopped();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await host.start();
+    logger.log('info', `memc-load worker ${process.pid} started: redis=${c.redis.url} concurrency=${c.concurrency} lock=${c.lockMs}ms queues=${host.queueNames.join(',')}`);
+    await stop;
+    await host.stop();
+    logger.log('info', 'worker stopped: every job it held is finished or back in its queue');
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    metricsServer?.close();
+    logger.close();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * A plan: the pending files of one folder, oldest first, and the jobs that load them.
+ *
+ *   for each file F, in file order, one flow (added atomically by BullMQ's FlowProducer):
+ *
+ *     commit(F)                    queue `commit`, waits for all its children, then F−1's rename
+ *       ├─ split(F)                queue `split`, any worker, any concurrency
+ *       ├─ apply(F, node 1)        queue `apply-<node 1>`, global concurrency 1
+ *       └─ apply(F, node n)        one per node (lane), in every plan, even with no record for it
+ *
+ * Adding the flows one after another is what orders each node's queue by file. Job ids carry the
+ * plan id, so adding a plan's file twice is a no-op in BullMQ; a new plan is made only when the
+ * last one has settled (no job waiting, delayed or active), so a file is never in two plans at
+ * once. While a plan is in flight, enqueue appends the newer files to it instead.
+ */
+import type { Redis } from 'ioredis';
+import { basename, dirname, join } from 'node:path';
+import type { RunOptions } from '../config/options.js';
+import { DEVICE_TYPES } from '../config/servers.js';
+import { patternFolder } from '../logfile/folder-lock.js';
+import type { FileOutcome } from '../report/file-report.js';
+import { jobIds, KEYS } from './names.js';
+
+export interface Plan {
+  readonly id: string;
+  /** ISO time. */
+  readonly created: string;
+  readonly options: RunOptions;
+  readonly spool: string;
+  /**
+   * Files split ahead of the earliest file not yet committed, at most: when the nodes' ingest is
+   * the bottleneck, splits would otherwise run ahead through the whole backlog and fill the spool.
+   */
+  readonly spoolAhead: number;
+  /** Node labels, in lane order, deduplicated (a node named for two types is one lane). */
+  readonly lanes: readonly string[];
+  /** Absolute paths, oldest first. Appended to, never reordered. */
+  readonly files: readonly string[];
+}
+
+export interface SplitData {
+  readonly plan: string;
+  readonly file: string;
+  /** The file's place in the plan (0 for the first). */
+  readonly index: number;
+}
+export interface ApplyData {
+  readonly plan: string;
+  readonly file: string;
+  readonly lane: string;
+}
+export interface CommitData {
+  readonly plan: string;
+  readonly file: string;
+  /** The plan's previous file: it must be renamed before this one is. Null for the first. */
+  readonly prev: string | null;
+}
+
+/** What became of a file of a plan, as `status` shows it. */
+export interface FileRecord {
+  readonly state: 'done' | 'failed';
+  readonly outcome: FileOutcome | null;
+  /** Why it failed, or how it was held back; null when done. */
+  readonly reason: string | null;
+  readonly lines?: number;
+  readonly records?: number;
+  readonly rejected?: number;
+  readonly splitSeconds?: number;
+  readonly applySeconds?: number;
+  readonly at: string;
+}
+
+/** The spool beside the input: a dot-folder, so the pattern never selects it. */
+export function defaultSpool(pattern: string): string {
+  return join(patternFolder(pattern), '.memc-load-spool');
+}
+
+export function planLanes(options: RunOptions): string[] {
+  const seen = new Set<string>();
+  for (const t of DEVICE_TYPES) for (const n of options.servers[t].nodes) seen.add(n.label);
+  return [...seen];
+}
+
+export async function readPlan(redis: Redis, id: string): Promise<Plan | null> {
+  const text = await redis.get(KEYS.plan(id));
+  return text === null ? null : (JSON.parse(text) as Plan);
+}
+
+export async function currentPlan(redis: Redis): Promise<Plan | null> {
+  const id = await redis.get(KEYS.current);
+  return id === null ? null : readPlan(redis, id);
+}
+
+export async function writePlan(redis: Redis, plan: Plan): Promise<void> {
+  await redis.set(KEYS.plan(plan.id), JSON.stringify(plan));
+}
+
+/** Files of the plan committed: they commit in order, so this is also the index of the first one not committed. */
+export async function committedCount(redis: Redis, plan: string): Promise<number> {
+  return redis.scard(KEYS.committed(plan));
+}
+
+/** A failure keeps the first reason given (a lane's), not a later one (another lane's, or the commit's). */
+export async function recordFile(redis: Redis, plan: string, file: string, record: FileRecord): Promise<void> {
+  if (record.state === 'failed') {
+    await redis.hsetnx(KEYS.files(plan), basename(file), JSON.stringify(record));
+    await redis.set(KEYS.failed(plan), basename(file), 'NX');
+  } else {
+    await redis.hset(KEYS.files(plan), basename(file), JSON.stringify(record));
+    await redis.sadd(KEYS.committed(plan), basename(file));
+  }
+}
+
+export async function fileRecords(redis: Redis, plan: string): Promise<Map<string, FileRecord>> {
+  const all = await redis.hgetall(KEYS.files(plan));
+  return new Map(Object.entries(all).map(([k, v]) => [k, JSON.parse(v) as FileRecord]));
+}
+
+/** An event for `status` (a takeover, a lane given up): what an operator asks after a night's run. */
+export async function planEvent(redis: Redis, plan: string, text: string): Promise<void> {
+  await redis.rpush(KEYS.events(plan), `${new Date().toISOString()} ${text}`);
+  await redis.ltrim(KEYS.events(plan), -200, -1);
+}
+
+/** The done name of a pending file, as logfile/mark-done.ts makes it. */
+export function doneName(file: string): string {
+  return join(dirname(file), `.${basename(file)}`);
+}
+
+export { jobIds };

@@ -1,0 +1,228 @@
+/**
+ * What a worker does with each job. The data work is the cluster stages' (cluster/stages.ts);
+ * here is only order, ownership and the verdict.
+ *
+ * - split(F): splitFile, idempotent, so a job run twice (a stalled worker) costs time, not data.
+ * - apply(F, lane): waits for F's manifest while holding its lane (its queue runs one job at a
+ *   time, so F+1 cannot pass), then applySegment with a guard that reads the job's lock in Redis
+ *   before each batch: a worker that lost its lock (its event loop stalled, or Redis thought it
+ *   dead) stops writing, and the job's new owner rewrites the segment from its start.
+ * - commit(F): runs once every child succeeded (a failed child fails it first: the flow's
+ *   failParentOnFailure). Renames F only once F−1 is renamed; F−1 failed holds F back.
+ *
+ * Every processor throws UnrecoverableError for a verdict: with `attempts: 1` BullMQ would not
+ * retry anyway, and the name says so in the job's failedReason.
+ */
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { access } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
+import { MemcLoadError } from '../errors.js';
+import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
+import { committedCount, doneName, planEvent, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
+import type { Queues } from './queues.js';
+
+export interface WorkerContext {
+  readonly queues: Queues;
+  /** Set on SIGTERM: an apply still waiting for its split hands its lane back instead. */
+  readonly closing: () => boolean;
+  readonly log: (message: string) => void;
+}
+
+/** An ApplyResult as JSON can carry it (a job's return value): the error as code and message. */
+export type StoredApply = Omit<ApplyResult, 'error'> & { readonly error: { readonly code: string; readonly message: string } | null };
+
+const plans = new Map<string, Plan>();
+
+async function planOf(redis: Redis, id: string): Promise<Plan> {
+  let p = plans.get(id);
+  // Appends change a plan's files, never its options: the cached one is good for the options.
+  if (p === undefined) {
+    const read = await readPlan(redis, id);
+    if (read === null) throw new UnrecoverableError(`plan ${id} is gone from Redis; enqueue again`);
+    plans.set(id, (p = read));
+  }
+  return p;
+}
+
+export async function splitJob(ctx: WorkerContext, job: Job<SplitData>, token: string | undefined): Promise<{ lines: number; records: number; verdict: string }> {
+  const redis = ctx.queues.redis;
+  const plan = await planOf(redis, job.data.plan);
+  // At most spoolAhead files split past the first one not committed. That one is always within
+  // reach, so the plan always moves; a split put off goes to the delayed set and lets go of its slot.
+  const committed = await committedCount(redis, plan.id);
+  if (job.data.index >= committed + plan.spoolAhead) {
+    const failedAt = await redis.get(KEYS.failed(plan.id));
+    if (failedAt !== null) {
+      // Nothing from failedAt on will be renamed in this plan: splitting further is work for nothing.
+      const reason = `held back by ${failedAt}, which failed to load: it will be reloaded after it`;
+      await recordFile(redis, plan.id, job.data.file, { state: 'failed', outcome: null, reason, at: new Date().toISOString() });
+      throw new UnrecoverableError(reason);
+    }
+    await job.moveToDelayed(Date.now() + 250, token);
+    throw new DelayedError();
+  }
+  await noteTakeover(ctx, job, `split ${basename(job.data.file)}`);
+  ctx.log(`split ${basename(job.data.file)}: started`);
+  try {
+    const m = await splitFile(job.data.file, plan.spool, plan.options);
+    return { lines: m.lines, records: m.records, verdict: m.verdict };
+  } catch (err) {
+    const reason = describe(err);
+    await recordFile(ctx.queues.redis, plan.id, job.data.file, { state: 'failed', outcome: 'failed_load', reason: `split: ${reason}`, at: new Date().toISOString() });
+    throw new UnrecoverableError(reason);
+  }
+}
+
+export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: string | undefined): Promise<StoredApply> {
+  const { plan: planId, file, lane } = job.data;
+  const redis = ctx.queues.redis;
+  const plan = await planOf(redis, planId);
+  const name = basename(file);
+  // The first failure on a node holds back its later files at once: the node is down or
+  // refusing, and each would spend --retries finding that out again.
+  const failedBefore = await redis.hget(KEYS.laneFailed(planId), lane);
+  if (failedBefore !== null && failedBefore !== name) {
+    const reason = `held back by ${failedBefore}, which failed to load on ${lane}: it will be reloaded after it`;
+    await recordFile(redis, planId, file, { state: 'failed', outcome: null, reason, at: new Date().toISOString() });
+    throw new UnrecoverableError(reason);
+  }
+  await noteTakeover(ctx, job, `apply ${name} on ${lane}`);
+  ctx.log(`apply ${name} on ${lane}: started`);
+  const manifest = await waitForSplit(ctx, job, token, plan);
+  const lockKey = `${PREFIX}:${applyQueue(lane)}:${job.id as string}:lock`;
+  const guard = { stillOwner: async () => token !== undefined && (await redis.get(lockKey)) === token };
+  const r = await applySegment(manifest, lane, plan.options, guard);
+  const stored: StoredApply = { ...r, error: r.error === null ? null : { code: r.error.code, message: r.error.message } };
+  if (r.lostOwnership) {
+    // The new owner rewrites the lane from its first batch; this run's outcome is not the file's.
+    await planEvent(redis, planId, `apply ${name} on ${lane}: lock lost mid-apply, stopped writing; another worker takes it over`);
+    throw new Error(`lost the lock of apply ${name} on ${lane}; another worker takes it over`);
+  }
+  const restarted = r.error === null ? await nodeRestarted(redis, planId, lane, name, r) : null;
+  if (r.error !== null || r.failedWrites > 0 || restarted !== null) {
+    const reason = restarted ?? r.error?.message ?? `${r.failedWrites} failed write(s) on ${lane}`;
+    await redis.hsetnx(KEYS.laneFailed(planId), lane, name);
+    await recordFile(redis, planId, file, { state: 'failed', outcome: 'failed_load', reason, at: new Date().toISOString() });
+    await planEvent(redis, planId, `apply ${name} on ${lane} failed: ${reason}`);
+    throw new UnrecoverableError(reason);
+  }
+  return stored;
+}
+
+/**
+ * The node restarted since an earlier apply of this plan on it (another pid, or less uptime than
+ * the time since): it lost what those applies stored, so this file must not be committed over
+ * that loss. Says why, or null (and records this reading for the next file).
+ */
+async function nodeRestarted(redis: Redis, plan: string, lane: string, file: string, r: ApplyResult): Promise<string | null> {
+  if (r.node === null) return null;
+  const text = await redis.hget(KEYS.laneNode(plan), lane);
+  const now = Date.now();
+  if (text !== null) {
+    const prev = JSON.parse(text) as { pid: string; uptime: number; at: number; file: string };
+    const expected = prev.uptime + (now - prev.at) / 1000;
+    if (prev.pid !== r.node.pid || r.node.uptime + 2 < expected) {
+      return (
+        `memcached ${lane} restarted since ${prev.file} was applied on it (pid ${prev.pid} → ${r.node.pid}, uptime ${r.node.uptime} s): ` +
+        `it lost the records this plan stored there; rename the files of this plan done since back (mv .NAME NAME) and enqueue again`
+      );
+    }
+  }
+  await redis.hset(KEYS.laneNode(plan), lane, JSON.stringify({ pid: r.node.pid, uptime: r.node.uptime, at: now, file }));
+  return null;
+}
+
+/**
+ * F's manifest, once split(F) has written it. Holding the lane meanwhile is the point: F+1's
+ * apply on this node cannot start first. On SIGTERM an apply that has written nothing yet goes
+ * back to the head of its queue (BullMQ's moveToWait pushes there), so its lane keeps its order.
+ */
+async function waitForSplit(ctx: WorkerContext, job: Job<ApplyData>, token: string | undefined, plan: Plan): Promise<SplitManifest> {
+  const splits = ctx.queues.get(SPLIT_QUEUE);
+  const splitId = jobIds.split(plan.id, job.data.file);
+  for (let round = 0; ; round++) {
+    const m = await readManifest(job.data.file, plan.spool);
+    if (m !== undefined) return m;
+    if (round % 10 === 0) {
+      const split = await splits.getJob(splitId);
+      const state = split === undefined ? 'missing' : await split.getState();
+      if (state === 'failed') throw new UnrecoverableError(`split of ${basename(job.data.file)} failed: ${split?.failedReason ?? ''}`);
+      if (state === 'completed' || state === 'missing') {
+        // Completed but no manifest: the input changed since (readManifest calls that stale).
+        throw new UnrecoverableError(`split of ${basename(job.data.file)} is ${state} but ${plan.spool} holds no current manifest for it (was the file changed?)`);
+      }
+    }
+    if (ctx.closing()) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    await sleep(100);
+  }
+}
+
+export async function commitJob(ctx: WorkerContext, job: Job<CommitData>, token: string | undefined): Promise<{ outcome: string; renamed: boolean }> {
+  const { plan: planId, file, prev } = job.data;
+  const redis = ctx.queues.redis;
+  const plan = await planOf(redis, planId);
+  const name = basename(file);
+  if (prev !== null && !(await renamed(prev))) {
+    const prevJob = await ctx.queues.get(COMMIT_QUEUE).getJob(jobIds.commit(planId, prev));
+    const state = prevJob === undefined ? 'missing' : await prevJob.getState();
+    if (state === 'failed' || state === 'missing' || state === 'completed') {
+      const reason = `held back by ${basename(prev)}, which ${state === 'completed' ? 'was loaded but not renamed' : 'failed to load'}: it will be reloaded after it`;
+      await recordFile(redis, planId, file, { state: 'failed', outcome: null, reason, at: new Date().toISOString() });
+      throw new UnrecoverableError(reason);
+    }
+    // F−1 is still being committed: come back shortly, without holding a commit slot.
+    await job.moveToDelayed(Date.now() + 200, token);
+    throw new DelayedError();
+  }
+  if (await renamed(file)) {
+    // This commit ran before and died after the rename (a stalled job run again).
+    await removeSpool(file, plan.spool);
+    await recordFile(redis, planId, file, { state: 'done', outcome: 'succeeded', reason: 'renamed by an earlier run of this commit', at: new Date().toISOString() });
+    return { outcome: 'succeeded', renamed: true };
+  }
+  const manifest = await readManifest(file, plan.spool);
+  if (manifest === undefined) throw new UnrecoverableError(`${name}: no current split in ${plan.spool} (was the file changed?)`);
+  const children = Object.values(await job.getChildrenValues()) as (StoredApply | { lines: number })[];
+  const results = children.filter((c): c is StoredApply => 'server' in c) as unknown as ApplyResult[];
+  const { outcome, error } = fileVerdict(manifest, results);
+  const counts = {
+    lines: manifest.lines,
+    records: manifest.records,
+    rejected: manifest.rejectedTotal,
+    // For the throughput model (docs/cluster.md): the split's wall, and the applies' summed.
+    splitSeconds: manifest.seconds,
+    applySeconds: results.reduce((n, r) => n + r.seconds, 0),
+  };
+  if (outcome === 'failed_load') {
+    await recordFile(redis, planId, file, { state: 'failed', outcome, reason: error, ...counts, at: new Date().toISOString() });
+    throw new UnrecoverableError(error ?? 'failed to load');
+  }
+  await markDone(file);
+  await removeSpool(file, plan.spool);
+  await recordFile(redis, planId, file, { state: 'done', outcome, reason: null, ...counts, at: new Date().toISOString() });
+  ctx.log(`${name}: ${outcome}, renamed (lines=${manifest.lines} records=${manifest.records} rejected=${manifest.rejectedTotal})`);
+  return { outcome, renamed: true };
+}
+
+/** Done: the dot-name is there and the plain name is not. */
+async function renamed(file: string): Promise<boolean> {
+  const exists = (p: string) => access(p).then(() => true, () => false);
+  return !(await exists(file)) && (await exists(doneName(file)));
+}
+
+/** A job that BullMQ handed back after its worker went quiet: worth a line in `status`. */
+async function noteTakeover(ctx: WorkerContext, job: Job, what: string): Promise<void> {
+  if (job.attemptsStarted > 1 || job.stalledCounter > 0) {
+    await planEvent(ctx.queues.redis, (job.data as { plan: string }).plan, `${what}: taken over after its worker stopped answering (start ${job.attemptsStarted}, stalled ${job.stalledCounter}×)`);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof MemcLoadError ? `${err.message} [${err.code}]` : (err as Error)?.message ?? String(err);
+}

@@ -1,0 +1,69 @@
+/**
+ * The Redis connection of `enqueue`, `worker` and `status`, and the one setting memc-load insists
+ * on. Under any `maxmemory-policy` but `noeviction`, Redis may evict a job, a lock or a plan key
+ * when it fills up: a file would then run twice or never, with nobody told. So every command
+ * checks it first and refuses to start otherwise.
+ */
+import { Redis } from 'ioredis';
+import { ConfigError, RedisError } from '../errors.js';
+
+export interface RedisSettings {
+  /** `redis://[user:pass@]host:port[/db]` (or `rediss://`). */
+  readonly url: string;
+  /** How long the first connection may take before the command gives up. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * A connected client fit for BullMQ: `maxRetriesPerRequest: null` (BullMQ's workers require it:
+ * a command waits through a Redis restart instead of failing), reconnecting for ever. Throws
+ * RedisError when Redis does not answer within `timeoutMs`, ConfigError when its policy may evict.
+ */
+export async function connectRedis(s: RedisSettings): Promise<Redis> {
+  let url: URL;
+  try {
+    url = new URL(s.url);
+  } catch {
+    throw new ConfigError(`--redis: "${s.url}" is not a URL (e.g. redis://127.0.0.1:6379)`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`--redis: "${s.url}" is not a redis:// or rediss:// URL`);
+  }
+  const redis = new Redis(s.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    connectTimeout: s.timeoutMs,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+  });
+  // ioredis reports every failed reconnect as an 'error' event; with no listener Node would
+  // print each one. The commands above say what matters (unreachable at start, a failed job).
+  redis.on('error', () => {});
+  const where = `${url.hostname}:${url.port || 6379}`;
+  try {
+    await withTimeout(redis.connect(), s.timeoutMs, `Redis at ${where} did not answer within ${s.timeoutMs} ms`);
+    const info = await withTimeout(redis.info('memory'), s.timeoutMs, `Redis at ${where} did not answer INFO within ${s.timeoutMs} ms`);
+    const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
+    if (policy !== 'noeviction') {
+      throw new ConfigError(
+        `Redis at ${where} runs with maxmemory-policy ${policy}: it may evict jobs and locks when full, and a file would then load twice or never. ` +
+          'Set maxmemory-policy noeviction (redis.conf, or CONFIG SET maxmemory-policy noeviction) and start again',
+      );
+    }
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    if (err instanceof ConfigError || err instanceof RedisError) throw err;
+    throw new RedisError(`could not reach Redis at ${where}: ${(err as Error).message}; is redis-server running there?`, { cause: err });
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisError(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

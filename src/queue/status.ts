@@ -1,0 +1,114 @@
+/**
+ * `memc-load status`: the current plan read back from Redis and the folder. Plain data; the CLI
+ * renders it (text for people, --json for scripts and the tests).
+ */
+import { access } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { listLogFiles } from '../logfile/list-files.js';
+import { inFlight } from './enqueue.js';
+import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, SPLIT_QUEUE } from './names.js';
+import { currentPlan, doneName, fileRecords, type FileRecord } from './plan.js';
+import type { Queues } from './queues.js';
+
+export type FileState = 'done' | 'failed' | 'in_flight' | 'pending';
+
+export interface StatusFile {
+  readonly file: string;
+  readonly state: FileState;
+  /** In flight: which step (split, apply, commit); failed: why. */
+  readonly detail: string | null;
+  /** Done: what its commit recorded (lines, records, rejected, split and apply seconds). */
+  readonly record?: FileRecord;
+}
+
+export interface StatusLane {
+  readonly lane: string;
+  readonly waiting: number;
+  readonly active: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** The file whose apply failed first on this node in the plan, if any. */
+  readonly failedAt: string | null;
+}
+
+export interface Status {
+  readonly plan: string | null;
+  readonly created: string | null;
+  /** No job of the plan is waiting, delayed or running. */
+  readonly settled: boolean;
+  readonly counts: Readonly<Record<FileState, number>>;
+  readonly files: readonly StatusFile[];
+  readonly lanes: readonly StatusLane[];
+  readonly split: { readonly waiting: number; readonly active: number; readonly completed: number; readonly failed: number };
+  /** Takeovers and failures, oldest first. */
+  readonly events: readonly string[];
+}
+
+export async function readStatus(queues: Queues): Promise<Status> {
+  const plan = await currentPlan(queues.redis);
+  const counts: Record<FileState, number> = { done: 0, failed: 0, in_flight: 0, pending: 0 };
+  if (plan === null) {
+    return { plan: null, created: null, settled: true, counts, files: [], lanes: [], split: { waiting: 0, active: 0, completed: 0, failed: 0 }, events: [] };
+  }
+  // Read before the files: a plan settled now stays settled while they are read, so a settled
+  // status never shows a file in flight that finished between the two reads.
+  const settled = !(await inFlight(queues, plan));
+  const records = await fileRecords(queues.redis, plan.id);
+  const commits = queues.get(COMMIT_QUEUE);
+  const files: StatusFile[] = [];
+  for (const file of plan.files) {
+    const r = records.get(basename(file));
+    let state: FileState;
+    let detail: string | null = null;
+    if (r?.state === 'done') state = 'done';
+    else if (r?.state === 'failed') {
+      state = 'failed';
+      detail = r.reason;
+    } else {
+      const job = await commits.getJob(jobIds.commit(plan.id, file));
+      const s = job === undefined ? 'missing' : await job.getState();
+      if (s === 'completed') state = 'done';
+      else if (s === 'failed') {
+        state = 'failed';
+        detail = job?.failedReason ?? null;
+      } else if (s === 'missing') state = (await exists(doneName(file))) && !(await exists(file)) ? 'done' : 'pending';
+      else {
+        state = 'in_flight';
+        detail = s === 'waiting-children' ? 'splitting/applying' : `commit ${s}`;
+      }
+    }
+    counts[state]++;
+    files.push(r === undefined ? { file, state, detail } : { file, state, detail, record: r });
+  }
+  // Files that arrived after the plan was made: pending until the next enqueue.
+  const planned = new Set(plan.files);
+  for (const f of await listLogFiles(plan.options.pattern)) {
+    if (planned.has(f)) continue;
+    counts.pending++;
+    files.push({ file: f, state: 'pending', detail: 'not planned yet' });
+  }
+  const laneFailed = await queues.redis.hgetall(KEYS.laneFailed(plan.id));
+  const lanes: StatusLane[] = [];
+  for (const lane of plan.lanes) {
+    const c = await queues.get(applyQueue(lane)).getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed');
+    lanes.push({ lane, waiting: (c['waiting'] ?? 0) + (c['delayed'] ?? 0), active: c['active'] ?? 0, completed: c['completed'] ?? 0, failed: c['failed'] ?? 0, failedAt: laneFailed[lane] ?? null });
+  }
+  const s = await queues.get(SPLIT_QUEUE).getJobCounts('waiting', 'active', 'completed', 'failed');
+  return {
+    plan: plan.id,
+    created: plan.created,
+    settled,
+    counts,
+    files,
+    lanes,
+    split: { waiting: s['waiting'] ?? 0, active: s['active'] ?? 0, completed: s['completed'] ?? 0, failed: s['failed'] ?? 0 },
+    events: await queues.redis.lrange(KEYS.events(plan.id), 0, -1),
+  };
+}
+
+function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,170 @@
+/**
+ * The cluster under faults (issue #14), each checked against the oracle at the end:
+ * - a worker SIGKILLed while it splits and another while it applies: the run completes, the
+ *   values are right, and `status` shows the takeovers;
+ * - a memcached node stopped before file k: no file ≥ k is renamed; with the node back, enqueue
+ *   again re-plans from file k and everything is done and right;
+ * - Redis restarted mid-run (AOF on): the run completes or fails loudly, never silently wrong;
+ * - a node restarted between two files of a plan: the file after fails (the node lost the one
+ *   before), and so does every later one; nothing from it on is renamed.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, renameSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { generateLogs } from '../../../src/generate/index.js';
+import { applyQueue, PREFIX } from '../../../src/queue/names.js';
+import { doneFiles } from '../../helpers/check.js';
+import { stopAllCli } from '../../helpers/cli.js';
+import { firstMatch, startCluster } from '../../helpers/cluster.js';
+import { stopAll } from '../../helpers/memcached.js';
+import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
+import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
+import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
+
+const scratch = new Scratch('memc-load-cluster-faults-');
+const skip = redisMissing();
+before(async () => {
+  if (skip) return;
+  await generateLogs({ dir: scratch.dataset, files: 6, lines: 60_000, seed: 41, repeatRate: 1 / 3 });
+});
+after(async () => {
+  await stopAllCli();
+  await stopAll();
+  await stopAllRedis();
+  scratch.remove();
+});
+
+const dotted = (files: readonly string[]) => files.map((f) => `.${basename(f)}`);
+
+test('a worker SIGKILLed during split and another during apply: the run completes, right, and status shows the takeovers', { skip, timeout: 120_000 }, async () => {
+  const rig = await startCluster();
+  const dir = scratch.copy('killed');
+  const files = pendingFiles(dir);
+  const expected = expectFrom(files);
+  const pattern = join(dir, '*.tsv.gz');
+  const [a, b, c] = [rig.startWorker(), rig.startWorker(), rig.startWorker()];
+  const planned = await rig.enqueue(['--pattern', pattern]);
+  assert.equal(planned.code, 0, planned.stderr);
+
+  // The log line comes before the work: the kill lands while the split runs.
+  const splitter = await firstMatch([a!, b!, c!], new RegExp(`split ${escapeRegExp(basename(files[1]!))}: started`));
+  splitter.child.kill('SIGKILL');
+  const others = [a!, b!, c!].filter((w) => w !== splitter);
+  const applier = await firstMatch(others, new RegExp(`apply ${escapeRegExp(basename(files[3]!))} on \\S+: started`));
+  applier.child.kill('SIGKILL');
+
+  const waited = await rig.enqueue(['--pattern', pattern, '--wait'], 100_000);
+  const s = await rig.status();
+  assert.equal(waited.code, 0, `${waited.stderr}\n${JSON.stringify(s.files.filter((f) => f.state !== 'done'))}\n${s.events.join('\n')}`);
+  assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), dotted(files));
+  await rig.check(expected);
+  assert.deepEqual(s.counts, { done: files.length, failed: 0, in_flight: 0, pending: 0 });
+  const takeovers = s.events.filter((e) => /taken over after its worker stopped answering/.test(e));
+  assert.ok(takeovers.some((e) => e.includes(`split ${basename(files[1]!)}`)), `status shows the split taken over: ${s.events.join('\n')}`);
+  assert.ok(takeovers.some((e) => /apply \S+ on /.test(e)), `status shows an apply taken over: ${s.events.join('\n')}`);
+});
+
+test('a memcached node stopped before file k: no file ≥ k renamed; node back, enqueue again: all done and right', { skip, timeout: 120_000 }, async () => {
+  const rig = await startCluster();
+  const dir = scratch.copy('node-down');
+  const files = pendingFiles(dir);
+  const expected = expectFrom(files);
+  const pattern = join(dir, '*.tsv.gz');
+  const k = 3;
+  const aside = join(scratch.root, 'later');
+  mkdirSync(aside);
+  for (const f of files.slice(k)) renameSync(f, join(aside, basename(f)));
+  rig.startWorker();
+  rig.startWorker();
+  const fast = ['--retries', '1', '--connect-timeout', '300', '--timeout', '500'];
+  const firstPart = await rig.enqueue(['--pattern', pattern, '--wait', ...fast]);
+  assert.equal(firstPart.code, 0, firstPart.stderr);
+  assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), dotted(files.slice(0, k)));
+
+  // Frozen, not killed: it keeps what it holds (a restarted node would have lost files < k).
+  const gaid = rig.nodes[1]![0]!;
+  gaid.pause();
+  for (const f of files.slice(k)) renameSync(join(aside, basename(f)), f);
+  const failed = await rig.enqueue(['--pattern', pattern, '--wait', ...fast]);
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), dotted(files.slice(0, k)), 'no file from k on is renamed');
+  const s = await rig.status();
+  assert.equal(s.plan, 'p2');
+  assert.deepEqual(s.counts, { done: 0, failed: files.length - k, in_flight: 0, pending: 0 });
+  const lane = s.lanes.find((l) => l.lane === gaid.address.label);
+  assert.equal(lane?.failedAt, basename(files[k]!), 'status names the node and the file it failed at');
+  const fk = s.files.find((f) => f.file === files[k]);
+  assert.match(fk?.detail ?? '', new RegExp(escapeRegExp(gaid.address.label)), 'the failed file says which node');
+  for (const f of s.files.filter((x) => x.file > files[k]!)) assert.match(f.detail ?? '', /held back/, `${f.file}: held back`);
+
+  gaid.resume();
+  const replanned = await rig.enqueue(['--pattern', pattern, '--wait']);
+  assert.equal(replanned.code, 0, replanned.stderr);
+  assert.match(replanned.stderr, new RegExp(`planned p3: ${files.length - k} file\\(s\\), ${escapeRegExp(files[k]!)}`), 're-planned from the earliest pending file');
+  assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), dotted(files));
+  await rig.check(expected);
+});
+
+test('Redis restarted mid-run (AOF on): the run completes or fails loudly, never silently wrong', { skip, timeout: 150_000 }, async () => {
+  const rig = await startCluster();
+  const dir = scratch.copy('redis-restart');
+  const files = pendingFiles(dir);
+  const expected = expectFrom(files);
+  const pattern = join(dir, '*.tsv.gz');
+  const workers = [rig.startWorker(), rig.startWorker()];
+  const planned = await rig.enqueue(['--pattern', pattern]);
+  assert.equal(planned.code, 0, planned.stderr);
+  await firstMatch(workers, new RegExp(`${escapeRegExp(basename(files[1]!))}: \\w+, renamed`));
+  await rig.redis.restart();
+
+  let run = await rig.enqueue(['--pattern', pattern, '--wait'], 100_000);
+  if (run.code !== 0) {
+    // Loud: the failure is reported, the files from it on stay pending, and a re-plan finishes them.
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /failed/);
+    run = await rig.enqueue(['--pattern', pattern, '--wait'], 100_000);
+  }
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), dotted(files));
+  await rig.check(expected);
+  for (const w of workers) assert.equal(w.child.exitCode, null, `the workers rode through the restart: ${w.stderr().slice(-1500)}`);
+});
+
+test('a node restarted between two files of a plan: the next file fails to load, it and later files stay pending', { skip, timeout: 120_000 }, async () => {
+  const rig = await startCluster();
+  const dir = scratch.copy('node-restart');
+  const files = pendingFiles(dir).slice(0, 3);
+  for (const f of pendingFiles(dir).slice(3)) renameSync(f, join(scratch.root, `restart-aside-${basename(f)}`));
+  const pattern = join(dir, '*.tsv.gz');
+  const dvid = rig.nodes[3]![0]!;
+  const planned = await rig.enqueue(['--pattern', pattern]);
+  assert.equal(planned.code, 0, planned.stderr);
+  // The node's queue paused once it has taken file 0: file 1 waits there while the node restarts.
+  const redis = new Redis(rig.redis.url, { maxRetriesPerRequest: null });
+  const lane = new Queue(applyQueue(dvid.address.label), { connection: redis, prefix: PREFIX });
+  try {
+    const w = rig.startWorker();
+    await w.waitForStderr(new RegExp(`apply ${escapeRegExp(basename(files[0]!))} on ${escapeRegExp(dvid.address.label)}: started`));
+    await lane.pause();
+    await w.waitForStderr(new RegExp(`${escapeRegExp(basename(files[0]!))}: \\w+, renamed`));
+    await dvid.restart();
+    await lane.resume();
+    let s = await rig.status();
+    for (let i = 0; i < 300 && !s.settled; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = await rig.status();
+    }
+    assert.equal(s.settled, true);
+    assert.deepEqual(doneFiles(dir).filter((n) => n.endsWith('.tsv.gz')), dotted(files.slice(0, 1)), 'only the file before the restart is renamed');
+    const f1 = s.files.find((f) => f.file === files[1]);
+    assert.equal(f1?.state, 'failed');
+    assert.match(f1?.detail ?? '', new RegExp(`memcached ${escapeRegExp(dvid.address.label)} restarted since ${escapeRegExp(basename(files[0]!))} was applied on it`));
+    assert.equal(s.files.find((f) => f.file === files[2])?.state, 'failed');
+  } finally {
+    await lane.close();
+    redis.disconnect();
+  }
+});

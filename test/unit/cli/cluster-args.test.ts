@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseClusterCli } from '../../../src/cli/cluster-args.js';
+
+const R = ['--redis', 'redis://127.0.0.1:6379'];
+
+test('enqueue: its own flags, and the load options parsed as a single-host run parses them', () => {
+  const c = parseClusterCli('enqueue', [...R, '--pattern', '/d/*.tsv.gz', '--spool', '/s', '--wait', '--idfa', 'a:1,b:2', '--ttl', '60', '--workers', '0']);
+  assert.equal(c.kind, 'enqueue');
+  if (c.kind !== 'enqueue') return;
+  assert.deepEqual([c.redis, c.spool, c.wait, c.spoolAhead], [{ url: 'redis://127.0.0.1:6379', timeoutMs: 5000 }, '/s', true, 16]);
+  const ahead = parseClusterCli('enqueue', [...R, '--spool-ahead', '2']);
+  assert.equal(ahead.kind === 'enqueue' && ahead.spoolAhead, 2);
+  assert.equal(c.options.pattern, '/d/*.tsv.gz');
+  assert.equal(c.options.servers.idfa.nodes.length, 2);
+  assert.equal(c.options.ttl, 60);
+  assert.equal(c.options.workers, 1, 'splits always run in a worker thread, so the event loop keeps renewing locks');
+});
+
+test('worker and status: defaults and ranges', () => {
+  assert.deepEqual(parseClusterCli('worker', R), {
+    kind: 'worker',
+    redis: { url: 'redis://127.0.0.1:6379', timeoutMs: 5000 },
+    concurrency: 1,
+    lockMs: 30_000,
+    metricsPort: null,
+    metricsHost: '127.0.0.1',
+    logFile: null,
+  });
+  const w = parseClusterCli('worker', [...R, '--concurrency', '4', '--lock-duration', '5000', '--metrics-port', '9100', '--redis-timeout', '200']);
+  assert.deepEqual(w.kind === 'worker' && [w.concurrency, w.lockMs, w.metricsPort, w.redis.timeoutMs], [4, 5000, 9100, 200]);
+  assert.deepEqual(parseClusterCli('status', [...R, '--json']), { kind: 'status', redis: { url: 'redis://127.0.0.1:6379', timeoutMs: 5000 }, json: true });
+  assert.deepEqual(parseClusterCli('status', [], { MEMC_LOAD_REDIS: 'redis://h:1' }), { kind: 'status', redis: { url: 'redis://h:1', timeoutMs: 5000 }, json: false });
+  assert.deepEqual(parseClusterCli('status', ['--help']), { kind: 'cluster-help', command: 'status' });
+});
+
+const bad: [string, 'enqueue' | 'worker' | 'status', string[], string, RegExp][] = [
+  ['no redis', 'status', [], 'MCL_ERR_INVALID_ARG', /give --redis URL/],
+  ['unknown worker flag', 'worker', [...R, '--pattern', 'x'], 'MCL_ERR_INVALID_ARG', /worker: unknown option --pattern/],
+  ['concurrency 0', 'worker', [...R, '--concurrency', '0'], 'MCL_ERR_CONFIG', /--concurrency: 0 is out of range \(1\.\.64\)/],
+  ['lock under 1 s', 'worker', [...R, '--lock-duration', '10'], 'MCL_ERR_CONFIG', /--lock-duration: 10 is out of range/],
+  ['not a number', 'worker', [...R, '--concurrency', 'x'], 'MCL_ERR_INVALID_ARG', /--concurrency: "x" is not a whole number/],
+  ['spool-ahead 0', 'enqueue', [...R, '--spool-ahead', '0'], 'MCL_ERR_CONFIG', /--spool-ahead: 0 is out of range/],
+  ['enqueue --dry', 'enqueue', [...R, '--dry'], 'MCL_ERR_CONFIG', /--dry has no meaning for a plan/],
+  ['enqueue --watch', 'enqueue', [...R, '--watch'], 'MCL_ERR_CONFIG', /--watch is not for plans/],
+  ['enqueue bad server', 'enqueue', [...R, '--gaid', 'nohost'], 'MCL_ERR_CONFIG', /--gaid: "nohost" is not host:port/],
+];
+for (const [name, cmd, argv, code, message] of bad) {
+  test(`usage error: ${name}`, () => {
+    assert.throws(() => parseClusterCli(cmd, argv, {}), (err: Error & { code?: string }) => err.code === code && message.test(err.message));
+  });
+}
