@@ -124,7 +124,9 @@ describe('MemcachedConnection (fake server)', () => {
         if (conn.index === 0 && cmd.name === 'mn' && ++fences > 2) return; // stall after two
         defaultReply(cmd, conn);
       },
-      { maxInFlightBatches: 3 },
+      // A timeout long enough that a loaded machine's event-loop pause is not taken for a
+      // second stall: the test counts exactly one.
+      { maxInFlightBatches: 3, responseTimeoutMs: 600 },
     );
     r.conn.once('disconnect', () => {
       r.conn.send(batch(6));
