@@ -38,7 +38,10 @@ export async function connectRedis(s: RedisSettings): Promise<Redis> {
   });
   // ioredis reports every failed reconnect as an 'error' event; with no listener Node would
   // print each one. The commands above say what matters (unreachable at start, a failed job).
-  redis.on('error', () => {});
+  // The last one keeps the socket's own reason (ECONNREFUSED …): connect() rejects with only
+  // "Connection is closed".
+  let lastError: NodeJS.ErrnoException | undefined;
+  redis.on('error', (err: NodeJS.ErrnoException) => (lastError = err));
   const where = `${url.hostname}:${url.port || 6379}`;
   try {
     await withTimeout(redis.connect(), s.timeoutMs, `Redis at ${where} did not answer within ${s.timeoutMs} ms`);
@@ -54,7 +57,8 @@ export async function connectRedis(s: RedisSettings): Promise<Redis> {
   } catch (err) {
     redis.disconnect();
     if (err instanceof ConfigError || err instanceof RedisError) throw err;
-    throw new RedisError(`could not reach Redis at ${where}: ${(err as Error).message}; is redis-server running there?`, { cause: err });
+    const why = lastError?.code ?? (lastError ?? (err as Error)).message.replace(/\.$/, '');
+    throw new RedisError(`could not reach Redis at ${where} (${why}); is redis-server running there?`, { cause: err });
   }
 }
 
