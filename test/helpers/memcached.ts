@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerAddress } from '../../src/config/servers.js';
 import { stats } from '../../src/memcached/admin.js';
+import { stopTracked } from './child-exit.js';
 
 export const MEMCACHED_BIN = process.env['MEMCACHED_BIN'] ?? '/usr/bin/memcached';
 
@@ -212,15 +213,5 @@ function killNow(child: ChildProcess): void {
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    live.delete(child);
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    child.once('exit', () => {
-      live.delete(child);
-      resolve();
-    });
-    killNow(child);
-  });
+  return stopTracked(child, live, killNow);
 }

@@ -13,6 +13,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { stopTracked } from './child-exit.js';
 import { freePort } from './memcached.js';
 
 export const REDIS_BIN = process.env['REDIS_BIN'] ?? '/usr/bin/redis-server';
@@ -133,15 +134,5 @@ function infoPid(port: number): Promise<number | null> {
 }
 
 function stopChild(child: ChildProcess, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    live.delete(child);
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    child.once('exit', () => {
-      live.delete(child);
-      resolve();
-    });
-    child.kill(signal);
-  });
+  return stopTracked(child, live, (c) => c.kill(signal));
 }
