@@ -37,6 +37,8 @@ export interface MemcachedHandle {
   readonly address: ServerAddress;
   /** SIGCONT + SIGKILL, then waits for the exit. Idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL alone: a paused server dies without running again (stop() lets it run for a moment). */
+  kill(): Promise<void>;
   /** SIGSTOP: the process freezes; the kernel still accepts connections into the backlog. */
   pause(): void;
   /** SIGCONT. */
@@ -143,6 +145,7 @@ function makeHandle(first: ChildProcess, port: number, opts: MemcachedOptions): 
     port,
     address,
     stop: () => stopChild(child),
+    kill: () => stopTracked(child, live, (c) => c.kill('SIGKILL')),
     pause: () => void child.kill('SIGSTOP'),
     resume: () => void child.kill('SIGCONT'),
     async restart() {
