@@ -47,9 +47,9 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string, sp
   const pending = await listLogFiles(options.pattern);
   const plan = await currentPlan(queues.redis);
   if (plan !== null && (await inFlight(queues, plan))) {
-    const failed = [...(await fileRecords(queues.redis, plan.id))].find(([, r]) => r.state === 'failed');
-    if (failed !== undefined) {
-      return { kind: 'busy', plan: plan.id, why: `plan ${plan.id} failed at ${failed[0]} (${failed[1].reason ?? 'failed'}) and its jobs are still finishing; enqueue again once \`memc-load status\` shows it settled` };
+    const failed = await firstFailure(queues, plan);
+    if (failed !== null) {
+      return { kind: 'busy', plan: plan.id, why: `plan ${plan.id} failed at ${failed.file} (${failed.reason}) and its jobs are still finishing; enqueue again once \`memc-load status\` shows it settled` };
     }
     if (JSON.stringify(planLanes(options)) !== JSON.stringify(plan.lanes) || spool !== plan.spool) {
       return { kind: 'busy', plan: plan.id, why: `plan ${plan.id} in flight loads with other servers or another spool; enqueue these once it has settled` };
@@ -64,7 +64,9 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string, sp
     await addFlows(queues, next, plan.files.length);
     return { kind: 'appended', plan: plan.id, files: newer };
   }
-  if (pending.length === 0) return { kind: 'nothing', plan: plan?.id ?? null };
+  // Nothing pending and nothing in flight: the folder says every file is done, whatever an
+  // earlier plan's verdict was, so there is nothing to wait for.
+  if (pending.length === 0) return { kind: 'nothing', plan: null };
   const id = `p${await queues.redis.incr(KEYS.seq)}`;
   const next: Plan = { id, created: new Date().toISOString(), options, spool, spoolAhead, lanes: planLanes(options), files: pending };
   await writePlan(queues.redis, next);
@@ -73,6 +75,22 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string, sp
   await queues.redis.set(KEYS.current, id);
   await addFlows(queues, next, 0);
   return { kind: 'planned', plan: id, files: pending };
+}
+
+/**
+ * The plan's first failed file: from the file records its jobs write, or, for a failure BullMQ
+ * passed to the commit from a child (failParentOnFailure) before any processor recorded it, from
+ * the commit job's own state.
+ */
+async function firstFailure(queues: Queues, plan: Plan): Promise<{ file: string; reason: string } | null> {
+  const recorded = [...(await fileRecords(queues.redis, plan.id))].find(([, r]) => r.state === 'failed');
+  if (recorded !== undefined) return { file: recorded[0], reason: recorded[1].reason ?? 'failed' };
+  const commits = queues.get(COMMIT_QUEUE);
+  for (const file of plan.files) {
+    const job = await commits.getJob(jobIds.commit(plan.id, file));
+    if (job !== undefined && (await job.getState()) === 'failed') return { file: basename(file), reason: job.failedReason ?? 'failed' };
+  }
+  return null;
 }
 
 /** Any job of any memc-load queue not yet finished (waiting, delayed, active, waiting for children). */

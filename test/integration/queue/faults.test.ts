@@ -100,6 +100,14 @@ test('a memcached node stopped before file k: no file ≥ k renamed; node back, 
   assert.match(fk?.detail ?? '', new RegExp(escapeRegExp(gaid.address.label)), 'the failed file says which node');
   for (const f of s.files.filter((x) => x.file > files[k]!)) assert.match(f.detail ?? '', /held back/, `${f.file}: held back`);
 
+  // The operator takes the failed files out of the folder: nothing is pending and nothing in
+  // flight, so --wait has nothing to wait for; the settled plan's old verdict is not this run's.
+  for (const f of files.slice(k)) renameSync(f, join(aside, basename(f)));
+  const idle = await rig.enqueue(['--pattern', pattern, '--wait']);
+  assert.equal(idle.code, 0, idle.stderr);
+  assert.match(idle.stderr, /nothing to enqueue: no pending file matches \S+\n$/);
+  for (const f of files.slice(k)) renameSync(join(aside, basename(f)), f);
+
   gaid.resume();
   const replanned = await rig.enqueue(['--pattern', pattern, '--wait']);
   assert.equal(replanned.code, 0, replanned.stderr);
