@@ -23,6 +23,7 @@ import { stats } from '../memcached/admin.js';
 import type { BatchOutcome } from '../memcached/batch.js';
 import { MemcachedConnection } from '../memcached/connection.js';
 import { EvictionWatch, type LossReport } from '../memcached/eviction-watch.js';
+import { laneOptions, outcomeCounts } from '../memcached/router.js';
 import { shapeMismatch, shapeOf, type SplitManifest } from './manifest.js';
 import { SegmentReader } from './segment-format.js';
 
@@ -126,26 +127,18 @@ export async function applySegment(
     w?.();
   };
   const onOutcome = (o: BatchOutcome): void => {
-    if (o.delivered) {
-      r.batchesAcknowledged++;
-      r.acknowledged += o.batch.records - o.failed - o.tooLarge;
-      r.tooLarge += o.tooLarge;
-    }
-    const failed = o.delivered ? o.failed : o.batch.records;
-    r.failedWrites += failed;
+    const counts = outcomeCounts(o);
+    if (o.delivered) r.batchesAcknowledged++;
+    r.acknowledged += counts.loaded;
+    r.tooLarge += counts.tooLarge;
+    r.failedWrites += counts.failed;
     for (const [reason, n] of Object.entries(o.failedByReason)) r.failedByReason[reason] = (r.failedByReason[reason] ?? 0) + n;
     if (!o.delivered) r.error ??= asError(o.error, server);
     wake();
   };
   const conn = new MemcachedConnection(
     address,
-    {
-      connectTimeoutMs: options.connectTimeoutMs,
-      responseTimeoutMs: options.responseTimeoutMs,
-      retries: options.retries,
-      maxBufferedBytes: options.maxBufferedBytes,
-      unreachableHint: hint,
-    },
+    { ...laneOptions(options), unreachableHint: hint },
     onOutcome,
   );
   conn.on('drain', wake);

@@ -51,6 +51,20 @@ export interface RouterEvents {
   gone(server: string, err: Error): void;
 }
 
+/**
+ * A batch's records as stored, too large, and not written: a batch not delivered counts every
+ * record failed, whatever replies came before the connection was given up.
+ */
+export function outcomeCounts(o: BatchOutcome): { loaded: number; tooLarge: number; failed: number } {
+  const records = o.batch.records;
+  return o.delivered ? { loaded: records - o.failed - o.tooLarge, tooLarge: o.tooLarge, failed: o.failed } : { loaded: 0, tooLarge: 0, failed: records };
+}
+
+/** The connection settings of a run's lanes, from its options. */
+export function laneOptions(o: Pick<ConnectionOptions, 'connectTimeoutMs' | 'responseTimeoutMs' | 'retries' | 'maxBufferedBytes'>): ConnectionOptions {
+  return { connectTimeoutMs: o.connectTimeoutMs, responseTimeoutMs: o.responseTimeoutMs, retries: o.retries, maxBufferedBytes: o.maxBufferedBytes };
+}
+
 export class Router {
   readonly #lanes: MemcachedConnection[];
   /** Per lane: when each unsettled batch was sent, oldest first (outcomes come in send order). */
@@ -123,15 +137,12 @@ export class Router {
 
   #settled(lane: number, server: string, o: BatchOutcome): BatchSettled {
     const sent = this.#sentAt[lane]?.shift() ?? performance.now();
-    const records = o.batch.records;
     return {
       server,
       tag: o.batch.tag,
-      records,
+      records: o.batch.records,
       delivered: o.delivered,
-      loaded: o.delivered ? records - o.failed - o.tooLarge : 0,
-      tooLarge: o.delivered ? o.tooLarge : 0,
-      failed: o.delivered ? o.failed : records,
+      ...outcomeCounts(o),
       failedByReason: o.failedByReason,
       failures: o.failures,
       error: o.delivered ? null : (o.error ?? null),

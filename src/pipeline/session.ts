@@ -26,7 +26,7 @@ import type { ChunkItem } from '../logfile/line-chunker.js';
 import { readFile } from '../logfile/read-file.js';
 import { describeTooLong } from '../record/describe-reject.js';
 import { connectFailure } from '../memcached/connect-failure.js';
-import { Router, type BatchSettled } from '../memcached/router.js';
+import { laneOptions, Router, type BatchSettled } from '../memcached/router.js';
 import { laneAddresses } from '../pool/lanes.js';
 import { FileTally } from '../report/file-tally.js';
 import type { FileReport } from '../report/file-report.js';
@@ -128,15 +128,9 @@ export class LoadSession {
 
   #openLanes(): Router {
     const o = this.#opts;
-    const options = {
-      connectTimeoutMs: o.connectTimeoutMs,
-      responseTimeoutMs: o.responseTimeoutMs,
-      retries: o.retries,
-      maxBufferedBytes: o.maxBufferedBytes,
-    };
     const router = new Router(
       laneAddresses(DEVICE_TYPES.map((t) => o.servers[t])),
-      options,
+      laneOptions(o),
       {
         settled: (s) => this.#settled(s),
         room: () => this.#wake(),
