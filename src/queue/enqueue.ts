@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunOptions } from '../config/options.js';
 import { listLogFiles } from '../logfile/list-files.js';
 import { applyQueue, COMMIT_QUEUE, KEYS, SPLIT_QUEUE } from './names.js';
-import { currentPlan, fileRecords, jobIds, planLanes, writePlan, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
+import { currentPlan, fileRecords, fileState, jobIds, planLanes, writePlan, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
 
 export type EnqueueResult =
@@ -77,18 +77,12 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string, sp
   return { kind: 'planned', plan: id, files: pending };
 }
 
-/**
- * The plan's first failed file: from the file records its jobs write, or, for a failure BullMQ
- * passed to the commit from a child (failParentOnFailure) before any processor recorded it, from
- * the commit job's own state.
- */
+/** The plan's first failed file, in file order (see fileState: recorded, or passed up to its commit). */
 async function firstFailure(queues: Queues, plan: Plan): Promise<{ file: string; reason: string } | null> {
-  const recorded = [...(await fileRecords(queues.redis, plan.id))].find(([, r]) => r.state === 'failed');
-  if (recorded !== undefined) return { file: recorded[0], reason: recorded[1].reason ?? 'failed' };
-  const commits = queues.get(COMMIT_QUEUE);
+  const records = await fileRecords(queues.redis, plan.id);
   for (const file of plan.files) {
-    const job = await commits.getJob(jobIds.commit(plan.id, file));
-    if (job !== undefined && (await job.getState()) === 'failed') return { file: basename(file), reason: job.failedReason ?? 'failed' };
+    const { state, detail } = await fileState(queues, plan, file, records.get(basename(file)));
+    if (state === 'failed') return { file: basename(file), reason: detail ?? 'failed' };
   }
   return null;
 }

@@ -14,12 +14,14 @@
  * once. While a plan is in flight, enqueue appends the newer files to it instead.
  */
 import type { Redis } from 'ioredis';
+import { access } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import { patternFolder } from '../logfile/folder-lock.js';
 import type { FileOutcome } from '../report/file-report.js';
-import { jobIds, KEYS } from './names.js';
+import { COMMIT_QUEUE, jobIds, KEYS } from './names.js';
+import type { Queues } from './queues.js';
 
 export interface Plan {
   readonly id: string;
@@ -125,6 +127,30 @@ export async function planEvent(redis: Redis, plan: string, text: string): Promi
 /** The done name of a pending file, as logfile/mark-done.ts makes it. */
 export function doneName(file: string): string {
   return join(dirname(file), `.${basename(file)}`);
+}
+
+/** Done on disk: the dot-name is there and the plain name is not. The folder is the one truth. */
+export async function renamed(file: string): Promise<boolean> {
+  const exists = (p: string) => access(p).then(() => true, () => false);
+  return !(await exists(file)) && (await exists(doneName(file)));
+}
+
+export type FileState = 'done' | 'failed' | 'in_flight' | 'pending';
+
+/**
+ * A planned file's state: from the record its jobs wrote, else from its commit job (a failure
+ * BullMQ passed up from a child with failParentOnFailure has no record), else from the folder.
+ * `detail`: why it failed, or which step it is at.
+ */
+export async function fileState(queues: Queues, plan: Plan, file: string, record: FileRecord | undefined): Promise<{ state: FileState; detail: string | null }> {
+  if (record?.state === 'done') return { state: 'done', detail: null };
+  if (record?.state === 'failed') return { state: 'failed', detail: record.reason };
+  const job = await queues.get(COMMIT_QUEUE).getJob(jobIds.commit(plan.id, file));
+  const s = job === undefined ? 'missing' : await job.getState();
+  if (s === 'completed') return { state: 'done', detail: null };
+  if (s === 'failed') return { state: 'failed', detail: job?.failedReason ?? null };
+  if (s === 'missing') return { state: (await renamed(file)) ? 'done' : 'pending', detail: null };
+  return { state: 'in_flight', detail: s === 'waiting-children' ? 'splitting/applying' : `commit ${s}` };
 }
 
 export { jobIds };

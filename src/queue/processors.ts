@@ -15,13 +15,12 @@
  */
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
 import { MemcLoadError } from '../errors.js';
 import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
-import { committedCount, doneName, planEvent, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
+import { committedCount, planEvent, renamed, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
 
 export interface WorkerContext {
@@ -208,12 +207,6 @@ export async function commitJob(ctx: WorkerContext, job: Job<CommitData>, token:
   await recordFile(redis, planId, file, { state: 'done', outcome, reason: null, ...counts, at: new Date().toISOString() });
   ctx.log(`${name}: ${outcome}, renamed (lines=${manifest.lines} records=${manifest.records} rejected=${manifest.rejectedTotal})`);
   return { outcome, renamed: true };
-}
-
-/** Done: the dot-name is there and the plain name is not. */
-async function renamed(file: string): Promise<boolean> {
-  const exists = (p: string) => access(p).then(() => true, () => false);
-  return !(await exists(file)) && (await exists(doneName(file)));
 }
 
 /** A job that BullMQ handed back after its worker went quiet: worth a line in `status`. */

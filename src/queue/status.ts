@@ -2,15 +2,14 @@
  * `memc-load status`: the current plan read back from Redis and the folder. Plain data; the CLI
  * renders it (text for people, --json for scripts and the tests).
  */
-import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { listLogFiles } from '../logfile/list-files.js';
 import { inFlight } from './enqueue.js';
-import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, SPLIT_QUEUE } from './names.js';
-import { currentPlan, doneName, fileRecords, type FileRecord } from './plan.js';
+import { applyQueue, KEYS, SPLIT_QUEUE } from './names.js';
+import { currentPlan, fileRecords, fileState, type FileRecord, type FileState } from './plan.js';
 import type { Queues } from './queues.js';
 
-export type FileState = 'done' | 'failed' | 'in_flight' | 'pending';
+export type { FileState };
 
 export interface StatusFile {
   readonly file: string;
@@ -54,29 +53,10 @@ export async function readStatus(queues: Queues): Promise<Status> {
   // status never shows a file in flight that finished between the two reads.
   const settled = !(await inFlight(queues, plan));
   const records = await fileRecords(queues.redis, plan.id);
-  const commits = queues.get(COMMIT_QUEUE);
   const files: StatusFile[] = [];
   for (const file of plan.files) {
     const r = records.get(basename(file));
-    let state: FileState;
-    let detail: string | null = null;
-    if (r?.state === 'done') state = 'done';
-    else if (r?.state === 'failed') {
-      state = 'failed';
-      detail = r.reason;
-    } else {
-      const job = await commits.getJob(jobIds.commit(plan.id, file));
-      const s = job === undefined ? 'missing' : await job.getState();
-      if (s === 'completed') state = 'done';
-      else if (s === 'failed') {
-        state = 'failed';
-        detail = job?.failedReason ?? null;
-      } else if (s === 'missing') state = (await exists(doneName(file))) && !(await exists(file)) ? 'done' : 'pending';
-      else {
-        state = 'in_flight';
-        detail = s === 'waiting-children' ? 'splitting/applying' : `commit ${s}`;
-      }
-    }
+    const { state, detail } = await fileState(queues, plan, file, r);
     counts[state]++;
     files.push(r === undefined ? { file, state, detail } : { file, state, detail, record: r });
   }
@@ -104,11 +84,4 @@ export async function readStatus(queues: Queues): Promise<Status> {
     split: { waiting: s['waiting'] ?? 0, active: s['active'] ?? 0, completed: s['completed'] ?? 0, failed: s['failed'] ?? 0 },
     events: await queues.redis.lrange(KEYS.events(plan.id), 0, -1),
   };
-}
-
-function exists(p: string): Promise<boolean> {
-  return access(p).then(
-    () => true,
-    () => false,
-  );
 }
