@@ -91,6 +91,10 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
     help: 'if another run is loading the folder, wait up to this long for it (else exit 75 at once)',
     def: String(DEFAULTS.waitLock),
   },
+  'load-late': {
+    type: 'boolean',
+    help: 'load a file even when a newer file of its folder is already done (its values then replace the newer ones for the keys both hold)',
+  },
   report: { type: 'string', arg: 'FILE', help: 'write the run report as JSON to FILE (- for stdout); schema: docs/report.schema.json' },
   'log-format': { type: 'string', arg: 'text|json', help: 'json: one JSON object per log line', def: 'text' },
   'log-level': { type: 'string', arg: LOG_LEVELS.join('|'), help: 'least severe log lines written; debug adds connection and per-batch events', def: 'info' },
@@ -171,6 +175,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     gunzip: gunzipMode(str(values.gunzip)),
     distribution: distribution(str(values.distribution)),
     waitLock: num(values['wait-lock'], 'wait-lock'),
+    loadLate: values['load-late'] === true,
   });
   const logFormat = str(values['log-format']) ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new InvalidArgumentError(`--log-format: "${logFormat}" is not text or json`);

@@ -32,6 +32,7 @@ export const DEFAULTS = {
   packed: false,
   gunzip: 'inline',
   waitLock: 0,
+  loadLate: false,
   // What pylibmc's ketama_weighted and php-memcached's OPT_LIBKETAMA_COMPATIBLE select (pool/placement.ts).
   distribution: 'ketama-weighted',
 } as const;

@@ -47,6 +47,12 @@ export interface RunOptions {
    * per folder"); 0 gives up at once.
    */
   readonly waitLock: number;
+  /**
+   * Load a pending file even when a newer file of its folder is already marked done
+   * (logfile/late-files.ts). Off by default: the older minute would overwrite the newer
+   * minute's values for every key the two files share.
+   */
+  readonly loadLate: boolean;
 }
 
 /** `host:port`, `[v6]:port`; the label keeps the user's spelling for messages. */

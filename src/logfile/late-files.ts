@@ -1,0 +1,43 @@
+/**
+ * Late files (issue #18): a pending file whose folder already holds a newer file marked done.
+ * Files load oldest first and the last line for a key wins, so loading such a file would put an
+ * older minute's values over the newer minute's for every key the two share. Both modes ask this
+ * one function before they load anything, and hold a late file back unless the operator says
+ * `--load-late`. A file is late relative to its own folder only: folders are independent streams.
+ */
+import { basename, dirname } from 'node:path';
+import { glob } from 'tinyglobby';
+
+/** Pending path → the done file (its dot-name path) that makes it late: the newest done file of its folder. */
+export type LateFiles = ReadonlyMap<string, string>;
+
+/**
+ * For each of `pending` (paths `listLogFiles(pattern)` returned), the newest done file of its
+ * folder when that is newer than it. Done files are the pattern's matches with a dot-prefixed
+ * base name (logfile/mark-done.ts); "newer" compares base names without the dot, the same
+ * order the loader loads in.
+ */
+export async function lateFiles(pattern: string, pending: readonly string[]): Promise<LateFiles> {
+  if (pending.length === 0) return new Map();
+  const matches = await glob(pattern, { absolute: true, onlyFiles: true, dot: true, expandDirectories: false });
+  const newestDone = new Map<string, { name: string; path: string }>();
+  for (const path of matches) {
+    const name = basename(path);
+    if (!name.startsWith('.') || name.length < 2) continue;
+    const dir = dirname(path);
+    const original = name.slice(1);
+    const best = newestDone.get(dir);
+    if (best === undefined || original > best.name) newestDone.set(dir, { name: original, path });
+  }
+  const late = new Map<string, string>();
+  for (const file of pending) {
+    const done = newestDone.get(dirname(file));
+    if (done !== undefined && done.name > basename(file)) late.set(file, done.path);
+  }
+  return late;
+}
+
+/** The one wording both modes log and record for a late file. */
+export function lateReason(doneFile: string): string {
+  return `late: ${basename(doneFile).slice(1)} in the same folder is already loaded (${doneFile}), so loading this older file would overwrite newer values; it stays pending. Load it anyway with --load-late`;
+}
