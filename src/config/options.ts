@@ -1,7 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULT_SERVERS, DEFAULTS } from './defaults.js';
-import { DISTRIBUTIONS } from '../pool/placement.js';
-import { DEVICE_TYPES, type DeviceType, type Distribution, type ServerAddress, type ServerPool } from './servers.js';
+import { DEVICE_TYPES, DISTRIBUTIONS, type DeviceType, type Distribution, type ServerAddress, type ServerPool } from './servers.js';
 
 export { DEFAULT_PATTERN, DEFAULT_SERVERS, DEFAULTS, defaultWorkers } from './defaults.js';
 

@@ -1,5 +1,3 @@
-import type { Distribution } from '../pool/placement.js';
-
 /** The device types, in a fixed order: a record's pool index is its type's index here. */
 export const DEVICE_TYPES = ['idfa', 'gaid', 'adid', 'dvid'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
@@ -23,4 +21,10 @@ export interface ServerPool {
   readonly label: string;
 }
 
-export type { Distribution };
+/**
+ * How a pool's keys are spread over its nodes, named as the readers' clients name it; the
+ * placement itself (libmemcached's arithmetic) is pool/placement.ts's. A run option, so it is
+ * written here, below both the options and the pools.
+ */
+export const DISTRIBUTIONS = ['ketama-weighted', 'ketama', 'modula'] as const;
+export type Distribution = (typeof DISTRIBUTIONS)[number];

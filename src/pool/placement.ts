@@ -23,10 +23,10 @@
  * remakes it.
  */
 import { createHash } from 'node:crypto';
+import type { Distribution } from '../config/servers.js';
 import { md5Hash, oneAtATime } from './hash.js';
 
-export const DISTRIBUTIONS = ['ketama-weighted', 'ketama', 'modula'] as const;
-export type Distribution = (typeof DISTRIBUTIONS)[number];
+export { DISTRIBUTIONS, type Distribution } from '../config/servers.js';
 
 export interface PoolNode {
   readonly host: string;

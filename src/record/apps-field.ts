@@ -1,15 +1,27 @@
 /**
- * The fifth field of a line, `d+(,d+)*`, read into a ParsedLine's app list. Apart from the line
+ * The fifth field of a line, `d+(,d+)*`, read into a ParsedLine's app list (AppsTarget). Apart from the line
  * parser (parse-line.ts) because it is a loop of its own, the one that runs per app id rather
  * than per line (a line has ~50 of them), tuned as such; and because it also proves that there is
  * no sixth field, so the apps bytes are read once (SPEC.md "A line").
  */
 import * as proto from '../proto/user-apps.js';
-import type { ParsedLine } from './parse-line.js';
 
 // A constant of this module, not an imported binding, so that TurboFan inlines it without a
 // check per id (see pipeline/fast-line.ts).
 const { varintSize } = proto;
+
+/**
+ * Where the app ids go: the fields of parse-line.ts's ParsedLine that this module fills. Named
+ * here, not imported from there, so that the line parser depends on this module and not the
+ * other way round.
+ */
+export interface AppsTarget {
+  /** Grown (replaced) when a line has more ids than it holds. */
+  apps: Uint32Array;
+  appCount: number;
+  appsVarintBytes: number;
+  droppedApps: boolean;
+}
 
 const TAB = 0x09;
 const SPACE = 0x20;
@@ -20,7 +32,7 @@ const COMMA = 0x2c;
  * line has more than five fields). Ids are trimmed of spaces; an id that is empty, not all digits
  * or above 2^32-1 is dropped and flags the line. A field of zero bytes means no apps, no warning.
  */
-export function parseApps(buf: Uint8Array, s: number, e: number, out: ParsedLine): boolean {
+export function parseApps(buf: Uint8Array, s: number, e: number, out: AppsTarget): boolean {
   let apps = out.apps;
   let count = 0;
   let varintBytes = 0;

@@ -39,7 +39,7 @@ const CR = 0x0d;
 const LF = 0x0a;
 
 /** Reusable parse target. Fields are only meaningful after `parseLine` returned `'ok'`. */
-export class ParsedLine {
+export class ParsedLine implements appsField.AppsTarget {
   /** Index into DEVICE_TYPES, which is also the server index. */
   type = 0;
   /** dev_id is `buf[idStart, idEnd)` of the buffer that was parsed. */
