@@ -36,12 +36,14 @@
  *   any host; one lane's files must be applied in file order, one at a time (that is the queue's).
  *
  * - `fileVerdict(manifest, results) → { outcome, error }`: the file's outcome once every lane has
- *   applied, by SPEC.md's rules as the loader decides it (too-large records count as rejected).
+ *   applied, by SPEC.md's rules through the loader's own rule (report/file-tally.ts fileOutcome;
+ *   too-large records count as rejected).
  *
  * - `removeSpool(file, spoolDir)`: deletes the file's segments and manifest; the commit step
  *   calls it after `markDone` (logfile/mark-done.ts), which stays the rename.
  */
 import type { FileOutcome } from '../report/file-report.js';
+import { fileOutcome } from '../report/file-tally.js';
 import type { ApplyResult } from './apply.js';
 import type { SplitManifest } from './manifest.js';
 
@@ -51,9 +53,10 @@ export { splitFile, type SplitHooks } from './split.js';
 export { markDone } from '../logfile/mark-done.js';
 
 /**
- * The file's outcome from its manifest and one ApplyResult per lane with records, as the loader's
- * FileTally decides it: any lane error, lost ownership or failed write (or a read error in the
- * split) fails the load; otherwise rejected lines plus too-large records against --max-error-rate.
+ * The file's outcome from its manifest and one ApplyResult per lane with records, by the rule the
+ * loader's FileTally decides with (report/file-tally.ts fileOutcome): any lane error, lost
+ * ownership or failed write (or a read error in the split) fails the load; otherwise rejected
+ * lines plus too-large records against --max-error-rate.
  */
 export function fileVerdict(manifest: SplitManifest, results: readonly ApplyResult[]): { outcome: FileOutcome; error: string | null } {
   const errors: string[] = [];
@@ -67,9 +70,8 @@ export function fileVerdict(manifest: SplitManifest, results: readonly ApplyResu
     else if (r.acknowledged + r.tooLarge + r.failedWrites !== lane.records) errors.push(`${lane.server}: ${r.acknowledged} of ${lane.records} record(s) acknowledged`);
   }
   const failedWrites = results.reduce((n, r) => n + r.failedWrites, 0);
-  if (errors.length > 0 || failedWrites > 0) return { outcome: 'failed_load', error: errors.join('; ') || `${failedWrites} failed write(s)` };
   const tooLarge = results.reduce((n, r) => n + r.tooLarge, 0);
-  const bad = manifest.rejectedTotal + tooLarge;
-  const rate = manifest.lines === 0 ? 0 : bad / manifest.lines;
-  return { outcome: bad > 0 && rate >= manifest.shape.maxErrorRate ? 'failed_data' : 'succeeded', error: null };
+  const counts = { lines: manifest.lines, rejected: manifest.rejectedTotal + tooLarge, failedWrites, loadFailed: errors.length > 0 };
+  const outcome = fileOutcome(counts, manifest.shape.maxErrorRate);
+  return { outcome, error: outcome === 'failed_load' ? errors.join('; ') || `${failedWrites} failed write(s)` : null };
 }

@@ -16,6 +16,33 @@ export interface ChunkCounts {
   readonly appWarnings: number;
 }
 
+/** What SPEC.md's outcome rules read of a file, in either mode. */
+export interface VerdictCounts {
+  /** Non-blank lines: the error rate's denominator. */
+  readonly lines: number;
+  /** Rejected lines, and records memcached refused as too large (`too_large`). */
+  readonly rejected: number;
+  /** Records not written after the retries, or refused by an error reply. */
+  readonly failedWrites: number;
+  /** Something failed the load whatever the counts say (a read error, a lane not acknowledged). */
+  readonly loadFailed: boolean;
+}
+
+/** (rejected + failed writes) / non-blank lines; 0 for a file with no line. */
+export function errorRate(c: VerdictCounts): number {
+  return c.lines === 0 ? 0 : (c.rejected + c.failedWrites) / c.lines;
+}
+
+/**
+ * SPEC.md's outcome rules, the one copy: the single host's FileTally and the cluster's commit
+ * (cluster/stages.ts fileVerdict) both decide a file here.
+ */
+export function fileOutcome(c: VerdictCounts, maxErrorRate: number): FileOutcome {
+  if (c.loadFailed || c.failedWrites > 0) return 'failed_load';
+  // A file with no error at all succeeds even under --max-error-rate 0.
+  return c.rejected + c.failedWrites > 0 && errorRate(c) >= maxErrorRate ? 'failed_data' : 'succeeded';
+}
+
 export class FileTally {
   readonly path: string;
   readonly index: number;
@@ -136,15 +163,12 @@ export class FileTally {
 
   /** SPEC.md's outcome rules. */
   outcome(maxErrorRate: number): FileOutcome {
-    const { rejectedTotal, failedWritesTotal, errorRate } = this.#rates();
-    // A file with no error at all succeeds even under --max-error-rate 0.
-    const overThreshold = rejectedTotal + failedWritesTotal > 0 && errorRate >= maxErrorRate;
-    return this.#errors.length > 0 || failedWritesTotal > 0 ? 'failed_load' : overThreshold ? 'failed_data' : 'succeeded';
+    return fileOutcome(this.#counts(), maxErrorRate);
   }
 
   /** `heldBackBy`: the earlier file that kept this one from being renamed, if any. */
   report(maxErrorRate: number, renamed: boolean, heldBackBy: string | null = null): FileReport {
-    const { rejectedTotal, failedWritesTotal, errorRate } = this.#rates();
+    const counts = this.#counts();
     const seconds = Math.max(0, (this.#settledAt || performance.now()) - this.startedAt) / 1000;
     return {
       path: this.path,
@@ -153,16 +177,16 @@ export class FileTally {
       records: this.#records,
       loaded: this.#loaded,
       rejected: { ...this.#rejected },
-      rejectedTotal,
+      rejectedTotal: counts.rejected,
       appWarnings: this.#appWarnings,
       failedWrites: { ...this.#failedWrites },
-      failedWritesTotal,
+      failedWritesTotal: counts.failedWrites,
       failedWritesByReason: { ...this.#failedWritesByReason },
       evictions: { ...this.#evictions },
       storeNoMemory: { ...this.#storeNoMemory },
       evictionsUnknown: { ...this.#evictionsUnknown },
-      errorRate,
-      outcome: this.outcome(maxErrorRate),
+      errorRate: errorRate(counts),
+      outcome: fileOutcome(counts, maxErrorRate),
       error: this.#errorText(),
       renamed,
       renameBack: this.#renameBack,
@@ -172,11 +196,13 @@ export class FileTally {
     };
   }
 
-  #rates(): { rejectedTotal: number; failedWritesTotal: number; errorRate: number } {
-    const rejectedTotal = REJECT_REASONS.reduce((sum, r) => sum + this.#rejected[r], 0);
-    const failedWritesTotal = Object.values(this.#failedWrites).reduce((a, b) => a + b, 0);
-    const errorRate = this.#lines === 0 ? 0 : (rejectedTotal + failedWritesTotal) / this.#lines;
-    return { rejectedTotal, failedWritesTotal, errorRate };
+  #counts(): VerdictCounts {
+    return {
+      lines: this.#lines,
+      rejected: REJECT_REASONS.reduce((sum, r) => sum + this.#rejected[r], 0),
+      failedWrites: Object.values(this.#failedWrites).reduce((a, b) => a + b, 0),
+      loadFailed: this.#errors.length > 0,
+    };
   }
 
   #noteSettled(): void {
