@@ -247,6 +247,9 @@ function parseHolder(text: string): LockHolder | null {
 }
 
 function pidAlive(pid: number): boolean {
+  // No process can have a pid above the kernel's pid_max; process.kill would throw a type error
+  // for it (not ESRCH), and such a lock would count as held for ever (issue #18, item 8).
+  if (pid > pidMax()) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -254,6 +257,17 @@ function pidAlive(pid: number): boolean {
     // EPERM: it runs, as another user.
     return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
+}
+
+/** /proc/sys/kernel/pid_max, or Linux's ceiling (2^22) where it cannot be read. */
+function pidMax(): number {
+  try {
+    const n = Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1').trim());
+    if (Number.isSafeInteger(n) && n > 0) return n;
+  } catch {
+    // no /proc: fall back to the ceiling
+  }
+  return 4_194_304;
 }
 
 /** Field 22 of /proc/<pid>/stat; the command name (field 2) may hold spaces and ')'. */

@@ -23,6 +23,13 @@
  * restarted if it started after it acknowledged this run's first write to it: the loader says
  * when that was (`firstAck`). A server that merely came up late lost nothing, since the
  * connection resent whatever it had not acknowledged.
+ *
+ * A server that holds records of this run (`firstAck` knows when it first acknowledged one) and
+ * cannot be read is in doubt: it may have restarted and lost them, and nothing else will tell.
+ * It is read again a few times within the timeout, so one slow reply on a loaded machine is not
+ * taken for a loss; a reading that answers settles it (the same process, or a restart). Still
+ * unreadable: `lost`, which the caller treats as a restart (pipeline/restart-undo.ts). Such a
+ * server is asked even when its lane was given up on: refusing connections is what a dead one does.
  */
 import type { ServerAddress } from '../config/servers.js';
 import { stats } from './admin.js';
@@ -41,6 +48,8 @@ export interface CounterReading {
 export interface Restart {
   /** Its pid at the previous good reading; null when it had none (unreadable at the baseline). */
   readonly previousPid: string | null;
+  /** When the new process started, on our clock (performance.now(), ms; to a second or so). */
+  readonly startedAt: number;
   readonly pid: string;
   /** Seconds, as the server reports it now. */
   readonly uptime: number;
@@ -64,6 +73,11 @@ export interface LossReport {
   readonly unknown: Readonly<Record<string, string>>;
   /** Servers found restarted since the previous reading (also in `unknown`). */
   readonly restarts: Readonly<Record<string, Restart>>;
+  /**
+   * Servers holding records of this run (`firstAck` known) that could not be read, again and
+   * again within the timeout, with why (also in `unknown`): they may have restarted.
+   */
+  readonly lost: Readonly<Record<string, string>>;
   /** Servers not asked this time (also in `unknown`): their lane was given up, which was said then. */
   readonly skipped: readonly string[];
   /**
@@ -74,7 +88,10 @@ export interface LossReport {
   readonly unreachable: Readonly<Record<string, string>>;
 }
 
-/** When a server first acknowledged a write of this run (performance.now(), ms), or undefined. */
+/**
+ * When a server first acknowledged a write of this run (performance.now(), ms), or undefined:
+ * none yet, or nothing left to decide about it in this run.
+ */
 export type FirstAck = (server: string) => number | undefined;
 
 /** Why a server is not read this time (e.g. its connection was given up), or null to read it. */
@@ -101,14 +118,16 @@ export class EvictionWatch {
     const restarts: Record<string, Restart> = {};
     const skippedServers: string[] = [];
     const unreachable: Record<string, string> = {};
+    const lost: Record<string, string> = {};
     await Promise.all(
       this.#servers.map(async (address) => {
         const server = address.label;
         const first = !this.#asked.has(server);
         this.#asked.add(server);
         const before = this.#last.get(server);
+        const holds = firstAck(server) !== undefined;
         const skipped = skip(server);
-        if (skipped !== null) {
+        if (skipped !== null && !holds) {
           if (!first) {
             unknown[server] = skipped;
             skippedServers.push(server);
@@ -117,10 +136,11 @@ export class EvictionWatch {
         }
         let now: CounterReading;
         try {
-          now = toReading(await stats(address, timeoutMs), performance.now());
+          now = holds ? await readPersisting(address, timeoutMs) : await readOnce(address, timeoutMs);
         } catch (err) {
           unknown[server] = `could not read stats: ${(err as Error).message}`;
-          const failure = before === undefined ? connectFailure(err as Error) : null;
+          if (holds) lost[server] = unknown[server];
+          const failure = before === undefined && !holds ? connectFailure(err as Error) : null;
           if (failure !== null) unreachable[server] = failure;
           return;
         }
@@ -140,7 +160,33 @@ export class EvictionWatch {
         }
       }),
     );
-    return { evictions, storeNoMemory, unknown, restarts, skipped: skippedServers, unreachable };
+    return { evictions, storeNoMemory, unknown, restarts, lost, skipped: skippedServers, unreachable };
+  }
+}
+
+/** Attempts at reading a server in doubt, at least; more while the timeout lasts. */
+const DOUBT_ATTEMPTS = 3;
+/** An attempt after the first gets at least this long, even past the timeout. */
+const DOUBT_MIN_ATTEMPT_MS = 250;
+
+async function readOnce(address: ServerAddress, timeoutMs: number): Promise<CounterReading> {
+  return toReading(await stats(address, timeoutMs), performance.now());
+}
+
+/**
+ * Reads a server in doubt: again after each failure (100, 200, 400 … ms apart) until it answers,
+ * or at least DOUBT_ATTEMPTS attempts have failed and `timeoutMs` has passed. Throws the last error.
+ */
+async function readPersisting(address: ServerAddress, timeoutMs: number): Promise<CounterReading> {
+  const deadline = performance.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await readOnce(address, Math.max(deadline - performance.now(), DOUBT_MIN_ATTEMPT_MS));
+    } catch (err) {
+      const left = deadline - performance.now();
+      if (attempt + 1 >= DOUBT_ATTEMPTS && left <= 0) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, Math.max(left, 100))));
+    }
   }
 }
 
@@ -148,7 +194,13 @@ export class EvictionWatch {
 export function restarted(before: CounterReading | undefined, now: CounterReading, ackAt: number | undefined): Restart | null {
   // Where the server puts its start, on our clock, in seconds.
   const startOf = (r: CounterReading) => r.at / 1000 - r.uptime;
-  const found = (previousPid: string | null, evidence: string): Restart => ({ previousPid, pid: now.pid, uptime: now.uptime, evidence });
+  const found = (previousPid: string | null, evidence: string): Restart => ({
+    previousPid,
+    pid: now.pid,
+    uptime: now.uptime,
+    startedAt: startOf(now) * 1000,
+    evidence,
+  });
   if (before === undefined) {
     if (ackAt === undefined || startOf(now) <= ackAt / 1000 + START_SLACK_S) return null;
     const since = Math.round((now.at - ackAt) / 1000);

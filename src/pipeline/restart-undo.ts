@@ -12,6 +12,14 @@
  * an older file while a newer one stays done would let the next run load the older values last.
  * The log then gives the exact commands. Files renamed by earlier runs are out of reach: what
  * they stored on that server is gone too, and only the operator can decide to reload them.
+ *
+ * A lost server is a restart until shown otherwise (issue #18, item 5): one that holds records of
+ * this run and whose identity (pid, uptime) cannot be read at a file's settle, even after a few
+ * tries within --timeout (memcached/eviction-watch.ts), may have restarted empty. Its files are
+ * then failed and renamed back exactly as for a restart. The decision stands for the run: files
+ * must be decided as they settle, and a file is never renamed while a server holding its records
+ * is in doubt. The next run (or watch round) reloads them, which is idempotent.
+ * The cluster's commit can use this class as the single host does: it needs no session.
  */
 import { basename } from 'node:path';
 import { donePath, markPending } from '../logfile/mark-done.js';
@@ -76,8 +84,17 @@ interface Seen {
  * Remembers, per server, the first file of this run it acknowledged records of, and when; turns
  * a reading's restarts into the index from which files fail, and says so in the log.
  */
+/**
+ * A restart whose new process started this long before the server's first acknowledgement of
+ * this run lost nothing of it. memcached's uptime runs ~2-3 s ahead of its real start and has
+ * 1 s steps, so the margin is wide: a restart near the first write counts as after it.
+ */
+const BEFORE_FIRST_ACK_MARGIN_MS = 5000;
+
 export class RestartGuard {
   readonly #first = new Map<string, { file: number; at: number }>();
+  /** Servers found lost in this run: decided, so not read again and again for it. */
+  readonly #lost = new Set<string>();
   readonly #seen: Seen[] = [];
   #failFrom = Number.POSITIVE_INFINITY;
 
@@ -88,8 +105,11 @@ export class RestartGuard {
     else if (index < first.file) first.file = index;
   }
 
-  /** For EvictionWatch: when `server` first acknowledged a write of this run. */
-  readonly firstAck = (server: string): number | undefined => this.#first.get(server)?.at;
+  /**
+   * For EvictionWatch: when `server` first acknowledged a write of this run; undefined once it
+   * was found lost, as nothing is left to decide about it in this run.
+   */
+  readonly firstAck = (server: string): number | undefined => (this.#lost.has(server) ? undefined : this.#first.get(server)?.at);
 
   /** Files from this index on fail to load. */
   get failFrom(): number {
@@ -101,13 +121,31 @@ export class RestartGuard {
    * files fail from moved down: files from it that this run renamed must be renamed back.
    */
   noteRestarts(log: Logger, loss: LossReport, settling: string, pathOf: (index: number) => string): boolean {
-    const before = this.#failFrom;
+    const failedFrom = this.#failFrom;
+    for (const [server, why] of Object.entries(loss.lost)) {
+      const first = this.#first.get(server)?.file;
+      if (first === undefined || this.#lost.has(server)) continue;
+      this.#lost.add(server);
+      const what = `memcached ${server} could not be read while ${settling} settled (${why}), after it acknowledged records of this run`;
+      const text = `${what}: it may have restarted and lost them`;
+      this.#seen.push({ from: first, text });
+      this.#failFrom = Math.min(this.#failFrom, first);
+      log.log(
+        'error',
+        `${text}, so it counts as restarted; ${pathOf(first)}, the first file with records there, and every later file fail to load and will be reloaded by the next run (bring the server back, then run again)`,
+        { server, file: pathOf(first) },
+      );
+    }
     for (const [server, r] of Object.entries(loss.restarts)) {
       const what = `memcached ${server} restarted (${r.evidence}) while ${settling} settled`;
       const fields = { server, pid: r.pid, previousPid: r.previousPid, uptime: r.uptime };
-      const first = this.#first.get(server)?.file;
+      const firstAck = this.#first.get(server);
+      // Restarted before it acknowledged anything of this run (say between two rounds of a watch): it lost nothing of it.
+      const before = firstAck !== undefined && r.startedAt + BEFORE_FIRST_ACK_MARGIN_MS < firstAck.at;
+      const first = before ? undefined : firstAck?.file;
       if (first === undefined) {
-        log.log('error', `${what}: it had acknowledged no record of this run, so no file of this run lost anything there`, fields);
+        const held = before ? 'it restarted before it acknowledged any record of this run' : 'it had acknowledged no record of this run';
+        log.log('error', `${what}: ${held}, so no file of this run lost anything there`, fields);
       } else {
         this.#seen.push({ from: first, text: `${what}: records this run stored there may be gone` });
         this.#failFrom = Math.min(this.#failFrom, first);
@@ -124,7 +162,7 @@ export class RestartGuard {
         { server },
       );
     }
-    return this.#failFrom < before;
+    return this.#failFrom < failedFrom;
   }
 
   /** The restart errors of file `index` (none unless it is at or after a failing point). */

@@ -31,8 +31,8 @@ export function chargeLosses(log: Logger, fail: boolean, f: FileTally, loss: Los
   }
   for (const [server, why] of Object.entries(loss.unknown)) {
     f.noteLossUnknown(server, why);
-    // A restart fails files with or without the flag (restart-undo.ts); the flag is about evictions.
-    if (fail && !f.hasFailedWrites(server) && loss.restarts[server] === undefined) {
+    // A restart, or a lost server, fails files with or without the flag (restart-undo.ts); the flag is about evictions.
+    if (fail && !f.hasFailedWrites(server) && loss.restarts[server] === undefined && loss.lost[server] === undefined) {
       // Without a reading, losses cannot be ruled out; a server already failing writes says enough.
       f.addError(`evictions on ${server} unknown: ${why} (--fail-on-evictions)`);
     }
@@ -45,7 +45,7 @@ export function logUnknown(log: Logger, loss: LossReport, when: string): void {
     if (loss.skipped.includes(server)) continue; // its lane was given up, and that was logged
     // Never reached: the loader said "could not connect" once (session.ts); a line per reading adds nothing.
     if (loss.unreachable[server] !== undefined) continue;
-    const level = loss.restarts[server] !== undefined ? 'error' : 'warn';
+    const level = loss.restarts[server] !== undefined || loss.lost[server] !== undefined ? 'error' : 'warn';
     log.log(level, `evictions on ${server} not checked ${when}: ${why}`, { server });
   }
 }

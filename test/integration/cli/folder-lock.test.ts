@@ -93,6 +93,21 @@ test('a SIGKILLed run leaves its lock; the next run takes it over with a warning
   await checkServers(addresses, expected3);
 });
 
+test('a lock naming pid 99999999999 (no such pid can exist) is taken over as dead; the run loads everything, and so does a rerun (issue #18, item 8)', async () => {
+  const { addresses, dir, args } = await setup('absurd-pid');
+  writeFileSync(join(dir, LOCK), JSON.stringify({ pid: 99_999_999_999, hostname: hostname(), started: '2026-11-29T04:00:00.000Z' }));
+  const run = await runCli(args, { timeoutMs: 60_000 });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /W .*took over the stale lock of pid 99999999999 on host .*no longer running/);
+  assert.deepEqual(pendingFiles(dir), []);
+  assert.equal(existsSync(join(dir, LOCK)), false);
+  await checkServers(addresses, expected3);
+  const rerun = await runCli(args, { timeoutMs: 60_000 });
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.match(rerun.stderr, /No files match/);
+  await checkServers(addresses, expected3);
+});
+
 test('--wait-lock: gives up with 75 when the time is up; otherwise waits, then loads what the first run left', async () => {
   const { addresses, dir, args } = await setup('wait');
   const a = await startFrozen(args);

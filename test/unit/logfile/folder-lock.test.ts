@@ -77,6 +77,18 @@ test('a lock whose pid is dead is taken over, naming the dead holder', async () 
   await got.lock.release();
 });
 
+test('a pid no process can have (above the kernel\'s pid_max) is a dead holder, not one held for ever (issue #18, item 8)', async () => {
+  const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1'));
+  for (const pid of [99_999_999_999, pidMax + 1]) {
+    const dir = folder();
+    writeLock(dir, { pid });
+    const got = await acquireFolderLock(dir, me());
+    assert.equal(got?.tookOver?.why, 'dead', `pid ${pid}`);
+    assert.equal(got?.tookOver?.holder?.pid, pid);
+    await got?.lock.release();
+  }
+});
+
 test('pid reuse: a live pid with another start time than the lock recorded is stale', { skip: procStart(process.pid) === null && 'no /proc' }, async () => {
   const dir = folder();
   writeLock(dir, { pid: process.pid, procStart: '1' });

@@ -21,7 +21,7 @@ describe('EvictionWatch', () => {
     const sb = await statsServer(b);
     t.after(() => Promise.all([sa.stop(), sb.stop()]));
     const watch = new EvictionWatch([sa.address, sb.address]);
-    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [], unreachable: {} }, 'the baseline reports nothing');
+    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, lost: {}, skipped: [], unreachable: {} }, 'the baseline reports nothing');
     a.evictions = 12;
     a.store_no_memory = 3;
     a.uptime = 101;
@@ -30,10 +30,11 @@ describe('EvictionWatch', () => {
       storeNoMemory: { [sa.address.label]: 3 },
       unknown: {},
       restarts: {},
+      lost: {},
       skipped: [],
       unreachable: {},
     });
-    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [], unreachable: {} }, 'no rise, nothing to say');
+    assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, lost: {}, skipped: [], unreachable: {} }, 'no rise, nothing to say');
   });
 
   it('a restart (new pid) is an unknown rise that says the items are gone', async (t) => {
@@ -48,7 +49,9 @@ describe('EvictionWatch', () => {
     const r = await watch.read(1000);
     assert.deepEqual(r.evictions, {});
     assert.match(r.unknown[s.address.label] ?? '', /memcached restarted \(pid 10 -> 11\): items stored before are gone/);
-    assert.deepEqual(r.restarts, { [s.address.label]: { previousPid: '10', pid: '11', uptime: 1, evidence: 'pid 10 -> 11' } });
+    const { startedAt, ...rest } = r.restarts[s.address.label]!;
+    assert.deepEqual(rest, { previousPid: '10', pid: '11', uptime: 1, evidence: 'pid 10 -> 11' });
+    assert.ok(Math.abs(startedAt - (performance.now() - 1000)) < 1500, 'its start, on our clock, from its uptime');
   });
 
   it('an unreadable server is unknown now and for the next reading; a skipped one is not even asked', async (t) => {
@@ -88,7 +91,7 @@ describe('EvictionWatch across a failed reading', () => {
     failNext = true;
     assert.match((await watch.read(1000)).unknown[s.address.label] ?? '', /could not read stats/);
     c.evictions = 6;
-    assert.deepEqual(await watch.read(1000), { evictions: { [s.address.label]: 5 }, storeNoMemory: {}, unknown: {}, restarts: {}, skipped: [], unreachable: {} }, '6 − 1');
+    assert.deepEqual(await watch.read(1000), { evictions: { [s.address.label]: 5 }, storeNoMemory: {}, unknown: {}, restarts: {}, lost: {}, skipped: [], unreachable: {} }, '6 − 1');
     failNext = true;
     await watch.read(1000);
     c.pid = 11;
@@ -108,7 +111,7 @@ describe('restarted: is this reading a new process?', () => {
   });
 
   it('a changed pid is a restart', () => {
-    assert.deepEqual(restarted(at(100, '7', 50), at(101, '8', 900), undefined), { previousPid: '7', pid: '8', uptime: 900, evidence: 'pid 7 -> 8' });
+    assert.deepEqual(restarted(at(100, '7', 50), at(101, '8', 900), undefined), { previousPid: '7', pid: '8', uptime: 900, startedAt: 101_000 - 900_000, evidence: 'pid 7 -> 8' });
   });
 
   it('the same pid with less uptime than the time passed is a restart (a container keeps pid 1)', () => {
@@ -121,11 +124,71 @@ describe('restarted: is this reading a new process?', () => {
 
   it('with no earlier reading, a server up for less time than since its first acknowledged write of this run restarted', () => {
     const r = restarted(undefined, at(200, '9', 5), 150_000);
-    assert.deepEqual(r, { previousPid: null, pid: '9', uptime: 5, evidence: 'pid 9, up 5 s, yet it acknowledged a write of this run 50 s ago' });
+    assert.deepEqual(r, { previousPid: null, pid: '9', uptime: 5, startedAt: 195_000, evidence: 'pid 9, up 5 s, yet it acknowledged a write of this run 50 s ago' });
   });
 
   it('with no earlier reading, a server that came up late and has been up since before its first ack did not', () => {
     assert.equal(restarted(undefined, at(200, '9', 52), 150_000), null);
     assert.equal(restarted(undefined, at(200, '9', 5), undefined), null, 'it acknowledged nothing: nothing to lose');
+  });
+});
+
+describe('EvictionWatch: a server holding records of this run, in doubt (issue #18, item 5)', () => {
+  const counters = { pid: 10, uptime: 100, evictions: 0, store_no_memory: 0 };
+  /** A fake that drops the next `failures` stats requests, then answers. */
+  async function flaky() {
+    const state = { failures: 0, asked: 0 };
+    const s = await FakeServer.start((cmd, conn) => {
+      if (cmd.name !== 'other' || cmd.line !== 'stats') return;
+      state.asked++;
+      if (state.failures > 0) {
+        state.failures--;
+        conn.destroy();
+        return;
+      }
+      conn.write(Object.entries(counters).map(([k, v]) => `STAT ${k} ${v}\r\n`).join('') + 'END\r\n');
+    });
+    return { s, state };
+  }
+
+  it('a reading that fails twice and then answers as the same process is no loss: one slow or dropped reply is not a restart', async (t) => {
+    const { s, state } = await flaky();
+    t.after(() => s.stop());
+    const watch = new EvictionWatch([s.address]);
+    await watch.read(1000);
+    state.failures = 2;
+    state.asked = 0;
+    const r = await watch.read(1000, () => null, () => 0);
+    assert.equal(state.asked, 3, 'read again until it answered');
+    assert.deepEqual(r.lost, {});
+    assert.deepEqual(r.restarts, {});
+    assert.deepEqual(r.unknown, {});
+  });
+
+  it('a server that keeps refusing is lost once the attempts and the timeout are spent; without records of this run it is only unknown', async () => {
+    const dead: ServerAddress = { host: '127.0.0.1', port: 1, label: '127.0.0.1:1' };
+    const watch = new EvictionWatch([dead]);
+    await watch.read(300);
+    const t0 = performance.now();
+    const r = await watch.read(300, () => null, () => 0);
+    assert.ok(performance.now() - t0 >= 290, 'it kept trying for the timeout');
+    assert.match(r.lost['127.0.0.1:1'] ?? '', /could not read stats: .*127\.0\.0\.1:1/);
+    assert.equal(r.unknown['127.0.0.1:1'], r.lost['127.0.0.1:1']);
+    assert.deepEqual(r.unreachable, {}, 'it was reached: it acknowledged records');
+    const plain = await watch.read(300);
+    assert.deepEqual(plain.lost, {});
+    assert.match(plain.unknown['127.0.0.1:1'] ?? '', /could not read stats/);
+  });
+
+  it('is asked even when its lane was given up on: a dead server refuses connections', async (t) => {
+    const { s, state } = await flaky();
+    t.after(() => s.stop());
+    const watch = new EvictionWatch([s.address]);
+    await watch.read(1000);
+    state.asked = 0;
+    const r = await watch.read(1000, () => 'its connection is gone', () => 0);
+    assert.equal(state.asked, 1);
+    assert.deepEqual(r.skipped, []);
+    assert.deepEqual(r.unknown, {});
   });
 });

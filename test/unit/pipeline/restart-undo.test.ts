@@ -79,8 +79,9 @@ describe('undoRenames (real files)', () => {
 });
 
 describe('RestartGuard', () => {
-  const loss = (restarts: LossReport['restarts']): LossReport => ({ evictions: {}, storeNoMemory: {}, unknown: {}, restarts, skipped: [], unreachable: {} });
-  const restart = { previousPid: '10', pid: '11', uptime: 2, evidence: 'pid 10 -> 11' };
+  const loss = (restarts: LossReport['restarts']): LossReport => ({ evictions: {}, storeNoMemory: {}, unknown: {}, restarts, lost: {}, skipped: [], unreachable: {} });
+  // Started after every acknowledgement these tests make.
+  const restart = { previousPid: '10', pid: '11', uptime: 2, startedAt: Number.MAX_SAFE_INTEGER, evidence: 'pid 10 -> 11' };
   const logged: [LogLevel, string][] = [];
   const log = { log: (level: LogLevel, m: string) => void logged.push([level, m]) };
   const pathOf = (i: number) => `/logs/f${i}`;
@@ -119,5 +120,53 @@ describe('RestartGuard', () => {
     g.delivered('a:1', 5);
     g.delivered('a:1', 6);
     assert.ok((g.firstAck('a:1') ?? 0) >= t);
+  });
+});
+
+describe('RestartGuard: a lost server is a restart (issue #18, item 5)', () => {
+  const lossOf = (lost: LossReport['lost'], restarts: LossReport['restarts'] = {}): LossReport => ({
+    evictions: {},
+    storeNoMemory: {},
+    unknown: { ...lost },
+    restarts,
+    lost,
+    skipped: [],
+    unreachable: {},
+  });
+  const logged: [LogLevel, string][] = [];
+  const log = { log: (level: LogLevel, m: string) => void logged.push([level, m]) };
+  const pathOf = (i: number) => `/logs/f${i}`;
+
+  it('fails files from the first one it acknowledged, says why, and is not asked about again in the run', () => {
+    const g = new RestartGuard();
+    g.delivered('a:1', 1);
+    g.delivered('a:1', 2);
+    assert.equal(g.noteRestarts(log, lossOf({ 'a:1': 'could not read stats: ECONNREFUSED' }), '/logs/f3', pathOf), true);
+    assert.equal(g.failFrom, 1);
+    assert.deepEqual(g.errorsFor(0), []);
+    assert.match(g.errorsFor(3)[0] ?? '', /memcached a:1 could not be read while \/logs\/f3 settled \(could not read stats: ECONNREFUSED\), after it acknowledged records of this run: it may have restarted and lost them/);
+    assert.ok(logged.some(([l, m]) => l === 'error' && m.includes('counts as restarted; /logs/f1, the first file with records there, and every later file fail to load')));
+    assert.equal(g.firstAck('a:1'), undefined, 'decided: not read again and again in this run');
+    assert.equal(g.noteRestarts(log, lossOf({ 'a:1': 'again' }), '/logs/f4', pathOf), false);
+    assert.equal(g.errorsFor(4).length, 1);
+  });
+
+  it('a lost server that acknowledged nothing of this run fails nothing', () => {
+    const g = new RestartGuard();
+    assert.equal(g.noteRestarts(log, lossOf({ 'a:1': 'x' }), '/logs/f0', pathOf), false);
+    assert.equal(g.failFrom, Infinity);
+  });
+
+  it('a restart before the server acknowledged anything of this run (between watch rounds) fails nothing', () => {
+    const g = new RestartGuard();
+    g.delivered('a:1', 0);
+    const at = g.firstAck('a:1')!;
+    const early = { previousPid: '10', pid: '11', uptime: 60, startedAt: at - 60_000, evidence: 'pid 10 -> 11' };
+    logged.length = 0;
+    assert.equal(g.noteRestarts(log, lossOf({}, { 'a:1': early }), '/logs/f0', pathOf), false);
+    assert.equal(g.failFrom, Infinity);
+    assert.match(logged[0]![1], /it restarted before it acknowledged any record of this run, so no file of this run lost anything there/);
+    const late = { ...early, startedAt: at - 1000 };
+    assert.equal(g.noteRestarts(log, lossOf({}, { 'a:1': late }), '/logs/f0', pathOf), true, 'near the first ack: counted as after it');
   });
 });
