@@ -11,6 +11,8 @@ import { test } from 'node:test';
 const ITERATIONS = Number(process.env['MEMC_PARTITION_RUNS'] ?? 8);
 
 function missingTools(): string | null {
+  // Under CI the trial must run: a missing tool fails it instead of skipping it.
+  if (process.env['CI']) return null;
   if (process.getuid?.() !== 0) return 'needs root for a network namespace';
   for (const tool of ['unshare', 'tc', 'ip']) {
     try {
@@ -26,7 +28,7 @@ const skip = missingTools();
 
 test(
   `a partition longer than --timeout, healed at random, ${ITERATIONS} times: never exit 0 with an older value; a failed run leaves its files pending and a rerun completes them`,
-  { skip: skip ?? false, timeout: ITERATIONS * 30_000 },
+  { skip: skip ?? false, timeout: ITERATIONS * 60_000 },
   async () => {
     const runner = fileURLToPath(new URL('./partition-run.js', import.meta.url));
     const child = spawn('unshare', ['-n', process.execPath, runner, String(ITERATIONS)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -43,7 +45,9 @@ test(
     assert.equal(results.length, ITERATIONS);
     for (const r of results) {
       const what = JSON.stringify(r);
-      assert.equal(r['partitioned'], true, `the loader saw the partition: ${what}`);
+      // Not the loader's failure: the trial could not partition it while it was loading.
+      assert.equal(r['made'], true, `the partition was never made in time, in ${r['attempts']} set-ups: ${what}`);
+      assert.equal(r['saw'], true, `the loader saw the partition: ${what}`);
       if (r['code'] === 0) {
         assert.equal(r['wrong'], 0, `exit 0 must mean every value is the last line's: ${what}`);
         assert.equal(r['renamed'], r['files'], what);
