@@ -139,7 +139,7 @@ async function nodeRestarted(redis: Redis, plan: string, lane: string, file: str
  * apply on this node cannot start first. On SIGTERM an apply that has written nothing yet goes
  * back to the head of its queue (BullMQ's moveToWait pushes there), so its lane keeps its order.
  */
-async function waitForSplit(ctx: WorkerContext, job: Job<ApplyData>, token: string | undefined, plan: Plan): Promise<SplitManifest> {
+export async function waitForSplit(ctx: WorkerContext, job: Job<ApplyData>, token: string | undefined, plan: Plan): Promise<SplitManifest> {
   const splits = ctx.queues.get(SPLIT_QUEUE);
   const splitId = jobIds.split(plan.id, job.data.file);
   for (let round = 0; ; round++) {
@@ -150,7 +150,10 @@ async function waitForSplit(ctx: WorkerContext, job: Job<ApplyData>, token: stri
       const state = split === undefined ? 'missing' : await split.getState();
       if (state === 'failed') throw new UnrecoverableError(`split of ${basename(job.data.file)} failed: ${split?.failedReason ?? ''}`);
       if (state === 'completed' || state === 'missing') {
-        // Completed but no manifest: the input changed since (readManifest calls that stale).
+        // The split may have completed after the read above (issue #18, item 8): its manifest is
+        // there now. Still none: the input changed since (readManifest calls that stale).
+        const after = await readManifest(job.data.file, plan.spool);
+        if (after !== undefined) return after;
         throw new UnrecoverableError(`split of ${basename(job.data.file)} is ${state} but ${plan.spool} holds no current manifest for it (was the file changed?)`);
       }
     }
