@@ -15,11 +15,9 @@
  * Counters watched: `evictions` (items pushed out to make room) and `store_no_memory` (stores
  * refused with SERVER_ERROR out of memory, e.g. under `-M`).
  *
- * A restart means everything stored before is gone. It shows as a changed `pid`, or as an
- * `uptime` that grew less than the time since the previous reading: the server's start moved
- * later (a container keeps pid 1 across restarts). memcached reports ~2 s of uptime at start, so
- * its start computed from uptime is never later than the real one: the check cannot fire on a
- * server that did not restart. A server with no earlier reading (unreadable at the baseline) has
+ * A restart means everything stored before is gone; restart-rule.ts tells it, for both modes
+ * (a changed `pid`, or an `uptime` that grew less than the time since the previous reading).
+ * A server with no earlier reading (unreadable at the baseline) has
  * restarted if it started after it acknowledged this run's first write to it: the loader says
  * when that was (`firstAck`). A server that merely came up late lost nothing, since the
  * connection resent whatever it had not acknowledged.
@@ -34,6 +32,9 @@
 import type { ServerAddress } from '../config/servers.js';
 import { stats } from './admin.js';
 import { connectFailure } from './connect-failure.js';
+import { restarted, type Restart } from './restart-rule.js';
+
+export { restarted, type Restart };
 
 export interface CounterReading {
   readonly pid: string;
@@ -43,25 +44,6 @@ export interface CounterReading {
   /** When it was read (performance.now(), ms). */
   readonly at: number;
 }
-
-/** A server found restarted: whatever it acknowledged before may be gone. */
-export interface Restart {
-  /** Its pid at the previous good reading; null when it had none (unreadable at the baseline). */
-  readonly previousPid: string | null;
-  /** When the new process started, on our clock (performance.now(), ms; to a second or so). */
-  readonly startedAt: number;
-  readonly pid: string;
-  /** Seconds, as the server reports it now. */
-  readonly uptime: number;
-  /** How it was told, for people: `pid 10 -> 11`, or the uptime against the time it should be up. */
-  readonly evidence: string;
-}
-
-/**
- * Slack on comparing a server's start times, in seconds: `uptime` has 1 s steps and a reading
- * takes a moment. A restart is told by pid unless it comes within this of the previous start.
- */
-const START_SLACK_S = 2;
 
 /** What changed on the servers since the previous reading; only servers with something to say. */
 export interface LossReport {
@@ -188,30 +170,6 @@ async function readPersisting(address: ServerAddress, timeoutMs: number): Promis
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, Math.max(left, 100))));
     }
   }
-}
-
-/** Whether `now` is a new process since `before` (or, without one, since its first ack at `ackAt`). */
-export function restarted(before: CounterReading | undefined, now: CounterReading, ackAt: number | undefined): Restart | null {
-  // Where the server puts its start, on our clock, in seconds.
-  const startOf = (r: CounterReading) => r.at / 1000 - r.uptime;
-  const found = (previousPid: string | null, evidence: string): Restart => ({
-    previousPid,
-    pid: now.pid,
-    uptime: now.uptime,
-    startedAt: startOf(now) * 1000,
-    evidence,
-  });
-  if (before === undefined) {
-    if (ackAt === undefined || startOf(now) <= ackAt / 1000 + START_SLACK_S) return null;
-    const since = Math.round((now.at - ackAt) / 1000);
-    return found(null, `pid ${now.pid}, up ${now.uptime} s, yet it acknowledged a write of this run ${since} s ago`);
-  }
-  if (now.pid !== before.pid) return found(before.pid, `pid ${before.pid} -> ${now.pid}`);
-  if (now.uptime < before.uptime || startOf(now) > startOf(before) + START_SLACK_S) {
-    const since = Math.round((now.at - before.at) / 1000);
-    return found(before.pid, `pid ${now.pid} kept, but up ${now.uptime} s, ${since} s after a reading of ${before.uptime} s`);
-  }
-  return null;
 }
 
 function toReading(s: Readonly<Record<string, string>>, at: number): CounterReading {

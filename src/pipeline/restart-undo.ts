@@ -21,58 +21,11 @@
  * is in doubt. The next run (or watch round) reloads them, which is idempotent.
  * The cluster's commit can use this class as the single host does: it needs no session.
  */
-import { basename } from 'node:path';
-import { donePath, markPending } from '../logfile/mark-done.js';
 import type { Logger } from '../report/logger.js';
 import type { LossReport } from '../memcached/eviction-watch.js';
 
-/** A file this run has reported: whether it was renamed. */
-export interface Finalized {
-  readonly index: number;
-  readonly path: string;
-  readonly renamed: boolean;
-}
-
-export interface UndoResult {
-  readonly index: number;
-  readonly path: string;
-  /** Renamed back to its original name. */
-  readonly undone: boolean;
-  /** When not undone: the shell command that does it, and why it was not done. */
-  readonly command: string | null;
-  readonly why: string | null;
-}
-
-/** Files of this run to rename back when files from `from` on must fail: renamed ones, newest first. */
-export function renamesToUndo(files: readonly Finalized[], from: number): Finalized[] {
-  return files.filter((f) => f.renamed && f.index >= from).sort((a, b) => b.index - a.index);
-}
-
-/** `mv` back from the done name, quoted for a POSIX shell. */
-export function mvCommand(path: string): string {
-  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  return `mv -- ${q(donePath(path))} ${q(path)}`;
-}
-
-/** Renames `plan` back in its order (newest first); the first failure stops it, and the rest get their commands. */
-export async function undoRenames(plan: readonly Finalized[], renameBack: (path: string) => Promise<void> = markPending): Promise<UndoResult[]> {
-  const results: UndoResult[] = [];
-  let blocked: string | null = null;
-  for (const f of plan) {
-    if (blocked !== null) {
-      results.push({ index: f.index, path: f.path, undone: false, command: mvCommand(f.path), why: `${blocked} could not be renamed back first` });
-      continue;
-    }
-    try {
-      await renameBack(f.path);
-      results.push({ index: f.index, path: f.path, undone: true, command: null, why: null });
-    } catch (err) {
-      blocked = basename(f.path);
-      results.push({ index: f.index, path: f.path, undone: false, command: mvCommand(f.path), why: (err as Error).message });
-    }
-  }
-  return results;
-}
+// The renaming back itself is shared with the cluster's commit.
+export { type Finalized, mvCommand, renamesToUndo, undoRenames, type UndoResult } from '../logfile/rename-back.js';
 
 /** A restart seen in this run, and the first file it fails. */
 interface Seen {
