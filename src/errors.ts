@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   LOCKED: 'MCL_ERR_LOCKED',
   SPOOL: 'MCL_ERR_SPOOL',
   REDIS: 'MCL_ERR_REDIS',
+  LEASE: 'MCL_ERR_LEASE',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -103,3 +104,8 @@ export const FolderLockedError = defineError('FolderLockedError', ERROR_CODES.LO
 export const SpoolError = defineError('SpoolError', ERROR_CODES.SPOOL, 'spool unusable');
 /** Redis (the cluster mode's queue) could not be reached, or went away for longer than the commands wait. */
 export const RedisError = defineError('RedisError', ERROR_CODES.REDIS, 'redis unreachable');
+/**
+ * A cluster worker's lease on a job ran out (its lock's last renewal, read with its time to live,
+ * is too old), or its lock is another's: it writes nothing more to the node and resets its socket.
+ */
+export const LeaseExpiredError = defineError('LeaseExpiredError', ERROR_CODES.LEASE, 'lease on the job ran out');

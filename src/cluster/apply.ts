@@ -9,32 +9,56 @@
  * The segment is read a piece at a time and a batch is handed on only while the connection has
  * room (--max-buffered-bytes), so memory stays flat. Nothing is ever sent to another node.
  *
- * Losing ownership stops the handing on at once. What was already handed to the connection (at
- * most --max-buffered-bytes) is still awaited, not abandoned: a new owner rewrites this segment
- * from its first batch, and these later batches, settled before apply returns, can land only
- * while it is still far behind them. Abandoned in flight, they could land after it went past.
+ * Losing ownership stops the handing on at once. With a lease (the cluster's guard, lease.ts)
+ * the socket is reset and nothing more is written, not even what was handed on: the new owner
+ * waits until the node no longer lists this socket (`hooks.fence`, the other side of the takeover
+ * fence, docs/protocol.md), so nothing of it can land after the new owner's writes. Without a
+ * lease (a guard that only answers stillOwner), what was handed on (at most
+ * --max-buffered-bytes) is still awaited.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { RunOptions } from '../config/options.js';
-import { InterruptedError, MemcLoadError, ServerError, SpoolError } from '../errors.js';
+import { ERROR_CODES, FenceError, InterruptedError, MemcLoadError, ServerError, SpoolError } from '../errors.js';
 import { stats } from '../memcached/admin.js';
 import type { BatchOutcome } from '../memcached/batch.js';
 import { MemcachedConnection } from '../memcached/connection.js';
+import type { ConnIdentity } from '../memcached/handshake.js';
 import { EvictionWatch, type LossReport } from '../memcached/eviction-watch.js';
 import { laneOptions, outcomeCounts } from '../memcached/router.js';
 import { shapeMismatch, shapeOf, type SplitManifest } from './manifest.js';
+import { LeaseWatch, type OwnershipGuard } from './lease.js';
 import { SegmentReader } from './segment-format.js';
 
-/** The orchestrator's lock, checked before each batch. */
-export interface OwnershipGuard {
-  stillOwner(): boolean | Promise<boolean>;
+export type { OwnershipGuard } from './lease.js';
+
+/** A node as `stats` tells it, read by this apply at `at` (Date.now()). */
+export interface NodeIdentity {
+  readonly pid: string;
+  readonly uptime: number;
+  readonly at: number;
+}
+
+/**
+ * The new holder's side of the takeover fence (queue/apply-fence.ts keeps it in Redis): the
+ * connections that earlier applies on this node opened, recorded before their first set.
+ */
+export interface NodeFence {
+  /** Earlier holders' connections to wait out on the node as it is now (a restarted node has none of them). */
+  earlier(node: NodeIdentity): Promise<readonly (ConnIdentity | null)[]>;
+  /** Before a socket's first set: records it for later holders. Rejects when this worker no longer holds the job. */
+  record(self: ConnIdentity | null, node: NodeIdentity): Promise<void>;
+  /** The node no longer lists the earlier holders' connections: forget them. */
+  passed(): Promise<void>;
+  /** This apply's sockets were all acknowledged and closed: forget them too. */
+  release(): Promise<void>;
 }
 
 export interface ApplyHooks {
   /** Stops handing on batches; what was handed on is still awaited. */
   readonly signal?: AbortSignal;
+  readonly fence?: NodeFence;
 }
 
 export interface ApplyResult {
@@ -119,6 +143,17 @@ export async function applySegment(
   const address = { host: lane.host, port: lane.port, label: lane.server };
   const watch = new EvictionWatch([address]);
   const baseline = await watch.read(options.responseTimeoutMs);
+  const fence = hooks.fence;
+  let node: NodeIdentity | null = null;
+  let earlier: readonly (ConnIdentity | null)[] = [];
+  if (fence !== undefined) {
+    node = await readNode(address, options.responseTimeoutMs);
+    if (node === null) {
+      r.error = new FenceError(`${file}: cannot read memcached ${server}'s identity (stats), so whether an earlier holder's connection is still open cannot be told: nothing written; the file stays pending`, { file, server });
+      return result();
+    }
+    earlier = await fence.earlier(node);
+  }
   const hint = `is memcached running at ${server}? Start it; this file stays pending, and applying it again resends the whole segment`;
   let waiter: (() => void) | null = null;
   const wake = () => {
@@ -136,12 +171,33 @@ export async function applySegment(
     if (!o.delivered) r.error ??= asError(o.error, server);
     wake();
   };
+  const what = `apply ${basename(file)} on ${server}`;
+  const lease = guard.leaseUntil === undefined ? null : new LeaseWatch(guard as Required<OwnershipGuard>, what, (err) => {
+    r.lostOwnership = true;
+    conn.destroy(err); // an RST: the kernel sends nothing more of what this socket holds
+    wake();
+  });
+  // A record refused because the lock is another's ends the apply as a lost lease, not as a retry.
+  const lostIf = (err: Error): never => {
+    if ((err as { code?: string }).code === ERROR_CODES.LEASE) {
+      r.lostOwnership = true;
+      conn.destroy(err);
+    }
+    throw err;
+  };
   const conn = new MemcachedConnection(
     address,
-    { ...laneOptions(options), unreachableHint: hint },
+    {
+      ...laneOptions(options),
+      unreachableHint: hint,
+      writeGate: lease?.gate ?? null,
+      fenceFirst: earlier,
+      beforeWrites: fence === undefined ? null : (self) => fence.record(self, node as NodeIdentity).catch((err: Error) => lostIf(err)),
+    },
     onOutcome,
   );
   conn.on('drain', wake);
+  if (fence !== undefined && earlier.length > 0) conn.once('connect', () => void fence.passed().catch(() => {}));
   const reader = new SegmentReader(path);
   const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
   try {
@@ -152,7 +208,7 @@ export async function applySegment(
           r.error = new InterruptedError(`${file}: apply to ${server} interrupted`, { file, server });
           break feed;
         }
-        if (!(await guard.stillOwner())) {
+        if (!(await (lease === null ? guard.stillOwner() : lease.renew()))) {
           r.lostOwnership = true;
           break feed;
         }
@@ -174,7 +230,12 @@ export async function applySegment(
   } finally {
     stream.destroy();
     await conn.close();
+    lease?.stop();
   }
+  if (r.lostOwnership && lease !== null) r.error = null; // the file's outcome is the new holder's
+  else if (fence !== undefined) r.error = takeoverError(r.error, earlier, file, server);
+  // Kept when anything went wrong: a socket reset with writes unacknowledged may still be listed.
+  if (fence !== undefined && r.error === null && !r.lostOwnership && r.failedWrites === 0) await fence.release().catch(() => {});
   if (r.error === null && r.failedWrites > 0) {
     const reasons = Object.entries(r.failedByReason).map(([why, n]) => `${n} × ${why}`).join(', ');
     r.error = new ServerError(`${file}: memcached ${server} refused ${r.failedWrites} write(s) (${reasons}); see docs/operations.md, then apply the file again`, { file, server });
@@ -220,4 +281,26 @@ function chargeLosses(
 function asError(err: Error | undefined, server: string): MemcLoadError {
   if (err instanceof MemcLoadError) return err;
   return new SpoolError(`${server}: ${err?.message ?? 'not delivered'}`, { server, cause: err });
+}
+
+async function readNode(address: { host: string; port: number; label: string }, timeoutMs: number): Promise<NodeIdentity | null> {
+  const s = await stats(address, timeoutMs).catch(() => null);
+  const uptime = Number(s?.['uptime']);
+  return s === null || s['pid'] === undefined || !Number.isFinite(uptime) ? null : { pid: s['pid'], uptime, at: Date.now() };
+}
+
+/**
+ * The connection gave the node up because the fence never passed: with earlier holders to wait
+ * out, say so plainly (which connection, whose, what the operator can do) instead of a generic
+ * "gave up on memcached".
+ */
+function takeoverError(err: MemcLoadError | null, earlier: readonly (ConnIdentity | null)[], file: string, server: string): MemcLoadError | null {
+  if (err === null || earlier.length === 0) return err;
+  const cause = (err.cause as { code?: string; message?: string } | undefined) ?? err;
+  if (cause.code !== ERROR_CODES.FENCE) return err;
+  return new FenceError(
+    `${file}: not applied to ${server}: ${cause.message ?? ''}. The file fails and stays pending; the re-plan (enqueue again) loads it once that connection is gone ` +
+      '(stop or resume the worker that holds it, or close it on the memcached host: ss -K); see docs/cluster.md "Leases and takeovers"',
+    { file, server, cause: err },
+  );
 }

@@ -30,7 +30,9 @@
  *   `mn` fence per batch, the handshake and reconnect fence, --retries, --timeout,
  *   --max-buffered-bytes, and the node's eviction/restart counters read before and after.
  *   Awaits `guard.stillOwner()` before each batch and hands on nothing more once it is false
- *   (`lostOwnership`; what was handed on is awaited, see apply.ts). Never re-routes, never throws
+ *   (`lostOwnership`); with a lease (`guard.leaseUntil`) it also resets its socket and writes
+ *   nothing once the lease ran out, and with `hooks.fence` it first waits until the node lists
+ *   no earlier holder's connection (the takeover fence, see apply.ts). Never re-routes, never throws
  *   for an operational failure: `error` names the file, the node and what to do; null means the
  *   lane's records are all acknowledged. Lanes of one file may be applied in any order and on
  *   any host; one lane's files must be applied in file order, one at a time (that is the queue's).
@@ -45,7 +47,7 @@ import type { FileOutcome } from '../report/file-report.js';
 import type { ApplyResult } from './apply.js';
 import type { SplitManifest } from './manifest.js';
 
-export { applySegment, type ApplyHooks, type ApplyResult, type OwnershipGuard } from './apply.js';
+export { applySegment, type ApplyHooks, type ApplyResult, type NodeFence, type NodeIdentity, type OwnershipGuard } from './apply.js';
 export { readManifest, removeSpool, spoolFolder, type ManifestLane, type SplitManifest, type SplitShape } from './manifest.js';
 export { splitFile, type SplitHooks } from './split.js';
 export { markDone } from '../logfile/mark-done.js';

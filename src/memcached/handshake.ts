@@ -31,6 +31,8 @@ export interface ConnEntry {
 export interface ConnIdentity {
   readonly fd: string;
   readonly addr: string;
+  /** Whose it is when it is not this client's own (the cluster's takeover fence), for messages. */
+  readonly owner?: string;
 }
 
 /** memcached's item header is 48 bytes, plus the key's NUL and the value's CRLF: 51, and 8 for a CAS value. */
@@ -227,11 +229,12 @@ export class Handshake {
     if (open.length === 0) return READY;
     if (performance.now() >= this.#deadline) {
       const o = open[0] as ConnIdentity;
+      const whose = o.owner === undefined ? 'the abandoned connection' : `the connection of ${o.owner},`;
       return {
         kind: 'fail',
         message:
-          `memcached ${this.#server} still holds the abandoned connection ${o.addr} (fd ${o.fd}) open after ${this.#timeoutMs} ms: ` +
-          'its unacknowledged writes could still be applied after a resend, so nothing is resent',
+          `memcached ${this.#server} still holds ${whose} ${o.addr} (fd ${o.fd}) open after ${this.#timeoutMs} ms: ` +
+          `its unacknowledged writes could still be applied after ${o.owner === undefined ? 'a resend, so nothing is resent' : 'ours, so nothing is written'}`,
       };
     }
     const ms = this.#pollMs;

@@ -19,6 +19,7 @@ import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
 import { MemcLoadError } from '../errors.js';
+import { leaseGuard, nodeFence } from './apply-fence.js';
 import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
 import { committedCount, planEvent, renamed, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
@@ -92,12 +93,12 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   ctx.log(`apply ${name} on ${lane}: started`);
   const manifest = await waitForSplit(ctx, job, token, plan);
   const lockKey = `${PREFIX}:${applyQueue(lane)}:${job.id as string}:lock`;
-  const guard = { stillOwner: async () => token !== undefined && (await redis.get(lockKey)) === token };
-  const r = await applySegment(manifest, lane, plan.options, guard);
+  const fence = nodeFence(redis, lane, { id: job.id as string, lockKey, token, what: `apply ${name} on ${lane}` });
+  const r = await applySegment(manifest, lane, plan.options, leaseGuard(redis, lockKey, token), { fence });
   const stored: StoredApply = { ...r, error: r.error === null ? null : { code: r.error.code, message: r.error.message } };
   if (r.lostOwnership) {
     // The new owner rewrites the lane from its first batch; this run's outcome is not the file's.
-    await planEvent(redis, planId, `apply ${name} on ${lane}: lock lost mid-apply, stopped writing; another worker takes it over`);
+    await planEvent(redis, planId, `apply ${name} on ${lane}: lock or lease lost mid-apply, stopped writing and reset its connection; another worker takes it over`);
     throw new Error(`lost the lock of apply ${name} on ${lane}; another worker takes it over`);
   }
   const restarted = r.error === null ? await nodeRestarted(redis, planId, lane, name, r) : null;

@@ -20,6 +20,7 @@ const table: [string, string, string][] = [
   ['WorkerError', 'MCL_ERR_WORKER', 'worker thread failed'],
   ['InterruptedError', 'MCL_ERR_INTERRUPTED', 'interrupted by signal'],
   ['FenceError', 'MCL_ERR_FENCE', 'reconnect fence not confirmed'],
+  ['LeaseExpiredError', 'MCL_ERR_LEASE', 'lease on the job ran out'],
   ['FolderLockedError', 'MCL_ERR_LOCKED', 'the folder is being loaded by another run'],
   ['SpoolError', 'MCL_ERR_SPOOL', 'spool unusable'],
   ['RedisError', 'MCL_ERR_REDIS', 'redis unreachable'],

@@ -1,0 +1,109 @@
+/**
+ * The connection's retry budget (retry-budget.ts) and its one timer's expiries (conn-timer.ts),
+ * apart from any socket: backoff doubling with jitter up to its cap, give-up by attempts or by
+ * the outage's age (counted from the last sign of life for a timeout), the give-up's wording.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
+import { ConnectTimeoutError, ResponseTimeoutError, SocketError } from '../../../src/errors.js';
+import { ConnTimer, expiry, type TimerJob } from '../../../src/memcached/conn-timer.js';
+import { backoffDelay, RetryBudget, type RetrySettings } from '../../../src/memcached/retry-budget.js';
+
+const S: RetrySettings = {
+  connectTimeoutMs: 2000,
+  responseTimeoutMs: 5000,
+  retries: 8,
+  retryBaseDelayMs: 100,
+  retryMaxDelayMs: 3000,
+  giveUpAfterMs: 12_000,
+  random: () => 1 - Number.EPSILON,
+  unreachableHint: 'is memcached running there?',
+};
+const refused = () => new SocketError('h:1: connect ECONNREFUSED', { server: 'h:1', cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED', syscall: 'connect' }) });
+
+describe('RetryBudget', () => {
+  it('backs off 100, 200, 400 … up to 3000 ms, jittered within [75 %, 100 %]', () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8].map((a) => backoffDelay(a, S)), [100, 200, 400, 800, 1600, 3000, 3000, 3000]);
+    assert.deepEqual([1, 6].map((a) => backoffDelay(a, { ...S, random: () => 0 })), [75, 2250]);
+  });
+
+  it('gives up after --retries attempts, with the attempts and the time in the message', () => {
+    const b = new RetryBudget('h:1', S);
+    for (let i = 1; i <= 8; i++) {
+      const step = b.failed(refused(), true, 1000 * i);
+      assert.equal(step.kind, 'retry', `attempt ${i}`);
+    }
+    const last = b.failed(refused(), true, 9000);
+    assert.equal(last.kind, 'give-up');
+    if (last.kind !== 'give-up') return;
+    assert.equal(last.error.code, 'MCL_ERR_SERVER_GONE');
+    assert.match(last.error.message, /^gave up on memcached h:1 after 9 failed attempt\(s\) over 8\.0 s: connect ECONNREFUSED$/);
+  });
+
+  it('gives up once the outage is giveUpAfterMs old, counting a timeout from the last sign of life', () => {
+    const b = new RetryBudget('h:1', S);
+    const timeout = new ResponseTimeoutError('no reply', { server: 'h:1' });
+    assert.equal(b.failed(timeout, true, 100_000).kind, 'retry');
+    // The outage began responseTimeoutMs (5 s) before the first failure: 12 s are up 7 s later.
+    assert.equal(b.failed(timeout, true, 106_900).kind, 'retry');
+    assert.equal(b.failed(timeout, true, 107_000).kind, 'give-up');
+  });
+
+  it('a server never reached is named as such, with the hint; reset() starts a fresh budget', () => {
+    const b = new RetryBudget('h:1', { ...S, retries: 0 });
+    const step = b.failed(refused(), false, 0);
+    assert.equal(step.kind, 'give-up');
+    if (step.kind === 'give-up') assert.match(step.error.message, /^could not connect to memcached h:1 after 1 attempt\(s\) over 0\.0 s \(ECONNREFUSED\): is memcached running there\?$/);
+    b.reset();
+    assert.equal(b.attempts, 0);
+  });
+});
+
+describe('ConnTimer and expiry', () => {
+  it('one job at a time: arming another replaces it; the same job and time refresh it', async () => {
+    const fired: TimerJob[] = [];
+    const t = new ConnTimer((job) => fired.push(job));
+    t.arm('connect', 30);
+    t.arm('response', 10);
+    assert.equal(t.job, 'response');
+    await new Promise((r) => setTimeout(r, 60));
+    assert.deepEqual(fired, ['response'], 'the replaced job never fires');
+    assert.equal(t.job, null);
+    t.arm('backoff', 10);
+    t.clear();
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(fired, ['response']);
+  });
+
+  const view = (phase: string, socket: Partial<Socket> | null, inFlight = 1) => ({
+    label: 'h:1',
+    phase,
+    socket: socket as Socket | null,
+    inFlight,
+    connectTimeoutMs: 2000,
+    responseTimeoutMs: 5000,
+  });
+  const idle = { writableNeedDrain: false, writableLength: 0 };
+
+  it('tells what each expiry means in each phase', () => {
+    const held = { writableLength: 0 };
+    assert.deepEqual(expiry('backoff', view('backoff', null), held), { kind: 'connect' });
+    assert.equal(expiry('backoff', view('destroyed', null), held), null);
+    assert.deepEqual(expiry('fence', view('handshake', idle), held), { kind: 'ask' });
+    const c = expiry('connect', view('connecting', idle), held);
+    assert.ok(c?.kind === 'fail' && c.error instanceof ConnectTimeoutError && /within 2000 ms/.test(c.error.message));
+    const h = expiry('response', view('handshake', idle), held);
+    assert.ok(h?.kind === 'fail' && /to stats \(the connection's handshake\)/.test(h.error.message));
+    const r = expiry('response', view('connected', idle, 3), held);
+    assert.ok(r?.kind === 'fail' && /for 5000 ms with 3 batch\(es\) in flight/.test(r.error.message));
+    assert.equal(expiry('response', view('connected', idle, 0), held), null, 'nothing in flight: nothing to time out');
+  });
+
+  it('holds the response timeout while our own writes are backed up and moving, not when they are stuck', () => {
+    const held = { writableLength: 100 };
+    assert.deepEqual(expiry('response', view('connected', { writableNeedDrain: true, writableLength: 50 }), held), { kind: 'rearm' });
+    assert.equal(held.writableLength, 50);
+    assert.equal(expiry('response', view('connected', { writableNeedDrain: true, writableLength: 50 }), held)?.kind, 'fail');
+  });
+});
