@@ -66,9 +66,11 @@ export interface RunningCli {
  * Like runCli, but returns while the bin runs, for tests that act mid-run (signals, faults).
  * The process is SIGKILLed after timeoutMs, so a hung run fails the test instead of hanging it.
  */
-export function startCli(args: readonly string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): RunningCli {
+export function startCli(args: readonly string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; prefix?: readonly string[] } = {}): RunningCli {
   const started = performance.now();
-  const child = spawn(process.execPath, [join(repoRoot(), 'bin/memc-load.js'), ...args], {
+  // prefix: a command that execs the rest, e.g. `ip netns exec NS` (the pid stays the bin's).
+  const argv = [...(opts.prefix ?? []), process.execPath, join(repoRoot(), 'bin/memc-load.js'), ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: opts.env ?? process.env,
   });

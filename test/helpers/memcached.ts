@@ -28,6 +28,8 @@ export interface MemcachedOptions {
   readonly readyTimeoutMs?: number;
   /** -l: the address to listen on, e.g. '::1'. Default 127.0.0.1. */
   readonly host?: string;
+  /** A network namespace to run in (`ip netns exec`, which execs: the pid is memcached's). */
+  readonly netns?: string;
 }
 
 export interface MemcachedHandle {
@@ -172,7 +174,8 @@ async function launch(port: number, opts: MemcachedOptions): Promise<ChildProces
   // memcached refuses to run as root without -u.
   if (process.getuid?.() === 0) args.push('-u', 'root');
   args.push(...(opts.args ?? []));
-  const child = spawn(MEMCACHED_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const argv = opts.netns === undefined ? [MEMCACHED_BIN, ...args] : ['ip', 'netns', 'exec', opts.netns, MEMCACHED_BIN, ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));

@@ -22,12 +22,16 @@ export interface RedisOptions {
   /** maxmemory-policy; default noeviction (the only one memc-load accepts). */
   readonly policy?: string;
   readonly readyTimeoutMs?: number;
+  /** --bind: default 127.0.0.1. */
+  readonly host?: string;
+  /** A network namespace to run in (`ip netns exec`, which execs: the pid is redis-server's). */
+  readonly netns?: string;
 }
 
 export interface RedisHandle {
   readonly pid: number;
   readonly port: number;
-  /** redis://127.0.0.1:PORT */
+  /** redis://HOST:PORT */
   readonly url: string;
   /** SIGKILL, wait for the exit. Idempotent. */
   stop(): Promise<void>;
@@ -66,7 +70,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
           return child.pid as number;
         },
         port,
-        url: `redis://127.0.0.1:${port}`,
+        url: `redis://${opts.host ?? '127.0.0.1'}:${port}`,
         stop: () => stopChild(child, 'SIGKILL'),
         async restart() {
           await stopChild(child, 'SIGTERM');
@@ -88,10 +92,11 @@ export async function stopAllRedis(): Promise<void> {
 
 async function launch(port: number, dir: string, opts: RedisOptions): Promise<ChildProcess> {
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir,
+    '--port', String(port), '--bind', opts.host ?? '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir,
     '--maxmemory-policy', opts.policy ?? 'noeviction', '--protected-mode', 'no', '--daemonize', 'no', '--logfile', '',
   ];
-  const child = spawn(REDIS_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = opts.netns === undefined ? [REDIS_BIN, ...args] : ['ip', 'netns', 'exec', opts.netns, REDIS_BIN, ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));
@@ -105,17 +110,17 @@ async function launch(port: number, dir: string, opts: RedisOptions): Promise<Ch
   while (performance.now() < deadline) {
     if (exited !== null) throw new Error(`redis-server ${args.join(' ')} ${exited}: ${output.trim().slice(-500)}`);
     // The pid check, as for memcached: a concurrent start may have been handed the same port.
-    if ((await infoPid(port)) === child.pid) return child;
+    if ((await infoPid(opts.host ?? '127.0.0.1', port)) === child.pid) return child;
     await sleep(20);
   }
   await stopChild(child, 'SIGKILL');
-  throw new Error(`redis-server on 127.0.0.1:${port} did not answer in time: ${output.trim().slice(-500)}`);
+  throw new Error(`redis-server on ${opts.host ?? '127.0.0.1'}:${port} did not answer in time: ${output.trim().slice(-500)}`);
 }
 
 /** The pid `INFO server` reports, or null (not up yet, or still loading its AOF). */
-function infoPid(port: number): Promise<number | null> {
+function infoPid(host: string, port: number): Promise<number | null> {
   return new Promise((resolve) => {
-    const sock = createConnection({ host: '127.0.0.1', port });
+    const sock = createConnection({ host, port });
     let text = '';
     const done = (v: number | null) => {
       sock.destroy();
