@@ -26,6 +26,7 @@ import type { BatchOutcome } from '../memcached/batch.js';
 import { MemcachedConnection } from '../memcached/connection.js';
 import type { ConnIdentity } from '../memcached/handshake.js';
 import { EvictionWatch, type LossReport } from '../memcached/eviction-watch.js';
+import { identityOf, type Identity } from '../memcached/restart-rule.js';
 import { laneOptions, outcomeCounts } from '../memcached/router.js';
 import { shapeMismatch, shapeOf, type SplitManifest } from './manifest.js';
 import { LeaseWatch, type OwnershipGuard } from './lease.js';
@@ -82,11 +83,11 @@ export interface ApplyResult {
   readonly evictions: number;
   readonly storeNoMemory: number;
   /**
-   * The node as read after the apply (null when unread or nothing was sent). A later apply that
-   * finds another pid, or less uptime than the time since, means the node restarted in between
-   * and lost what this apply stored: the orchestrator compares them across files.
+   * The node as read after the apply, timed by its own clock (null when unread or nothing was
+   * sent). The orchestrator compares later readings with it (memcached/restart-rule.ts): a node
+   * that restarted since has lost what this apply stored.
    */
-  readonly node: { readonly pid: string; readonly uptime: number } | null;
+  readonly node: Identity | null;
   /** `guard.stillOwner()` said false: the rest of the segment was not sent. */
   readonly lostOwnership: boolean;
   /** Why the lane's part of the file is not fully and safely stored; null when it is. */
@@ -117,7 +118,7 @@ export async function applySegment(
     batchesAcknowledged: 0,
     evictions: 0,
     storeNoMemory: 0,
-    node: null as { pid: string; uptime: number } | null,
+    node: null as Identity | null,
     lostOwnership: false,
     error: null as MemcLoadError | null,
   };
@@ -242,10 +243,7 @@ export async function applySegment(
   }
   if (r.batchesAcknowledged > 0) {
     chargeLosses(r, baseline, await watch.read(options.responseTimeoutMs), options.failOnEvictions, file, server);
-    r.node = await stats(address, options.responseTimeoutMs).then(
-      (s) => ({ pid: s['pid'] ?? '', uptime: Number(s['uptime']) }),
-      () => null,
-    );
+    r.node = await stats(address, options.responseTimeoutMs).then(identityOf, () => null);
   }
   return result();
 }

@@ -35,8 +35,12 @@ export const KEYS = {
   failed: (id: string) => `${PREFIX}:plan:${id}:failed`,
   /** Hash lane → the file whose apply failed first on it in this plan. */
   laneFailed: (id: string) => `${PREFIX}:plan:${id}:lane-failed`,
-  /** Hash lane → JSON { pid, uptime, at, file }: the node as the last apply on it read it. */
+  /** Hash lane → JSON { pid, uptime, at, index }: the node as the plan's first write to it left it. */
   laneNode: (id: string) => `${PREFIX}:plan:${id}:lane-node`,
+  /** Hash lane → JSON { from, text }: a node lost (restarted, unreadable), and the plan's first file it held. */
+  lost: (id: string) => `${PREFIX}:plan:${id}:lost`,
+  /** SET NX with an expiry: one commit or rename-back at a time decides and renames. */
+  renames: (id: string) => `${PREFIX}:plan:${id}:renames`,
   /** List of events a person reading `status` needs (takeovers, failures), newest last. */
   events: (id: string) => `${PREFIX}:plan:${id}:events`,
 };

@@ -113,6 +113,17 @@ export async function recordFile(redis: Redis, plan: string, file: string, recor
   }
 }
 
+/**
+ * A file renamed back after a node lost its records: failed again (over its `done` record), no
+ * longer committed, and, renamed back newest first, the plan's first failure when the last.
+ */
+export async function recordRenamedBack(redis: Redis, plan: string, file: string, reason: string): Promise<void> {
+  const record: FileRecord = { state: 'failed', outcome: 'failed_load', reason, at: new Date().toISOString() };
+  await redis.hset(KEYS.files(plan), basename(file), JSON.stringify(record));
+  await redis.srem(KEYS.committed(plan), basename(file));
+  await redis.set(KEYS.failed(plan), basename(file));
+}
+
 export async function fileRecords(redis: Redis, plan: string): Promise<Map<string, FileRecord>> {
   const all = await redis.hgetall(KEYS.files(plan));
   return new Map(Object.entries(all).map(([k, v]) => [k, JSON.parse(v) as FileRecord]));

@@ -8,7 +8,9 @@
  *   before each batch: a worker that lost its lock (its event loop stalled, or Redis thought it
  *   dead) stops writing, and the job's new owner rewrites the segment from its start.
  * - commit(F): runs once every child succeeded (a failed child fails it first: the flow's
- *   failParentOnFailure). Renames F only once F−1 is renamed; F−1 failed holds F back.
+ *   failParentOnFailure). Renames F only once F−1 is renamed; F−1 failed holds F back. Before
+ *   the rename it reads every node the plan wrote to: one lost since fails F and renames back
+ *   the plan's files it held (restart-watch.ts), as the single host's RestartGuard does.
  *
  * Every processor throws UnrecoverableError for a verdict: with `attempts: 1` BullMQ would not
  * retry anyway, and the name says so in the job's failedReason.
@@ -23,6 +25,7 @@ import { leaseGuard, nodeFence } from './apply-fence.js';
 import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
 import { committedCount, planEvent, renamed, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
+import { checkNodes, holdsLock, indexOf, settleLosses, watchApply, withRenames } from './restart-watch.js';
 
 export interface WorkerContext {
   readonly queues: Queues;
@@ -101,7 +104,7 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
     await planEvent(redis, planId, `apply ${name} on ${lane}: lock or lease lost mid-apply, stopped writing and reset its connection; another worker takes it over`);
     throw new Error(`lost the lock of apply ${name} on ${lane}; another worker takes it over`);
   }
-  const restarted = r.error === null ? await nodeRestarted(redis, planId, lane, name, r) : null;
+  const restarted = await watchApply(redis, plan, file, lane, r, ctx.log);
   if (r.error !== null || r.failedWrites > 0 || restarted !== null) {
     const reason = restarted ?? r.error?.message ?? `${r.failedWrites} failed write(s) on ${lane}`;
     await redis.hsetnx(KEYS.laneFailed(planId), lane, name);
@@ -110,29 +113,6 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
     throw new UnrecoverableError(reason);
   }
   return stored;
-}
-
-/**
- * The node restarted since an earlier apply of this plan on it (another pid, or less uptime than
- * the time since): it lost what those applies stored, so this file must not be committed over
- * that loss. Says why, or null (and records this reading for the next file).
- */
-async function nodeRestarted(redis: Redis, plan: string, lane: string, file: string, r: ApplyResult): Promise<string | null> {
-  if (r.node === null) return null;
-  const text = await redis.hget(KEYS.laneNode(plan), lane);
-  const now = Date.now();
-  if (text !== null) {
-    const prev = JSON.parse(text) as { pid: string; uptime: number; at: number; file: string };
-    const expected = prev.uptime + (now - prev.at) / 1000;
-    if (prev.pid !== r.node.pid || r.node.uptime + 2 < expected) {
-      return (
-        `memcached ${lane} restarted since ${prev.file} was applied on it (pid ${prev.pid} → ${r.node.pid}, uptime ${r.node.uptime} s): ` +
-        `it lost the records this plan stored there; rename the files of this plan done since back (mv .NAME NAME) and enqueue again`
-      );
-    }
-  }
-  await redis.hset(KEYS.laneNode(plan), lane, JSON.stringify({ pid: r.node.pid, uptime: r.node.uptime, at: now, file }));
-  return null;
 }
 
 /**
@@ -202,13 +182,28 @@ export async function commitJob(ctx: WorkerContext, job: Job<CommitData>, token:
     splitSeconds: manifest.seconds,
     applySeconds: results.reduce((n, r) => n + r.seconds, 0),
   };
-  if (outcome === 'failed_load') {
-    await recordFile(redis, planId, file, { state: 'failed', outcome, reason: error, ...counts, at: new Date().toISOString() });
-    throw new UnrecoverableError(error ?? 'failed to load');
+  // Every node the plan wrote to, read after F's applies and before its rename: one restarted or
+  // gone since has lost files of the plan, maybe F's, maybe renamed ones (restart-watch.ts).
+  const index = await indexOf(redis, plan, file);
+  const losses = await checkNodes(redis, plan);
+  const verdict = await withRenames(redis, planId, async (): Promise<{ renamed: boolean; why: string }> => {
+    // A commit that lost its lock was run again or failed meanwhile: renaming now would be a second, late verdict.
+    if (!(await holdsLock(redis, COMMIT_QUEUE, job, token))) return { renamed: false, why: '' };
+    const { failFrom, why } = await settleLosses(redis, plan, losses, ctx.log);
+    const reason = index >= failFrom ? why : outcome === 'failed_load' ? (error ?? 'failed to load') : null;
+    if (reason !== null) {
+      await recordFile(redis, planId, file, { state: 'failed', outcome: 'failed_load', reason, ...counts, at: new Date().toISOString() });
+      return { renamed: false, why: reason };
+    }
+    await markDone(file);
+    await recordFile(redis, planId, file, { state: 'done', outcome, reason: null, ...counts, at: new Date().toISOString() });
+    return { renamed: true, why: '' };
+  });
+  if (!verdict.renamed) {
+    if (verdict.why === '') throw new Error(`commit ${name} lost its lock before renaming (its worker stalled, or Redis restarted): renamed nothing; the job's new run decides`);
+    throw new UnrecoverableError(verdict.why);
   }
-  await markDone(file);
   await removeSpool(file, plan.spool);
-  await recordFile(redis, planId, file, { state: 'done', outcome, reason: null, ...counts, at: new Date().toISOString() });
   ctx.log(`${name}: ${outcome}, renamed (lines=${manifest.lines} records=${manifest.records} rejected=${manifest.rejectedTotal})`);
   return { outcome, renamed: true };
 }
