@@ -12,30 +12,32 @@ import { batchHeader, SEGMENT_MAGIC } from './segment-format.js';
 export class SegmentWriter {
   readonly #folder: string;
   readonly name: string;
+  readonly #onRoom: () => void;
   #stream: WriteStream | null = null;
   #error: Error | null = null;
   records = 0;
   batches = 0;
   bytes = 0;
 
-  constructor(folder: string, name: string) {
+  /** `onRoom`: the stream drained or failed, so a producer waiting on `full` may go on. */
+  constructor(folder: string, name: string, onRoom: () => void = () => {}) {
     this.#folder = folder;
     this.name = name;
+    this.#onRoom = onRoom;
   }
 
   get #tmp(): string {
     return join(this.#folder, `${this.name}.tmp`);
   }
 
-  /** Its stream holds more than its high-water mark: the producer should wait for `room()`. */
+  /** Its stream holds more than its high-water mark: the producer waits for `onRoom`. */
   get full(): boolean {
-    return this.#stream?.writableNeedDrain === true;
+    return this.#error === null && this.#stream?.writableNeedDrain === true;
   }
 
-  /** Resolves when the stream has drained (at once if it is not full). */
-  async room(): Promise<void> {
-    if (this.#stream !== null && this.full) await once(this.#stream, 'drain');
-    this.#throwIfFailed();
+  /** Why the stream failed, or null: the split fails with it. */
+  get error(): Error | null {
+    return this.#error;
   }
 
   /** Appends one batch; `written` runs once the stream is done with `frames` (it may be reused then). */
@@ -44,7 +46,11 @@ export class SegmentWriter {
     if (this.#stream === null) {
       // `flush`: fsync before close, so a rename never publishes bytes still only in the page cache.
       this.#stream = createWriteStream(this.#tmp, { flags: 'w', flush: true } as Parameters<typeof createWriteStream>[1]);
-      this.#stream.on('error', (err) => (this.#error ??= err));
+      this.#stream.on('error', (err) => {
+        this.#error ??= err;
+        this.#onRoom();
+      });
+      this.#stream.on('drain', this.#onRoom);
       this.#stream.write(SEGMENT_MAGIC);
       this.bytes += SEGMENT_MAGIC.length;
     }

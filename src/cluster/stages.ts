@@ -5,9 +5,9 @@
  * THE CONTRACT (stable from its first commit; additions only):
  *
  * - A **lane** is one memcached node, named by its address exactly as the router and the pools
- *   name it (`ServerAddress.label`, `host:port` as written). Lanes are the pools' nodes laid end
- *   to end in device-type order (pool/lanes.ts), and a key goes to the node the single-host
- *   loader puts it on. A node listed for two device types is one lane.
+ *   name it (`ServerAddress.label`, `host:port` as written), as on one host (pool/lanes.ts
+ *   runLanes, the one definition): the pools' nodes in device-type order, a node listed for two
+ *   device types once. A key goes to the node the single-host loader puts it on.
  *
  * - `splitFile(file, spoolDir, options, { signal?, logger? }) → SplitManifest`
  *   Reads, inflates, parses and encodes `file` once, in worker threads (`options.workers` of them;

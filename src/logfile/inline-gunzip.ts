@@ -62,6 +62,16 @@ export function inlineGunzipAvailable(): boolean {
   return available;
 }
 
+/**
+ * Where files are inflated for --gunzip `asked`, in either mode: inline only where this Node has
+ * what it needs, else on libuv's pool. `warning` says so when inline was asked for and cannot be.
+ */
+export function gunzipChoice(asked: 'inline' | 'pool'): { readonly inline: boolean; readonly warning: string | null } {
+  if (asked === 'pool') return { inline: false, warning: null };
+  if (inlineGunzipAvailable()) return { inline: true, warning: null };
+  return { inline: false, warning: `Inline gunzip is not verified on Node.js ${process.version}: inflating on libuv's thread pool instead (--gunzip pool)` };
+}
+
 /** The internals are there and inflate a two-member gzip sample to the right bytes in one call. */
 function inflatesSample(): boolean {
   const want = 'memc-load\ninline gunzip\n';

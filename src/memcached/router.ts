@@ -1,7 +1,7 @@
 /**
- * The route stage: one lane per memcached server. A lane is the server's one connection (its
- * order, handshake, fence, retries), the send times of its unsettled batches, and its eviction
- * baseline. Batches go in per lane in sequence order; each one comes back once, as a
+ * The route stage: one lane per memcached node (pool/lanes.ts). A lane is the node's one
+ * connection (its order, handshake, fence, retries), the send times of its unsettled batches, and
+ * its eviction baseline. Batches go in per lane in sequence order; each one comes back once, as a
  * BatchSettled with its counts already worked out, which every listener (the file's counters,
  * the metrics, the progress line) takes as it is.
  *

@@ -116,8 +116,8 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
   const dryOut = settings.dry ? new DryWriter(layout, input.length >>> 1) : null;
   encodeLines(input, settings.maxLineBytes, metaSetFlags(settings.ttl), settings.packed, dryOut, tally, fast);
 
-  const frames: (Uint8Array | null)[] = new Array<Uint8Array | null>(layout.lanes).fill(null);
-  const records: number[] = new Array<number>(layout.lanes).fill(0);
+  const frames: (Uint8Array | null)[] = new Array<Uint8Array | null>(layout.positions).fill(null);
+  const records: number[] = new Array<number>(layout.positions).fill(0);
   for (let s = 0; s < SERVERS; s++) {
     const used = tally.used[s];
     const base = layout.base[s] as number;

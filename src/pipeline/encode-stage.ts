@@ -13,7 +13,7 @@ import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import type { MemcLoadError } from '../errors.js';
 import type { ChunkItem } from '../logfile/line-chunker.js';
-import { laneNodes } from '../pool/lanes.js';
+import { laneNodes, runLanes } from '../pool/lanes.js';
 import type { FileTally } from '../report/file-tally.js';
 import { BufferPool } from './buffer-pool.js';
 import type { ChunkResult, EncodeSettings } from './chunk-types.js';
@@ -32,6 +32,8 @@ export class EncodeStage {
   readonly #chunkBuffers: BufferPool;
   readonly #chunkFiles = new Map<number, FileTally>();
   readonly #maxInHand: number;
+  /** Per output position (a ChunkResult's frames and records): its lane (pool/lanes.ts). */
+  readonly laneOf: readonly number[];
   #nextSeq = 0;
   /** Chunks submitted to encoders and not yet out of the sequencer. */
   #inHand = 0;
@@ -51,6 +53,7 @@ export class EncodeStage {
       distribution: o.distribution,
       maxSamples,
     };
+    this.laneOf = runLanes(DEVICE_TYPES.map((t) => o.servers[t])).laneOf;
     this.#sequencer = new Sequencer<Sequenced>((e) => {
       if (e.kind === 'data') this.#inHand--;
       onSequenced(e);

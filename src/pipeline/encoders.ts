@@ -51,12 +51,12 @@ export class WorkerPool implements ChunkEncoder {
   readonly #workers: Worker[] = [];
   readonly #busy: number[] = [];
   readonly #spare: ArrayBuffer[] = [];
-  /** Frame buffers a chunk can use up: one per lane. */
-  readonly #lanes: number;
+  /** Frame buffers a chunk can use up: one per output position (pool/lanes.ts). */
+  readonly #positions: number;
   #closing = false;
 
   constructor(size: number, settings: EncodeSettings, onResult: ResultHandler, onError: (err: Error) => void) {
-    this.#lanes = settings.pools?.reduce((n, nodes) => n + nodes.length, 0) ?? settings.serverLabels.length;
+    this.#positions = settings.pools?.reduce((n, nodes) => n + nodes.length, 0) ?? settings.serverLabels.length;
     const url = new URL('./worker.js', import.meta.url);
     for (let i = 0; i < size; i++) {
       const worker = new Worker(url, { workerData: settings });
@@ -77,8 +77,8 @@ export class WorkerPool implements ChunkEncoder {
     let best = 0;
     for (let i = 1; i < this.#busy.length; i++) if ((this.#busy[i] as number) < (this.#busy[best] as number)) best = i;
     this.#busy[best]++;
-    // One frame buffer per lane per chunk: as many spares keep the worker's pool stocked.
-    const spare = this.#spare.splice(0, this.#lanes);
+    // One frame buffer per position per chunk: as many spares keep the worker's pool stocked.
+    const spare = this.#spare.splice(0, this.#positions);
     const req: ChunkRequest = { seq, buf, spare };
     (this.#workers[best] as Worker).postMessage(req, [buf.buffer as ArrayBuffer, ...spare]);
   }

@@ -1,8 +1,14 @@
 /**
- * Lanes: one per memcached node, the device types' pools laid end to end in DEVICE_TYPES order.
- * The encode stage writes each record's frame into its node's lane, the route stage gives each
- * lane its own connection. A type with one server has one lane, and its frames are written as
- * they always were; only a pool of two or more nodes is split by key (split.ts).
+ * Lanes. A **lane** is one memcached node of the run, named by its address as written
+ * (`ServerAddress.label`): the unit in which writes are ordered, in both modes. On one host a lane
+ * is one connection (memcached/router.ts); in the cluster it is one segment per split file and one
+ * apply queue (cluster/, queue/). A node listed for two device types is one lane.
+ *
+ * The encoders lay their output out by **position**: the device types' pools end to end, in
+ * DEVICE_TYPES order, one position per node of each pool. A type with one server has one
+ * position, and its frames are written as they always were; only a pool of two or more nodes is
+ * split by key (split.ts). Positions and lanes are the same list unless a node is listed for two
+ * types; `runLanes` maps the one onto the other, once, for both modes.
  */
 import type { ServerAddress, ServerPool } from '../config/servers.js';
 import { Placement, type Distribution } from './placement.js';
@@ -16,23 +22,43 @@ export interface LaneNode {
   readonly label: string;
 }
 
+/** The encoders' layout: positions, per device type. */
 export interface LaneLayout {
-  /** Per device type: the index of its first lane. */
+  /** Per device type: the index of its first position. */
   readonly base: readonly number[];
   /** Per device type: its placement, or null for a single server (no key is hashed). */
   readonly placements: readonly (Placement | null)[];
-  /** Per lane: its node's label. */
+  /** Per position: its node's label. */
   readonly labels: readonly string[];
-  readonly lanes: number;
+  /** How many positions. */
+  readonly positions: number;
 }
 
 export function laneNodes(pool: ServerPool): LaneNode[] {
   return pool.nodes.map((n) => ({ host: n.host, port: n.port, weight: n.weight ?? 1, label: n.label }));
 }
 
-/** The nodes of every pool, in lane order: what the route stage opens a connection to. */
+export interface RunLanes {
+  /** One per node, in the order the positions first name them. */
+  readonly lanes: readonly ServerAddress[];
+  /** Per encoder position: its lane's index. */
+  readonly laneOf: readonly number[];
+}
+
+/** The run's lanes (one per node), and the lane of each encoder position. */
+export function runLanes(pools: readonly ServerPool[]): RunLanes {
+  const lanes: ServerAddress[] = [];
+  const positions = pools.flatMap((p) => p.nodes.map((n) => ({ host: n.host, port: n.port, label: n.label })));
+  const laneOf = positions.map((a) => {
+    const known = lanes.findIndex((l) => l.label === a.label);
+    return known >= 0 ? known : lanes.push(a) - 1;
+  });
+  return { lanes, laneOf };
+}
+
+/** The run's lanes: what the route stage opens a connection to, one per node. */
 export function laneAddresses(pools: readonly ServerPool[]): ServerAddress[] {
-  return pools.flatMap((p) => p.nodes.map((n) => ({ host: n.host, port: n.port, label: n.label })));
+  return [...runLanes(pools).lanes];
 }
 
 export function laneLayout(pools: readonly (readonly LaneNode[])[], distribution: Distribution): LaneLayout {
@@ -43,5 +69,5 @@ export function laneLayout(pools: readonly (readonly LaneNode[])[], distribution
     for (const n of nodes) labels.push(n.label);
   }
   const placements = pools.map((nodes) => (nodes.length > 1 ? new Placement(nodes, distribution) : null));
-  return { base, placements, labels, lanes: labels.length };
+  return { base, placements, labels, positions: labels.length };
 }
