@@ -41,3 +41,13 @@ export async function lateFiles(pattern: string, pending: readonly string[]): Pr
 export function lateReason(doneFile: string): string {
   return `late: ${basename(doneFile).slice(1)} in the same folder is already loaded (${doneFile}), so loading this older file would overwrite newer values; it stays pending. Load it anyway with --load-late`;
 }
+
+/** What --load-late warns, once per late file it loads. */
+export function lateLoadWarning(path: string, doneFile: string): string {
+  const newer = basename(doneFile).slice(1);
+  return (
+    `${path} is late: ${newer} in the same folder is already loaded (${doneFile}); loading it anyway (--load-late): ` +
+    `every key the two files share now holds this older file's value, not ${newer}'s, until ${newer} is loaded again ` +
+    `(rename it back without its dot, with every later done file, and run again)`
+  );
+}

@@ -3,6 +3,7 @@
  * chunks, and hand each on, waiting as long as `submit` waits (that is the backpressure). A file
  * that breaks part-way hands on the whole lines before the break, then says why it stopped.
  */
+import { lstat, readlink } from 'node:fs/promises';
 import { ERROR_CODES, FileReadError, GzipError, MemcLoadError } from '../errors.js';
 import { InlineGunzip } from './inline-gunzip.js';
 import { LineChunker, type ChunkItem } from './line-chunker.js';
@@ -33,7 +34,7 @@ export async function readFile(path: string, o: ReadOptions, submit: (item: Chun
     for (const item of chunker.end()) await submit(item);
     return null;
   } catch (err) {
-    const error = readError(err, path, pieces.bytesInflated);
+    const error = await readError(err, path, pieces.bytesInflated);
     if (error.code === ERROR_CODES.GZIP || error.code === ERROR_CODES.FILE_READ) {
       try {
         for (const item of chunker.flushComplete()) await submit(item);
@@ -45,9 +46,18 @@ export async function readFile(path: string, o: ReadOptions, submit: (item: Chun
   }
 }
 
-function readError(err: unknown, path: string, compressedOffset: number): MemcLoadError {
+async function readError(err: unknown, path: string, compressedOffset: number): Promise<MemcLoadError> {
   if (err instanceof MemcLoadError) return err;
   const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT' || e.code === 'ELOOP') {
+    const target = await danglingTarget(path);
+    if (target !== null) {
+      return new FileReadError(
+        `${path}: dangling link to ${target} (${e.code}): its target is not there yet (storage not mounted?); the file stays pending and holds back every later file until it can be read`,
+        { file: path, cause: err },
+      );
+    }
+  }
   if (typeof e.code === 'string' && e.code.startsWith('Z_')) {
     return new GzipError(`${path}: gzip data broken at compressed byte ${compressedOffset} (${e.message})`, {
       file: path,
@@ -55,4 +65,13 @@ function readError(err: unknown, path: string, compressedOffset: number): MemcLo
     });
   }
   return new FileReadError(`${path}: could not read the file (${e.message})`, { file: path, cause: err });
+}
+
+/** Where `path` links to, when it is a symbolic link (one that cannot be followed, here). */
+async function danglingTarget(path: string): Promise<string | null> {
+  try {
+    return (await lstat(path)).isSymbolicLink() ? await readlink(path) : null;
+  } catch {
+    return null;
+  }
 }

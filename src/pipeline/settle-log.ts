@@ -79,3 +79,8 @@ export function logFileReport(log: Logger, dry: boolean, r: FileReport): void {
     { file: r.path, report: r },
   );
 }
+
+/** A file the run did not read (late, or a name it cannot open): one error line, with why. */
+export function logNotLoaded(log: Logger, r: FileReport): void {
+  log.log('error', `${r.path}: FAILED (not loaded); ${r.error ?? ''}`, { file: r.path, report: r });
+}

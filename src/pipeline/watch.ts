@@ -12,14 +12,15 @@
  * session's report holds each file once, as its last attempt left it: the exit status says
  * which files are still failed when the watch stops, not how many attempts failed on the way.
  */
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunOptions } from '../config/options.js';
-import { listLogFiles } from '../logfile/list-files.js';
+import { selectPending, type Selection } from '../logfile/pending.js';
 import { PoolGunzip } from '../logfile/pool-gunzip.js';
 import type { FileReport } from '../report/file-report.js';
 import { summarize, type RunReport } from '../report/run-report.js';
-import type { LoadHooks } from './loader.js';
+import { silentLogger, type Logger } from '../report/logger.js';
+import { leaveOut, type LoadHooks } from './loader.js';
 import { LoadSession } from './session.js';
 
 export interface WatchOptions {
@@ -40,6 +41,7 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
   const latest = new Map<string, FileReport>();
   const seen = new Map<string, number>();
   const whole = new Map<string, string>();
+  const left: LeftOut = { reported: new Map(), warned: new Set() };
   const signal = hooks.signal;
   const log = hooks.logger;
   log?.log('info', `Watching ${opts.pattern} (every ${w.intervalMs} ms; a file is taken once unchanged for ${w.settleMs} ms)`);
@@ -49,7 +51,9 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
   try {
     await loader.start();
     while (!signal?.aborted) {
-      const ready = await completePrefix(await listLogFiles(opts.pattern), seen, whole, w.settleMs);
+      const selection = await selectPending(opts.pattern, opts.loadLate);
+      noteLeftOut(selection, left, opts, hooks.logger ?? silentLogger, latest);
+      const ready = await completePrefix(selection.load, seen, whole, w.settleMs);
       if (ready.length > 0) {
         const report = await loader.load(ready);
         for (const f of report.files) {
@@ -74,6 +78,37 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
   return summarize(finals, opts, started, false, loader.nodeFigures(finals));
 }
 
+/** What a watch has said about files it leaves out, so each is said once, not every round. */
+interface LeftOut {
+  /** Files left out (late, a bad name), with the report that puts their failure in the session's verdict. */
+  readonly reported: Map<string, FileReport>;
+  /** Late files --load-late warned about. */
+  readonly warned: Set<string>;
+}
+
+/**
+ * A late file (or a bad name) is reported once and counts in the verdict while it is still left
+ * out; once it is gone (moved away, loaded) it no longer does.
+ */
+function noteLeftOut(selection: Selection, left: LeftOut, opts: RunOptions, log: Logger, latest: Map<string, FileReport>): void {
+  const now = new Set(selection.notLoaded.map((n) => n.path));
+  for (const [path, report] of left.reported) {
+    if (now.has(path)) continue;
+    left.reported.delete(path);
+    if (latest.get(path) === report) latest.delete(path);
+  }
+  const fresh: Selection = {
+    load: selection.load,
+    notLoaded: selection.notLoaded.filter((n) => !left.reported.has(n.path)),
+    lateLoaded: selection.lateLoaded.filter((l) => !left.warned.has(l.path)),
+  };
+  for (const r of leaveOut(fresh, opts, log)) {
+    latest.set(r.path, r);
+    left.reported.set(r.path, r);
+  }
+  for (const l of fresh.lateLoaded) left.warned.add(l.path);
+}
+
 /** The longest run of oldest files that are complete; the first incomplete one stops it. */
 async function completePrefix(
   files: readonly string[],
@@ -88,7 +123,10 @@ async function completePrefix(
     try {
       s = await stat(path);
     } catch {
-      break; // gone between listing and stat: look again next time
+      // A dangling link (its storage not mounted yet) is taken as it is: reading it fails and
+      // says so, and it holds back every later file. Anything else went between listing and stat.
+      if ((await lstat(path).catch(() => null))?.isSymbolicLink()) ready.push(path);
+      break;
     }
     const before = seen.get(path);
     seen.set(path, s.size);

@@ -49,6 +49,12 @@ export interface FileReport {
    * file of the run was not: that file's path. It will be reloaded after it. Otherwise null.
    */
   readonly heldBackBy: string | null;
+  /**
+   * A file not loaded because a newer file of its folder is already marked done (a late file,
+   * logfile/late-files.ts): that done file's path. It fails and stays pending, holding back no
+   * other file; --load-late loads it. Otherwise null (also when --load-late loaded it).
+   */
+  readonly late: string | null;
   readonly seconds: number;
   readonly linesPerSecond: number;
 }

@@ -62,6 +62,7 @@ export class FileTally {
   readonly #evictionsUnknown: Record<string, string> = {};
   readonly #errors: string[] = [];
   #renameBack: string | null = null;
+  #late: string | null = null;
   /** Batches handed to lanes and not yet settled. */
   #pendingBatches = 0;
   /** Every chunk of the file has been through the pipeline (or reading failed). */
@@ -161,6 +162,11 @@ export class FileTally {
     this.#renameBack = command;
   }
 
+  /** A late file, not loaded: the newer done file of its folder. */
+  setLate(doneFile: string): void {
+    this.#late = doneFile;
+  }
+
   /** SPEC.md's outcome rules. */
   outcome(maxErrorRate: number): FileOutcome {
     return fileOutcome(this.#counts(), maxErrorRate);
@@ -191,6 +197,7 @@ export class FileTally {
       renamed,
       renameBack: this.#renameBack,
       heldBackBy,
+      late: this.#late,
       seconds,
       linesPerSecond: seconds > 0 ? Math.round(this.#lines / seconds) : 0,
     };
@@ -231,4 +238,16 @@ export class FileTally {
     }
     return parts.length > 0 ? parts.join('; ') : null;
   }
+}
+
+/**
+ * The report of a file the run leaves without reading it (late, or a name it cannot open): it
+ * failed to load, with `why`, and stays pending.
+ */
+export function notLoadedReport(path: string, why: string, late: string | null, maxErrorRate: number): FileReport {
+  const t = new FileTally(path, -1, performance.now());
+  t.addError(why);
+  if (late !== null) t.setLate(late);
+  t.endOfInput(null);
+  return t.report(maxErrorRate, false);
 }

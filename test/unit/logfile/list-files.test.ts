@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { listLogFiles } from '../../../src/logfile/list-files.js';
+import { listLogFiles, listPattern } from '../../../src/logfile/list-files.js';
 import { donePath, markDone } from '../../../src/logfile/mark-done.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memc-load-list-'));
@@ -39,4 +40,36 @@ test('markDone dot-prefixes the file in its own folder', async () => {
   assert.equal(await markDone(f), join(dir, '.20170929000500.tsv.gz'));
   assert.equal(donePath(f), join(dir, '.20170929000500.tsv.gz'));
   assert.deepEqual(await listLogFiles(join(dir, '2017*0500.tsv.gz')), []);
+});
+
+test('a dangling link that matches is a pending file in its place; a link to a file is the file (issue #18, item 6)', async () => {
+  const d = join(dir, 'links');
+  mkdirSync(d);
+  writeFileSync(join(d, '20170929000000.tsv.gz'), '');
+  symlinkSync('/nonexistent/mount/20170929000100.tsv.gz', join(d, '20170929000100.tsv.gz'));
+  writeFileSync(join(dir, 'target.gz'), '');
+  symlinkSync(join(dir, 'target.gz'), join(d, '20170929000200.tsv.gz'));
+  symlinkSync('/nonexistent/x', join(d, 'other.txt'));
+  const listed = await listPattern(join(d, '*.tsv.gz'));
+  assert.deepEqual(listed.files, ['000000', '000100', '000200'].map((m) => join(d, `20170929${m}.tsv.gz`)));
+  assert.deepEqual(listed.badNames, []);
+});
+
+test('a name that is not UTF-8 is listed apart with its bytes and the mv that fixes it; the others keep their order (issue #18, item 6)', async () => {
+  const d = join(dir, 'bytes');
+  mkdirSync(d);
+  writeFileSync(join(d, '20170929000000.tsv.gz'), '');
+  writeFileSync(Buffer.from(`${d}/2017092900\xff100.tsv.gz`, 'latin1'), '');
+  writeFileSync(join(d, '20170929000200.tsv.gz'), '');
+  const listed = await listPattern(join(d, '*.tsv.gz'));
+  assert.deepEqual(listed.files, [join(d, '20170929000000.tsv.gz'), join(d, '20170929000200.tsv.gz')]);
+  assert.equal(listed.badNames.length, 1);
+  const bad = listed.badNames[0]!;
+  assert.equal(bad.path, join(d, '2017092900\uFFFD100.tsv.gz'));
+  const shown = `$'${d}/2017092900\\xff100.tsv.gz'`;
+  assert.ok(bad.why.startsWith(`the file name ${shown} is not UTF-8`), bad.why);
+  // The command works in bash as printed.
+  const mv = /e\.g\.: (mv -- .*)$/.exec(bad.why)![1]!;
+  execFileSync('bash', ['-c', mv]);
+  assert.deepEqual(await listLogFiles(join(d, '*.tsv.gz')), ['20170929000000', '20170929000200', '2017092900_100'].map((n) => join(d, `${n}.tsv.gz`)));
 });

@@ -1,0 +1,67 @@
+/**
+ * Late files (issue #18, item 7): a pending file older than a file of its folder already marked
+ * done. logfile/late-files.ts is the one rule both modes ask; pending.ts applies it to a run.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { lateFiles, lateLoadWarning, lateReason } from '../../../src/logfile/late-files.js';
+import { listLogFiles } from '../../../src/logfile/list-files.js';
+import { selectPending } from '../../../src/logfile/pending.js';
+
+const root = mkdtempSync(join(tmpdir(), 'memc-load-late-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+/** A folder holding `names` (empty files). */
+function folder(names: readonly string[]): string {
+  const d = join(root, `f${n++}`);
+  mkdirSync(d, { recursive: true });
+  for (const name of names) {
+    mkdirSync(join(d, name, '..'), { recursive: true });
+    writeFileSync(join(d, name), '');
+  }
+  return d;
+}
+const late = async (pattern: string) => Object.fromEntries([...(await lateFiles(pattern, await listLogFiles(pattern)))].map(([p, d]) => [basename(p), basename(d)]));
+
+describe('lateFiles', () => {
+  it('a pending file older than the newest done file of its folder is late; newer ones are not', async () => {
+    const d = folder(['.20170929000100.tsv.gz', '20170929000000.tsv.gz', '.20170929000300.tsv.gz', '20170929000200.tsv.gz', '20170929000400.tsv.gz']);
+    assert.deepEqual(await late(join(d, '*.tsv.gz')), { '20170929000000.tsv.gz': '.20170929000300.tsv.gz', '20170929000200.tsv.gz': '.20170929000300.tsv.gz' });
+  });
+
+  it('nothing done: nothing is late; nothing pending: an empty answer', async () => {
+    const d = folder(['20170929000000.tsv.gz', '20170929000100.tsv.gz']);
+    assert.deepEqual(await late(join(d, '*.tsv.gz')), {});
+    assert.equal((await lateFiles(join(d, '*.tsv.gz'), [])).size, 0);
+  });
+
+  it('folders are independent: a done file makes late only the older files of its own folder', async () => {
+    const d = folder(['a/.20170929000500.tsv.gz', 'a/20170929000100.tsv.gz', 'b/20170929000200.tsv.gz', 'b/.20170929000000.tsv.gz']);
+    const got = await lateFiles(join(d, '*/*.tsv.gz'), await listLogFiles(join(d, '*/*.tsv.gz')));
+    assert.deepEqual([...got], [[join(d, 'a/20170929000100.tsv.gz'), join(d, 'a/.20170929000500.tsv.gz')]]);
+  });
+
+  it('a tie (the same name pending and done, a copy restored beside its done file) is not late; dot names that are not the pattern\'s done files are ignored', async () => {
+    const d = folder(['.20170929000100.tsv.gz', '20170929000100.tsv.gz', '.memc-load.lock', '.20170929000900.tsv.gz.part']);
+    assert.deepEqual(await late(join(d, '*.tsv.gz')), {});
+  });
+});
+
+describe('selectPending', () => {
+  it('leaves late files out, failed with lateReason, holding back nothing; --load-late loads them and names them for the warning', async () => {
+    const d = folder(['20170929000000.tsv.gz', '.20170929000100.tsv.gz', '20170929000200.tsv.gz']);
+    const pattern = join(d, '*.tsv.gz');
+    const sel = await selectPending(pattern, false);
+    assert.deepEqual(sel.load, [join(d, '20170929000200.tsv.gz')]);
+    assert.deepEqual(sel.notLoaded, [{ path: join(d, '20170929000000.tsv.gz'), why: lateReason(join(d, '.20170929000100.tsv.gz')), late: join(d, '.20170929000100.tsv.gz') }]);
+    assert.match(sel.notLoaded[0]!.why, /^late: 20170929000100\.tsv\.gz in the same folder is already loaded .* Load it anyway with --load-late$/);
+    const anyway = await selectPending(pattern, true);
+    assert.deepEqual(anyway.load, [join(d, '20170929000000.tsv.gz'), join(d, '20170929000200.tsv.gz')]);
+    assert.deepEqual(anyway.notLoaded, []);
+    assert.deepEqual(anyway.lateLoaded, [{ path: join(d, '20170929000000.tsv.gz'), done: join(d, '.20170929000100.tsv.gz') }]);
+    assert.match(lateLoadWarning(anyway.lateLoaded[0]!.path, anyway.lateLoaded[0]!.done), /every key the two files share now holds this older file's value, not 20170929000100\.tsv\.gz's/);
+  });
+});
