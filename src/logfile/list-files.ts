@@ -46,9 +46,14 @@ export async function listPattern(pattern: string): Promise<Listing> {
   return { files: files.sort(byName), badNames: badNames.sort((a, b) => byName(a.path, b.path)) };
 }
 
-/** listPattern's pending files alone. */
+/**
+ * Every match, pending files and bad names alike, in order: for callers that do not ask
+ * selectPending (logfile/pending.ts) yet. A bad name then fails where it is read (ENOENT), as
+ * before, rather than being skipped without a word.
+ */
 export async function listLogFiles(pattern: string): Promise<string[]> {
-  return (await listPattern(pattern)).files;
+  const { files, badNames } = await listPattern(pattern);
+  return badNames.length === 0 ? files : [...files, ...badNames.map((b) => b.path)].sort(byName);
 }
 
 /** The load order: by base name (a timestamp), then by full path. */

@@ -11,6 +11,7 @@ import { selectPending, type Selection } from '../logfile/pending.js';
 import type { FileReport } from '../report/file-report.js';
 import { notLoadedReport } from '../report/file-tally.js';
 import { silentLogger, type Logger } from '../report/logger.js';
+import type { LoadObserver } from '../report/observer.js';
 import { summarize, type RunReport } from '../report/run-report.js';
 import { LoadSession, logFilesFound, type LoadHooks } from './session.js';
 import { logNotLoaded } from './settle-log.js';
@@ -30,7 +31,7 @@ export class Loader {
     const started = performance.now();
     const log = this.#hooks.logger ?? silentLogger;
     const selection = await selectPending(this.#opts.pattern, this.#opts.loadLate, this.#hooks.files);
-    const left = leaveOut(selection, this.#opts, log);
+    const left = leaveOut(selection, this.#opts, log, this.#hooks.observer);
     const files = selection.load;
     if (files.length === 0) {
       if (left.length === 0) log.log('info', `No files match ${this.#opts.pattern}: nothing to do`, { pattern: this.#opts.pattern });
@@ -51,14 +52,15 @@ export class Loader {
 }
 
 /**
- * Says what a selection leaves out (an error line each) and which late files it loads anyway
- * (a warning each); returns the reports of those left out.
+ * Says what a selection leaves out (an error line each, and to the metrics) and which late files
+ * it loads anyway (a warning each); returns the reports of those left out.
  */
-export function leaveOut(selection: Selection, opts: RunOptions, log: Logger): FileReport[] {
+export function leaveOut(selection: Selection, opts: RunOptions, log: Logger, observer: LoadObserver | undefined): FileReport[] {
   for (const l of selection.lateLoaded) log.log('warn', lateLoadWarning(l.path, l.done), { file: l.path, late: l.done });
   return selection.notLoaded.map((n) => {
     const report = notLoadedReport(n.path, n.why, n.late, opts.maxErrorRate);
     logNotLoaded(log, report);
+    observer?.fileFinished?.(report);
     return report;
   });
 }

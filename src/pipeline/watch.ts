@@ -19,7 +19,7 @@ import { selectPending, type Selection } from '../logfile/pending.js';
 import { PoolGunzip } from '../logfile/pool-gunzip.js';
 import type { FileReport } from '../report/file-report.js';
 import { summarize, type RunReport } from '../report/run-report.js';
-import { silentLogger, type Logger } from '../report/logger.js';
+import { silentLogger } from '../report/logger.js';
 import { leaveOut, type LoadHooks } from './loader.js';
 import { LoadSession } from './session.js';
 
@@ -52,7 +52,7 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
     await loader.start();
     while (!signal?.aborted) {
       const selection = await selectPending(opts.pattern, opts.loadLate);
-      noteLeftOut(selection, left, opts, hooks.logger ?? silentLogger, latest);
+      noteLeftOut(selection, left, opts, hooks, latest);
       const ready = await completePrefix(selection.load, seen, whole, w.settleMs);
       if (ready.length > 0) {
         const report = await loader.load(ready);
@@ -90,7 +90,7 @@ interface LeftOut {
  * A late file (or a bad name) is reported once and counts in the verdict while it is still left
  * out; once it is gone (moved away, loaded) it no longer does.
  */
-function noteLeftOut(selection: Selection, left: LeftOut, opts: RunOptions, log: Logger, latest: Map<string, FileReport>): void {
+function noteLeftOut(selection: Selection, left: LeftOut, opts: RunOptions, hooks: LoadHooks, latest: Map<string, FileReport>): void {
   const now = new Set(selection.notLoaded.map((n) => n.path));
   for (const [path, report] of left.reported) {
     if (now.has(path)) continue;
@@ -102,7 +102,7 @@ function noteLeftOut(selection: Selection, left: LeftOut, opts: RunOptions, log:
     notLoaded: selection.notLoaded.filter((n) => !left.reported.has(n.path)),
     lateLoaded: selection.lateLoaded.filter((l) => !left.warned.has(l.path)),
   };
-  for (const r of leaveOut(fresh, opts, log)) {
+  for (const r of leaveOut(fresh, opts, hooks.logger ?? silentLogger, hooks.observer)) {
     latest.set(r.path, r);
     left.reported.set(r.path, r);
   }

@@ -189,4 +189,8 @@ test('watch: a late file is reported once, stays pending and fails the session; 
     [basename(f3), 'succeeded', false],
   ]);
   await checkServers(s.map((x) => x.address), expectFrom([dataset[0]!, dataset[2]!, dataset[3]!]));
+  const anyway = await runCli([...args, '--load-late']);
+  assert.equal(anyway.code, 0, anyway.stderr);
+  assert.deepEqual(doneFiles(dir), dotted([f0, f1, f2, f3]));
+  await checkServers(s.map((x) => x.address), expectFrom([dataset[0]!, dataset[2]!, dataset[3]!, dataset[1]!]));
 });
