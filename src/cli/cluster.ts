@@ -55,7 +55,7 @@ async function runEnqueue(queues: Queues, c: Extract<ClusterCommand, { kind: 'en
   // Workers run elsewhere, in other folders: every path in the plan is absolute.
   const options = { ...c.options, pattern: isAbsolute(c.options.pattern) ? c.options.pattern : resolve(c.options.pattern) };
   const spool = resolve(c.spool ?? defaultSpool(options.pattern));
-  const r = await enqueue(queues, options, spool, c.spoolAhead);
+  const r = await enqueue(queues, options, spool, c.spoolAhead, c.redis.url);
   const late = r.kind === 'busy' ? [] : r.late;
   for (const l of late) process.stderr.write(`memc-load enqueue: not planned: ${l.file}: ${l.reason}\n`);
   // Held back for the operator's decision: the folder is not loaded, and --wait says so.

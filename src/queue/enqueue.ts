@@ -8,12 +8,15 @@
  *   back as their jobs finish; once it has settled, enqueue again re-plans.
  * - Late files (plan.ts holdLate) are planned only with --load-late: the result lists them.
  *
- * One enqueue at a time does this, under a Redis lock (plan.ts underEnqueueLock): two at once
- * could both see no plan in flight and plan the same files twice.
+ * One enqueue at a time does this, under a Redis lock (plan.ts underEnqueueLock). A plan holds
+ * its folder's lock file as a single-host run does (plan-lock.ts): a folder a single-host run
+ * holds is not planned (`busy`, naming its pid and host).
  */
 import type { RunOptions } from '../config/options.js';
+import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { listLogFiles } from '../logfile/list-files.js';
 import { applyQueue, COMMIT_QUEUE, KEYS, SPLIT_QUEUE } from './names.js';
+import { keepPlanLock, takePlanLock } from './plan-lock.js';
 import { currentPlan, fileName, fileRecords, fileState, holdLate, inFlight, jobIds, legacyPlan, planLanes, underEnqueueLock, writePlan, type ApplyData, type CommitData, type LateFile, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
 
@@ -26,12 +29,21 @@ export type EnqueueResult =
 /** A job's own retries would put it at the back of its queue, behind later files: it has one attempt, and retries inside. */
 const JOB_OPTS = { attempts: 1, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } } as const;
 
-export async function enqueue(queues: Queues, options: RunOptions, spool: string, spoolAhead: number): Promise<EnqueueResult> {
-  const r = await underEnqueueLock(queues.redis, 10_000, () => planLocked(queues, options, spool, spoolAhead));
+/** `redisUrl`: this enqueue's --redis, named (without its password) in the folder's lock. */
+export async function enqueue(queues: Queues, options: RunOptions, spool: string, spoolAhead: number, redisUrl: string): Promise<EnqueueResult> {
+  const r = await underEnqueueLock(queues.redis, 10_000, async () => {
+    try {
+      return await planLocked(queues, options, spool, spoolAhead, redisUrl);
+    } catch (err) {
+      // The folder is another run's (a single-host run, or another Redis's plan): try again later.
+      if (err instanceof MemcLoadError && err.code === ERROR_CODES.LOCKED) return { kind: 'busy', plan: (await queues.redis.get(KEYS.current)) ?? '-', why: err.message } as const;
+      throw err;
+    }
+  });
   return r === 'busy' ? { kind: 'busy', plan: (await queues.redis.get(KEYS.current)) ?? '?', why: 'another enqueue has been planning for 10 s' } : r;
 }
 
-async function planLocked(queues: Queues, options: RunOptions, spool: string, spoolAhead: number): Promise<EnqueueResult> {
+async function planLocked(queues: Queues, options: RunOptions, spool: string, spoolAhead: number, redisUrl: string): Promise<EnqueueResult> {
   const plan = await currentPlan(queues.redis);
   if (plan !== null && (await inFlight(queues, plan))) {
     const legacy = legacyPlan(plan);
@@ -43,6 +55,7 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string, sp
     if (JSON.stringify(planLanes(options)) !== JSON.stringify(plan.lanes) || spool !== plan.spool) {
       return { kind: 'busy', plan: plan.id, why: `plan ${plan.id} in flight loads with other servers or another spool; enqueue these once it has settled` };
     }
+    await keepPlanLock(queues, plan, redisUrl);
     const pending = await listLogFiles(options.pattern);
     const planned = new Set(plan.files);
     const { load: newer, late } = await holdLate(options.pattern, pending.filter((f) => !planned.has(f)), plan, options.loadLate);
@@ -54,12 +67,21 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string, sp
     await addFlows(queues, next, plan.files.length);
     return { kind: 'appended', plan: plan.id, files: newer, late };
   }
+  // The folder first, then its files, as a single-host run does (under the enqueue lock, no other
+  // enqueue takes the next id meanwhile).
+  const seq = Number((await queues.redis.get(KEYS.seq)) ?? 0) + 1;
+  const made = { id: `p${seq}`, created: new Date().toISOString(), options };
+  const lock = await takePlanLock(queues, made, redisUrl);
   const pending = await listLogFiles(options.pattern);
   // Nothing pending and nothing in flight: the folder says every file is done, whatever an
   // earlier plan's verdict was, so there is nothing to wait for.
   const { load, late } = await holdLate(options.pattern, pending, null, options.loadLate);
-  if (load.length === 0) return { kind: 'nothing', plan: null, late };
-  const next: Plan = { id: `p${await queues.redis.incr(KEYS.seq)}`, created: new Date().toISOString(), options, spool, spoolAhead, lanes: planLanes(options), files: load, fileKeys: 'path' };
+  if (load.length === 0) {
+    await lock?.release();
+    return { kind: 'nothing', plan: null, late };
+  }
+  await queues.redis.set(KEYS.seq, seq);
+  const next: Plan = { ...made, spool, spoolAhead, lanes: planLanes(options), files: load, fileKeys: 'path' };
   await writePlan(queues.redis, next);
   await queues.redis.sadd(KEYS.lanes, ...next.lanes);
   for (const lane of next.lanes) await queues.get(applyQueue(lane)).setGlobalConcurrency(1);

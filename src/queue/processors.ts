@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
 import { MemcLoadError } from '../errors.js';
 import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
+import { releaseIfLast } from './plan-lock.js';
 import { committedCount, fileName, legacyPlan, planEvent, renamed, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
 
@@ -212,6 +213,7 @@ export async function commitJob(ctx: WorkerContext, job: Job<CommitData>, token:
   await markDone(file);
   await removeSpool(file, plan.spool);
   await recordFile(redis, planId, file, { state: 'done', outcome, reason: null, ...counts, at: new Date().toISOString() });
+  await releaseIfLast(redis, planId, file);
   ctx.log(`${name}: ${outcome}, renamed (lines=${manifest.lines} records=${manifest.records} rejected=${manifest.rejectedTotal})`);
   return { outcome, renamed: true };
 }
