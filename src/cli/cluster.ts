@@ -1,7 +1,7 @@
 /**
  * The cluster commands' printing and exit statuses (docs/cluster.md):
- *   enqueue  0 planned, appended or nothing to do (with --wait: every planned file renamed)
- *            1 with --wait: a file failed; Redis unreachable
+ *   enqueue  0 planned, appended or nothing to do (with --wait: every planned file renamed, none held back as late)
+ *            1 with --wait: a file failed, or a late file was held back; Redis unreachable
  *            2 usage or configuration error (Redis not noeviction included)
  *            75 a failed plan is still finishing, or another enqueue is planning: try again later
  *   worker   0 stopped by SIGTERM/SIGINT after finishing or handing back its jobs; 1 Redis lost at start
@@ -55,14 +55,23 @@ async function runEnqueue(queues: Queues, c: Extract<ClusterCommand, { kind: 'en
   // Workers run elsewhere, in other folders: every path in the plan is absolute.
   const options = { ...c.options, pattern: isAbsolute(c.options.pattern) ? c.options.pattern : resolve(c.options.pattern) };
   const spool = resolve(c.spool ?? defaultSpool(options.pattern));
-  const r = await enqueue(queues, options, spool, c.spoolAhead);
+  const r = await enqueue(queues, options, spool, c.spoolAhead, c.redis.url);
+  const late = r.kind === 'busy' ? [] : r.late;
+  for (const l of late) process.stderr.write(`memc-load enqueue: not planned: ${l.file}: ${l.reason}\n`);
+  // Held back for the operator's decision: the folder is not loaded, and --wait says so.
+  const verdict = (ok: boolean) => (ok && late.length === 0 ? EXIT.OK : EXIT.FAILED);
   switch (r.kind) {
     case 'busy':
       process.stderr.write(`memc-load enqueue: nothing enqueued: ${r.why}\n`);
       return EXIT.BUSY;
     case 'nothing':
-      process.stderr.write(`memc-load enqueue: nothing to enqueue: no pending file matches ${options.pattern}${r.plan !== null ? ` beyond plan ${r.plan}` : ''}\n`);
-      if (!c.wait || r.plan === null) return EXIT.OK;
+      process.stderr.write(
+        late.length > 0
+          ? `memc-load enqueue: nothing to enqueue: the pending file(s) matching ${options.pattern}${r.plan !== null ? ` beyond plan ${r.plan}` : ''} are late (above)\n`
+          : `memc-load enqueue: nothing to enqueue: no pending file matches ${options.pattern}${r.plan !== null ? ` beyond plan ${r.plan}` : ''}\n`,
+      );
+      if (!c.wait) return EXIT.OK;
+      if (r.plan === null) return verdict(true);
       break;
     case 'planned':
     case 'appended':
@@ -75,7 +84,7 @@ async function runEnqueue(queues: Queues, c: Extract<ClusterCommand, { kind: 'en
     const s = await readStatus(queues);
     if (s.settled) {
       process.stderr.write(`memc-load enqueue: plan ${s.plan} settled: ${summary(s)}\n`);
-      return s.counts.failed === 0 && s.counts.in_flight === 0 ? EXIT.OK : EXIT.FAILED;
+      return verdict(s.counts.failed === 0 && s.counts.in_flight === 0);
     }
     await sleep(250);
   }
@@ -92,12 +101,13 @@ async function runStatus(queues: Queues, json: boolean): Promise<number> {
 }
 
 function summary(s: Status): string {
-  return `${s.counts.done} done, ${s.counts.failed} failed, ${s.counts.in_flight} in flight, ${s.counts.pending} pending`;
+  return `${s.counts.done} done, ${s.counts.failed} failed, ${s.counts.in_flight} in flight, ${s.counts.pending} pending${s.late > 0 ? ` (${s.late} late)` : ''}`;
 }
 
 export function renderStatus(s: Status): string {
   if (s.plan === null) return 'no plan yet: run memc-load enqueue\n';
   const out: string[] = [`plan ${s.plan} (made ${s.created}): ${s.settled ? 'settled' : 'in flight'}; files: ${summary(s)}`];
+  if (s.legacy !== null) out.push(`${s.legacy}; file states below are read from the folder alone`);
   out.push(`split jobs (all plans): ${s.split.waiting} waiting, ${s.split.active} running, ${s.split.completed} done, ${s.split.failed} failed`);
   out.push('nodes (apply jobs, all plans):');
   for (const l of s.lanes) {

@@ -3,17 +3,18 @@
  * where each lane's segment is. Written last, by temp + rename, so its presence means the split
  * is complete; everything apply and commit need to know about the file is in it.
  *
- *   <spool>/<file name>/manifest.json
- *   <spool>/<file name>/<splitId>.<lane>.seg     one per lane with records
+ *   <spool>/<file key>/manifest.json              the key: name@hash of the path (logfile/file-key.ts)
+ *   <spool>/<file key>/<splitId>.<lane>.seg     one per lane with records
  *
  * Segment names carry the split's id: two splits of one file (a stalled job run twice) never
  * write the same name, and the manifest that lands last names a complete set of its own.
  */
 import { readFile, rm, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES, type DeviceType } from '../config/servers.js';
 import { SpoolError } from '../errors.js';
+import { fileKey } from '../logfile/file-key.js';
 import type { RejectCounts } from '../record/reasons.js';
 import type { FileOutcome } from '../report/file-report.js';
 
@@ -79,9 +80,9 @@ export interface SplitManifest {
   readonly seconds: number;
 }
 
-/** The folder holding `file`'s segments and manifest. */
+/** The folder holding `file`'s segments and manifest: by path, so a/X and b/X do not share one. */
 export function spoolFolder(file: string, spoolDir: string): string {
-  return resolve(spoolDir, basename(file));
+  return resolve(spoolDir, fileKey(file));
 }
 
 export function shapeOf(o: RunOptions): SplitShape {

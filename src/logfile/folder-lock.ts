@@ -12,6 +12,11 @@
  * judged. Only a dead holder or a takeover ever removes those bytes, so two runs that both find
  * the lock stale cannot both win. A takeover file left by a run that died in those few
  * milliseconds is cleared once it is older than TAKEOVER_STALE_MS.
+ *
+ * A cluster plan holds the folder too (issue #18, item 4): its lock names the plan and its Redis
+ * (`plan`), not a live process: `enqueue` writes it and exits while the workers load. Only that
+ * Redis can say whether the plan is still in flight, so such a lock is held unless the caller's
+ * `checkPlan` (queue/plan-lock.ts) finds the plan settled.
  */
 import { readFileSync, unlinkSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
@@ -37,13 +42,27 @@ export interface LockHolder {
   readonly bootId?: string | null;
   readonly pattern?: string;
   readonly argv?: readonly string[];
+  /** Set when a cluster plan holds the folder: pid and hostname are then the enqueue that took it. */
+  readonly plan?: PlanRef;
 }
+
+/** A cluster plan, as its folder lock names it. */
+export interface PlanRef {
+  readonly id: string;
+  /** ISO time the plan was made: a plan id reused by another Redis is another plan. */
+  readonly created: string;
+  /** Its Redis, a URL without password. */
+  readonly redis: string;
+}
+
+/** Asks a plan's Redis whether the plan has settled; `note` says why that could not be told. */
+export type PlanCheck = (plan: PlanRef) => Promise<{ readonly settled: boolean; readonly note?: string }>;
 
 /** How a lock file was judged. */
 export type Verdict =
-  | { readonly kind: 'held'; readonly holder: LockHolder; readonly why: 'alive' | 'other_host' }
+  | { readonly kind: 'held'; readonly holder: LockHolder; readonly why: 'alive' | 'other_host' | 'plan'; readonly note?: string }
   | { readonly kind: 'held_unreadable' }
-  | { readonly kind: 'stale'; readonly holder: LockHolder | null; readonly why: 'dead' | 'pid_reused' | 'rebooted' | 'unreadable' };
+  | { readonly kind: 'stale'; readonly holder: LockHolder | null; readonly why: 'dead' | 'pid_reused' | 'rebooted' | 'unreadable' | 'plan_settled' };
 
 export interface Acquired {
   readonly lock: FolderLock;
@@ -120,7 +139,7 @@ export class FolderLock {
  * Takes the lock of `folder` or throws FolderLockedError naming the holder. A folder that does not
  * exist has nothing to load and gets a lock that holds nothing (null).
  */
-export async function acquireFolderLock(folder: string, me: LockHolder): Promise<Acquired | null> {
+export async function acquireFolderLock(folder: string, me: LockHolder, checkPlan?: PlanCheck): Promise<Acquired | null> {
   const path = join(folder, LOCK_FILE);
   const content = `${JSON.stringify(me)}\n`;
   let tookOver: Acquired['tookOver'] = null;
@@ -130,7 +149,8 @@ export async function acquireFolderLock(folder: string, me: LockHolder): Promise
     if (created === 'created') return { lock: new FolderLock(folder, content), tookOver };
     const seen = await readLock(path, folder);
     if (seen === null) continue; // released between our two looks: try again
-    const verdict = judge(seen.text, seen.mtimeMs, me);
+    let verdict = judge(seen.text, seen.mtimeMs, me);
+    if (verdict.kind === 'held' && verdict.why === 'plan') verdict = await judgePlan(verdict.holder, checkPlan);
     if (verdict.kind !== 'stale') throw lockedError(folder, path, verdict);
     if (await removeStale(path, seen.text, folder)) tookOver = verdict;
   }
@@ -144,6 +164,8 @@ export async function acquireFolderLock(folder: string, me: LockHolder): Promise
 export function judge(text: string, mtimeMs: number, me: LockHolder, now: number = Date.now()): Verdict {
   const holder = parseHolder(text);
   if (holder === null) return now - mtimeMs >= GARBAGE_STALE_MS ? { kind: 'stale', holder: null, why: 'unreadable' } : { kind: 'held_unreadable' };
+  // Its pid is the enqueue that made the plan, long gone: only the plan's Redis can tell.
+  if (holder.plan !== undefined) return { kind: 'held', holder, why: 'plan' };
   if (holder.hostname !== me.hostname) return { kind: 'held', holder, why: 'other_host' };
   if (holder.bootId && me.bootId && holder.bootId !== me.bootId) return { kind: 'stale', holder, why: 'rebooted' };
   if (!pidAlive(holder.pid)) return { kind: 'stale', holder, why: 'dead' };
@@ -152,8 +174,16 @@ export function judge(text: string, mtimeMs: number, me: LockHolder, now: number
   return { kind: 'held', holder, why: 'alive' };
 }
 
-/** "pid 1234 on host X since <time>", for messages. */
+/** A plan lock is stale only when its Redis says the plan settled; a Redis that cannot answer holds. */
+async function judgePlan(holder: LockHolder, checkPlan: PlanCheck | undefined): Promise<Verdict> {
+  if (checkPlan === undefined || holder.plan === undefined) return { kind: 'held', holder, why: 'plan' };
+  const seen = await checkPlan(holder.plan);
+  return seen.settled ? { kind: 'stale', holder, why: 'plan_settled' } : { kind: 'held', holder, why: 'plan', ...(seen.note ? { note: seen.note } : {}) };
+}
+
+/** "pid 1234 on host X since <time>", or "plan p3 (Redis URL) since <time>", for messages. */
 export function describeHolder(h: LockHolder): string {
+  if (h.plan !== undefined) return `plan ${h.plan.id} of Redis ${h.plan.redis} (enqueued by pid ${h.pid} on host ${h.hostname}) since ${h.started}`;
   return `pid ${h.pid} on host ${h.hostname} since ${h.started}`;
 }
 
@@ -161,6 +191,7 @@ const STALE_BECAUSE = {
   dead: 'is no longer running',
   pid_reused: 'is no longer running (its pid now belongs to another process)',
   rebooted: 'is no longer running (the machine rebooted since)',
+  plan_settled: 'has settled (its Redis runs no job of it)',
 } as const;
 
 /** What a warning says about a lock that was taken over. */
@@ -177,9 +208,11 @@ function lockedError(folder: string, path: string, v: Exclude<Verdict, { kind: '
     );
   }
   const what =
-    v.why === 'other_host'
-      ? `; that is another host, whose process cannot be checked from here: if no run is going on there, delete the lock file`
-      : RETRY_HINT;
+    v.why === 'plan' && v.holder.plan !== undefined
+      ? `${v.note ? `; ${v.note}` : ''}; see it with \`memc-load status --redis ${v.holder.plan.redis}\`: the folder is free again once the plan has settled${RETRY_HINT}`
+      : v.why === 'other_host'
+        ? `; that is another host, whose process cannot be checked from here: if no run is going on there, delete the lock file`
+        : RETRY_HINT;
   return new FolderLockedError(`${folder} is being loaded by ${describeHolder(v.holder)} (lock file ${path})${what}`, { file: path });
 }
 

@@ -2,14 +2,18 @@
  * A run holds the lock of the folder it loads (logfile/folder-lock.ts) from before it lists the
  * files until it has renamed the last one; watch mode for its whole life. --dry writes nothing
  * and takes no lock. Held by another run: FolderLockedError, after waiting up to `waitLock` s.
+ * Held by a cluster plan: its Redis says whether the plan is still in flight (queue/plan-lock.ts,
+ * loaded only then: a run that never meets a plan never loads BullMQ).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunOptions } from '../config/options.js';
 import { ERROR_CODES, FolderLockedError, MemcLoadError } from '../errors.js';
-import { acquireFolderLock, describeStale, patternFolder, RETRY_HINT, selfHolder, type Acquired } from '../logfile/folder-lock.js';
+import { acquireFolderLock, describeStale, patternFolder, RETRY_HINT, selfHolder, type Acquired, type PlanCheck } from '../logfile/folder-lock.js';
 import { silentLogger } from '../report/logger.js';
 import { summarize, type RunReport } from '../report/run-report.js';
 import type { LoadHooks } from './loader.js';
+
+const checkPlan: PlanCheck = async (plan) => (await import('../queue/plan-lock.js')).checkPlanLock(plan);
 
 /** How often a waiting run looks at the lock again. */
 const POLL_MS = 200;
@@ -43,7 +47,7 @@ async function acquireWaiting(folder: string, opts: RunOptions, hooks: LoadHooks
   let told = false;
   for (;;) {
     try {
-      return await acquireFolderLock(folder, selfHolder(opts.pattern));
+      return await acquireFolderLock(folder, selfHolder(opts.pattern), checkPlan);
     } catch (err) {
       if (!(err instanceof MemcLoadError && err.code === ERROR_CODES.LOCKED)) throw err;
       const left = deadline - performance.now();

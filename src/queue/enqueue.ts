@@ -6,47 +6,48 @@
  * - A plan in flight that has not failed: the files newer than its last are appended to it.
  * - A plan in flight that has failed: nothing is enqueued (`busy`). Its later files fail as held
  *   back as their jobs finish; once it has settled, enqueue again re-plans.
+ * - Late files (plan.ts holdLate) are planned only with --load-late: the result lists them.
  *
- * One enqueue at a time does this, under a Redis lock (SET NX with an expiry): two at once could
- * both see no plan in flight and plan the same files twice.
+ * One enqueue at a time does this, under a Redis lock (plan.ts underEnqueueLock). A plan holds
+ * its folder's lock file as a single-host run does (plan-lock.ts): a folder a single-host run
+ * holds is not planned (`busy`, naming its pid and host).
  */
-import { randomUUID } from 'node:crypto';
-import { basename } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunOptions } from '../config/options.js';
+import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { listLogFiles } from '../logfile/list-files.js';
 import { applyQueue, COMMIT_QUEUE, KEYS, SPLIT_QUEUE } from './names.js';
-import { currentPlan, fileRecords, fileState, jobIds, planLanes, writePlan, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
+import { keepPlanLock, takePlanLock } from './plan-lock.js';
+import { currentPlan, fileName, fileRecords, fileState, holdLate, inFlight, jobIds, legacyPlan, planLanes, underEnqueueLock, writePlan, type ApplyData, type CommitData, type LateFile, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
 
+/** `late`: pending files held back as late (not planned): the operator decides (--load-late). */
 export type EnqueueResult =
-  | { readonly kind: 'nothing'; readonly plan: string | null }
-  | { readonly kind: 'planned' | 'appended'; readonly plan: string; readonly files: readonly string[] }
+  | { readonly kind: 'nothing'; readonly plan: string | null; readonly late: readonly LateFile[] }
+  | { readonly kind: 'planned' | 'appended'; readonly plan: string; readonly files: readonly string[]; readonly late: readonly LateFile[] }
   | { readonly kind: 'busy'; readonly plan: string; readonly why: string };
 
 /** A job's own retries would put it at the back of its queue, behind later files: it has one attempt, and retries inside. */
 const JOB_OPTS = { attempts: 1, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } } as const;
 
-export async function enqueue(queues: Queues, options: RunOptions, spool: string, spoolAhead: number): Promise<EnqueueResult> {
-  const redis = queues.redis;
-  const token = randomUUID();
-  const deadline = Date.now() + 10_000;
-  while ((await redis.set(KEYS.enqueueLock, token, 'PX', 30_000, 'NX')) !== 'OK') {
-    if (Date.now() > deadline) return { kind: 'busy', plan: (await redis.get(KEYS.current)) ?? '?', why: 'another enqueue has been planning for 10 s' };
-    await sleep(100);
-  }
-  try {
-    return await planLocked(queues, options, spool, spoolAhead);
-  } finally {
-    // Compare-and-delete: a lock that expired and was taken by another enqueue is not ours to drop.
-    await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, KEYS.enqueueLock, token);
-  }
+/** `redisUrl`: this enqueue's --redis, named (without its password) in the folder's lock. */
+export async function enqueue(queues: Queues, options: RunOptions, spool: string, spoolAhead: number, redisUrl: string): Promise<EnqueueResult> {
+  const r = await underEnqueueLock(queues.redis, 10_000, async () => {
+    try {
+      return await planLocked(queues, options, spool, spoolAhead, redisUrl);
+    } catch (err) {
+      // The folder is another run's (a single-host run, or another Redis's plan): try again later.
+      if (err instanceof MemcLoadError && err.code === ERROR_CODES.LOCKED) return { kind: 'busy', plan: (await queues.redis.get(KEYS.current)) ?? '-', why: err.message } as const;
+      throw err;
+    }
+  });
+  return r === 'busy' ? { kind: 'busy', plan: (await queues.redis.get(KEYS.current)) ?? '?', why: 'another enqueue has been planning for 10 s' } : r;
 }
 
-async function planLocked(queues: Queues, options: RunOptions, spool: string, spoolAhead: number): Promise<EnqueueResult> {
-  const pending = await listLogFiles(options.pattern);
+async function planLocked(queues: Queues, options: RunOptions, spool: string, spoolAhead: number, redisUrl: string): Promise<EnqueueResult> {
   const plan = await currentPlan(queues.redis);
   if (plan !== null && (await inFlight(queues, plan))) {
+    const legacy = legacyPlan(plan);
+    if (legacy !== null) return { kind: 'busy', plan: plan.id, why: legacy };
     const failed = await firstFailure(queues, plan);
     if (failed !== null) {
       return { kind: 'busy', plan: plan.id, why: `plan ${plan.id} failed at ${failed.file} (${failed.reason}) and its jobs are still finishing; enqueue again once \`memc-load status\` shows it settled` };
@@ -54,46 +55,49 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string, sp
     if (JSON.stringify(planLanes(options)) !== JSON.stringify(plan.lanes) || spool !== plan.spool) {
       return { kind: 'busy', plan: plan.id, why: `plan ${plan.id} in flight loads with other servers or another spool; enqueue these once it has settled` };
     }
-    const last = basename(plan.files[plan.files.length - 1] ?? '');
-    const newer = pending.filter((f) => basename(f) > last && !plan.files.includes(f));
-    if (newer.length === 0) return { kind: 'nothing', plan: plan.id };
+    await keepPlanLock(queues, plan, redisUrl);
+    const pending = await listLogFiles(options.pattern);
+    const planned = new Set(plan.files);
+    const { load: newer, late } = await holdLate(options.pattern, pending.filter((f) => !planned.has(f)), plan, options.loadLate);
+    if (newer.length === 0) return { kind: 'nothing', plan: plan.id, late };
     const next: Plan = { ...plan, files: [...plan.files, ...newer] };
     // The plan first: an enqueue that dies half-way leaves files listed whose flows a later
     // enqueue adds (addFlows skips those that exist), never flows no plan lists.
     await writePlan(queues.redis, next);
     await addFlows(queues, next, plan.files.length);
-    return { kind: 'appended', plan: plan.id, files: newer };
+    return { kind: 'appended', plan: plan.id, files: newer, late };
   }
+  // The folder first, then its files, as a single-host run does (under the enqueue lock, no other
+  // enqueue takes the next id meanwhile).
+  const seq = Number((await queues.redis.get(KEYS.seq)) ?? 0) + 1;
+  const made = { id: `p${seq}`, created: new Date().toISOString(), options };
+  const lock = await takePlanLock(queues, made, redisUrl);
+  const pending = await listLogFiles(options.pattern);
   // Nothing pending and nothing in flight: the folder says every file is done, whatever an
   // earlier plan's verdict was, so there is nothing to wait for.
-  if (pending.length === 0) return { kind: 'nothing', plan: null };
-  const id = `p${await queues.redis.incr(KEYS.seq)}`;
-  const next: Plan = { id, created: new Date().toISOString(), options, spool, spoolAhead, lanes: planLanes(options), files: pending };
+  const { load, late } = await holdLate(options.pattern, pending, null, options.loadLate);
+  if (load.length === 0) {
+    await lock?.release();
+    return { kind: 'nothing', plan: null, late };
+  }
+  await queues.redis.set(KEYS.seq, seq);
+  const next: Plan = { ...made, spool, spoolAhead, lanes: planLanes(options), files: load, fileKeys: 'path' };
   await writePlan(queues.redis, next);
   await queues.redis.sadd(KEYS.lanes, ...next.lanes);
   for (const lane of next.lanes) await queues.get(applyQueue(lane)).setGlobalConcurrency(1);
-  await queues.redis.set(KEYS.current, id);
+  await queues.redis.set(KEYS.current, next.id);
   await addFlows(queues, next, 0);
-  return { kind: 'planned', plan: id, files: pending };
+  return { kind: 'planned', plan: next.id, files: load, late };
 }
 
 /** The plan's first failed file, in file order (see fileState: recorded, or passed up to its commit). */
 async function firstFailure(queues: Queues, plan: Plan): Promise<{ file: string; reason: string } | null> {
   const records = await fileRecords(queues.redis, plan.id);
   for (const file of plan.files) {
-    const { state, detail } = await fileState(queues, plan, file, records.get(basename(file)));
-    if (state === 'failed') return { file: basename(file), reason: detail ?? 'failed' };
+    const { state, detail } = await fileState(queues, plan, file, records.get(file));
+    if (state === 'failed') return { file: fileName(plan, file), reason: detail ?? 'failed' };
   }
   return null;
-}
-
-/** Any job of any memc-load queue not yet finished (waiting, delayed, active, waiting for children). */
-export async function inFlight(queues: Queues, plan: Plan): Promise<boolean> {
-  for (const name of [SPLIT_QUEUE, COMMIT_QUEUE, ...plan.lanes.map(applyQueue)]) {
-    const c = await queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized', 'paused');
-    if (Object.values(c).some((n) => n > 0)) return true;
-  }
-  return false;
 }
 
 /** Adds the flows of `plan.files[from…]`, in order, skipping a file whose flow an earlier enqueue added. */

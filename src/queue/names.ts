@@ -3,7 +3,7 @@
  * keys. BullMQ refuses `:` in queue names and job ids, and a node's label is `host:port`, so
  * labels are written with `_` there; the label itself travels in the job's data.
  */
-import { basename } from 'node:path';
+import { fileKey } from '../logfile/file-key.js';
 
 /** BullMQ's key prefix for memc-load's queues (its keys are `memc-load:<queue>:…`). */
 export const PREFIX = 'memc-load';
@@ -27,13 +27,13 @@ export const KEYS = {
   /** Every lane (node label) any plan used: the workers open an apply queue for each. */
   lanes: `${PREFIX}:lanes`,
   plan: (id: string) => `${PREFIX}:plan:${id}`,
-  /** Hash file name → JSON FileRecord: what happened to each file of the plan. */
+  /** Hash file path → JSON FileRecord: what happened to each file of the plan. */
   files: (id: string) => `${PREFIX}:plan:${id}:files`,
-  /** Set of the plan's committed (renamed) files' names. */
+  /** Set of the plan's committed (renamed) files' paths. */
   committed: (id: string) => `${PREFIX}:plan:${id}:committed`,
-  /** The name of the plan's first file to fail, once one has (SET NX). */
+  /** The path of the plan's first file to fail, once one has (SET NX). */
   failed: (id: string) => `${PREFIX}:plan:${id}:failed`,
-  /** Hash lane → the file whose apply failed first on it in this plan. */
+  /** Hash lane → the path of the file whose apply failed first on it in this plan. */
   laneFailed: (id: string) => `${PREFIX}:plan:${id}:lane-failed`,
   /** Hash lane → JSON { pid, uptime, at, index }: the node as the plan's first write to it left it. */
   laneNode: (id: string) => `${PREFIX}:plan:${id}:lane-node`,
@@ -45,9 +45,12 @@ export const KEYS = {
   events: (id: string) => `${PREFIX}:plan:${id}:events`,
 };
 
-/** Job ids carry the plan: the same file in a later plan (a re-plan after a failure) is a new job. */
+/**
+ * Job ids carry the plan: the same file in a later plan (a re-plan after a failure) is a new job.
+ * And the file's path (fileKey: its name and a hash of its path): a/X and b/X are two files.
+ */
 export const jobIds = {
-  split: (plan: string, file: string) => `${plan}.split.${basename(file)}`,
-  apply: (plan: string, file: string, lane: string) => `${plan}.apply.${basename(file)}.${lane.replace(/:/g, '_')}`,
-  commit: (plan: string, file: string) => `${plan}.commit.${basename(file)}`,
+  split: (plan: string, file: string) => `${plan}.split.${fileKey(file)}`,
+  apply: (plan: string, file: string, lane: string) => `${plan}.apply.${fileKey(file)}.${lane.replace(/:/g, '_')}`,
+  commit: (plan: string, file: string) => `${plan}.commit.${fileKey(file)}`,
 };

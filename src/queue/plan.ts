@@ -15,12 +15,16 @@
  */
 import type { Redis } from 'ioredis';
 import { access } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import { patternFolder } from '../logfile/folder-lock.js';
+import { lateFiles, lateReason } from '../logfile/late-files.js';
+import { donePath } from '../logfile/mark-done.js';
 import type { FileOutcome } from '../report/file-report.js';
-import { COMMIT_QUEUE, jobIds, KEYS } from './names.js';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, SPLIT_QUEUE } from './names.js';
 import type { Queues } from './queues.js';
 
 export interface Plan {
@@ -38,6 +42,30 @@ export interface Plan {
   readonly lanes: readonly string[];
   /** Absolute paths, oldest first. Appended to, never reordered. */
   readonly files: readonly string[];
+  /**
+   * 'path': job ids, records and spool folders are keyed by the file's path (issue #18). A plan
+   * without it was made by an older memc-load, which keyed them by base name: see legacyPlan.
+   */
+  readonly fileKeys?: 'path';
+}
+
+/**
+ * Why this memc-load does not run a plan's jobs (an older memc-load made it, keying files by base
+ * name), or null. Its jobs are failed unrun, so its files stay pending; `status` shows its files
+ * from the folder alone; once it has settled, the next enqueue makes a new plan.
+ */
+export function legacyPlan(plan: Plan): string | null {
+  if (plan.fileKeys === 'path') return null;
+  return `plan ${plan.id} was made by an older memc-load, which named files by their base name; this one does not run its jobs (its files stay pending): once \`memc-load status\` shows it settled, enqueue again`;
+}
+
+/**
+ * How messages name a plan's file: its path under the pattern's folder (`a/X` for
+ * `D/*\/*.tsv.gz`; just the base name for `D/*.tsv.gz`), so files of one name in two folders are
+ * told apart without printing whole paths.
+ */
+export function fileName(plan: Plan, file: string): string {
+  return relative(patternFolder(plan.options.pattern), file);
 }
 
 export interface SplitData {
@@ -102,14 +130,17 @@ export async function committedCount(redis: Redis, plan: string): Promise<number
   return redis.scard(KEYS.committed(plan));
 }
 
-/** A failure keeps the first reason given (a lane's), not a later one (another lane's, or the commit's). */
+/**
+ * A failure keeps the first reason given (a lane's), not a later one (another lane's, or the
+ * commit's). Keyed by the file's path, as the plan lists it.
+ */
 export async function recordFile(redis: Redis, plan: string, file: string, record: FileRecord): Promise<void> {
   if (record.state === 'failed') {
-    await redis.hsetnx(KEYS.files(plan), basename(file), JSON.stringify(record));
-    await redis.set(KEYS.failed(plan), basename(file), 'NX');
+    await redis.hsetnx(KEYS.files(plan), file, JSON.stringify(record));
+    await redis.set(KEYS.failed(plan), file, 'NX');
   } else {
-    await redis.hset(KEYS.files(plan), basename(file), JSON.stringify(record));
-    await redis.sadd(KEYS.committed(plan), basename(file));
+    await redis.hset(KEYS.files(plan), file, JSON.stringify(record));
+    await redis.sadd(KEYS.committed(plan), file);
   }
 }
 
@@ -119,11 +150,48 @@ export async function recordFile(redis: Redis, plan: string, file: string, recor
  */
 export async function recordRenamedBack(redis: Redis, plan: string, file: string, reason: string): Promise<void> {
   const record: FileRecord = { state: 'failed', outcome: 'failed_load', reason, at: new Date().toISOString() };
-  await redis.hset(KEYS.files(plan), basename(file), JSON.stringify(record));
-  await redis.srem(KEYS.committed(plan), basename(file));
-  await redis.set(KEYS.failed(plan), basename(file));
+  await redis.hset(KEYS.files(plan), file, JSON.stringify(record));
+  await redis.srem(KEYS.committed(plan), file);
+  await redis.set(KEYS.failed(plan), file);
 }
 
+/** A pending file held back because loading it would put older values over newer ones. */
+export interface LateFile {
+  readonly file: string;
+  readonly reason: string;
+}
+
+/**
+ * Splits pending files not in `plan` into those a plan may load and the late ones: late as the
+ * single host judges it (logfile/late-files.ts: a newer file of its folder is done), or late to
+ * the plan in flight (a newer file of its folder is planned: appended behind it, it would be
+ * applied after it). With --load-late (the operator's decision) every file may load.
+ */
+export async function holdLate(pattern: string, files: readonly string[], plan: Plan | null, loadLate: boolean): Promise<{ load: string[]; late: LateFile[] }> {
+  const done = await lateFiles(pattern, files);
+  const planned = new Map<string, string>();
+  for (const f of plan?.files ?? []) {
+    const newest = planned.get(dirname(f));
+    if (newest === undefined || basename(f) > basename(newest)) planned.set(dirname(f), f);
+  }
+  const load: string[] = [];
+  const late: LateFile[] = [];
+  for (const file of files) {
+    const doneFile = done.get(file);
+    const ahead = planned.get(dirname(file));
+    const reason =
+      doneFile !== undefined
+        ? lateReason(doneFile)
+        : ahead !== undefined && basename(ahead) > basename(file) && plan !== null
+          ? `late: ${ahead} in the same folder is planned ahead of it in plan ${plan.id}, so loading this older file after it would overwrite newer values; it stays pending. Load it anyway with --load-late`
+          : null;
+    if (reason === null || loadLate) load.push(file);
+    else late.push({ file, reason });
+  }
+  return { load, late };
+}
+
+/** Path → record. */
 export async function fileRecords(redis: Redis, plan: string): Promise<Map<string, FileRecord>> {
   const all = await redis.hgetall(KEYS.files(plan));
   return new Map(Object.entries(all).map(([k, v]) => [k, JSON.parse(v) as FileRecord]));
@@ -135,15 +203,39 @@ export async function planEvent(redis: Redis, plan: string, text: string): Promi
   await redis.ltrim(KEYS.events(plan), -200, -1);
 }
 
-/** The done name of a pending file, as logfile/mark-done.ts makes it. */
-export function doneName(file: string): string {
-  return join(dirname(file), `.${basename(file)}`);
-}
-
 /** Done on disk: the dot-name is there and the plain name is not. The folder is the one truth. */
 export async function renamed(file: string): Promise<boolean> {
   const exists = (p: string) => access(p).then(() => true, () => false);
-  return !(await exists(file)) && (await exists(doneName(file)));
+  return !(await exists(file)) && (await exists(donePath(file)));
+}
+
+/** Any job of any memc-load queue not yet finished (waiting, delayed, active, waiting for children). */
+export async function inFlight(queues: Queues, plan: Plan): Promise<boolean> {
+  for (const name of [SPLIT_QUEUE, COMMIT_QUEUE, ...plan.lanes.map(applyQueue)]) {
+    const c = await queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized', 'paused');
+    if (Object.values(c).some((n) => n > 0)) return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `body` holding the enqueue lock (SET NX with an expiry), which one enqueue at a time holds
+ * while it plans or appends: two at once could both see no plan in flight and plan the same files
+ * twice. 'busy' when another holder keeps it past `waitMs`.
+ */
+export async function underEnqueueLock<T>(redis: Redis, waitMs: number, body: () => Promise<T>): Promise<T | 'busy'> {
+  const token = randomUUID();
+  const deadline = Date.now() + waitMs;
+  while ((await redis.set(KEYS.enqueueLock, token, 'PX', 30_000, 'NX')) !== 'OK') {
+    if (Date.now() >= deadline) return 'busy';
+    await sleep(100);
+  }
+  try {
+    return await body();
+  } finally {
+    // Compare-and-delete: a lock that expired and was taken by another enqueue is not ours to drop.
+    await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, KEYS.enqueueLock, token);
+  }
 }
 
 export type FileState = 'done' | 'failed' | 'in_flight' | 'pending';

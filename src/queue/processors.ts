@@ -17,13 +17,13 @@
  */
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
 import { MemcLoadError } from '../errors.js';
 import { leaseGuard, nodeFence } from './apply-fence.js';
 import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
-import { committedCount, planEvent, renamed, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
+import { releaseIfLast } from './plan-lock.js';
+import { committedCount, fileName, legacyPlan, planEvent, renamed, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
 import { checkNodes, holdsLock, indexOf, settleLosses, watchApply, withRenames } from './restart-watch.js';
 
@@ -47,6 +47,11 @@ async function planOf(redis: Redis, id: string): Promise<Plan> {
     if (read === null) throw new UnrecoverableError(`plan ${id} is gone from Redis; enqueue again`);
     plans.set(id, (p = read));
   }
+  const legacy = legacyPlan(p);
+  if (legacy !== null) {
+    // Its job ids and records are keyed by base name: run here, a/X and b/X would be one again.
+    throw new UnrecoverableError(legacy);
+  }
   return p;
 }
 
@@ -60,15 +65,15 @@ export async function splitJob(ctx: WorkerContext, job: Job<SplitData>, token: s
     const failedAt = await redis.get(KEYS.failed(plan.id));
     if (failedAt !== null) {
       // Nothing from failedAt on will be renamed in this plan: splitting further is work for nothing.
-      const reason = `held back by ${failedAt}, which failed to load: it will be reloaded after it`;
+      const reason = `held back by ${fileName(plan, failedAt)}, which failed to load: it will be reloaded after it`;
       await recordFile(redis, plan.id, job.data.file, { state: 'failed', outcome: null, reason, at: new Date().toISOString() });
       throw new UnrecoverableError(reason);
     }
     await job.moveToDelayed(Date.now() + 250, token);
     throw new DelayedError();
   }
-  await noteTakeover(ctx, job, `split ${basename(job.data.file)}`);
-  ctx.log(`split ${basename(job.data.file)}: started`);
+  await noteTakeover(ctx, job, `split ${fileName(plan, job.data.file)}`);
+  ctx.log(`split ${fileName(plan, job.data.file)}: started`);
   try {
     const m = await splitFile(job.data.file, plan.spool, plan.options);
     return { lines: m.lines, records: m.records, verdict: m.verdict };
@@ -83,12 +88,12 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   const { plan: planId, file, lane } = job.data;
   const redis = ctx.queues.redis;
   const plan = await planOf(redis, planId);
-  const name = basename(file);
+  const name = fileName(plan, file);
   // The first failure on a node holds back its later files at once: the node is down or
   // refusing, and each would spend --retries finding that out again.
   const failedBefore = await redis.hget(KEYS.laneFailed(planId), lane);
-  if (failedBefore !== null && failedBefore !== name) {
-    const reason = `held back by ${failedBefore}, which failed to load on ${lane}: it will be reloaded after it`;
+  if (failedBefore !== null && failedBefore !== file) {
+    const reason = `held back by ${fileName(plan, failedBefore)}, which failed to load on ${lane}: it will be reloaded after it`;
     await recordFile(redis, planId, file, { state: 'failed', outcome: null, reason, at: new Date().toISOString() });
     throw new UnrecoverableError(reason);
   }
@@ -107,7 +112,7 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   const restarted = await watchApply(redis, plan, file, lane, r, ctx.log);
   if (r.error !== null || r.failedWrites > 0 || restarted !== null) {
     const reason = restarted ?? r.error?.message ?? `${r.failedWrites} failed write(s) on ${lane}`;
-    await redis.hsetnx(KEYS.laneFailed(planId), lane, name);
+    await redis.hsetnx(KEYS.laneFailed(planId), lane, file);
     await recordFile(redis, planId, file, { state: 'failed', outcome: 'failed_load', reason, at: new Date().toISOString() });
     await planEvent(redis, planId, `apply ${name} on ${lane} failed: ${reason}`);
     throw new UnrecoverableError(reason);
@@ -129,13 +134,13 @@ export async function waitForSplit(ctx: WorkerContext, job: Job<ApplyData>, toke
     if (round % 10 === 0) {
       const split = await splits.getJob(splitId);
       const state = split === undefined ? 'missing' : await split.getState();
-      if (state === 'failed') throw new UnrecoverableError(`split of ${basename(job.data.file)} failed: ${split?.failedReason ?? ''}`);
+      if (state === 'failed') throw new UnrecoverableError(`split of ${fileName(plan, job.data.file)} failed: ${split?.failedReason ?? ''}`);
       if (state === 'completed' || state === 'missing') {
         // The split may have completed after the read above (issue #18, item 8): its manifest is
         // there now. Still none: the input changed since (readManifest calls that stale).
         const after = await readManifest(job.data.file, plan.spool);
         if (after !== undefined) return after;
-        throw new UnrecoverableError(`split of ${basename(job.data.file)} is ${state} but ${plan.spool} holds no current manifest for it (was the file changed?)`);
+        throw new UnrecoverableError(`split of ${fileName(plan, job.data.file)} is ${state} but ${plan.spool} holds no current manifest for it (was the file changed?)`);
       }
     }
     if (ctx.closing()) {
@@ -150,12 +155,12 @@ export async function commitJob(ctx: WorkerContext, job: Job<CommitData>, token:
   const { plan: planId, file, prev } = job.data;
   const redis = ctx.queues.redis;
   const plan = await planOf(redis, planId);
-  const name = basename(file);
+  const name = fileName(plan, file);
   if (prev !== null && !(await renamed(prev))) {
     const prevJob = await ctx.queues.get(COMMIT_QUEUE).getJob(jobIds.commit(planId, prev));
     const state = prevJob === undefined ? 'missing' : await prevJob.getState();
     if (state === 'failed' || state === 'missing' || state === 'completed') {
-      const reason = `held back by ${basename(prev)}, which ${state === 'completed' ? 'was loaded but not renamed' : 'failed to load'}: it will be reloaded after it`;
+      const reason = `held back by ${fileName(plan, prev)}, which ${state === 'completed' ? 'was loaded but not renamed' : 'failed to load'}: it will be reloaded after it`;
       await recordFile(redis, planId, file, { state: 'failed', outcome: null, reason, at: new Date().toISOString() });
       throw new UnrecoverableError(reason);
     }
@@ -204,6 +209,7 @@ export async function commitJob(ctx: WorkerContext, job: Job<CommitData>, token:
     throw new UnrecoverableError(verdict.why);
   }
   await removeSpool(file, plan.spool);
+  await releaseIfLast(redis, planId, file);
   ctx.log(`${name}: ${outcome}, renamed (lines=${manifest.lines} records=${manifest.records} rejected=${manifest.rejectedTotal})`);
   return { outcome, renamed: true };
 }

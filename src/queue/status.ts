@@ -2,11 +2,9 @@
  * `memc-load status`: the current plan read back from Redis and the folder. Plain data; the CLI
  * renders it (text for people, --json for scripts and the tests).
  */
-import { basename } from 'node:path';
 import { listLogFiles } from '../logfile/list-files.js';
-import { inFlight } from './enqueue.js';
 import { applyQueue, KEYS, SPLIT_QUEUE } from './names.js';
-import { currentPlan, fileRecords, fileState, type FileRecord, type FileState } from './plan.js';
+import { currentPlan, fileRecords, fileState, holdLate, inFlight, legacyPlan, type FileRecord, type FileState } from './plan.js';
 import type { Queues } from './queues.js';
 
 export type { FileState };
@@ -18,6 +16,8 @@ export interface StatusFile {
   readonly detail: string | null;
   /** Done: what its commit recorded (lines, records, rejected, split and apply seconds). */
   readonly record?: FileRecord;
+  /** Pending and late (not planned without --load-late): `detail` says why. */
+  readonly late?: true;
 }
 
 export interface StatusLane {
@@ -26,7 +26,7 @@ export interface StatusLane {
   readonly active: number;
   readonly completed: number;
   readonly failed: number;
-  /** The file whose apply failed first on this node in the plan, if any. */
+  /** The path of the file whose apply failed first on this node in the plan, if any. */
   readonly failedAt: string | null;
 }
 
@@ -36,6 +36,10 @@ export interface Status {
   /** No job of the plan is waiting, delayed or running. */
   readonly settled: boolean;
   readonly counts: Readonly<Record<FileState, number>>;
+  /** Of the pending files, those held back as late: they wait for the operator (--load-late). */
+  readonly late: number;
+  /** Why this memc-load cannot tell the plan's files apart (an older memc-load made it), or null. */
+  readonly legacy: string | null;
   readonly files: readonly StatusFile[];
   readonly lanes: readonly StatusLane[];
   readonly split: { readonly waiting: number; readonly active: number; readonly completed: number; readonly failed: number };
@@ -47,7 +51,7 @@ export async function readStatus(queues: Queues): Promise<Status> {
   const plan = await currentPlan(queues.redis);
   const counts: Record<FileState, number> = { done: 0, failed: 0, in_flight: 0, pending: 0 };
   if (plan === null) {
-    return { plan: null, created: null, settled: true, counts, files: [], lanes: [], split: { waiting: 0, active: 0, completed: 0, failed: 0 }, events: [] };
+    return { plan: null, created: null, settled: true, counts, late: 0, legacy: null, files: [], lanes: [], split: { waiting: 0, active: 0, completed: 0, failed: 0 }, events: [] };
   }
   // Read before the files: a plan settled now stays settled while they are read, so a settled
   // status never shows a file in flight that finished between the two reads.
@@ -55,17 +59,21 @@ export async function readStatus(queues: Queues): Promise<Status> {
   const records = await fileRecords(queues.redis, plan.id);
   const files: StatusFile[] = [];
   for (const file of plan.files) {
-    const r = records.get(basename(file));
+    const r = records.get(file);
     const { state, detail } = await fileState(queues, plan, file, r);
     counts[state]++;
     files.push(r === undefined ? { file, state, detail } : { file, state, detail, record: r });
   }
-  // Files that arrived after the plan was made: pending until the next enqueue.
+  // Files that arrived after the plan was made: pending until the next enqueue, and late ones
+  // until the operator decides (the rule enqueue plans by, without --load-late).
   const planned = new Set(plan.files);
-  for (const f of await listLogFiles(plan.options.pattern)) {
-    if (planned.has(f)) continue;
+  const unplanned = (await listLogFiles(plan.options.pattern)).filter((f) => !planned.has(f));
+  const { late } = await holdLate(plan.options.pattern, unplanned, settled ? null : plan, false);
+  const lateReasons = new Map(late.map((l) => [l.file, l.reason]));
+  for (const f of unplanned) {
     counts.pending++;
-    files.push({ file: f, state: 'pending', detail: 'not planned yet' });
+    const why = lateReasons.get(f);
+    files.push(why === undefined ? { file: f, state: 'pending', detail: 'not planned yet' } : { file: f, state: 'pending', detail: why, late: true });
   }
   const laneFailed = await queues.redis.hgetall(KEYS.laneFailed(plan.id));
   const lanes: StatusLane[] = [];
@@ -79,6 +87,8 @@ export async function readStatus(queues: Queues): Promise<Status> {
     created: plan.created,
     settled,
     counts,
+    late: late.length,
+    legacy: legacyPlan(plan),
     files,
     lanes,
     split: { waiting: s['waiting'] ?? 0, active: s['active'] ?? 0, completed: s['completed'] ?? 0, failed: s['failed'] ?? 0 },

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { applySegment, fileVerdict, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../../../src/cluster/stages.js';
+import { applySegment, fileVerdict, readManifest, removeSpool, splitFile, spoolFolder, type ApplyResult, type SplitManifest } from '../../../src/cluster/stages.js';
 import { resolveOptions, type RunOptions } from '../../../src/config/options.js';
 import { generateLogs } from '../../../src/generate/index.js';
 import { load } from '../../../src/index.js';
@@ -108,7 +108,7 @@ test('a second split of the same input is a no-op; other shaping options are ref
   assert.equal(first.lines, expected.lines);
   assert.equal(first.rejectedTotal, Object.values(expected.rejected).reduce((a, b) => a + b, 0));
   assert.equal(first.records, expected.records.length);
-  const folder = join(spool, file.split('/').pop()!);
+  const folder = spoolFolder(file, spool);
   const before = readdirSync(folder).sort().map((n) => `${n}@${statSync(join(folder, n)).mtimeMs}`);
   const again = await splitFile(file, spool, opts);
   assert.equal(again.splitId, first.splitId, 'the same split is returned');

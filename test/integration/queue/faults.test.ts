@@ -94,7 +94,7 @@ test('a memcached node stopped before file k: no file ≥ k renamed; node back, 
   assert.equal(s.plan, 'p2');
   assert.deepEqual(s.counts, { done: 0, failed: files.length - k, in_flight: 0, pending: 0 });
   const lane = s.lanes.find((l) => l.lane === gaid.address.label);
-  assert.equal(lane?.failedAt, basename(files[k]!), 'status names the node and the file it failed at');
+  assert.equal(lane?.failedAt, files[k], 'status names the node and the file it failed at');
   const fk = s.files.find((f) => f.file === files[k]);
   assert.match(fk?.detail ?? '', new RegExp(escapeRegExp(gaid.address.label)), 'the failed file says which node');
   for (const f of s.files.filter((x) => x.file > files[k]!)) assert.match(f.detail ?? '', /held back/, `${f.file}: held back`);

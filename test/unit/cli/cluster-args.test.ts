@@ -50,3 +50,10 @@ for (const [name, cmd, argv, code, message] of bad) {
     assert.throws(() => parseClusterCli(cmd, argv, {}), (err: Error & { code?: string }) => err.code === code && message.test(err.message));
   });
 }
+
+test('enqueue --load-late travels in the plan options (issue #18, item 7); off by default', () => {
+  const late = parseClusterCli('enqueue', [...R, '--pattern', '/d/*.tsv.gz', '--load-late']);
+  assert.equal(late.kind === 'enqueue' && late.options.loadLate, true);
+  const plain = parseClusterCli('enqueue', [...R, '--pattern', '/d/*.tsv.gz']);
+  assert.equal(plain.kind === 'enqueue' && plain.options.loadLate, false);
+});

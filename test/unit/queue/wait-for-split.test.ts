@@ -27,7 +27,7 @@ function setUp(name: string, splitState: 'completed' | 'missing', text: string) 
   const spool = join(dir, '.memc-load-spool');
   writeFileSync(file, gzipSync(text));
   const options = resolveOptions({ pattern: join(dir, '*.tsv.gz'), workers: 0 });
-  const plan: Plan = { id: 'p1', created: new Date().toISOString(), options, spool, spoolAhead: 16, lanes: [], files: [file] };
+  const plan: Plan = { id: 'p1', created: new Date().toISOString(), options, spool, spoolAhead: 16, lanes: [], files: [file], fileKeys: 'path' };
   let asked = 0;
   const ctx = {
     queues: {

@@ -1,0 +1,108 @@
+/**
+ * One run per folder in either mode (issue #18, item 4), with real processes:
+ * - a single-host run on a folder whose plan is in flight loads nothing and exits 75 naming the
+ *   plan and how to see it; after the plan, the folder is free and a run loads nothing stale;
+ * - an enqueue on a folder a single-host run holds (here a --watch run) plans nothing and exits
+ *   75 naming its pid and host; after that run stops, enqueue plans the rest.
+ * Values are checked against the oracle after the runs and again after a re-enqueue.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { generateLogs } from '../../../src/generate/index.js';
+import { LOCK_FILE } from '../../../src/logfile/folder-lock.js';
+import { doneFiles } from '../../helpers/check.js';
+import { runCli, startCli, stopAllCli } from '../../helpers/cli.js';
+import { startCluster } from '../../helpers/cluster.js';
+import { stopAll } from '../../helpers/memcached.js';
+import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
+import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
+import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
+
+const scratch = new Scratch('memc-load-cluster-lock-');
+const skip = redisMissing();
+before(async () => {
+  if (skip) return;
+  await generateLogs({ dir: scratch.dataset, files: 3, lines: 20_000, seed: 81, repeatRate: 1 / 2 });
+});
+after(async () => {
+  await stopAllCli();
+  await stopAll();
+  await stopAllRedis();
+  scratch.remove();
+});
+
+const tsv = (dir: string) => doneFiles(dir).filter((n) => n.endsWith('.tsv.gz'));
+
+test('a single-host run during a plan exits 75 naming the plan; after the plan the folder is free and nothing stale is loaded', { skip, timeout: 150_000 }, async () => {
+  const rig = await startCluster();
+  const dir = scratch.copy('single-during-plan');
+  const files = pendingFiles(dir);
+  const expected = expectFrom(files);
+  const pattern = join(dir, '*.tsv.gz');
+  const single = ['--pattern', pattern, ...rig.serverArgs, '-q'];
+
+  // No worker yet: the plan is in flight for as long as the test needs.
+  const planned = await rig.enqueue(['--pattern', pattern]);
+  assert.equal(planned.code, 0, planned.stderr);
+  const during = await runCli(single, { timeoutMs: 60_000 });
+  assert.equal(during.code, 75, during.stderr);
+  assert.match(during.stderr, new RegExp(`being loaded by plan p1 of Redis ${escapeRegExp(rig.redis.url)}`));
+  assert.match(during.stderr, new RegExp(`memc-load status --redis ${escapeRegExp(rig.redis.url)}`));
+  assert.deepEqual(tsv(dir), [], 'the single-host run loaded nothing');
+  const lock = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as { plan?: { id: string; redis: string } };
+  assert.deepEqual([lock.plan?.id, lock.plan?.redis], ['p1', rig.redis.url], 'the plan holds the folder, naming itself and its Redis');
+
+  rig.startWorker();
+  const waited = await rig.enqueue(['--pattern', pattern, '--wait'], 120_000);
+  assert.equal(waited.code, 0, waited.stderr);
+  assert.deepEqual(tsv(dir), files.map((f) => `.${basename(f)}`));
+  assert.equal(existsSync(join(dir, LOCK_FILE)), false, 'the commit of the plan\'s last file freed the folder');
+  await rig.check(expected);
+
+  const afterPlan = await runCli(single, { timeoutMs: 60_000 });
+  assert.equal(afterPlan.code, 0, afterPlan.stderr);
+  await rig.check(expected);
+  const again = await rig.enqueue(['--pattern', pattern, '--wait']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /nothing to enqueue/);
+  await rig.check(expected);
+});
+
+test('an enqueue on a folder a single-host run holds exits 75 naming its pid and host; once it stops, enqueue plans the rest', { skip, timeout: 150_000 }, async () => {
+  const rig = await startCluster();
+  const dir = scratch.copy('enqueue-during-single');
+  const files = pendingFiles(dir);
+  const expected = expectFrom(files);
+  const pattern = join(dir, '*.tsv.gz');
+  const last = files[files.length - 1]!;
+  const aside = join(scratch.root, basename(last));
+  renameSync(last, aside);
+
+  const watch = startCli(['--pattern', pattern, ...rig.serverArgs, '--watch', '--watch-interval', '100'], { timeoutMs: 120_000 });
+  await watch.waitForStderr(/Watching /, 60_000);
+  for (let i = 0; i < 600 && tsv(dir).length < files.length - 1; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(tsv(dir).length, files.length - 1, 'the single-host run loaded the files there');
+
+  rig.startWorker();
+  const during = await rig.enqueue(['--pattern', pattern, '--wait']);
+  assert.equal(during.code, 75, during.stderr);
+  assert.match(during.stderr, new RegExp(`being loaded by pid ${watch.child.pid} on host ${escapeRegExp(hostname())}`));
+  assert.equal((await rig.status()).plan, null, 'nothing planned');
+
+  watch.child.kill('SIGTERM');
+  const stopped = await watch.done;
+  assert.equal(stopped.code, 0, stopped.stderr);
+  renameSync(aside, last);
+  const waited = await rig.enqueue(['--pattern', pattern, '--wait'], 120_000);
+  assert.equal(waited.code, 0, waited.stderr);
+  assert.match(waited.stderr, new RegExp(`planned p1: 1 file\\(s\\), ${escapeRegExp(last)}`));
+  assert.deepEqual(tsv(dir), files.map((f) => `.${basename(f)}`));
+  await rig.check(expected);
+  const again = await rig.enqueue(['--pattern', pattern, '--wait']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /nothing to enqueue/);
+  await rig.check(expected);
+});
