@@ -38,8 +38,9 @@ export interface RedisHandle {
   /**
    * SIGTERM (Redis flushes its AOF and exits), then start again on the same port and data
    * folder, and wait until it answers: what an operator's `systemctl restart redis` does.
+   * `downMs`: stay down that long first (a slow restart, a loaded host).
    */
-  restart(): Promise<void>;
+  restart(downMs?: number): Promise<void>;
 }
 
 const live = new Set<ChildProcess>();
@@ -72,8 +73,9 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
         port,
         url: `redis://${opts.host ?? '127.0.0.1'}:${port}`,
         stop: () => stopChild(child, 'SIGKILL'),
-        async restart() {
+        async restart(downMs = 0) {
           await stopChild(child, 'SIGTERM');
+          await sleep(downMs);
           child = await launch(port, dir, opts);
         },
       };
