@@ -46,10 +46,10 @@ export interface NodeIdentity {
  * connections that earlier applies on this node opened, recorded before their first set.
  */
 export interface NodeFence {
-  /** Earlier holders' connections to wait out on the node as it is now (a restarted node has none of them). */
-  earlier(node: NodeIdentity): Promise<readonly (ConnIdentity | null)[]>;
+  /** Earlier holders' connections to wait out on the node as it is now (null: unread); a restarted node has none of them. */
+  earlier(node: NodeIdentity | null): Promise<readonly (ConnIdentity | null)[]>;
   /** Before a socket's first set: records it for later holders. Rejects when this worker no longer holds the job. */
-  record(self: ConnIdentity | null, node: NodeIdentity): Promise<void>;
+  record(self: ConnIdentity | null, node: NodeIdentity | null): Promise<void>;
   /** The node no longer lists the earlier holders' connections: forget them. */
   passed(): Promise<void>;
   /** This apply's sockets were all acknowledged and closed: forget them too. */
@@ -148,11 +148,8 @@ export async function applySegment(
   let node: NodeIdentity | null = null;
   let earlier: readonly (ConnIdentity | null)[] = [];
   if (fence !== undefined) {
+    // Unread (the node is down or slow): every record is fenced, none is dropped as a restart's.
     node = await readNode(address, options.responseTimeoutMs);
-    if (node === null) {
-      r.error = new FenceError(`${file}: cannot read memcached ${server}'s identity (stats), so whether an earlier holder's connection is still open cannot be told: nothing written; the file stays pending`, { file, server });
-      return result();
-    }
     earlier = await fence.earlier(node);
   }
   const hint = `is memcached running at ${server}? Start it; this file stays pending, and applying it again resends the whole segment`;
@@ -193,7 +190,7 @@ export async function applySegment(
       unreachableHint: hint,
       writeGate: lease?.gate ?? null,
       fenceFirst: earlier,
-      beforeWrites: fence === undefined ? null : (self) => fence.record(self, node as NodeIdentity).catch((err: Error) => lostIf(err)),
+      beforeWrites: fence === undefined ? null : (self) => fence.record(self, node).catch((err: Error) => lostIf(err)),
     },
     onOutcome,
   );

@@ -51,7 +51,8 @@ export const fenceKey = (lane: string) => `${PREFIX}:fence:${lane}`;
 
 interface FenceRecord {
   readonly owner: string;
-  readonly node: NodeIdentity;
+  /** Null when the apply could not read it: then no later reading can drop it as a restart's. */
+  readonly node: NodeIdentity | null;
   readonly conn: ConnIdentity | null;
 }
 
@@ -71,7 +72,7 @@ export function nodeFence(redis: Redis, lane: string, job: { readonly id: string
       for (const [field, text] of Object.entries(all)) {
         const rec = parse(text);
         const reading = (n: NodeIdentity) => ({ ...n, evictions: 0, storeNoMemory: 0 });
-        if (rec === null || restarted(reading(rec.node), reading(node), undefined) !== null) dead.push(field);
+        if (rec === null || (rec.node !== null && node !== null && restarted(reading(rec.node), reading(node), undefined) !== null)) dead.push(field);
         else {
           earlierFields.push(field);
           out.push(rec.conn === null ? null : { ...rec.conn, owner: rec.owner });
@@ -101,7 +102,8 @@ export function nodeFence(redis: Redis, lane: string, job: { readonly id: string
 function parse(text: string): FenceRecord | null {
   try {
     const r = JSON.parse(text) as FenceRecord;
-    return typeof r.node?.pid === 'string' && typeof r.node.uptime === 'number' && typeof r.node.at === 'number' ? r : null;
+    const nodeOk = r.node === null || (typeof r.node?.pid === 'string' && typeof r.node.uptime === 'number' && typeof r.node.at === 'number');
+    return nodeOk && typeof r.owner === 'string' ? r : null;
   } catch {
     return null;
   }

@@ -71,7 +71,9 @@ interface Fault {
  * (or returns null when it came too late: A had finished that apply). Then the run is awaited,
  * checked, enqueued again and checked again.
  */
-async function takeover(name: string, fault: (rig: ClusterRig, a: RunningCli, node: MemcachedHandle, records: number, file0: string) => Promise<Fault | null>): Promise<void> {
+type MakeFault = (rig: ClusterRig, a: RunningCli, b: RunningCli, node: MemcachedHandle, records: number, file0: string) => Promise<Fault | null>;
+
+async function takeover(name: string, fault: MakeFault): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const rig = await startCluster();
     const dir = scratch.copy(`${name}-${attempt}`);
@@ -82,10 +84,17 @@ async function takeover(name: string, fault: (rig: ClusterRig, a: RunningCli, no
     const a = startCli(['worker', '--redis', rig.redis.url, '--lock-duration', '1000'], { timeoutMs: 120_000 });
     const planned = await rig.enqueue(['--pattern', pattern]);
     assert.equal(planned.code, 0, planned.stderr);
+    const started = performance.now();
+    const at = (what: string) => console.error(`takeover ${name}: ${what} at ${((performance.now() - started) / 1000).toFixed(1)} s`);
     await a.waitForStderr(new RegExp(`apply ${escapeRegExp(basename(files[0]!))} on ${escapeRegExp(node.address.label)}: started`), 60_000);
+    // B starts now, so it has split the later files and waits for them on the node when it takes
+    // file 0 over: it goes on to them at once, as in the issue. It cannot take file 0's applies: A holds them.
+    const b = rig.startWorker(); // --lock-duration 2000: a loaded machine stalls a loop for longer than 0.5 s
     const m = await waitForManifest(files[0]!, join(dir, '.memc-load-spool'));
+    at('file 0 split');
     const records = m.lanes.find((l) => l.server === node.address.label)?.records ?? 0;
-    const made = await fault(rig, a, node, records, files[0]!);
+    const made = await fault(rig, a, b, node, records, files[0]!);
+    at(made === null ? 'no fault' : 'fault made');
     if (made === null) {
       // The machine was slow to stop A, or fast to apply: A had no write of file 0 in hand.
       console.error(`takeover ${name}: set-up ${attempt} came too late (A had nothing of file 0 unapplied when it stopped); making it again`);
@@ -162,9 +171,8 @@ async function whileWriting(node: MemcachedHandle, records: number): Promise<boo
   return false;
 }
 
-/** B, started once A is stopped, takes the apply over: its log says it started file 0 on the node. */
-async function startB(rig: ClusterRig, node: MemcachedHandle, file0: string): Promise<RunningCli> {
-  const b = rig.startWorker(); // --lock-duration 2000: a loaded machine stalls a loop for longer than 0.5 s
+/** B takes the apply over once A's lock lapsed: its log says it started file 0 on the node. */
+async function takenOver(b: RunningCli, node: MemcachedHandle, file0: string): Promise<RunningCli> {
   await b.waitForStderr(new RegExp(`apply ${escapeRegExp(basename(file0))} on ${escapeRegExp(node.address.label)}: started`), 30_000);
   return b;
 }
@@ -174,14 +182,14 @@ const PAUSE_MS = 4000;
 for (const freeze of [true, false]) {
   const title = `worker A paused ${PAUSE_MS / 1000} s mid-apply${freeze ? ' on a node frozen 0.7 s' : ''}, B takes over and goes on: every value right, after the run and after a re-enqueue`;
   test(title, { skip, timeout: 240_000 }, async () => {
-    await takeover(freeze ? 'paused-frozen' : 'paused', async (rig, a, node, records, file0) => {
+    await takeover(freeze ? 'paused-frozen' : 'paused', async (_rig, a, b0, node, records, file0) => {
       const pid = a.child.pid as number;
-      if (!(await whileWriting(node, records))) return null;
       const t0 = performance.now();
       if (freeze) {
+        // Frozen as file 0's split is done, before A's apply writes: A writes into its buffers.
         node.pause();
-        await sleep(150); // A fills the node's buffers and its own
-      }
+        await sleep(300);
+      } else if (!(await whileWriting(node, records))) return null;
       a.child.kill('SIGSTOP');
       let inHand: string;
       if (freeze) {
@@ -201,7 +209,7 @@ for (const freeze of [true, false]) {
         }
         inHand = `${sets} of ${records} sets of file 0 applied when A stopped`;
       }
-      const b = await startB(rig, node, file0);
+      const b = await takenOver(b0, node, file0);
       const over = (async () => {
         await sleep(Math.max(0, PAUSE_MS - (performance.now() - t0)));
         a.child.kill('SIGCONT');
@@ -213,11 +221,10 @@ for (const freeze of [true, false]) {
 }
 
 test('worker A SIGKILLed mid-apply, its writes still in a frozen node\'s buffers: B writes nothing before the node dropped them; every value right', { skip, timeout: 240_000 }, async () => {
-  await takeover('killed', async (rig, a, node, records, file0) => {
+  await takeover('killed', async (_rig, a, b0, node, records, file0) => {
     const pid = a.child.pid as number;
-    if (!(await whileWriting(node, records))) return null;
-    node.pause();
-    await sleep(150);
+    node.pause(); // as file 0's split is done, before A's apply writes: A writes into its buffers
+    await sleep(300);
     const queued = unapplied(pid, node);
     a.child.kill('SIGKILL');
     if (queued === 0) {
@@ -229,7 +236,7 @@ test('worker A SIGKILLed mid-apply, its writes still in a frozen node\'s buffers
       await sleep(2500);
       node.resume();
     })();
-    const b = await startB(rig, node, file0);
+    const b = await takenOver(b0, node, file0);
     return { made: `A killed with ${queued} bytes of its not applied by the frozen node; B took file 0 over`, others: [b], over: waking };
   });
 });
