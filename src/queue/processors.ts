@@ -98,7 +98,14 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   const stored: StoredApply = { ...r, error: r.error === null ? null : { code: r.error.code, message: r.error.message } };
   if (r.lostOwnership) {
     // The new owner rewrites the lane from its first batch; this run's outcome is not the file's.
-    await planEvent(redis, planId, `apply ${name} on ${lane}: lock or lease lost mid-apply, stopped writing and reset its connection; another worker takes it over`);
+    // A lease that ran out while the lock is still ours (a stalled event loop, a slow Redis) hands
+    // the job back to the head of its queue, as SIGTERM does: it runs again, fenced like a takeover.
+    const still = token !== undefined && (await redis.get(lockKey)) === token;
+    await planEvent(redis, planId, `apply ${name} on ${lane}: ${still ? 'lease ran out' : 'lock lost'} mid-apply, stopped writing and reset its connection; ${still ? 'the job runs again' : 'another worker takes it over'}`);
+    if (still) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     throw new Error(`lost the lock of apply ${name} on ${lane}; another worker takes it over`);
   }
   const restarted = r.error === null ? await nodeRestarted(redis, planId, lane, name, r) : null;
