@@ -23,6 +23,7 @@ import type { RunOptions } from '../config/options.js';
 import { ERROR_CODES, FenceError, InterruptedError, MemcLoadError, ServerError, SpoolError } from '../errors.js';
 import { stats } from '../memcached/admin.js';
 import type { BatchOutcome } from '../memcached/batch.js';
+import { listedAt, releaseAbandoned } from '../memcached/conn-socket.js';
 import { MemcachedConnection } from '../memcached/connection.js';
 import type { ConnIdentity } from '../memcached/handshake.js';
 import { EvictionWatch, type LossReport } from '../memcached/eviction-watch.js';
@@ -146,6 +147,8 @@ export async function applySegment(
   const baseline = await watch.read(options.responseTimeoutMs);
   const fence = hooks.fence;
   let node: NodeIdentity | null = null;
+  /** The socket as the node lists it, once recorded: a lost lease releases it from the same port. */
+  let mine: ConnIdentity | null = null;
   let earlier: readonly (ConnIdentity | null)[] = [];
   if (fence !== undefined) {
     // Unread (the node is down or slow): every record is fenced, none is dropped as a restart's.
@@ -190,7 +193,7 @@ export async function applySegment(
       unreachableHint: hint,
       writeGate: lease?.gate ?? null,
       fenceFirst: earlier,
-      beforeWrites: fence === undefined ? null : (self) => fence.record(self, node).catch((err: Error) => lostIf(err)),
+      beforeWrites: fence === undefined ? null : (self) => ((mine = self), fence.record(self, node).catch((err: Error) => lostIf(err))),
     },
     onOutcome,
   );
@@ -230,7 +233,13 @@ export async function applySegment(
     await conn.close();
     lease?.stop();
   }
-  if (r.lostOwnership && lease !== null) r.error = null; // the file's outcome is the new holder's
+  if (r.lostOwnership && lease !== null) {
+    r.error = null; // the file's outcome is the new holder's
+    // Reset while cut off, the socket may still be listed: the new holder waits for it to go.
+    const listed = mine as ConnIdentity | null; // set in beforeWrites, which TypeScript cannot follow
+    const at = listed === null ? null : listedAt(listed.addr);
+    if (at !== null) void releaseAbandoned(address, at, performance.now() + RELEASE_FOR_MS);
+  }
   else if (fence !== undefined) r.error = takeoverError(r.error, earlier, file, server);
   // Kept when anything went wrong: a socket reset with writes unacknowledged may still be listed.
   if (fence !== undefined && r.error === null && !r.lostOwnership && r.failedWrites === 0) await fence.release().catch(() => {});
@@ -244,6 +253,9 @@ export async function applySegment(
   }
   return result();
 }
+
+/** How long a worker that lost its lease keeps trying to release its reset socket (a partition that long heals into a fence failure). */
+const RELEASE_FOR_MS = 10 * 60_000;
 
 /** What the node lost over the apply, and whether it restarted (its acknowledged records are then gone). */
 function chargeLosses(

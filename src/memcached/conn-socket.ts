@@ -102,3 +102,35 @@ export function checkFenced(batch: Batch, label: string): void {
     throw new InvalidArgumentError(`a batch for ${label} must end with mn\\r\\n`, { server: label });
   }
 }
+
+/**
+ * Lets the server drop a connection we reset while our host was cut off from it. Its RST was
+ * lost, and memcached (no idle timeout by default) lists such a connection for as long as it has
+ * nothing to send on it, so the node's next writer, waiting for it to go (the takeover fence),
+ * would fail every file until memcached restarted. Connecting again from the same address and
+ * port makes the server answer the SYN with a challenge ACK that our kernel resets (RFC 5961
+ * 4.2), as the reconnect fence does; a probe that connects is reset at once and writes nothing.
+ * Tried every few seconds until it gets through, the server refuses (down or restarted: it holds
+ * no connection then), or `untilMs` (performance.now()) passes. Never keeps the process alive.
+ */
+export async function releaseAbandoned(address: ServerAddress, from: NonNullable<Rebind>, untilMs: number): Promise<boolean> {
+  while (performance.now() < untilMs) {
+    const outcome = await new Promise<'through' | 'refused' | 'again'>((done) => {
+      const socket = netConnect({ host: address.host, port: address.port, localAddress: from.address, localPort: from.port });
+      socket.unref();
+      const timer = setTimeout(() => (socket.destroy(), done('again')), 2000).unref();
+      socket.on('connect', () => (clearTimeout(timer), socket.resetAndDestroy(), done('through')));
+      socket.on('error', (err: NodeJS.ErrnoException) => (clearTimeout(timer), done(err.code === 'ECONNREFUSED' ? 'refused' : 'again')));
+    });
+    debug('%s: release of the reset connection from %s:%d: %s', address.label, from.address, from.port, outcome);
+    if (outcome !== 'again') return outcome === 'through';
+    await new Promise((r) => setTimeout(r, 500).unref());
+  }
+  return false;
+}
+
+/** Where a connection listed by `stats conns` (`tcp:1.2.3.4:5678`, `tcp6:[::1]:5678`) is bound on our side. */
+export function listedAt(addr: string): NonNullable<Rebind> | null {
+  const m = /^(?:[a-z0-9]+:)?\[?([^\]]+?)\]?:(\d+)$/.exec(addr);
+  return m === null ? null : { address: m[1] as string, port: Number(m[2]) };
+}
