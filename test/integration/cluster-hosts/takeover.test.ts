@@ -29,9 +29,10 @@ import { processState, stopProcess } from '../../helpers/proc.js';
 import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
 import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
 import { LOCK_MS, listedClients, startHostsRig, untilHostDrained, type HostsRig } from './rig.js';
+import { faultSuitesOff } from '../../helpers/fault-suites.js';
 
 const scratch = new Scratch('memc-load-hosts-');
-const skip = netnsMissing() || redisMissing();
+const skip = faultSuitesOff() || netnsMissing() || redisMissing();
 let expected: Expected;
 before(async () => {
   if (skip) return;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { faultSuitesOff } from '../../helpers/fault-suites.js';
 
 const ITERATIONS = Number(process.env['MEMC_PARTITION_RUNS'] ?? 8);
 
@@ -24,7 +25,7 @@ function missingTools(): string | null {
   return null;
 }
 
-const skip = missingTools();
+const skip = faultSuitesOff() || missingTools();
 
 test(
   `a partition longer than --timeout, healed at random, ${ITERATIONS} times: never exit 0 with an older value; a failed run leaves its files pending and a rerun completes them`,

@@ -24,9 +24,10 @@ import { stopAll } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
 import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
 import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
+import { faultSuitesOff } from '../../helpers/fault-suites.js';
 
 const scratch = new Scratch('memc-load-cluster-faults-');
-const skip = redisMissing();
+const skip = faultSuitesOff() || redisMissing();
 before(async () => {
   if (skip) return;
   await generateLogs({ dir: scratch.dataset, files: 6, lines: 60_000, seed: 41, repeatRate: 1 / 3 });

@@ -17,6 +17,7 @@ import { applyQueue } from '../../../src/queue/names.js';
 import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
 import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
 import { Scratch } from '../../helpers/scratch.js';
+import { faultSuitesOff } from '../../helpers/fault-suites.js';
 
 const FILES = Number(process.env['MEMC_CLUSTER_FILES'] ?? 12);
 const LINES = Number(process.env['MEMC_CLUSTER_LINES'] ?? 100_000);
@@ -32,7 +33,7 @@ after(async () => {
   scratch.remove();
 });
 
-test(`${FILES} files × ${LINES} lines through enqueue and 3 workers: every value the oracle's, every file renamed once`, { skip: redisMissing(), timeout: 240_000 }, async () => {
+test(`${FILES} files × ${LINES} lines through enqueue and 3 workers: every value the oracle's, every file renamed once`, { skip: faultSuitesOff() || redisMissing(), timeout: 240_000 }, async () => {
   const rig = await startCluster();
   const dir = scratch.copy('run');
   const files = pendingFiles(dir);

@@ -28,9 +28,10 @@ import { stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles, type Expected } from '../../helpers/oracle.js';
 import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
 import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
+import { faultSuitesOff } from '../../helpers/fault-suites.js';
 
 const scratch = new Scratch('memc-load-takeover-');
-const skip = redisMissing();
+const skip = faultSuitesOff() || redisMissing();
 before(async () => {
   if (skip) return;
   await generateLogs({ dir: scratch.dataset, files: 4, lines: 80_000, seed: 18, repeatRate: 1 / 3 });
