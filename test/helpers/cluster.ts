@@ -5,14 +5,17 @@
  * be on exactly one of its nodes, with the right bytes.
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import type { ServerAddress } from '../../src/config/servers.js';
 import { stats } from '../../src/memcached/admin.js';
 import type { Status } from '../../src/queue/status.js';
 import { compareValues, readValues } from './check.js';
-import { runCli, startCli, type CliResult, type RunningCli } from './cli.js';
-import { startServers, type MemcachedHandle } from './memcached.js';
+import { runCli, startCli, stopAllCli, type CliResult, type RunningCli } from './cli.js';
+import { faultSuitesOff } from './fault-suites.js';
+import { startServers, stopAll, type MemcachedHandle } from './memcached.js';
 import { TYPES, type Expected } from './oracle.js';
-import { startRedis, type RedisHandle } from './redis.js';
+import { redisMissing, startRedis, stopAllRedis, type RedisHandle } from './redis.js';
+import { Scratch } from './scratch.js';
 
 export interface ClusterRig {
   readonly redis: RedisHandle;
@@ -26,6 +29,27 @@ export interface ClusterRig {
   status(): Promise<Status>;
   /** Every key of `expected` holds its bytes, on exactly one node of its type; nothing else is stored. */
   check(expected: Expected): Promise<void>;
+}
+
+/**
+ * A cluster test file's frame: its scratch folder; why it skips (no redis-server, or a fault
+ * suite that CI runs on another Node major); its data set, made once before its tests; and
+ * every process its tests started, stopped by pid after them, whatever happened.
+ */
+export function clusterSuite(prefix: string, opts: { readonly fault?: boolean; readonly data: (dataset: string) => Promise<unknown> }): { scratch: Scratch; skip: string | false } {
+  const scratch = new Scratch(prefix);
+  const skip = (opts.fault === true && faultSuitesOff()) || redisMissing();
+  before(async () => {
+    if (skip) return;
+    await opts.data(scratch.dataset);
+  });
+  after(async () => {
+    await stopAllCli();
+    await stopAll();
+    await stopAllRedis();
+    scratch.remove();
+  });
+  return { scratch, skip };
 }
 
 export async function startCluster(): Promise<ClusterRig> {

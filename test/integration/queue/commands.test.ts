@@ -7,30 +7,23 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { generateLogs } from '../../../src/generate/index.js';
 import { PREFIX, SPLIT_QUEUE } from '../../../src/queue/names.js';
 import { doneFiles } from '../../helpers/check.js';
-import { runCli, stopAllCli } from '../../helpers/cli.js';
-import { firstMatch, startCluster } from '../../helpers/cluster.js';
-import { freePort, stopAll } from '../../helpers/memcached.js';
+import { runCli } from '../../helpers/cli.js';
+import { firstMatch, startCluster, clusterSuite } from '../../helpers/cluster.js';
+import { freePort } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
-import { redisMissing, startRedis, stopAllRedis } from '../../helpers/redis.js';
-import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
+import { startRedis } from '../../helpers/redis.js';
+import { escapeRegExp } from '../../helpers/scratch.js';
 
-const scratch = new Scratch('memc-load-cluster-cmd-');
-const skip = redisMissing();
-before(async () => {
-  if (skip) return;
-  await generateLogs({ dir: scratch.dataset, files: 4, lines: 60_000, seed: 5, repeatRate: 1 / 3 });
-});
-after(async () => {
-  await stopAllCli();
-  await stopAll();
-  await stopAllRedis();
-  scratch.remove();
+const { scratch, skip } = clusterSuite('memc-load-cluster-cmd-', {
+  data: async (dataset) => {
+    await generateLogs({ dir: dataset, files: 4, lines: 60_000, seed: 5, repeatRate: 1 / 3 });
+  },
 });
 
 test('a Redis with maxmemory-policy allkeys-lru is refused by every command, exit 2, nothing planned', { skip }, async () => {

@@ -12,31 +12,21 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { generateLogs } from '../../../src/generate/index.js';
 import { applyQueue, PREFIX } from '../../../src/queue/names.js';
 import { doneFiles } from '../../helpers/check.js';
-import { stopAllCli } from '../../helpers/cli.js';
-import { firstMatch, startCluster } from '../../helpers/cluster.js';
-import { stopAll } from '../../helpers/memcached.js';
+import { firstMatch, startCluster, clusterSuite } from '../../helpers/cluster.js';
 import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
-import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
-import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
-import { faultSuitesOff } from '../../helpers/fault-suites.js';
+import { escapeRegExp } from '../../helpers/scratch.js';
 
-const scratch = new Scratch('memc-load-cluster-faults-');
-const skip = faultSuitesOff() || redisMissing();
-before(async () => {
-  if (skip) return;
-  await generateLogs({ dir: scratch.dataset, files: 6, lines: 60_000, seed: 41, repeatRate: 1 / 3 });
-});
-after(async () => {
-  await stopAllCli();
-  await stopAll();
-  await stopAllRedis();
-  scratch.remove();
+const { scratch, skip } = clusterSuite('memc-load-cluster-faults-', {
+  fault: true,
+  data: async (dataset) => {
+    await generateLogs({ dir: dataset, files: 6, lines: 60_000, seed: 41, repeatRate: 1 / 3 });
+  },
 });
 
 const dotted = (files: readonly string[]) => files.map((f) => `.${basename(f)}`);

@@ -9,27 +9,17 @@
 import assert from 'node:assert/strict';
 import { renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { generateLogs } from '../../../src/generate/index.js';
 import { doneFiles } from '../../helpers/check.js';
-import { stopAllCli } from '../../helpers/cli.js';
-import { startCluster } from '../../helpers/cluster.js';
-import { stopAll } from '../../helpers/memcached.js';
+import { startCluster, clusterSuite } from '../../helpers/cluster.js';
 import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
-import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
-import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
+import { escapeRegExp } from '../../helpers/scratch.js';
 
-const scratch = new Scratch('memc-load-cluster-late-');
-const skip = redisMissing();
-before(async () => {
-  if (skip) return;
-  await generateLogs({ dir: scratch.dataset, files: 3, lines: 20_000, seed: 71, repeatRate: 1 / 2 });
-});
-after(async () => {
-  await stopAllCli();
-  await stopAll();
-  await stopAllRedis();
-  scratch.remove();
+const { scratch, skip } = clusterSuite('memc-load-cluster-late-', {
+  data: async (dataset) => {
+    await generateLogs({ dir: dataset, files: 3, lines: 20_000, seed: 71, repeatRate: 1 / 2 });
+  },
 });
 
 const tsv = (dir: string) => doneFiles(dir).filter((n) => n.endsWith('.tsv.gz'));

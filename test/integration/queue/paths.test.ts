@@ -6,30 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { basename, join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { generateLogs } from '../../../src/generate/index.js';
 import { listLogFiles } from '../../../src/logfile/list-files.js';
 import { doneFiles } from '../../helpers/check.js';
-import { runCli, stopAllCli } from '../../helpers/cli.js';
-import { startCluster } from '../../helpers/cluster.js';
-import { stopAll } from '../../helpers/memcached.js';
+import { runCli } from '../../helpers/cli.js';
+import { startCluster, clusterSuite } from '../../helpers/cluster.js';
 import { expectFrom } from '../../helpers/oracle.js';
-import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
-import { Scratch } from '../../helpers/scratch.js';
 
-const scratch = new Scratch('memc-load-cluster-paths-');
-const skip = redisMissing();
-before(async () => {
-  if (skip) return;
-  // Same start, so the same names in both folders; other seeds, so other keys and values.
-  await generateLogs({ dir: join(scratch.dataset, 'a'), files: 3, lines: 20_000, seed: 61, repeatRate: 1 / 3 });
-  await generateLogs({ dir: join(scratch.dataset, 'b'), files: 3, lines: 20_000, seed: 62, repeatRate: 1 / 3 });
-});
-after(async () => {
-  await stopAllCli();
-  await stopAll();
-  await stopAllRedis();
-  scratch.remove();
+const { scratch, skip } = clusterSuite('memc-load-cluster-paths-', {
+  data: async (dataset) => {
+    // Same start, so the same names in both folders; other seeds, so other keys and values.
+    await generateLogs({ dir: join(dataset, 'a'), files: 3, lines: 20_000, seed: 61, repeatRate: 1 / 3 });
+    await generateLogs({ dir: join(dataset, 'b'), files: 3, lines: 20_000, seed: 62, repeatRate: 1 / 3 });
+  },
 });
 
 test('two folders, one file name: both loaded, both renamed, status tells them apart; a re-enqueue plans nothing', { skip, timeout: 150_000 }, async () => {

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { generateLogs } from '../../../src/generate/index.js';
@@ -21,24 +21,17 @@ import { applyQueue, COMMIT_QUEUE, jobIds, PREFIX } from '../../../src/queue/nam
 import type { Status } from '../../../src/queue/status.js';
 import { doneFiles } from '../../helpers/check.js';
 import { stopAllCli, type RunningCli } from '../../helpers/cli.js';
-import { startCluster, type ClusterRig } from '../../helpers/cluster.js';
+import { startCluster, type ClusterRig, clusterSuite } from '../../helpers/cluster.js';
 import { stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles, type Expected } from '../../helpers/oracle.js';
-import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
-import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
-import { faultSuitesOff } from '../../helpers/fault-suites.js';
+import { stopAllRedis } from '../../helpers/redis.js';
+import { escapeRegExp } from '../../helpers/scratch.js';
 
-const scratch = new Scratch('memc-load-cluster-restarts-');
-const skip = faultSuitesOff() || redisMissing();
-before(async () => {
-  if (skip) return;
-  await generateLogs({ dir: scratch.dataset, files: 3, lines: 40_000, seed: 43, repeatRate: 1 / 3 });
-});
-after(async () => {
-  await stopAllCli();
-  await stopAll();
-  await stopAllRedis();
-  scratch.remove();
+const { scratch, skip } = clusterSuite('memc-load-cluster-restarts-', {
+  fault: true,
+  data: async (dataset) => {
+    await generateLogs({ dir: dataset, files: 3, lines: 40_000, seed: 43, repeatRate: 1 / 3 });
+  },
 });
 
 const esc = escapeRegExp;

@@ -16,31 +16,23 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { basename, join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readManifest } from '../../../src/cluster/stages.js';
 import { generateLogs } from '../../../src/generate/index.js';
 import { stats } from '../../../src/memcached/admin.js';
 import { doneFiles } from '../../helpers/check.js';
 import { startCli, stopAllCli, type RunningCli } from '../../helpers/cli.js';
-import { startCluster, type ClusterRig } from '../../helpers/cluster.js';
-import { stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { startCluster, type ClusterRig, clusterSuite } from '../../helpers/cluster.js';
+import { type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles, type Expected } from '../../helpers/oracle.js';
-import { redisMissing, stopAllRedis } from '../../helpers/redis.js';
-import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
-import { faultSuitesOff } from '../../helpers/fault-suites.js';
+import { escapeRegExp } from '../../helpers/scratch.js';
 
-const scratch = new Scratch('memc-load-takeover-');
-const skip = faultSuitesOff() || redisMissing();
-before(async () => {
-  if (skip) return;
-  await generateLogs({ dir: scratch.dataset, files: 4, lines: 80_000, seed: 18, repeatRate: 1 / 3 });
-});
-after(async () => {
-  await stopAllCli();
-  await stopAll();
-  await stopAllRedis();
-  scratch.remove();
+const { scratch, skip } = clusterSuite('memc-load-takeover-', {
+  fault: true,
+  data: async (dataset) => {
+    await generateLogs({ dir: dataset, files: 4, lines: 80_000, seed: 18, repeatRate: 1 / 3 });
+  },
 });
 
 const SET_UP_TRIES = 3;
