@@ -29,6 +29,7 @@ import type { ConnIdentity } from '../memcached/handshake.js';
 import { EvictionWatch, type LossReport } from '../memcached/eviction-watch.js';
 import { identityOf, type Identity } from '../memcached/restart-rule.js';
 import { laneOptions, outcomeCounts } from '../memcached/router.js';
+import { RoomWait } from '../pipeline/room.js';
 import { shapeMismatch, shapeOf, type SplitManifest } from './manifest.js';
 import { LeaseWatch, type OwnershipGuard } from './lease.js';
 import { SegmentReader } from './segment-format.js';
@@ -156,12 +157,8 @@ export async function applySegment(
     earlier = await fence.earlier(node);
   }
   const hint = `is memcached running at ${server}? Start it; this file stays pending, and applying it again resends the whole segment`;
-  let waiter: (() => void) | null = null;
-  const wake = () => {
-    const w = waiter;
-    waiter = null;
-    w?.();
-  };
+  const room = new RoomWait();
+  const wake = () => room.wake();
   const onOutcome = (o: BatchOutcome): void => {
     const counts = outcomeCounts(o);
     if (o.delivered) r.batchesAcknowledged++;
@@ -216,7 +213,7 @@ export async function applySegment(
         r.sent += batch.records;
         if (!conn.send({ buf: batch.buf, records: batch.records, tag: 0 })) {
           // 'drain' follows, or an outcome (a server given up settles everything at once).
-          while (conn.bufferedBytes >= options.maxBufferedBytes && r.error === null) await new Promise<void>((w) => (waiter = w));
+          await room.until(() => conn.bufferedBytes < options.maxBufferedBytes || r.error !== null);
         }
       }
     }
