@@ -318,9 +318,10 @@ ${render(RUN_FLAGS)}
 generate options:
 ${render(GENERATE_FLAGS)}
 
-Exit status: 0 every file succeeded (or no file matched); 1 a file failed to load, its error
-rate reached --max-error-rate, or it was left pending (late, a dangling link, a name that is not
-UTF-8); 2 usage or configuration error; 75 another run or a cluster plan is loading the folder
-(nothing was done: try again later); 130/143 on SIGINT/SIGTERM.
+Exit status: 0 every file succeeded (or no file matched); 1 a file failed to load, its
+error rate reached --max-error-rate, or it was left pending (late, a dangling link, a
+name that is not UTF-8); 2 usage or configuration error; 75 another run or a cluster
+plan is loading the folder (nothing was done: try again later); 130/143 on
+SIGINT/SIGTERM.
 Docs: README.md and docs/ in the package.`;
 }
