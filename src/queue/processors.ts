@@ -104,11 +104,13 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   const fence = nodeFence(redis, lane, { id: job.id as string, lockKey, token, what: `apply ${name} on ${lane}` });
   const r = await applySegment(manifest, lane, plan.options, leaseGuard(redis, lockKey, token), { fence });
   const stored: StoredApply = { ...r, error: r.error === null ? null : { code: r.error.code, message: r.error.message } };
-  if (r.lostOwnership) {
-    // The new owner rewrites the lane from its first batch; this run's outcome is not the file's.
+  // A job another worker took over meanwhile (this one was paused past its lock) is not ours to
+  // judge: its error (the new owner's commit may have removed the spool it reads) must not fail
+  // the file nor hold back the node. The new owner rewrites the lane from its first batch.
+  const still = token !== undefined && (await redis.get(lockKey)) === token;
+  if (r.lostOwnership || !still) {
     // A lease that ran out while the lock is still ours (a stalled event loop, a slow Redis) hands
     // the job back to the head of its queue, as SIGTERM does: it runs again, fenced like a takeover.
-    const still = token !== undefined && (await redis.get(lockKey)) === token;
     await planEvent(redis, planId, `apply ${name} on ${lane}: ${still ? 'lease ran out' : 'lock lost'} mid-apply, stopped writing and reset its connection; ${still ? 'the job runs again' : 'another worker takes it over'}`);
     if (still) {
       await job.moveToWait(token);
