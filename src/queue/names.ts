@@ -49,6 +49,11 @@ export const KEYS = {
  * Job ids carry the plan: the same file in a later plan (a re-plan after a failure) is a new job.
  * And the file's path (fileKey: its name and a hash of its path): a/X and b/X are two files.
  */
+/** BullMQ's lock of an active job: its worker's token, with an expiry the worker renews. */
+export function jobLockKey(queue: string, jobId: string): string {
+  return `${PREFIX}:${queue}:${jobId}:lock`;
+}
+
 export const jobIds = {
   split: (plan: string, file: string) => `${plan}.split.${fileKey(file)}`,
   apply: (plan: string, file: string, lane: string) => `${plan}.apply.${fileKey(file)}.${lane.replace(/:/g, '_')}`,

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
 import { MemcLoadError } from '../errors.js';
 import { leaseGuard, nodeFence } from './apply-fence.js';
-import { applyQueue, COMMIT_QUEUE, jobIds, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
+import { applyQueue, COMMIT_QUEUE, jobIds, jobLockKey, KEYS, SPLIT_QUEUE } from './names.js';
 import { releaseIfLast } from './plan-lock.js';
 import { committedCount, fileName, legacyPlan, planEvent, renamed, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
@@ -100,14 +100,14 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   await noteTakeover(ctx, job, `apply ${name} on ${lane}`);
   ctx.log(`apply ${name} on ${lane}: started`);
   const manifest = await waitForSplit(ctx, job, token, plan);
-  const lockKey = `${PREFIX}:${applyQueue(lane)}:${job.id as string}:lock`;
+  const lockKey = jobLockKey(applyQueue(lane), job.id as string);
   const fence = nodeFence(redis, lane, { id: job.id as string, lockKey, token, what: `apply ${name} on ${lane}` });
   const r = await applySegment(manifest, lane, plan.options, leaseGuard(redis, lockKey, token), { fence });
   const stored: StoredApply = { ...r, error: r.error === null ? null : { code: r.error.code, message: r.error.message } };
   // A job another worker took over meanwhile (this one was paused past its lock) is not ours to
   // judge: its error (the new owner's commit may have removed the spool it reads) must not fail
   // the file nor hold back the node. The new owner rewrites the lane from its first batch.
-  const still = token !== undefined && (await redis.get(lockKey)) === token;
+  const still = await holdsLock(redis, applyQueue(lane), job, token);
   if (r.lostOwnership || !still) {
     // A lease that ran out while the lock is still ours (a stalled event loop, a slow Redis) hands
     // the job back to the head of its queue, as SIGTERM does: it runs again, fenced like a takeover.

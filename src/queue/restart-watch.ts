@@ -29,7 +29,7 @@ import { DEVICE_TYPES, type ServerAddress } from '../config/servers.js';
 import { renamesToUndo, undoRenames } from '../logfile/rename-back.js';
 import { stats } from '../memcached/admin.js';
 import { identityOf, restarted, type Identity } from '../memcached/restart-rule.js';
-import { KEYS, PREFIX } from './names.js';
+import { jobLockKey, KEYS } from './names.js';
 import { planEvent, readPlan, recordRenamedBack, renamed, type Plan } from './plan.js';
 
 /** The node as the plan's first write to it left it. */
@@ -129,7 +129,7 @@ export async function withRenames<T>(redis: Redis, planId: string, fn: () => Pro
 
 /** Whether `job` of `queue` still holds its BullMQ lock under `token`: no one has taken it over. */
 export async function holdsLock(redis: Redis, queue: string, job: Job, token: string | undefined): Promise<boolean> {
-  return token !== undefined && (await redis.get(`${PREFIX}:${queue}:${job.id as string}:lock`)) === token;
+  return token !== undefined && (await redis.get(jobLockKey(queue, job.id as string))) === token;
 }
 
 /** Records the losses and renames back; returns the reason that fails the file at hand. */
