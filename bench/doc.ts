@@ -73,6 +73,9 @@ export function render(r: BenchResult, log: string): string {
     const verdict: string[] = [];
     verdict.push(`memc-load with default settings: **${n(def.linesPerS)} lines/s**, ${def.wallS.toFixed(2)} s for ${n(d.lines)} lines, **${def.xFloor.toFixed(2)} × the floor** (target ≤ 1.3)`);
     verdict.push(`peak RSS ${def.peakRssMb ?? '—'} MB (target ≤ 256)`);
+    if (def.linesPerCpuS) verdict.push(`**${n(def.linesPerCpuS)} lines per loader CPU-second** (target ≥ 830,000)`);
+    const cluster = r.rows.find((x) => x.name.startsWith('memc-load cluster'));
+    if (cluster?.cpuVsDefault) verdict.push(`the cluster on this host spends **${cluster.cpuVsDefault.toFixed(2)} × the single host's CPU** (target ≤ 1.3)`);
     if (w0) verdict.push(`\`--workers 0\` takes ${(w0.wallS / def.wallS).toFixed(2)} × the default's time (target ≤ 2)`);
     if (baseline) verdict.push(`${(def.linesPerS / baseline.linesPerS).toFixed(0)} × the memjs baseline's lines/s`);
     out.push(`${verdict.join('; ')}.`);
@@ -93,7 +96,8 @@ export function render(r: BenchResult, log: string): string {
   for (const row of r.rows) for (const p of row.notes ?? []) out.push(`- note, ${row.name}: ${p}.`);
   out.push(
     '- *lines/s* and *MB/s* count non-blank lines and uncompressed bytes; *CPU s* is user+system of the measured process ' +
-      '(worker threads and libuv\'s pool included; for the floor row, the gunzip CPU); *server CPU s* is the four memcached ' +
+      '(worker threads and libuv\'s pool included; for the floor row, the gunzip CPU); *lines/CPU-s* is lines ÷ that CPU, and ' +
+      '*CPU × default* that CPU ÷ the default row\'s, for the same lines (the price of a configuration, or of the cluster, in CPU); *server CPU s* is the four memcached ' +
       'processes\' during the run, and *of it LRU s* the part their LRU maintainer threads (`mc-lrumaint`) took: that thread ' +
       'works for as long as sets keep arriving, so it costs more in a longer run; *× floor* is wall ÷ floor; *vs slowest* is lines/s ÷ the slowest row\'s; ' +
       '*idle core-s* is CPU time the machine\'s cores sat idle during the run, all cores together (from /proc/stat); *main waited s* ' +

@@ -31,6 +31,13 @@ export interface Row {
   readonly serverLruCpuS: number | null;
   readonly peakRssMb: number | null;
   readonly linesPerS: number;
+  /**
+   * Lines per CPU-second of the measured process (issue #19's yardstick: CPU is what a backfill
+   * pays for, and it holds on a loaded machine where wall time does not). Absent in older results.
+   */
+  readonly linesPerCpuS?: number | null;
+  /** This row's CPU ÷ the default single-host row's, for the same lines (the cluster's price). */
+  readonly cpuVsDefault?: number | null;
   readonly mbPerS: number;
   /** wall / floor. */
   readonly xFloor: number;
@@ -136,7 +143,10 @@ export function wallText(r: Row): string {
   return `${base} (${fix(lo, 2)}–${fix(hi, 2)})`;
 }
 
-export const ROW_HEADERS = ['configuration', 'lines/s', 'MB/s', 'wall s', 'CPU s', 'server CPU s', 'of it LRU s', 'peak RSS MB', '× floor', 'vs slowest', 'idle core-s', 'main waited s', 'others', 'check'];
+/** The single host with default settings: what the other rows' CPU is compared with. */
+export const DEFAULT_ROW = 'memc-load (default)';
+
+export const ROW_HEADERS = ['configuration', 'lines/s', 'MB/s', 'wall s', 'CPU s', 'lines/CPU-s', 'CPU × default', 'server CPU s', 'of it LRU s', 'peak RSS MB', '× floor', 'vs slowest', 'idle core-s', 'main waited s', 'others', 'check'];
 
 export function rowCells(r: Row): string[] {
   return [
@@ -145,6 +155,8 @@ export function rowCells(r: Row): string[] {
     fix(r.mbPerS, 1),
     wallText(r),
     fix(r.cpuS, 2),
+    r.linesPerCpuS === undefined || r.linesPerCpuS === null ? '—' : fmtInt(r.linesPerCpuS),
+    fix(r.cpuVsDefault ?? null, 2),
     fix(r.serverCpuS, 2),
     fix(r.serverLruCpuS, 2),
     fix(r.peakRssMb, 0),

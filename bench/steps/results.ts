@@ -10,7 +10,7 @@ import { MEMCACHED_BIN } from '../../test/helpers/memcached.js';
 import type { Dataset } from '../lib/dataset.js';
 import { elapsedS, log } from '../lib/log.js';
 import { loadAverage, machineInfo, round2, type MachineInfo } from '../lib/proc.js';
-import { RESULT_VERSION, textReport, type BenchResult, type Row } from '../lib/report.js';
+import { DEFAULT_ROW, RESULT_VERSION, textReport, type BenchResult, type Row } from '../lib/report.js';
 import { ROOT } from '../lib/rig.js';
 import type { Settings } from '../lib/settings.js';
 
@@ -41,7 +41,19 @@ export async function writeResults(s: Settings, start: Start, r: Measurements): 
   const { main } = r;
   const e = main.expect;
   const slowest = Math.min(...r.rows.map((x) => x.linesPerS));
-  const finalRows = r.rows.map((x) => ({ ...x, vsSlowest: round2(x.linesPerS / slowest) }));
+  // The floor's CPU is its gunzip's alone: lines per CPU-second would flatter nothing there.
+  const loaderCpu = (x: Row): number | null => (x.kind === 'floor' || x.cpuS === null || x.cpuS <= 0 ? null : x.cpuS);
+  const defCpu = r.rows.find((x) => x.name === DEFAULT_ROW);
+  const finalRows = r.rows.map((x) => {
+    const cpu = loaderCpu(x);
+    const base = defCpu === undefined ? null : loaderCpu(defCpu);
+    return {
+      ...x,
+      vsSlowest: round2(x.linesPerS / slowest),
+      linesPerCpuS: cpu === null ? null : Math.round(x.lines / cpu),
+      cpuVsDefault: cpu === null || base === null ? null : round2(cpu / base),
+    };
+  });
   const result: BenchResult = {
     version: RESULT_VERSION,
     date: new Date().toISOString(),
