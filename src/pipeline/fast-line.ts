@@ -133,14 +133,16 @@ export function encodeCleanLine(
         }
       }
       if (i - idFirst > 9) return -1;
-      out[q++] = TAG_APPS_VARINT;
-      // Most app ids are below 2^14: their varint is written without a loop.
+      // Most app ids are below 2^14: the tag and their varint go out in one little-endian store
+      // (its fourth byte, past the varint, is overwritten by what follows: the room allows it).
       if (v < 0x80) {
-        out[q++] = v;
+        view.setUint16(q, TAG_APPS_VARINT | (v << 8), true);
+        q += 2;
       } else if (v < 0x4000) {
-        out[q++] = (v & 0x7f) | 0x80;
-        out[q++] = v >>> 7;
+        view.setUint32(q, TAG_APPS_VARINT | (((v & 0x7f) | 0x80) << 8) | ((v >>> 7) << 16), true);
+        q += 3;
       } else {
+        out[q++] = TAG_APPS_VARINT;
         while (v >= 0x80) {
           out[q++] = (v & 0x7f) | 0x80;
           v >>>= 7;
