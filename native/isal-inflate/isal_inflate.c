@@ -13,6 +13,9 @@
  * owns the input and output buffers. Context-aware (NAPI_MODULE_INIT): no global state, so any
  * number of worker threads may load it.
  */
+#ifdef MEMC_LOAD_SIMULATE_BUILD_FAILURE
+#error "build failure simulated (MEMC_LOAD_SIMULATE_BUILD_FAILURE=1)"
+#endif
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <isa-l/igzip_lib.h>
