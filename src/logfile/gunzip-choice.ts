@@ -1,9 +1,9 @@
 /**
  * Which inflater reads the files, for --gunzip `asked`:
  * - `auto` (the default): the fastest that passed its start-up check: ISA-L (isal-gunzip.ts),
- *   else zlib on the reading thread (inline-gunzip.ts), else zlib on libuv's pool. Where the
- *   native inflater is not there it says so once per process at info level: that is a normal
- *   install without libisal-dev, not a fault.
+ *   else zlib on the reading thread (inline-gunzip.ts), else zlib on libuv's pool. It says which
+ *   once per process at info level; a missing native inflater is a normal install without
+ *   libisal-dev, not a fault.
  * - `isal`, `inline`: that one, or the next in that order with a warning when it cannot be used.
  * - `pool`: Node's zlib stream on libuv's thread pool.
  */
@@ -31,13 +31,18 @@ export function gunzipChoice(asked: GunzipMode): GunzipChoice {
     return { inflater: zlib, note: inlineWhy === null ? null : { level: 'warn', msg: `${inlineWhy}: inflating on libuv's thread pool instead (--gunzip pool)` } };
   }
   const isal = isalStatus();
-  if (isal.ok) return { inflater: 'isal', note: null };
+  if (isal.ok) return { inflater: 'isal', note: once('info', 'Inflating with the native ISA-L inflater (--gunzip isal)') };
   const instead = zlib === 'inline' ? 'with zlib on the reading thread (--gunzip inline)' : `on libuv's thread pool (--gunzip pool; ${inlineWhy})`;
   const msg = `Native ISA-L inflater not used: ${isal.why}; inflating ${instead}`;
   if (asked === 'isal') return { inflater: zlib, note: { level: 'warn', msg } };
-  if (told) return { inflater: zlib, note: null };
+  return { inflater: zlib, note: once('info', msg) };
+}
+
+/** The line the first time in this process (a cluster worker builds a feed per file), then null. */
+function once(level: 'info', msg: string): GunzipChoice['note'] {
+  if (told) return null;
   told = true;
-  return { inflater: zlib, note: { level: 'info', msg } };
+  return { level, msg };
 }
 
 /** The decompressed pieces of `path` through `inflater`. */
