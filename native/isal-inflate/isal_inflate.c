@@ -28,6 +28,7 @@ typedef struct {
   int member_done;             /* the last member ended with its trailer checked */
   uint64_t member_in;          /* compressed bytes of the current member consumed so far */
   uint8_t tail[8];             /* the last 8 bytes consumed: a trailer, when the check fails */
+  uint8_t head[4];             /* the member's first 4 bytes, as they arrive */
 } inflater;
 
 /* Keeps the last 8 of the bytes consumed so far, across calls. */
@@ -62,6 +63,36 @@ static void start_member(inflater *z) {
   z->state->crc_flag = ISAL_GZIP;
   z->member_done = 0;
   z->member_in = 0;
+}
+
+/*
+ * The checks zlib makes on a member's first 4 bytes (the message, or NULL), in zlib's order and as soon as zlib makes
+ * them (two bytes at a time): ISA-L waits for the whole header, and ignores reserved flag bits.
+ * Without them a member cut short after a bad first byte would fail "unexpected end of file"
+ * where zlib says "incorrect header check".
+ */
+static const char *check_head(inflater *z) {
+  struct inflate_state *s = z->state;
+  if (z->member_in >= sizeof z->head) return NULL;
+  size_t have = (size_t)z->member_in;
+  size_t known = have + s->avail_in < sizeof z->head ? have + s->avail_in : sizeof z->head;
+  if (known > have) memcpy(z->head + have, s->next_in, known - have);
+  if (known >= 2 && (z->head[0] != 0x1f || z->head[1] != 0x8b)) return "incorrect header check";
+  if (known >= 4 && z->head[2] != 8) return "unknown compression method";
+  if (known >= 4 && (z->head[3] & 0xe0) != 0) return "unknown header flags set";
+  return NULL;
+}
+
+/*
+ * zlib fails on the trailer's CRC32 as soon as its 4 bytes are in; ISA-L waits for all 8 (with
+ * ISIZE). Stopped inside the trailer, ISA-L holds the bytes it has in tmp_in_buffer: check the
+ * CRC there, so a file cut inside ISIZE after a bad CRC fails as zlib fails.
+ */
+static int crc_read_and_wrong(const struct inflate_state *s) {
+  if (s->block_state != ISAL_CHECKSUM_CHECK || s->read_in_length != 0 || s->tmp_in_size < 4) return 0;
+  const uint8_t *t = s->tmp_in_buffer;
+  uint32_t crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+  return crc != s->crc;
 }
 
 /* create(): a new inflater, as an external freed with its JS object (or by close()). */
@@ -198,10 +229,8 @@ static napi_value inflate(napi_env env, napi_callback_info info) {
       s->next_out = next_out;
       s->avail_out = avail_out;
     }
-    /* zlib refuses reserved header flag bits; ISA-L ignores them. */
-    if (z->member_in <= 3 && 3 - z->member_in < s->avail_in && (s->next_in[3 - z->member_in] & 0xe0) != 0 &&
-        (z->member_in > 0 || (s->avail_in > 1 && s->next_in[0] == 0x1f && s->next_in[1] == 0x8b)))
-      return fail(env, "Z_DATA_ERROR", "unknown header flags set");
+    const char *bad_head = check_head(z);
+    if (bad_head != NULL) return fail(env, "Z_DATA_ERROR", bad_head);
     uint32_t avail_before = s->avail_in;
     int ret = isal_inflate(s);
     z->member_in += avail_before - s->avail_in;
@@ -212,6 +241,7 @@ static napi_value inflate(napi_env env, napi_callback_info info) {
       z->member_done = 1;
       continue;
     }
+    if (crc_read_and_wrong(s)) return fail(env, "Z_DATA_ERROR", "incorrect data check");
     break;
   }
   uint32_t consumed = in_len - s->avail_in;
