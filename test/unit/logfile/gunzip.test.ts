@@ -6,16 +6,18 @@
  * elsewhere, saying why.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import { generateLogs } from '../../../src/generate/index.js';
 import { InlineGunzip, inlineGunzipAvailable, type InlineGunzipSizes } from '../../../src/logfile/inline-gunzip.js';
 import { isalEngine } from '../../../src/logfile/isal-gunzip.js';
 import { PoolGunzip, type GunzipPieces } from '../../../src/logfile/pool-gunzip.js';
 import { gzipText } from '../../helpers/gzip-text.js';
+import { repoRoot } from '../../helpers/paths.js';
 import { isalReady, ZLIB_WORDS } from '../../helpers/isal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memc-load-inline-gunzip-'));
@@ -138,6 +140,26 @@ test('property: a file cut short or with a flipped bit fails as gunzipSync fails
     ),
     { numRuns: 200 },
   );
+});
+
+test('differential: every gzip fixture of the suite, and generated logs of every shape the tests make, come out as gunzipSync gives them, every way', async () => {
+  const fixtureDir = join(repoRoot(), 'test', 'fixtures');
+  const fixtures = readdirSync(fixtureDir).filter((f) => f.endsWith('.gz')).map((f) => join(fixtureDir, f));
+  assert.ok(fixtures.length >= 2, 'the real-data fixtures are there');
+  const gen = join(dir, 'generated');
+  // The generator's shapes: one member or several, every gzip level the tests use, bad, blank and CRLF lines.
+  await generateLogs({ dir: gen, files: 2, lines: 3000, seed: 3, badRate: 0.05, blankRate: 0.01, crlf: true, multiMember: 3, gzipLevel: 1 });
+  await generateLogs({ dir: gen, files: 1, lines: 2000, seed: 4, start: '20170929010000', gzipLevel: 9 });
+  const generated = readdirSync(gen).map((f) => join(gen, f));
+  for (const file of [...fixtures, ...generated]) {
+    const bytes = readFileSync(file);
+    const want = gunzipSync(bytes);
+    for (const way of [...ways({ readBytes: 4096, stepBytes: 10_000 }), ...(isal.ok ? [{ isal: undefined }] : [])]) {
+      const got = await inflateFile(bytes, way);
+      assert.equal(got.error, null, file);
+      assert.ok(got.out.equals(want), `${file}: same bytes (${JSON.stringify(way)})`);
+    }
+  }
 });
 
 test('an empty file and a gzip of nothing', async () => {
