@@ -40,7 +40,7 @@ function check(): IsalStatus {
     loaded = createRequire(import.meta.url)(ADDON_PATH) as Addon;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { ok: false, why: e.code === 'MODULE_NOT_FOUND' ? 'the addon was not built at install (libisal-dev missing?)' : `the addon does not load (${e.message})` };
+    return { ok: false, why: e.code === 'MODULE_NOT_FOUND' ? 'the addon was not built at install (no libisal-dev, or its build failed: see the install output)' : `the addon does not load (${e.message})` };
   }
   const failed = sampleFails(loaded);
   if (failed !== null) return { ok: false, why: `the addon failed its start-up check (${failed})` };
