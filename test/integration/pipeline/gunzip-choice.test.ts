@@ -27,7 +27,7 @@ after(async () => {
 async function logs(): Promise<{ dir: string; expected: ReturnType<typeof expectFrom> }> {
   const dir = join(root, `run${n++}`);
   mkdirSync(dir);
-  await generateLogs({ dir, files: 3, lines: 2000, seed: 19, repeatRate: 0.2, badRate: 0.01 });
+  await generateLogs({ dir, files: 3, lines: 600, seed: 19, repeatRate: 0.2, badRate: 0.01 });
   return { dir, expected: expectFrom(pendingFiles(dir)) };
 }
 
