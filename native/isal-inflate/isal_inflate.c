@@ -195,7 +195,7 @@ static napi_value inflate(napi_env env, napi_callback_info info) {
   if (argc != 9) return fail(env, NULL, "isal-inflate: inflate takes 9 arguments");
   inflater *z = unwrap(env, argv[0]);
   if (z == NULL) return NULL;
-  uint32_t in_len = 0, out_len = 0, res_len = 0;
+  uint32_t in_len = 0, out_len = 0;
   uint8_t *in = range(env, argv[1], argv[2], argv[3], &in_len);
   if (in == NULL) return NULL;
   uint8_t *out = range(env, argv[4], argv[5], argv[6], &out_len);
@@ -210,7 +210,6 @@ static napi_value inflate(napi_env env, napi_callback_info info) {
   if (!is_ta) return fail(env, NULL, "isal-inflate: result must be a Uint32Array");
   CHECK(env, napi_get_typedarray_info(env, argv[8], &type, &res_count, &res_data, NULL, NULL));
   if (type != napi_uint32_array || res_count < 2) return fail(env, NULL, "isal-inflate: result must be a Uint32Array of 2");
-  (void)res_len;
 
   struct inflate_state *s = z->state;
   s->next_in = in;
