@@ -25,6 +25,7 @@ import { baselineRow } from './steps/baseline.js';
 import { clusterRow } from './steps/cluster.js';
 import { prepareData } from './steps/data.js';
 import { measureFloor } from './steps/floor.js';
+import { gunzipModeRows } from './steps/gunzip-modes.js';
 import { loaderConfigRows, nullSinkRow } from './steps/loaders.js';
 import { poolRow } from './steps/pools.js';
 import { runMicro } from './steps/micro.js';
@@ -42,6 +43,7 @@ async function main(): Promise<number> {
     const floor = await measureFloor(rig);
     const rows: Row[] = [floor.row];
     rows.push(...(await loaderConfigRows(rig, floor.basis)));
+    rows.push(...(await gunzipModeRows(rig, floor.basis)));
     rows.push(await nullSinkRow(rig, floor.basis));
     if (!s.skipPools) rows.push(await poolRow(rig, floor.basis));
     if (!s.skipCluster) rows.push(await clusterRow(rig, floor.basis));

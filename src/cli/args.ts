@@ -3,7 +3,7 @@
  * Python loader keep their names and defaults; the rest are for operators who need more.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_SERVERS, DEFAULTS, parseServerPool, resolveOptions, type RunOptions } from '../config/options.js';
+import { DEFAULT_SERVERS, DEFAULTS, GUNZIP_MODES, parseServerPool, resolveOptions, type GunzipMode, type RunOptions } from '../config/options.js';
 import { DEVICE_TYPES, type DeviceType, type Distribution, type ServerPool } from '../config/servers.js';
 import { envName, fromConfigFile, fromEnv, mergeSources } from '../config/sources.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
@@ -84,7 +84,7 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   },
   ttl: { type: 'string', arg: 'SECONDS', help: 'item expiry; 0 = never expires', def: String(DEFAULTS.ttl) },
   packed: { type: 'boolean', help: "apps in protobuf's packed form (smaller; every protobuf parser reads it)" },
-  gunzip: { type: 'string', arg: 'inline|pool', help: "where files are inflated: on the reading thread, or on libuv's thread pool", def: DEFAULTS.gunzip },
+  gunzip: { type: 'string', arg: GUNZIP_MODES.join('|'), help: "the inflater: the fastest that passed its check, native ISA-L, zlib on the reading thread, or zlib on libuv's thread pool", def: DEFAULTS.gunzip },
   'wait-lock': {
     type: 'string',
     arg: 'SECONDS',
@@ -123,9 +123,9 @@ export const GENERATE_FLAGS: Readonly<Record<string, OptionDoc>> = {
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 
-function gunzipMode(value: string | undefined): 'inline' | 'pool' | undefined {
-  if (value === undefined || value === 'inline' || value === 'pool') return value;
-  throw new InvalidArgumentError(`--gunzip: "${value}" is not inline or pool`);
+function gunzipMode(value: string | undefined): GunzipMode | undefined {
+  if (value === undefined || (GUNZIP_MODES as readonly string[]).includes(value)) return value as GunzipMode | undefined;
+  throw new InvalidArgumentError(`--gunzip: "${value}" is not ${GUNZIP_MODES.join(', ')}`);
 }
 
 function distribution(value: string | undefined): Distribution | undefined {

@@ -30,7 +30,7 @@ export const DEFAULTS = {
   failOnEvictions: false,
   ttl: 0,
   packed: false,
-  gunzip: 'inline',
+  gunzip: 'auto',
   waitLock: 0,
   loadLate: false,
   // What pylibmc's ketama_weighted and php-memcached's OPT_LIBKETAMA_COMPATIBLE select (pool/placement.ts).

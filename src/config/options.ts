@@ -4,6 +4,10 @@ import { DEVICE_TYPES, DISTRIBUTIONS, type DeviceType, type Distribution, type S
 
 export { DEFAULT_PATTERN, DEFAULT_SERVERS, DEFAULTS, defaultWorkers } from './defaults.js';
 
+/** --gunzip: which inflater reads the files (logfile/gunzip-choice.ts). */
+export const GUNZIP_MODES = ['auto', 'isal', 'inline', 'pool'] as const;
+export type GunzipMode = (typeof GUNZIP_MODES)[number];
+
 /** Everything a run needs, already validated. Built by the CLI or passed to `load()`. */
 export interface RunOptions {
   /** Glob selecting the minute logs; dot-prefixed (done) files never match. */
@@ -36,11 +40,11 @@ export interface RunOptions {
   readonly ttl: number;
   readonly packed: boolean;
   /**
-   * Where files are inflated: `inline` on the thread that reads them (logfile/inline-gunzip.ts;
-   * the thread pool is used anyway where this Node lacks what that needs), `pool` on libuv's
-   * thread pool through Node's zlib stream.
+   * Which inflater reads the files (logfile/gunzip-choice.ts): `auto` the fastest that passed its
+   * start-up check, `isal` the native ISA-L addon, `inline` Node's zlib on the reading thread,
+   * `pool` Node's zlib stream on libuv's thread pool.
    */
-  readonly gunzip: 'inline' | 'pool';
+  readonly gunzip: GunzipMode;
   /**
    * Seconds to wait for another run's lock on the folder to be released (docs/spec.md, "One run
    * per folder"); 0 gives up at once.

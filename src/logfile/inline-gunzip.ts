@@ -24,6 +24,20 @@ import { constants, createGunzip, gzipSync, type Gunzip } from 'node:zlib';
 import { skipZeroPadding } from './gzip-padding.js';
 import type { GunzipPieces } from './pool-gunzip.js';
 
+/**
+ * One gzip stream's inflater, as InlineGunzip drives it: Node's zlib (below) or ISA-L
+ * (isal-gunzip.ts). Both stop after a member only before a zero byte, and throw zlib-coded
+ * errors (`Z_DATA_ERROR`, `Z_BUF_ERROR`), so the loop and the padding rule serve both.
+ */
+export interface InflateEngine {
+  /**
+   * Inflates as much of `input[off, off + len)` as fits in `out`; `finish`: no input follows.
+   * Every range is valid here (the caller checks). Throws on bad or (finishing) cut-short data.
+   */
+  step(finish: boolean, input: Uint8Array, off: number, len: number, out: Uint8Array): { consumed: number; produced: number };
+  close(): void;
+}
+
 interface ZlibHandle {
   writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
 }
@@ -62,16 +76,6 @@ export function inlineGunzipAvailable(): boolean {
   return available;
 }
 
-/**
- * Where files are inflated for --gunzip `asked`, in either mode: inline only where this Node has
- * what it needs, else on libuv's pool. `warning` says so when inline was asked for and cannot be.
- */
-export function gunzipChoice(asked: 'inline' | 'pool'): { readonly inline: boolean; readonly warning: string | null } {
-  if (asked === 'pool') return { inline: false, warning: null };
-  if (inlineGunzipAvailable()) return { inline: true, warning: null };
-  return { inline: false, warning: `Inline gunzip is not verified on Node.js ${process.version}: inflating on libuv's thread pool instead (--gunzip pool)` };
-}
-
 /** The internals are there and inflate a two-member gzip sample to the right bytes in one call. */
 function inflatesSample(): boolean {
   const want = 'memc-load\ninline gunzip\n';
@@ -89,31 +93,56 @@ function inflatesSample(): boolean {
   }
 }
 
+/** Node's zlib, through the native handle `gunzipSync` uses (see the top of this file). */
+export function zlibEngine(): InflateEngine {
+  const gunzip = createGunzip();
+  // The stream reports a gzip error by destroying itself, which also emits 'error' later: with
+  // no listener that would be an uncaught exception. The error is read from `errored`.
+  gunzip.on('error', () => {});
+  const z = internals(gunzip);
+  if (z === null) {
+    gunzip.close();
+    throw new Error('inline gunzip is not available in this Node.js (use the stream path)');
+  }
+  return {
+    step(finish, input, off, len, out) {
+      const flush = finish ? constants.Z_FINISH : constants.Z_NO_FLUSH;
+      // The native side asserts its bounds (a bad range aborts the process, it does not throw):
+      // an empty range is always passed as (NO_INPUT, 0, 0).
+      if (len === 0) z.handle.writeSync(flush, NO_INPUT, 0, 0, out, 0, out.length);
+      else z.handle.writeSync(flush, input, off, len, out, 0, out.length);
+      // On a gzip error the native side has already called back into the stream, which
+      // destroyed itself with the error (and the write state was not updated).
+      if (gunzip.destroyed) throw gunzip.errored ?? new Error('gunzip failed');
+      return { consumed: len - (z.state[1] as number), produced: out.length - (z.state[0] as number) };
+    },
+    close: () => gunzip.close(),
+  };
+}
+
 export class InlineGunzip implements GunzipPieces {
   readonly #path: string;
   readonly #onOpen: ((size: number) => void) | undefined;
   readonly #sizes: InlineGunzipSizes;
+  readonly #engine: () => InflateEngine;
   bytesRead = 0;
   bytesInflated = 0;
 
   /** `sizes` are for tests: small reads and steps put every boundary case within reach. */
-  constructor(path: string, onOpen?: (size: number) => void, sizes: InlineGunzipSizes = DEFAULT_SIZES) {
+  constructor(path: string, onOpen?: (size: number) => void, sizes: InlineGunzipSizes = DEFAULT_SIZES, engine: () => InflateEngine = zlibEngine) {
     this.#path = path;
     this.#onOpen = onOpen;
     this.#sizes = sizes;
+    this.#engine = engine;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
     const file = await open(this.#path, 'r');
-    const gunzip = createGunzip();
-    // The stream reports a gzip error by destroying itself, which also emits 'error' later: with
-    // no listener that would be an uncaught exception. The error is read from `errored`.
-    gunzip.on('error', () => {});
-    const z = internals(gunzip);
+    let z: InflateEngine | null = null;
     // The read of the next 1 MiB, started before the current one is inflated.
     let ahead: Promise<{ bytesRead: number }> | null = null;
     try {
-      if (z === null) throw new Error('inline gunzip is not available in this Node.js (use the stream path)');
+      z = this.#engine();
       this.#onOpen?.((await file.stat()).size);
       const { readBytes, stepBytes } = this.#sizes;
       // Two input buffers: one is inflated while the next read fills the other, so the thread
@@ -122,18 +151,14 @@ export class InlineGunzip implements GunzipPieces {
       let input: Buffer = inputs[0];
       // One step: as much of `input[off, off + len)` as fits in a fresh stepBytes of output.
       // Each piece is a buffer of its own: the consumer may keep it after the next step.
-      const step = (flush: number, off: number, len: number): { consumed: number; piece: Buffer | null; full: boolean } => {
+      const engine = z;
+      const step = (finish: boolean, off: number, len: number): { consumed: number; piece: Buffer | null; full: boolean } => {
         const out = Buffer.allocUnsafe(stepBytes);
-        // The native side asserts its bounds (a bad range aborts the process, it does not throw):
-        // an empty range is always passed as (NO_INPUT, 0, 0), and any other is checked here.
-        if (len === 0) z.handle.writeSync(flush, NO_INPUT, 0, 0, out, 0, stepBytes);
-        else if (off >= 0 && len > 0 && off + len <= input.length) z.handle.writeSync(flush, input, off, len, out, 0, stepBytes);
-        else throw new RangeError(`inline gunzip: input range ${off}+${len} outside ${input.length} bytes`);
-        // On a gzip error the native side has already called back into the stream, which
-        // destroyed itself with the error (and the write state was not updated).
-        if (gunzip.destroyed) throw gunzip.errored ?? new Error('gunzip failed');
-        const produced = stepBytes - (z.state[0] as number);
-        const consumed = len - (z.state[1] as number);
+        // The native inflaters assert or check their bounds: every range is checked here first.
+        if (len !== 0 && !(off >= 0 && len > 0 && off + len <= input.length)) {
+          throw new RangeError(`inline gunzip: input range ${off}+${len} outside ${input.length} bytes`);
+        }
+        const { consumed, produced } = engine.step(finish, input, off, len, out);
         this.bytesInflated += consumed;
         return { consumed, piece: produced === 0 ? null : produced === stepBytes ? out : out.subarray(0, produced), full: produced === stepBytes };
       };
@@ -154,7 +179,7 @@ export class InlineGunzip implements GunzipPieces {
         ahead = file.read(inputs[next], 0, readBytes, pos);
         let off = 0;
         for (;;) {
-          const s = step(constants.Z_NO_FLUSH, off, n - off);
+          const s = step(false, off, n - off);
           off += s.consumed;
           if (s.piece !== null) yield s.piece;
           // Output room left over means the input was used up, or zlib stopped at the end of a
@@ -177,12 +202,12 @@ export class InlineGunzip implements GunzipPieces {
       }
       // Z_FINISH hands out what is still buffered and fails on a stream cut short.
       for (;;) {
-        const s = step(constants.Z_FINISH, 0, 0);
+        const s = step(true, 0, 0);
         if (s.piece !== null) yield s.piece;
         if (!s.full) break;
       }
     } finally {
-      gunzip.close();
+      z?.close();
       // A read still in flight (after an error, or a consumer that stopped early) ends first.
       await ahead?.catch(() => undefined);
       await file.close();

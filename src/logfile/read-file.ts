@@ -1,19 +1,19 @@
 /**
- * The read stage for one file: inflate (on this thread, or on libuv's pool), cut whole-line
+ * The read stage for one file: inflate (on this thread with ISA-L or zlib, or on libuv's pool), cut whole-line
  * chunks, and hand each on, waiting as long as `submit` waits (that is the backpressure). A file
  * that breaks part-way hands on the whole lines before the break, then says why it stopped.
  */
 import { lstat, readlink } from 'node:fs/promises';
 import { ERROR_CODES, FileReadError, GzipError, MemcLoadError } from '../errors.js';
-import { InlineGunzip } from './inline-gunzip.js';
+import { gunzipPieces, type Inflater } from './gunzip-choice.js';
 import { LineChunker, type ChunkItem } from './line-chunker.js';
-import { PoolGunzip, type GunzipPieces } from './pool-gunzip.js';
+import type { GunzipPieces } from './pool-gunzip.js';
 
 export interface ReadOptions {
   readonly batchBytes: number;
   readonly maxLineBytes: number;
-  /** Inflate on this thread (--gunzip inline) rather than on libuv's pool. */
-  readonly inline: boolean;
+  /** The inflater (gunzip-choice.ts): ISA-L or zlib on this thread, or zlib on libuv's pool. */
+  readonly inflater: Inflater;
   /** Where chunks are cut from. */
   readonly takeBuffer: (n: number) => Uint8Array;
   /** The file is open: its size in bytes. */
@@ -25,7 +25,7 @@ export interface ReadOptions {
 /** Reads `path` to its end through `submit`. Resolves to null, or to why reading stopped early. */
 export async function readFile(path: string, o: ReadOptions, submit: (item: ChunkItem) => Promise<void>): Promise<MemcLoadError | null> {
   const chunker = new LineChunker(o.batchBytes, o.maxLineBytes, o.takeBuffer);
-  const pieces: GunzipPieces = o.inline ? new InlineGunzip(path, o.onOpen) : new PoolGunzip(path, o.onOpen);
+  const pieces: GunzipPieces = gunzipPieces(o.inflater, path, o.onOpen);
   try {
     for await (const piece of pieces) {
       o.onBytesRead?.(pieces.bytesRead);

@@ -16,7 +16,7 @@
 import type { Writable } from 'node:stream';
 import type { RunOptions } from '../config/options.js';
 import type { MemcLoadError } from '../errors.js';
-import { gunzipChoice } from '../logfile/inline-gunzip.js';
+import { gunzipChoice, type Inflater } from '../logfile/gunzip-choice.js';
 import type { ChunkItem } from '../logfile/line-chunker.js';
 import { readFile } from '../logfile/read-file.js';
 import { describeTooLong } from '../record/describe-reject.js';
@@ -58,7 +58,7 @@ export class Feed {
   readonly #dryOutput: Writable | undefined;
   readonly #fileLog: FileLog;
   readonly #encode: EncodeStage;
-  readonly #inline: boolean;
+  readonly #inflater: Inflater;
   #dryCongested = false;
 
   /** Starts the worker threads; `close()` must follow, whatever happens. */
@@ -70,8 +70,8 @@ export class Feed {
     this.#dryOutput = opts.dry ? hooks.dryOutput : undefined;
     this.#fileLog = new FileLog(hooks.log);
     const gunzip = gunzipChoice(opts.gunzip);
-    this.#inline = gunzip.inline;
-    if (gunzip.warning !== null) hooks.log.log('warn', gunzip.warning);
+    this.#inflater = gunzip.inflater;
+    if (gunzip.note !== null) hooks.log.log(gunzip.note.level, gunzip.note.msg);
     this.#encode = new EncodeStage(opts, LOGGED_SAMPLES_PER_FILE, (e) => this.#route(e), hooks.onFatal);
     this.#dryOutput?.on('drain', () => {
       this.#dryCongested = false;
@@ -93,7 +93,7 @@ export class Feed {
       {
         batchBytes: o.batchBytes,
         maxLineBytes: o.maxLineBytes,
-        inline: this.#inline,
+        inflater: this.#inflater,
         takeBuffer: this.#encode.takeBuffer,
         onOpen: observer.fileStarted && ((size) => observer.fileStarted?.(file.path, file.index, size)),
         onBytesRead: observer.bytesRead && ((bytes) => observer.bytesRead?.(file.path, bytes)),

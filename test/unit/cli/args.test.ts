@@ -19,7 +19,7 @@ test('no flags: the reference loader defaults', () => {
   assert.equal(options.dry, false);
   assert.equal(options.maxErrorRate, 0.01);
   assert.equal(options.failOnEvictions, false);
-  assert.equal(options.gunzip, 'inline');
+  assert.equal(options.gunzip, 'auto');
   assert.equal(options.waitLock, 0);
   assert.equal(logFile, null);
 });
@@ -53,6 +53,7 @@ const cases: [string, string[], (c: Command) => void][] = [
   ['--fail-on-evictions', ['--fail-on-evictions'], (c) => assert.equal(c.kind === 'run' && c.options.failOnEvictions, true)],
   ['--batch-bytes', ['--batch-bytes', '65536'], (c) => assert.equal(c.kind === 'run' && c.options.batchBytes, 65536)],
   ['--gunzip pool', ['--gunzip', 'pool'], (c) => assert.equal(c.kind === 'run' && c.options.gunzip, 'pool')],
+  ['--gunzip isal', ['--gunzip', 'isal'], (c) => assert.equal(c.kind === 'run' && c.options.gunzip, 'isal')],
   ['--wait-lock', ['--wait-lock', '90'], (c) => assert.equal(c.kind === 'run' && c.options.waitLock, 90)],
   ['--wait-lock fractional', ['--wait-lock=0.5'], (c) => assert.equal(c.kind === 'run' && c.options.waitLock, 0.5)],
   ['log level: info by default', [], (c) => assert.equal(c.kind === 'run' && c.cli.logLevel, 'info')],
@@ -85,7 +86,7 @@ const bad: [string, string[], string, RegExp][] = [
   ['generate bad rate', ['generate', '--bad-rate', '1.5'], 'MCL_ERR_CONFIG', /--bad-rate/],
   ['an unknown log level', ['--log-level', 'trace'], 'MCL_ERR_INVALID_ARG', /--log-level: "trace" is not one of error, warn, info, debug/],
   ['-v against another --log-level', ['-v', '--log-level', 'error'], 'MCL_ERR_INVALID_ARG', /-v\/--verbose means --log-level debug/],
-  ['an unknown gunzip mode', ['--gunzip', 'gpu'], 'MCL_ERR_INVALID_ARG', /--gunzip: "gpu" is not inline or pool/],
+  ['an unknown gunzip mode', ['--gunzip', 'gpu'], 'MCL_ERR_INVALID_ARG', /--gunzip: "gpu" is not auto, isal, inline, pool/],
   ['a bad node in a pool', ['--idfa', 'a:1,b'], 'MCL_ERR_CONFIG', /^--idfa: "b" is not host:port \(e\.g\. 127\.0\.0\.1:33013\); a pool is host:port\[:weight\],…/],
   ['an empty item in a pool', ['--idfa', 'a:1,'], 'MCL_ERR_CONFIG', /^--idfa: "" is not host:port/],
   ['a weight of 0', ['--gaid', 'a:1:0,b:2'], 'MCL_ERR_CONFIG', /^--gaid: "a:1:0": the weight must be a whole number from 1 to 1000$/],
