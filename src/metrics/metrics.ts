@@ -3,10 +3,18 @@
  * prom-client does the exposition format; we only decide names and labels.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { readLag } from '../logfile/lag.js';
 import type { BatchSettled } from '../memcached/router.js';
 import { REJECT_REASONS, type RejectReason } from '../record/reasons.js';
 import type { FileReport } from '../report/file-report.js';
 import type { LoadObserver } from '../report/observer.js';
+import { registerLag, ServerGauges } from './shared.js';
+
+/** The folder the lag gauges read: the run's --pattern, and whether it loads late files. */
+export interface LagFolder {
+  readonly pattern: string;
+  readonly loadLate: boolean;
+}
 
 export class LoaderMetrics implements LoadObserver {
   readonly registry = new Registry();
@@ -19,11 +27,12 @@ export class LoaderMetrics implements LoadObserver {
   readonly #files: Counter<'outcome'>;
   readonly #latency: Histogram<'server'>;
   readonly #lastDone: Gauge;
-  readonly #up: Gauge<'server'>;
+  readonly #servers: ServerGauges;
+  readonly #unfollow: () => void;
   readonly #downSince = new Map<string, number>();
   #sampleBuffered: (() => Readonly<Record<string, number>>) | null = null;
 
-  constructor(servers: readonly string[]) {
+  constructor(servers: readonly string[], folder: LagFolder | null = null) {
     const registers = [this.registry];
     this.#lines = new Counter({ name: 'memc_load_lines_total', help: 'Non-blank lines read', registers });
     this.#loaded = new Counter({ name: 'memc_load_records_loaded_total', help: 'Records acknowledged by memcached', registers });
@@ -58,7 +67,10 @@ export class LoaderMetrics implements LoadObserver {
       },
     });
     this.#lastDone = new Gauge({ name: 'memc_load_last_file_done_timestamp_seconds', help: 'When the last file was marked done (unix time)', registers });
-    this.#up = new Gauge({ name: 'memc_load_server_up', help: '1 while the server is reachable', labelNames: ['server'], registers });
+    this.#servers = new ServerGauges(this.registry, servers);
+    // Up and down come from the observer (they also drive /healthz); only the give-up has no event there.
+    this.#unfollow = this.#servers.follow(['gone']);
+    if (folder !== null) registerLag(this.registry, async () => ({ pattern: folder.pattern, lag: await readLag(folder.pattern, folder.loadLate) }));
     // Zero every labelled series up front, so a scrape shows them before the first event.
     for (const r of REJECT_REASONS) this.#rejected.inc({ reason: r }, 0);
     for (const o of ['succeeded', 'failed_data', 'failed_load']) this.#files.inc({ outcome: o }, 0);
@@ -66,7 +78,6 @@ export class LoaderMetrics implements LoadObserver {
       this.#failed.inc({ server: s }, 0);
       this.#nodeLoaded.inc({ server: s }, 0);
       this.#evictions.inc({ server: s }, 0);
-      this.#up.set({ server: s }, 1);
     }
   }
 
@@ -96,16 +107,21 @@ export class LoaderMetrics implements LoadObserver {
 
   serverDown(server: string): void {
     if (!this.#downSince.has(server)) this.#downSince.set(server, performance.now());
-    this.#up.set({ server }, 0);
+    this.#servers.down(server);
   }
 
   serverUp(server: string): void {
     this.#downSince.delete(server);
-    this.#up.set({ server }, 1);
+    this.#servers.up(server);
   }
 
   bufferedBytes(sample: () => Readonly<Record<string, number>>): void {
     this.#sampleBuffered = sample;
+  }
+
+  /** Stops following the connections' give-ups. */
+  close(): void {
+    this.#unfollow();
   }
 
   /** Servers unreachable for longer than `graceMs`: /healthz fails while there are any. */
