@@ -25,6 +25,7 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
     log: (level, message) => logger.log(level, message),
     job: (queue, outcome, ms) => metrics?.job(queue, outcome, ms),
     applied: (figures) => metrics?.applied(figures),
+    queue: (name) => metrics?.queue(name),
   });
   let signalled: NodeJS.Signals | null = null;
   let stopped!: () => void;

@@ -64,6 +64,14 @@ export class WorkerMetrics {
     }
   }
 
+  /**
+   * Zeroes a queue's series as the worker starts serving it: a counter born at 1 shows no
+   * increase() to Prometheus, so the first failed job would page nobody.
+   */
+  queue(queue: string): void {
+    for (const outcome of ['completed', 'failed']) this.#jobs.inc({ queue, outcome }, 0);
+  }
+
   job(queue: string, outcome: 'completed' | 'failed', ms: number): void {
     this.#jobs.inc({ queue, outcome });
     this.#seconds.observe({ queue }, ms / 1000);

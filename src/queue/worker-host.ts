@@ -33,6 +33,8 @@ export interface WorkerEvents {
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** A job finished: its queue, and how. */
   job?(queue: string, outcome: 'completed' | 'failed', ms: number): void;
+  /** This worker serves a queue from now on. */
+  queue?(queue: string): void;
   /** An apply job completed: what its node acknowledged and evicted meanwhile. */
   applied?(figures: AppliedFigures): void;
 }
@@ -107,6 +109,7 @@ export class WorkerHost {
     w.on('stalled', (id) => this.#events.log('warn', `${name} job ${id} stalled (its worker stopped renewing its lock): back at the head of its queue`));
     w.on('error', (err) => this.#error(name, err));
     this.#workers.set(name, w);
+    this.#events.queue?.(name);
   }
 
   /**
