@@ -8,7 +8,7 @@ import type { BatchSettled } from '../memcached/router.js';
 import { REJECT_REASONS, type RejectReason } from '../record/reasons.js';
 import type { FileReport } from '../report/file-report.js';
 import type { LoadObserver } from '../report/observer.js';
-import { registerLag, ServerGauges } from './shared.js';
+import { nodeCounters, registerLag, ServerGauges } from './shared.js';
 
 /** The folder the lag gauges read: the run's --pattern, and whether it loads late files. */
 export interface LagFolder {
@@ -38,14 +38,9 @@ export class LoaderMetrics implements LoadObserver {
     this.#loaded = new Counter({ name: 'memc_load_records_loaded_total', help: 'Records acknowledged by memcached', registers });
     this.#rejected = new Counter({ name: 'memc_load_lines_rejected_total', help: 'Rejected lines by reason', labelNames: ['reason'], registers });
     this.#failed = new Counter({ name: 'memc_load_failed_writes_total', help: 'Records that could not be written, by server', labelNames: ['server'], registers });
-    // Per node: a pool's records split over its nodes, and each evicts on its own.
-    this.#nodeLoaded = new Counter({ name: 'memc_load_server_records_loaded_total', help: 'Records acknowledged, by server', labelNames: ['server'], registers });
-    this.#evictions = new Counter({
-      name: 'memc_load_server_evictions_total',
-      help: 'Rise of the server\'s evictions and store_no_memory counters seen as files settled, by server',
-      labelNames: ['server'],
-      registers,
-    });
+    const perNode = nodeCounters(this.registry, 'as files settle');
+    this.#nodeLoaded = perNode.loaded;
+    this.#evictions = perNode.evictions;
     this.#files = new Counter({ name: 'memc_load_files_total', help: 'Files finished, by outcome', labelNames: ['outcome'], registers });
     this.#latency = new Histogram({
       name: 'memc_load_batch_latency_seconds',

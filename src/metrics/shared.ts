@@ -4,7 +4,7 @@
  * (logfile/lag.ts), and each memcached node's connection state.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Lag } from '../report/lag.js';
 
 /** What the lag gauges read at each scrape: the folder's pattern and its lag, or null when there is none to read (no plan yet). */
@@ -42,6 +42,24 @@ export function registerLag(registry: Registry, source: LagSource): void {
   gauge('memc_load_oldest_pending_file_age_seconds', 'Age of the oldest pending file, from the UTC timestamp in its name (0: nothing pending)', (l) => l.oldestPending?.ageSeconds ?? 0);
   gauge('memc_load_newest_done_file_age_seconds', 'Age of the newest file marked done, from the UTC timestamp in its name', (l) => l.newestDone?.ageSeconds ?? null);
   gauge('memc_load_pending_files', 'Files a run would load now (not done, not left out as late)', (l) => l.pending);
+}
+
+/**
+ * memc_load_server_records_loaded_total and memc_load_server_evictions_total, by server: per
+ * node, since a pool's records split over its nodes and each evicts on its own. `when` says what
+ * this process counts them over (files settling, a worker's completed applies).
+ */
+export function nodeCounters(registry: Registry, when: string): { readonly loaded: Counter<'server'>; readonly evictions: Counter<'server'> } {
+  const registers = [registry];
+  return {
+    loaded: new Counter({ name: 'memc_load_server_records_loaded_total', help: `Records acknowledged, by server (${when})`, labelNames: ['server'], registers }),
+    evictions: new Counter({
+      name: 'memc_load_server_evictions_total',
+      help: `Rise of the server's evictions and store_no_memory counters (${when}), by server`,
+      labelNames: ['server'],
+      registers,
+    }),
+  };
 }
 
 type ConnEvent = 'connect' | 'disconnect' | 'gone';

@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { readLag } from '../logfile/lag.js';
-import { registerLag, ServerGauges } from '../metrics/shared.js';
+import { nodeCounters, registerLag, ServerGauges } from '../metrics/shared.js';
 import { currentPlan } from './plan.js';
 
 /** What a completed apply job returns (processors.ts StoredApply), as far as metrics read it. */
@@ -47,13 +47,9 @@ export class WorkerMetrics {
     // "No live worker" is the absence of a 1 here across the cluster: a dead worker exports nothing.
     this.#running = new Gauge({ name: 'memc_load_cluster_worker_running', help: '1 while this worker takes jobs; 0 once it is stopping', registers });
     this.#running.set(1);
-    this.#nodeLoaded = new Counter({ name: 'memc_load_server_records_loaded_total', help: 'Records acknowledged, by server (completed applies of this worker)', labelNames: ['server'], registers });
-    this.#evictions = new Counter({
-      name: 'memc_load_server_evictions_total',
-      help: 'Rise of the server\'s evictions and store_no_memory counters over this worker\'s completed applies, by server',
-      labelNames: ['server'],
-      registers,
-    });
+    const perNode = nodeCounters(this.registry, "this worker's completed applies");
+    this.#nodeLoaded = perNode.loaded;
+    this.#evictions = perNode.evictions;
     // Connections live inside apply jobs here: their own events say when a node is up or given up.
     this.#unfollow = new ServerGauges(this.registry).follow(['connect', 'disconnect', 'gone']);
     if (redis !== null) {
