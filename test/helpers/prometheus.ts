@@ -43,7 +43,7 @@ export async function exportedMetricNames(): Promise<Set<string>> {
   try {
     const names = new Set<string>();
     for (const m of [...(await loader.registry.getMetricsAsJSON()), ...(await worker.registry.getMetricsAsJSON())]) {
-      if (m.type === ('histogram' as unknown)) for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
+      if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
       else names.add(m.name);
     }
     return names;
