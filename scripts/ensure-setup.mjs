@@ -3,7 +3,7 @@
 // Plain Node, no dependencies: it runs before `npm ci` may have happened.
 //   1. node_modules missing or older than package-lock.json → `npm ci`
 //   2. no `memcached` on PATH → apt-get install it (root on Debian), or say how and exit 1
-//   3. with --tests: the tools some tests need (tc, unshare, pylibmc, redis-server), installed the
+//   3. with --tests: the tools some tests need (tc, unshare, pylibmc, redis-server, prometheus), installed the
 //      same way where we can, else named (those tests skip and say why); --redis: redis-server only
 // It never starts memcached: test suites start their own instances on free ports.
 import { spawnSync } from 'node:child_process';
@@ -73,6 +73,8 @@ const TEST_TOOLS = [
   // The pool tests' independent reader: Debian's python3 with libmemcached's pylibmc.
   { pkg: 'python3-pylibmc', present: () => spawnSync('/usr/bin/python3', ['-c', 'import pylibmc']).status === 0 },
   REDIS,
+  // The alert rules' and dashboard's tests (promtool), and the Prometheus the alert test runs.
+  { pkg: 'prometheus', present: () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool') },
 ];
 
 /**

@@ -15,7 +15,7 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
   let metrics: import('../queue/metrics.js').WorkerMetrics | undefined;
   if (c.metricsPort !== null) {
     const [{ WorkerMetrics }, { startMetricsServer }] = await Promise.all([import('../queue/metrics.js'), import('../metrics/server.js')]);
-    metrics = new WorkerMetrics();
+    metrics = new WorkerMetrics(queues.redis);
     metricsServer = await startMetricsServer(metrics, c.metricsPort, c.metricsHost, c.lockMs);
     logger.log('info', `Metrics on http://${c.metricsHost}:${c.metricsPort}/metrics and /healthz`);
   }
@@ -24,6 +24,8 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
   const host = new WorkerHost(queues, { concurrency: c.concurrency, lockMs: c.lockMs }, {
     log: (level, message) => logger.log(level, message),
     job: (queue, outcome, ms) => metrics?.job(queue, outcome, ms),
+    applied: (figures) => metrics?.applied(figures),
+    queue: (name) => metrics?.queue(name),
   });
   let signalled: NodeJS.Signals | null = null;
   let stopped!: () => void;
@@ -34,6 +36,7 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }
     signalled = sig;
+    metrics?.stopping();
     logger.log('warn', `${sig}: taking no more jobs; finishing or handing back the running ones (again to exit at once)`);
     stopped();
   };
@@ -50,6 +53,7 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     metricsServer?.close();
+    metrics?.close();
     logger.close();
   }
 }

@@ -16,6 +16,7 @@ import { defaultSpool } from '../queue/plan.js';
 import { Queues } from '../queue/queues.js';
 import { connectRedis } from '../queue/redis.js';
 import { readStatus, type Status } from '../queue/status.js';
+import { describeLag } from '../report/lag.js';
 import { clusterHelp, type ClusterCommand } from './cluster-args.js';
 
 const EXIT = { OK: 0, FAILED: 1, USAGE: 2, BUSY: 75, SIGINT: 130, SIGTERM: 143 } as const;
@@ -107,6 +108,7 @@ function summary(s: Status): string {
 export function renderStatus(s: Status): string {
   if (s.plan === null) return 'no plan yet: run memc-load enqueue\n';
   const out: string[] = [`plan ${s.plan} (made ${s.created}): ${s.settled ? 'settled' : 'in flight'}; files: ${summary(s)}`];
+  if (s.lag !== null) out.push(`lag: ${describeLag(s.lag)}`);
   if (s.legacy !== null) out.push(`${s.legacy}; file states below are read from the folder alone`);
   out.push(`split jobs (all plans): ${s.split.waiting} waiting, ${s.split.active} running, ${s.split.completed} done, ${s.split.failed} failed`);
   out.push('nodes (apply jobs, all plans):');

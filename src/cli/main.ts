@@ -13,6 +13,8 @@ import { generateLogs } from '../generate/index.js';
 import type { BatchSettled } from '../memcached/router.js';
 // Metrics and the self-test pull in prom-client and protobufjs, ~0.1 s of start-up each: they are
 // loaded only when asked for (--metrics-port, self-test), not on every start.
+import { withLag } from '../logfile/lag.js';
+import { describeLag } from '../report/lag.js';
 import type { LoaderMetrics } from '../metrics/metrics.js';
 import { Loader } from '../pipeline/loader.js';
 import { laneAddresses } from '../pool/lanes.js';
@@ -156,7 +158,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
   if (cli.metricsPort !== null) {
     const [{ LoaderMetrics }, { startMetricsServer }] = await Promise.all([import('../metrics/metrics.js'), import('../metrics/server.js')]);
     // A series per node: a pool's nodes are lanes of their own, each up, down or slow alone.
-    metrics = new LoaderMetrics(laneAddresses(DEVICE_TYPES.map((t) => options.servers[t])).map((a) => a.label));
+    metrics = new LoaderMetrics(laneAddresses(DEVICE_TYPES.map((t) => options.servers[t])).map((a) => a.label), options);
     metricsServer = await startMetricsServer(metrics, cli.metricsPort, cli.metricsHost, options.responseTimeoutMs);
     logger.log('info', `Metrics on http://${cli.metricsHost}:${cli.metricsPort}/metrics and /healthz`);
   }
@@ -184,7 +186,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
       signal: controller.signal,
       observer: combineObservers([metrics, tracker, debug?.observer]),
     };
-    const report = await withFolderLock(options, hooks, () => (cli.watch ? watch(options, hooks, cli.watch) : new Loader(options, hooks).run()));
+    const report = await withLag(await withFolderLock(options, hooks, () => (cli.watch ? watch(options, hooks, cli.watch) : new Loader(options, hooks).run())), options);
     progress?.stop();
     logTotals(logger, report);
     // Watch mode ends by a signal by design: that is a clean stop, not an interruption.
@@ -199,6 +201,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
     progress?.stop();
     debug?.close();
     metricsServer?.close();
+    metrics?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -294,6 +297,7 @@ function logTotals(logger: ClosableLogger, r: RunReport): void {
       `(${r.linesPerSecond} lines/s)${r.interrupted ? '; interrupted' : ''}`,
     { totals: t },
   );
+  if (r.lag !== null) logger.log('info', `Lag: ${describeLag(r.lag)}`, { lag: r.lag });
 }
 
 function usageError(err: unknown): number {

@@ -3,10 +3,18 @@
  * prom-client does the exposition format; we only decide names and labels.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { readLag } from '../logfile/lag.js';
 import type { BatchSettled } from '../memcached/router.js';
 import { REJECT_REASONS, type RejectReason } from '../record/reasons.js';
 import type { FileReport } from '../report/file-report.js';
 import type { LoadObserver } from '../report/observer.js';
+import { nodeCounters, registerLag, ServerGauges } from './shared.js';
+
+/** The folder the lag gauges read: the run's --pattern, and whether it loads late files. */
+export interface LagFolder {
+  readonly pattern: string;
+  readonly loadLate: boolean;
+}
 
 export class LoaderMetrics implements LoadObserver {
   readonly registry = new Registry();
@@ -19,24 +27,20 @@ export class LoaderMetrics implements LoadObserver {
   readonly #files: Counter<'outcome'>;
   readonly #latency: Histogram<'server'>;
   readonly #lastDone: Gauge;
-  readonly #up: Gauge<'server'>;
+  readonly #servers: ServerGauges;
+  readonly #unfollow: () => void;
   readonly #downSince = new Map<string, number>();
   #sampleBuffered: (() => Readonly<Record<string, number>>) | null = null;
 
-  constructor(servers: readonly string[]) {
+  constructor(servers: readonly string[], folder: LagFolder | null = null) {
     const registers = [this.registry];
     this.#lines = new Counter({ name: 'memc_load_lines_total', help: 'Non-blank lines read', registers });
     this.#loaded = new Counter({ name: 'memc_load_records_loaded_total', help: 'Records acknowledged by memcached', registers });
     this.#rejected = new Counter({ name: 'memc_load_lines_rejected_total', help: 'Rejected lines by reason', labelNames: ['reason'], registers });
     this.#failed = new Counter({ name: 'memc_load_failed_writes_total', help: 'Records that could not be written, by server', labelNames: ['server'], registers });
-    // Per node: a pool's records split over its nodes, and each evicts on its own.
-    this.#nodeLoaded = new Counter({ name: 'memc_load_server_records_loaded_total', help: 'Records acknowledged, by server', labelNames: ['server'], registers });
-    this.#evictions = new Counter({
-      name: 'memc_load_server_evictions_total',
-      help: 'Rise of the server\'s evictions and store_no_memory counters seen as files settled, by server',
-      labelNames: ['server'],
-      registers,
-    });
+    const perNode = nodeCounters(this.registry, 'as files settle');
+    this.#nodeLoaded = perNode.loaded;
+    this.#evictions = perNode.evictions;
     this.#files = new Counter({ name: 'memc_load_files_total', help: 'Files finished, by outcome', labelNames: ['outcome'], registers });
     this.#latency = new Histogram({
       name: 'memc_load_batch_latency_seconds',
@@ -58,7 +62,10 @@ export class LoaderMetrics implements LoadObserver {
       },
     });
     this.#lastDone = new Gauge({ name: 'memc_load_last_file_done_timestamp_seconds', help: 'When the last file was marked done (unix time)', registers });
-    this.#up = new Gauge({ name: 'memc_load_server_up', help: '1 while the server is reachable', labelNames: ['server'], registers });
+    this.#servers = new ServerGauges(this.registry, servers);
+    // Up and down come from the observer (they also drive /healthz); only the give-up has no event there.
+    this.#unfollow = this.#servers.follow(['gone']);
+    if (folder !== null) registerLag(this.registry, async () => ({ pattern: folder.pattern, lag: await readLag(folder.pattern, folder.loadLate) }));
     // Zero every labelled series up front, so a scrape shows them before the first event.
     for (const r of REJECT_REASONS) this.#rejected.inc({ reason: r }, 0);
     for (const o of ['succeeded', 'failed_data', 'failed_load']) this.#files.inc({ outcome: o }, 0);
@@ -66,7 +73,6 @@ export class LoaderMetrics implements LoadObserver {
       this.#failed.inc({ server: s }, 0);
       this.#nodeLoaded.inc({ server: s }, 0);
       this.#evictions.inc({ server: s }, 0);
-      this.#up.set({ server: s }, 1);
     }
   }
 
@@ -96,16 +102,21 @@ export class LoaderMetrics implements LoadObserver {
 
   serverDown(server: string): void {
     if (!this.#downSince.has(server)) this.#downSince.set(server, performance.now());
-    this.#up.set({ server }, 0);
+    this.#servers.down(server);
   }
 
   serverUp(server: string): void {
     this.#downSince.delete(server);
-    this.#up.set({ server }, 1);
+    this.#servers.up(server);
   }
 
   bufferedBytes(sample: () => Readonly<Record<string, number>>): void {
     this.#sampleBuffered = sample;
+  }
+
+  /** Stops following the connections' give-ups. */
+  close(): void {
+    this.#unfollow();
   }
 
   /** Servers unreachable for longer than `graceMs`: /healthz fails while there are any. */

@@ -2,7 +2,9 @@
  * `memc-load status`: the current plan read back from Redis and the folder. Plain data; the CLI
  * renders it (text for people, --json for scripts and the tests).
  */
+import { readLag } from '../logfile/lag.js';
 import { listLogFiles } from '../logfile/list-files.js';
+import type { Lag } from '../report/lag.js';
 import { applyQueue, KEYS, SPLIT_QUEUE } from './names.js';
 import { currentPlan, fileRecords, fileState, holdLate, inFlight, legacyPlan, type FileRecord, type FileState } from './plan.js';
 import type { Queues } from './queues.js';
@@ -45,13 +47,15 @@ export interface Status {
   readonly split: { readonly waiting: number; readonly active: number; readonly completed: number; readonly failed: number };
   /** Takeovers and failures, oldest first. */
   readonly events: readonly string[];
+  /** How far behind the plan's folder is (report/lag.ts); null without a plan or when the folder cannot be read. */
+  readonly lag: Lag | null;
 }
 
 export async function readStatus(queues: Queues): Promise<Status> {
   const plan = await currentPlan(queues.redis);
   const counts: Record<FileState, number> = { done: 0, failed: 0, in_flight: 0, pending: 0 };
   if (plan === null) {
-    return { plan: null, created: null, settled: true, counts, late: 0, legacy: null, files: [], lanes: [], split: { waiting: 0, active: 0, completed: 0, failed: 0 }, events: [] };
+    return { plan: null, created: null, settled: true, counts, late: 0, legacy: null, files: [], lanes: [], split: { waiting: 0, active: 0, completed: 0, failed: 0 }, events: [], lag: null };
   }
   // Read before the files: a plan settled now stays settled while they are read, so a settled
   // status never shows a file in flight that finished between the two reads.
@@ -93,5 +97,6 @@ export async function readStatus(queues: Queues): Promise<Status> {
     lanes,
     split: { waiting: s['waiting'] ?? 0, active: s['active'] ?? 0, completed: s['completed'] ?? 0, failed: s['failed'] ?? 0 },
     events: await queues.redis.lrange(KEYS.events(plan.id), 0, -1),
+    lag: await readLag(plan.options.pattern, plan.options.loadLate).catch(() => null),
   };
 }

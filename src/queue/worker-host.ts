@@ -17,6 +17,7 @@
  * waiting for its split hands its lane back instead: processors.ts).
  */
 import { Worker, type Job } from 'bullmq';
+import type { AppliedFigures } from './metrics.js';
 import { applyQueue, COMMIT_QUEUE, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
 import { applyJob, commitJob, splitJob, type WorkerContext } from './processors.js';
 import type { Queues } from './queues.js';
@@ -32,6 +33,10 @@ export interface WorkerEvents {
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** A job finished: its queue, and how. */
   job?(queue: string, outcome: 'completed' | 'failed', ms: number): void;
+  /** This worker serves a queue from now on. */
+  queue?(queue: string): void;
+  /** An apply job completed: what its node acknowledged and evicted meanwhile. */
+  applied?(figures: AppliedFigures): void;
 }
 
 export class WorkerHost {
@@ -64,7 +69,7 @@ export class WorkerHost {
     const lanes = async () => {
       for (const lane of await this.#queues.redis.smembers(KEYS.lanes)) {
         const name = applyQueue(lane);
-        if (!this.#workers.has(name) && !this.#closing) this.#add(name, 1, (job, token) => applyJob(ctx, job, token));
+        if (!this.#workers.has(name) && !this.#closing) this.#add(name, 1, (job, token) => applyJob(ctx, job, token), (r) => this.#events.applied?.(r as AppliedFigures));
       }
     };
     await lanes();
@@ -78,7 +83,7 @@ export class WorkerHost {
 
   // BullMQ's processor type is generic over the job's data; ours are each for one queue.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  #add(name: string, concurrency: number, processor: (job: Job<any>, token: string | undefined) => Promise<unknown>): void {
+  #add(name: string, concurrency: number, processor: (job: Job<any>, token: string | undefined) => Promise<unknown>, completed?: (result: unknown) => void): void {
     const w = new Worker(name, processor, {
       connection: this.#queues.redis,
       prefix: PREFIX,
@@ -93,7 +98,10 @@ export class WorkerHost {
     });
     const started = new Map<string, number>();
     w.on('active', (job) => started.set(job.id as string, performance.now()));
-    w.on('completed', (job) => this.#finished(name, 'completed', started, job));
+    w.on('completed', (job, result) => {
+      this.#finished(name, 'completed', started, job);
+      completed?.(result);
+    });
     w.on('failed', (job, err) => {
       if (job !== undefined) this.#finished(name, 'failed', started, job);
       this.#events.log('warn', `${name} job ${job?.id ?? '?'} failed: ${err.message}`);
@@ -101,6 +109,7 @@ export class WorkerHost {
     w.on('stalled', (id) => this.#events.log('warn', `${name} job ${id} stalled (its worker stopped renewing its lock): back at the head of its queue`));
     w.on('error', (err) => this.#error(name, err));
     this.#workers.set(name, w);
+    this.#events.queue?.(name);
   }
 
   /**

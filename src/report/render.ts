@@ -7,6 +7,7 @@ import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import { REJECT_REASONS } from '../record/reasons.js';
 import type { FileReport } from './file-report.js';
+import { describeLag } from './lag.js';
 import type { RunReport } from './run-report.js';
 import { alignColumns, widest, wrap } from './text-layout.js';
 
@@ -36,6 +37,8 @@ export interface JsonReport {
   readonly totals: RunReport['totals'];
   readonly files: readonly FileReport[];
   readonly nodes: RunReport['nodes'];
+  /** How far behind the folder is as the run ended; null when it could not be read. */
+  readonly lag: RunReport['lag'];
 }
 
 export function toJsonReport(report: RunReport, options: RunOptions, version: string, exitCode: number, now = new Date()): JsonReport {
@@ -61,6 +64,7 @@ export function toJsonReport(report: RunReport, options: RunOptions, version: st
     totals: report.totals,
     files: report.files,
     nodes: report.nodes,
+    lag: report.lag,
   };
 }
 
@@ -88,12 +92,23 @@ interface SummaryRow {
  * `columns`. Without a width (a file, a test), the full table.
  */
 export function renderSummary(report: RunReport, columns = Number.POSITIVE_INFINITY): string {
+  return summaryTable(report, columns) + lagLines(report, columns);
+}
+
+function summaryTable(report: RunReport, columns: number): string {
   const rows = summaryRows(report);
   for (let dropped = 0; dropped <= DROP_ORDER.length; dropped++) {
     const text = table(rows, new Set(DROP_ORDER.slice(0, dropped)), report.dry);
     if (widest(text) <= columns) return text;
   }
   return blocks(rows, Math.max(20, columns), report.dry);
+}
+
+/** Under the table: how far behind the folder is now, wrapped to the terminal. */
+function lagLines(report: RunReport, columns: number): string {
+  if (report.lag === null) return '';
+  const lines = wrap([`lag: ${describeLag(report.lag)}`], Math.max(20, columns), '');
+  return `${lines.join('\n')}\n`;
 }
 
 function summaryRows(report: RunReport): SummaryRow[] {

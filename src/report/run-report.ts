@@ -1,4 +1,5 @@
 import type { RunOptions } from '../config/options.js';
+import type { Lag } from './lag.js';
 import { emptyRejectCounts, REJECT_REASONS, type RejectCounts } from '../record/reasons.js';
 import type { FileReport } from './file-report.js';
 import type { NodeFigures } from './node-tally.js';
@@ -39,6 +40,8 @@ export interface RunReport {
   readonly interrupted: boolean;
   readonly seconds: number;
   readonly linesPerSecond: number;
+  /** How far behind the folder is once the run ended (logfile/lag.ts); null until read, or when it could not be. */
+  readonly lag: Lag | null;
 }
 
 export function summarize(
@@ -80,5 +83,6 @@ export function summarize(
     interrupted,
     seconds,
     linesPerSecond: seconds > 0 ? Math.round(totals.lines / seconds) : 0,
+    lag: null,
   };
 }
