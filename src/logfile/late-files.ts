@@ -37,6 +37,25 @@ export async function lateFiles(pattern: string, pending: readonly string[]): Pr
   return late;
 }
 
+/** Pending path → the newest planned file of its folder, when that is newer than it (a plan in flight would apply it after that one). */
+export function plannedAhead(planned: readonly string[], pending: readonly string[]): LateFiles {
+  const newest = new Map<string, string>();
+  for (const f of planned) {
+    const n = newest.get(dirname(f));
+    if (n === undefined || basename(f) > basename(n)) newest.set(dirname(f), f);
+  }
+  const late = new Map<string, string>();
+  for (const file of pending) {
+    const ahead = newest.get(dirname(file));
+    if (ahead !== undefined && basename(ahead) > basename(file)) late.set(file, ahead);
+  }
+  return late;
+}
+
+export function plannedAheadReason(ahead: string, plan: string): string {
+  return `late: ${ahead} in the same folder is planned ahead of it in plan ${plan}, so loading this older file after it would overwrite newer values; it stays pending. Load it anyway with --load-late`;
+}
+
 /** The one wording both modes log and record for a late file. */
 export function lateReason(doneFile: string): string {
   return `late: ${basename(doneFile).slice(1)} in the same folder is already loaded (${doneFile}), so loading this older file would overwrite newer values; it stays pending. Load it anyway with --load-late`;

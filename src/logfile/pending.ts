@@ -3,8 +3,10 @@
  * before they load (issue #18, items 6 and 7). A late file (older than a file of its folder
  * already marked done) is left unless the operator says --load-late; a name that is not UTF-8
  * is left (list-files.ts). Neither takes a place in the order, so neither holds back a newer file.
+ * The cluster asks it too (queue/enqueue.ts, queue/status.ts), with its plan in flight: a file
+ * older than one the plan holds in its folder would be applied after it, so it is late as well.
  */
-import { lateFiles, lateReason } from './late-files.js';
+import { lateFiles, lateReason, plannedAhead, plannedAheadReason } from './late-files.js';
 import { listPattern } from './list-files.js';
 
 export interface NotLoaded {
@@ -24,12 +26,29 @@ export interface Selection {
   readonly lateLoaded: readonly { readonly path: string; readonly done: string }[];
 }
 
-/** `listed`: the files to consider, oldest first, instead of listing `pattern` (the library's hooks.files). */
-export async function selectPending(pattern: string, loadLate: boolean, listed?: readonly string[]): Promise<Selection> {
-  const { files, badNames } = listed === undefined ? await listPattern(pattern) : { files: listed, badNames: [] };
-  const late = await lateFiles(pattern, files);
-  const notLoaded: NotLoaded[] = badNames.map((b) => ({ path: b.path, why: b.why, late: null }));
-  if (loadLate) return { load: files, notLoaded, lateLoaded: [...late].map(([path, done]) => ({ path, done })) };
-  for (const [path, done] of late) notLoaded.push({ path, why: lateReason(done), late: done });
+/** A plan's files (the cluster's): not pending for this selection, and, while `inFlight`, a newer planned file of a folder makes its older pending files late. */
+export interface Planned {
+  readonly id: string;
+  readonly files: readonly string[];
+  readonly inFlight: boolean;
+}
+
+export interface PendingOptions {
+  /** The files to consider, oldest first, instead of listing the pattern (the library's hooks.files). */
+  readonly listed?: readonly string[];
+  readonly planned?: Planned;
+}
+
+export async function selectPending(pattern: string, loadLate: boolean, opts: PendingOptions = {}): Promise<Selection> {
+  const listing = opts.listed === undefined ? await listPattern(pattern) : { files: opts.listed, badNames: [] };
+  const inPlan = new Set(opts.planned?.files ?? []);
+  const files = listing.files.filter((f) => !inPlan.has(f));
+  const late = new Map([...(await lateFiles(pattern, files))].map(([path, done]) => [path, { done, why: lateReason(done) }]));
+  if (opts.planned?.inFlight === true) {
+    for (const [path, ahead] of plannedAhead(opts.planned.files, files)) if (!late.has(path)) late.set(path, { done: ahead, why: plannedAheadReason(ahead, opts.planned.id) });
+  }
+  const notLoaded: NotLoaded[] = listing.badNames.map((b) => ({ path: b.path, why: b.why, late: null }));
+  if (loadLate) return { load: files, notLoaded, lateLoaded: [...late].map(([path, l]) => ({ path, done: l.done })) };
+  for (const [path, l] of late) notLoaded.push({ path, why: l.why, late: l.done });
   return { load: files.filter((f) => !late.has(f)), notLoaded, lateLoaded: [] };
 }

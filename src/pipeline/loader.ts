@@ -30,7 +30,7 @@ export class Loader {
   async run(): Promise<RunReport> {
     const started = performance.now();
     const log = this.#hooks.logger ?? silentLogger;
-    const selection = await selectPending(this.#opts.pattern, this.#opts.loadLate, this.#hooks.files);
+    const selection = await selectPending(this.#opts.pattern, this.#opts.loadLate, { listed: this.#hooks.files });
     const left = leaveOut(selection, this.#opts, log, this.#hooks.observer);
     const files = selection.load;
     if (files.length === 0) {

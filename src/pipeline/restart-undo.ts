@@ -19,37 +19,27 @@
  * then failed and renamed back exactly as for a restart. The decision stands for the run: files
  * must be decided as they settle, and a file is never renamed while a server holding its records
  * is in doubt. The next run (or watch round) reloads them, which is idempotent.
- * The cluster's commit can use this class as the single host does: it needs no session.
+ * The rules themselves (which files a loss fails, which go back) are contract/'s, which the
+ * cluster's commit drives too; this class is the single host's memory of its run.
  */
+import { failFrom, lossesAt } from '../contract/commit.js';
+import { lossOf, type FirstWrite, type Loss, type NodeState } from '../contract/node-loss.js';
 import type { Logger } from '../report/logger.js';
 import type { LossReport } from '../memcached/eviction-watch.js';
 
 // The renaming back itself is shared with the cluster's commit.
 export { type Finalized, mvCommand, renamesToUndo, undoRenames, type UndoResult } from '../logfile/rename-back.js';
 
-/** A restart seen in this run, and the first file it fails. */
-interface Seen {
-  readonly from: number;
-  readonly text: string;
-}
-
 /**
- * Remembers, per server, the first file of this run it acknowledged records of, and when; turns
- * a reading's restarts into the index from which files fail, and says so in the log.
+ * The single host's driver of the commit rules (contract/): remembers, per server, the first
+ * file of this run it acknowledged records of, and when; turns a reading's restarts and lost
+ * servers into Losses (contract/node-loss.ts), and says so in the log.
  */
-/**
- * A restart whose new process started this long before the server's first acknowledgement of
- * this run lost nothing of it. memcached's uptime runs ~2-3 s ahead of its real start and has
- * 1 s steps, so the margin is wide: a restart near the first write counts as after it.
- */
-const BEFORE_FIRST_ACK_MARGIN_MS = 5000;
-
 export class RestartGuard {
   readonly #first = new Map<string, { file: number; at: number }>();
   /** Servers found lost in this run: decided, so not read again and again for it. */
   readonly #lost = new Set<string>();
-  readonly #seen: Seen[] = [];
-  #failFrom = Number.POSITIVE_INFINITY;
+  readonly #losses: Loss[] = [];
 
   /** memcached `server` acknowledged records of file `index`. */
   delivered(server: string, index: number): void {
@@ -64,48 +54,54 @@ export class RestartGuard {
    */
   readonly firstAck = (server: string): number | undefined => (this.#lost.has(server) ? undefined : this.#first.get(server)?.at);
 
+  /** The losses so far (contract/commit.ts decides files with them). */
+  get losses(): readonly Loss[] {
+    return this.#losses;
+  }
+
   /** Files from this index on fail to load. */
   get failFrom(): number {
-    return this.#failFrom;
+    return failFrom(this.#losses);
   }
 
   /**
-   * Takes the restarts of the reading made as `settling` settled. Returns true when the index
-   * files fail from moved down: files from it that this run renamed must be renamed back.
+   * Takes the restarts and lost servers of the reading made as `settling` settled. Returns true
+   * when the index files fail from moved down: files from it that this run renamed must be renamed back.
    */
   noteRestarts(log: Logger, loss: LossReport, settling: string, pathOf: (index: number) => string): boolean {
-    const failedFrom = this.#failFrom;
+    const failedFrom = this.failFrom;
+    const firstOf = (server: string): FirstWrite | undefined => {
+      const f = this.#first.get(server);
+      return f === undefined ? undefined : { index: f.file, file: pathOf(f.file), ackAt: f.at };
+    };
     for (const [server, why] of Object.entries(loss.lost)) {
-      const first = this.#first.get(server)?.file;
-      if (first === undefined || this.#lost.has(server)) continue;
+      if (this.#lost.has(server)) continue;
+      const l = lossOf(server, firstOf(server), { kind: 'lost', why }, () =>
+        `memcached ${server} could not be read while ${settling} settled (${why}), after it acknowledged records of this run: it may have restarted and lost them`);
+      if (l === null) continue;
       this.#lost.add(server);
-      const what = `memcached ${server} could not be read while ${settling} settled (${why}), after it acknowledged records of this run`;
-      const text = `${what}: it may have restarted and lost them`;
-      this.#seen.push({ from: first, text });
-      this.#failFrom = Math.min(this.#failFrom, first);
+      this.#losses.push(l);
       log.log(
         'error',
-        `${text}, so it counts as restarted; ${pathOf(first)}, the first file with records there, and every later file fail to load and will be reloaded by the next run (bring the server back, then run again)`,
-        { server, file: pathOf(first) },
+        `${l.text}, so it counts as restarted; ${pathOf(l.from)}, the first file with records there, and every later file fail to load and will be reloaded by the next run (bring the server back, then run again)`,
+        { server, file: pathOf(l.from) },
       );
     }
     for (const [server, r] of Object.entries(loss.restarts)) {
       const what = `memcached ${server} restarted (${r.evidence}) while ${settling} settled`;
       const fields = { server, pid: r.pid, previousPid: r.previousPid, uptime: r.uptime };
-      const firstAck = this.#first.get(server);
-      // Restarted before it acknowledged anything of this run (say between two rounds of a watch): it lost nothing of it.
-      const before = firstAck !== undefined && r.startedAt + BEFORE_FIRST_ACK_MARGIN_MS < firstAck.at;
-      const first = before ? undefined : firstAck?.file;
-      if (first === undefined) {
-        const held = before ? 'it restarted before it acknowledged any record of this run' : 'it had acknowledged no record of this run';
+      const state: NodeState = { kind: 'restarted', restart: r };
+      const first = firstOf(server);
+      const l = lossOf(server, first, state, () => `${what}: records this run stored there may be gone`);
+      if (l === null) {
+        const held = first !== undefined ? 'it restarted before it acknowledged any record of this run' : 'it had acknowledged no record of this run';
         log.log('error', `${what}: ${held}, so no file of this run lost anything there`, fields);
       } else {
-        this.#seen.push({ from: first, text: `${what}: records this run stored there may be gone` });
-        this.#failFrom = Math.min(this.#failFrom, first);
+        this.#losses.push(l);
         log.log(
           'error',
-          `${what}: records this run stored there may be gone; ${pathOf(first)}, the first file with records there, and every later file fail to load and will be reloaded by the next run`,
-          { ...fields, file: pathOf(first) },
+          `${l.text}; ${pathOf(l.from)}, the first file with records there, and every later file fail to load and will be reloaded by the next run`,
+          { ...fields, file: pathOf(l.from) },
         );
       }
       log.log(
@@ -115,11 +111,11 @@ export class RestartGuard {
         { server },
       );
     }
-    return this.#failFrom < failedFrom;
+    return this.failFrom < failedFrom;
   }
 
   /** The restart errors of file `index` (none unless it is at or after a failing point). */
   errorsFor(index: number): string[] {
-    return this.#seen.filter((s) => index >= s.from).map((s) => s.text);
+    return lossesAt(this.#losses, index);
   }
 }

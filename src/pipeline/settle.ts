@@ -8,14 +8,16 @@
  * Before a file is renamed the servers' counters are read (evictions, refused stores, restarts),
  * so a file is never marked done while a loss that could touch it goes unseen. A restart fails
  * every file from the first one the server acknowledged, and renames back what this run renamed.
+ * The rules (a file's verdict, which files a loss fails and renames back) are contract/commit.ts's.
  */
+import { decide, settleLosses } from '../contract/commit.js';
 import { markDone } from '../logfile/mark-done.js';
 import type { LossReport } from '../memcached/eviction-watch.js';
 import type { FileReport } from '../report/file-report.js';
 import type { FileTally } from '../report/file-tally.js';
 import type { Logger } from '../report/logger.js';
 import type { LoadObserver } from '../report/observer.js';
-import { renamesToUndo, RestartGuard, undoRenames } from './restart-undo.js';
+import { RestartGuard, undoRenames } from './restart-undo.js';
 import { chargeLosses, logFileReport } from './settle-log.js';
 
 export interface SettleOptions {
@@ -93,10 +95,10 @@ export class Settler {
     try {
       for (let f = this.#tallies[this.#watermark]; f?.settled; f = this.#tallies[this.#watermark]) {
         await this.#readLosses(f);
-        for (const e of this.#restarts.errorsFor(f.index)) f.addError(e);
-        const loaded = f.outcome(this.#o.maxErrorRate) !== 'failed_load';
-        const heldBackBy = loaded && !this.#o.dry ? (this.#holder?.path ?? null) : null;
-        const rename = heldBackBy === null && loaded && !this.#o.dry;
+        const verdict = decide({ index: f.index, outcome: f.outcome(this.#o.maxErrorRate), error: null }, this.#restarts.losses, this.#holder?.path ?? null);
+        if (verdict.kind === 'fail') for (const e of verdict.losses) f.addError(e);
+        const heldBackBy = verdict.kind === 'held' && !this.#o.dry ? verdict.by : null;
+        const rename = verdict.kind === 'rename' && !this.#o.dry;
         let renamed = false;
         if (rename) {
           try {
@@ -132,10 +134,11 @@ export class Settler {
    * says how), and their reports are replaced, so the run's report and exit status count them.
    */
   async #renameBack(): Promise<void> {
-    const from = this.#restarts.failFrom;
-    this.#holder ??= this.tally(from);
     const finalized = this.#reports.map((rep, index) => ({ index, path: rep.path, renamed: rep.renamed }));
-    for (const r of await undoRenames(renamesToUndo(finalized, from))) {
+    const { failFrom, undo } = settleLosses(this.#restarts.losses, finalized);
+    // Renamed back, the earliest is the first file not renamed; files after the watermark fail by the loss itself.
+    if (failFrom < this.#watermark) this.#holder ??= this.tally(failFrom);
+    for (const r of await undoRenames(undo)) {
       const f = this.tally(r.index);
       const restart = this.#restarts.errorsFor(r.index).join('; ');
       let said: string;

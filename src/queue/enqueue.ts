@@ -6,7 +6,8 @@
  * - A plan in flight that has not failed: the files newer than its last are appended to it.
  * - A plan in flight that has failed: nothing is enqueued (`busy`). Its later files fail as held
  *   back as their jobs finish; once it has settled, enqueue again re-plans.
- * - Late files (plan.ts holdLate) are planned only with --load-late: the result lists them.
+ * - Late files (logfile/pending.ts selectPending, the single host's rule, with the plan in flight)
+ *   are planned only with --load-late; names that are not UTF-8 never: the result lists both.
  *
  * One enqueue at a time does this, under a Redis lock (plan.ts underEnqueueLock). A plan holds
  * its folder's lock file as a single-host run does (plan-lock.ts): a folder a single-host run
@@ -14,10 +15,10 @@
  */
 import type { RunOptions } from '../config/options.js';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
-import { listLogFiles } from '../logfile/list-files.js';
+import { selectPending, type Selection } from '../logfile/pending.js';
 import { applyQueue, COMMIT_QUEUE, KEYS, SPLIT_QUEUE } from './names.js';
 import { keepPlanLock, takePlanLock } from './plan-lock.js';
-import { currentPlan, fileName, fileRecords, fileState, holdLate, inFlight, jobIds, legacyPlan, planLanes, underEnqueueLock, writePlan, type ApplyData, type CommitData, type LateFile, type Plan, type SplitData } from './plan.js';
+import { currentPlan, fileName, fileRecords, fileState, inFlight, jobIds, legacyPlan, planLanes, underEnqueueLock, writePlan, type ApplyData, type CommitData, type LateFile, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
 
 /** `late`: pending files held back as late (not planned): the operator decides (--load-late). */
@@ -56,9 +57,7 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string, sp
       return { kind: 'busy', plan: plan.id, why: `plan ${plan.id} in flight loads with other servers or another spool; enqueue these once it has settled` };
     }
     await keepPlanLock(queues, plan, redisUrl);
-    const pending = await listLogFiles(options.pattern);
-    const planned = new Set(plan.files);
-    const { load: newer, late } = await holdLate(options.pattern, pending.filter((f) => !planned.has(f)), plan, options.loadLate);
+    const { load: newer, late } = notPlanned(await selectPending(options.pattern, options.loadLate, { planned: { id: plan.id, files: plan.files, inFlight: true } }));
     if (newer.length === 0) return { kind: 'nothing', plan: plan.id, late };
     const next: Plan = { ...plan, files: [...plan.files, ...newer] };
     // The plan first: an enqueue that dies half-way leaves files listed whose flows a later
@@ -72,10 +71,9 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string, sp
   const seq = Number((await queues.redis.get(KEYS.seq)) ?? 0) + 1;
   const made = { id: `p${seq}`, created: new Date().toISOString(), options };
   const lock = await takePlanLock(queues, made, redisUrl);
-  const pending = await listLogFiles(options.pattern);
   // Nothing pending and nothing in flight: the folder says every file is done, whatever an
   // earlier plan's verdict was, so there is nothing to wait for.
-  const { load, late } = await holdLate(options.pattern, pending, null, options.loadLate);
+  const { load, late } = notPlanned(await selectPending(options.pattern, options.loadLate));
   if (load.length === 0) {
     await lock?.release();
     return { kind: 'nothing', plan: null, late };
@@ -88,6 +86,14 @@ async function planLocked(queues: Queues, options: RunOptions, spool: string, sp
   await queues.redis.set(KEYS.current, next.id);
   await addFlows(queues, next, 0);
   return { kind: 'planned', plan: next.id, files: load, late };
+}
+
+/**
+ * The selection as enqueue reports it: what it plans, and every pending file it leaves, late or
+ * with a name that is not UTF-8 (with the `mv` that fixes it), as "not planned" lines.
+ */
+function notPlanned(sel: Selection): { load: readonly string[]; late: LateFile[] } {
+  return { load: sel.load, late: sel.notLoaded.map((n) => ({ file: n.path, reason: n.why })) };
 }
 
 /** The plan's first failed file, in file order (see fileState: recorded, or passed up to its commit). */

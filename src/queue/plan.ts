@@ -15,11 +15,10 @@
  */
 import type { Redis } from 'ioredis';
 import { access } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import { patternFolder } from '../logfile/folder-lock.js';
-import { lateFiles, lateReason } from '../logfile/late-files.js';
 import { donePath } from '../logfile/mark-done.js';
 import type { FileOutcome } from '../report/file-report.js';
 import { randomUUID } from 'node:crypto';
@@ -155,40 +154,10 @@ export async function recordRenamedBack(redis: Redis, plan: string, file: string
   await redis.set(KEYS.failed(plan), file);
 }
 
-/** A pending file held back because loading it would put older values over newer ones. */
+/** A pending file not planned (late, or a name that is not UTF-8), with why: enqueue prints it. */
 export interface LateFile {
   readonly file: string;
   readonly reason: string;
-}
-
-/**
- * Splits pending files not in `plan` into those a plan may load and the late ones: late as the
- * single host judges it (logfile/late-files.ts: a newer file of its folder is done), or late to
- * the plan in flight (a newer file of its folder is planned: appended behind it, it would be
- * applied after it). With --load-late (the operator's decision) every file may load.
- */
-export async function holdLate(pattern: string, files: readonly string[], plan: Plan | null, loadLate: boolean): Promise<{ load: string[]; late: LateFile[] }> {
-  const done = await lateFiles(pattern, files);
-  const planned = new Map<string, string>();
-  for (const f of plan?.files ?? []) {
-    const newest = planned.get(dirname(f));
-    if (newest === undefined || basename(f) > basename(newest)) planned.set(dirname(f), f);
-  }
-  const load: string[] = [];
-  const late: LateFile[] = [];
-  for (const file of files) {
-    const doneFile = done.get(file);
-    const ahead = planned.get(dirname(file));
-    const reason =
-      doneFile !== undefined
-        ? lateReason(doneFile)
-        : ahead !== undefined && basename(ahead) > basename(file) && plan !== null
-          ? `late: ${ahead} in the same folder is planned ahead of it in plan ${plan.id}, so loading this older file after it would overwrite newer values; it stays pending. Load it anyway with --load-late`
-          : null;
-    if (reason === null || loadLate) load.push(file);
-    else late.push({ file, reason });
-  }
-  return { load, late };
 }
 
 /** Path → record. */

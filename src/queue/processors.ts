@@ -19,6 +19,7 @@ import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
+import { decide } from '../contract/commit.js';
 import { MemcLoadError } from '../errors.js';
 import { leaseGuard, nodeFence } from './apply-fence.js';
 import { applyQueue, COMMIT_QUEUE, jobIds, jobLockKey, KEYS, SPLIT_QUEUE } from './names.js';
@@ -203,8 +204,10 @@ export async function commitJob(ctx: WorkerContext, job: Job<CommitData>, token:
   const verdict = await withRenames(redis, planId, async (): Promise<{ renamed: boolean; why: string }> => {
     // A commit that lost its lock was run again or failed meanwhile: renaming now would be a second, late verdict.
     if (!(await holdsLock(redis, COMMIT_QUEUE, job, token))) return { renamed: false, why: '' };
-    const { failFrom, why } = await settleLosses(redis, plan, losses, ctx.log);
-    const reason = index >= failFrom ? why : outcome === 'failed_load' ? (error ?? 'failed to load') : null;
+    const lost = await settleLosses(redis, plan, losses, ctx.log);
+    // Held back by F−1 was told above, before F's results were read (F−1's rename is awaited first).
+    const v = decide({ index, outcome, error }, lost.losses, null);
+    const reason = v.kind !== 'fail' ? null : v.losses.length > 0 ? (lost.why ?? v.why) : v.why;
     if (reason !== null) {
       await recordFile(redis, planId, file, { state: 'failed', outcome: 'failed_load', reason, ...counts, at: new Date().toISOString() });
       return { renamed: false, why: reason };

@@ -26,9 +26,11 @@ import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApplyResult } from '../cluster/stages.js';
 import { DEVICE_TYPES, type ServerAddress } from '../config/servers.js';
-import { renamesToUndo, undoRenames } from '../logfile/rename-back.js';
+import { failFrom, settleLosses as undoFrom } from '../contract/commit.js';
+import { lossOf, nodeState, readNodes, type Loss, type NodeState } from '../contract/node-loss.js';
+import { undoRenames } from '../logfile/rename-back.js';
 import { stats } from '../memcached/admin.js';
-import { identityOf, restarted, type Identity } from '../memcached/restart-rule.js';
+import { identityOf, type Identity } from '../memcached/restart-rule.js';
 import { jobLockKey, KEYS } from './names.js';
 import { planEvent, readPlan, recordRenamedBack, renamed, type Plan } from './plan.js';
 
@@ -38,12 +40,7 @@ interface First extends Identity {
   readonly file: string;
 }
 
-/** A node lost: files of the plan from `from` on fail. */
-export interface Loss {
-  readonly lane: string;
-  readonly from: number;
-  readonly text: string;
-}
+export type { Loss } from '../contract/node-loss.js';
 
 /** How long the renames lock lasts if its holder dies; its work takes milliseconds. */
 const LOCK_MS = 20_000;
@@ -69,34 +66,35 @@ export async function watchApply(redis: Redis, plan: Plan, file: string, lane: s
     const text = `memcached ${lane} acknowledged writes of ${basename(file)} but its stats cannot be read since: a lost server counts as restarted`;
     return lose(redis, plan, [{ lane, from: index, text }], log);
   }
-  const loss = compare(plan, lane, first, now);
+  const loss = compare(lane, first, now);
   return loss === null ? null : lose(redis, plan, [loss], log);
 }
 
 /** Every node the plan wrote to, read again now: the ones lost since. Reads only; records nothing. */
 export async function checkNodes(redis: Redis, plan: Plan): Promise<Loss[]> {
-  const firsts = await redis.hgetall(KEYS.laneNode(plan.id));
-  const found = await Promise.all(
-    Object.entries(firsts).map(async ([lane, text]) => compare(plan, lane, JSON.parse(text) as First, await readIdentity(plan, lane))),
-  );
-  return found.filter((l): l is Loss => l !== null);
+  const firsts = new Map(Object.entries(await redis.hgetall(KEYS.laneNode(plan.id))).map(([lane, text]) => [lane, JSON.parse(text) as First]));
+  const states = await readNodes(firsts, (lane) => readIdentity(plan, lane));
+  return [...states].map(([lane, state]) => lossIn(lane, firsts.get(lane) as First, state)).filter((l): l is Loss => l !== null);
 }
 
 /**
  * Under the renames lock: records `losses`, renames back the plan's renamed files from the
- * earliest loss on, newest first, and returns why files from `failFrom` on fail (null, with
- * `failFrom` Infinity, when no node of the plan was lost).
+ * earliest loss on, newest first (contract/commit.ts settleLosses says which), and returns every
+ * loss of the plan with why files from `failFrom` on fail (null, with `failFrom` Infinity, when
+ * no node of the plan was lost).
  */
-export async function settleLosses(redis: Redis, plan: Plan, losses: readonly Loss[], log: (m: string) => void): Promise<{ failFrom: number; why: string | null }> {
+export async function settleLosses(redis: Redis, plan: Plan, losses: readonly Loss[], log: (m: string) => void): Promise<{ failFrom: number; losses: readonly Loss[]; why: string | null }> {
   for (const l of losses) await redis.hsetnx(KEYS.lost(plan.id), l.lane, JSON.stringify({ from: l.from, text: l.text }));
-  const all = Object.values(await redis.hgetall(KEYS.lost(plan.id))).map((t) => JSON.parse(t) as { from: number; text: string });
-  if (all.length === 0) return { failFrom: Number.POSITIVE_INFINITY, why: null };
-  const failFrom = Math.min(...all.map((l) => l.from));
+  const all: Loss[] = Object.entries(await redis.hgetall(KEYS.lost(plan.id))).map(([lane, t]) => ({ lane, ...(JSON.parse(t) as { from: number; text: string }) }));
+  if (all.length === 0) return { failFrom: Number.POSITIVE_INFINITY, losses: all, why: null };
   const texts = all.map((l) => l.text).join('; ');
   const why = `${texts}; this file and every later one stay pending: enqueue again once the plan has settled`;
   const files = (await readPlan(redis, plan.id))?.files ?? plan.files;
-  const later = await Promise.all(files.map(async (path, index) => ({ index, path, renamed: index >= failFrom && (await renamed(path)) })));
-  for (const u of await undoRenames(renamesToUndo(later, failFrom))) {
+  const from = failFrom(all);
+  // Only files the losses reach are asked on disk: the earlier ones stay as they are.
+  const finalized = await Promise.all(files.map(async (path, index) => ({ index, path, renamed: index >= from && (await renamed(path)) })));
+  const { undo } = undoFrom(all, finalized);
+  for (const u of await undoRenames(undo)) {
     const name = basename(u.path);
     if (u.undone) {
       await recordRenamedBack(redis, plan.id, u.path, `renamed back: ${texts}`);
@@ -109,7 +107,7 @@ export async function settleLosses(redis: Redis, plan: Plan, losses: readonly Lo
       log(text);
     }
   }
-  return { failFrom, why };
+  return { failFrom: from, losses: all, why };
 }
 
 /** Runs `fn` holding the plan's renames lock (SET NX with an expiry, released by compare-and-delete). */
@@ -138,14 +136,18 @@ async function lose(redis: Redis, plan: Plan, losses: readonly Loss[], log: (m: 
   return why ?? losses.map((l) => l.text).join('; ');
 }
 
-function compare(plan: Plan, lane: string, first: First, now: Identity | null): Loss | null {
+function compare(lane: string, first: First, now: Identity | null): Loss | null {
+  return lossIn(lane, first, nodeState(first, now));
+}
+
+/** The cluster's wording of a node's loss (contract/node-loss.ts decides it). */
+function lossIn(lane: string, first: First, state: NodeState): Loss | null {
   const since = `since ${first.file} was applied on it`;
-  if (now === null) {
-    return { lane, from: first.index, text: `memcached ${lane} cannot be read ${since}: a lost server counts as restarted, and what this plan stored there from ${first.file} on may be gone` };
-  }
-  const r = restarted(first, now, undefined);
-  if (r === null) return null;
-  return { lane, from: first.index, text: `memcached ${lane} restarted ${since} (${r.evidence}): it lost what this plan stored there from ${first.file} on` };
+  return lossOf(lane, { index: first.index, file: first.file, ackAt: null }, state, (s) =>
+    s.kind === 'lost'
+      ? `memcached ${lane} cannot be read ${since}: a lost server counts as restarted, and what this plan stored there from ${first.file} on may be gone`
+      : `memcached ${lane} restarted ${since} (${s.restart.evidence}): it lost what this plan stored there from ${first.file} on`,
+  );
 }
 
 async function firstOf(redis: Redis, plan: string, lane: string): Promise<First | null> {

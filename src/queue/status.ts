@@ -3,10 +3,11 @@
  * renders it (text for people, --json for scripts and the tests).
  */
 import { readLag } from '../logfile/lag.js';
-import { listLogFiles } from '../logfile/list-files.js';
+import { byName } from '../logfile/list-files.js';
+import { selectPending } from '../logfile/pending.js';
 import type { Lag } from '../report/lag.js';
 import { applyQueue, KEYS, SPLIT_QUEUE } from './names.js';
-import { currentPlan, fileRecords, fileState, holdLate, inFlight, legacyPlan, type FileRecord, type FileState } from './plan.js';
+import { currentPlan, fileRecords, fileState, inFlight, legacyPlan, type FileRecord, type FileState } from './plan.js';
 import type { Queues } from './queues.js';
 
 export type { FileState };
@@ -70,15 +71,12 @@ export async function readStatus(queues: Queues): Promise<Status> {
   }
   // Files that arrived after the plan was made: pending until the next enqueue, and late ones
   // until the operator decides (the rule enqueue plans by, without --load-late).
-  const planned = new Set(plan.files);
-  const unplanned = (await listLogFiles(plan.options.pattern)).filter((f) => !planned.has(f));
-  const { late } = await holdLate(plan.options.pattern, unplanned, settled ? null : plan, false);
-  const lateReasons = new Map(late.map((l) => [l.file, l.reason]));
-  for (const f of unplanned) {
-    counts.pending++;
-    const why = lateReasons.get(f);
-    files.push(why === undefined ? { file: f, state: 'pending', detail: 'not planned yet' } : { file: f, state: 'pending', detail: why, late: true });
-  }
+  const sel = await selectPending(plan.options.pattern, false, { planned: { id: plan.id, files: plan.files, inFlight: !settled } });
+  const unplanned: StatusFile[] = sel.load.map((f) => ({ file: f, state: 'pending', detail: 'not planned yet' }));
+  for (const n of sel.notLoaded) unplanned.push(n.late === null ? { file: n.path, state: 'pending', detail: n.why } : { file: n.path, state: 'pending', detail: n.why, late: true });
+  files.push(...unplanned.sort((a, b) => byName(a.file, b.file)));
+  counts.pending += sel.load.length + sel.notLoaded.length;
+  const late = sel.notLoaded.filter((n) => n.late !== null);
   const laneFailed = await queues.redis.hgetall(KEYS.laneFailed(plan.id));
   const lanes: StatusLane[] = [];
   for (const lane of plan.lanes) {

@@ -7,7 +7,7 @@
  * re-enqueue.
  */
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { generateLogs } from '../../../src/generate/index.js';
@@ -72,5 +72,17 @@ test('a late file: not appended behind a newer planned file, not planned after i
   const again = await rig.enqueue(['--pattern', pattern, '--wait']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /nothing to enqueue/);
+  await rig.check(lateLast);
+
+  // A name that is not UTF-8 (the selection the single host makes, logfile/pending.ts): not
+  // planned, named by its bytes with the mv that fixes it; --wait exits 1. Before, it was planned
+  // and its split failed with ENOENT on the U+FFFD name.
+  const stem = `${basename(f2).replace('.tsv.gz', '')}9`;
+  writeFileSync(Buffer.concat([Buffer.from(`${dir}/${stem}`), Buffer.from([0xff]), Buffer.from('.tsv.gz')]), readFileSync(join(dir, `.${basename(f2)}`)));
+  const bytes = await rig.enqueue(['--pattern', pattern, '--wait']);
+  assert.equal(bytes.code, 1, bytes.stderr);
+  assert.ok(bytes.stderr.includes(`not planned: ${dir}/${stem}\uFFFD.tsv.gz: the file name $'${dir}/${stem}\\xff.tsv.gz' is not UTF-8`), bytes.stderr);
+  assert.match(bytes.stderr, /mv -- /);
+  assert.deepEqual(tsv(dir), [f0, f1, f2].map((f) => `.${basename(f)}`));
   await rig.check(lateLast);
 });

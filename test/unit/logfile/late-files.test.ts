@@ -64,4 +64,17 @@ describe('selectPending', () => {
     assert.deepEqual(anyway.lateLoaded, [{ path: join(d, '20170929000000.tsv.gz'), done: join(d, '.20170929000100.tsv.gz') }]);
     assert.match(lateLoadWarning(anyway.lateLoaded[0]!.path, anyway.lateLoaded[0]!.done), /every key the two files share now holds this older file's value, not 20170929000100\.tsv\.gz's/);
   });
+
+  it('with a plan (the cluster): its files are not pending; in flight, a newer planned file of a folder makes the older pending ones late there only', async () => {
+    const d = folder(['a/20170929000000.tsv.gz', 'a/20170929000200.tsv.gz', 'a/20170929000300.tsv.gz', 'b/20170929000100.tsv.gz']);
+    const pattern = join(d, '*/*.tsv.gz');
+    const planned = { id: 'p7', files: [join(d, 'a/20170929000200.tsv.gz')], inFlight: true };
+    const sel = await selectPending(pattern, false, { planned });
+    assert.deepEqual(sel.load, [join(d, 'b/20170929000100.tsv.gz'), join(d, 'a/20170929000300.tsv.gz')]);
+    assert.deepEqual(sel.notLoaded.map((x) => [x.path, x.late]), [[join(d, 'a/20170929000000.tsv.gz'), join(d, 'a/20170929000200.tsv.gz')]]);
+    assert.match(sel.notLoaded[0]!.why, /^late: .*a\/20170929000200\.tsv\.gz in the same folder is planned ahead of it in plan p7/);
+    const settled = await selectPending(pattern, false, { planned: { ...planned, inFlight: false } });
+    assert.equal(settled.load.length, 3, 'a settled plan makes nothing late; its own files are still left out');
+    assert.deepEqual(settled.notLoaded, []);
+  });
 });
