@@ -5,7 +5,7 @@
  * `--pattern` whose folder does not exist matched nothing and exited 0, which cron never shows).
  */
 import { accessSync, closeSync, constants, openSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isDynamicPattern } from 'tinyglobby';
 import type { RunOptions } from '../config/options.js';
 import { ConfigError } from '../errors.js';
@@ -39,7 +39,8 @@ function checkWritable(flag: string, path: string): void {
     closeSync(openSync(path, 'a'));
     if (!existed) unlinkSync(path);
   } catch (err) {
-    throw new ConfigError(`${flag}: cannot write ${path} (${(err as Error).message}); check the folder exists and is writable`, { file: path });
+    const why = (err as Error).message;
+    throw new ConfigError(existed ? `${flag}: cannot write ${path} (${why})` : `${flag}: cannot write ${path}: its folder ${dirname(path)} is missing or not writable (${why})`, { file: path });
   }
 }
 
