@@ -9,10 +9,11 @@ import { envName, fromConfigFile, fromEnv, mergeSources } from '../config/source
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { WATCH_DEFAULTS, type WatchOptions } from '../pipeline/watch.js';
 import type { LogLevel } from '../report/logger.js';
+import { suggest } from '../config/did-you-mean.js';
 import { LOG_LEVELS, resolveLogLevel } from './log-level.js';
 
 export type Command =
-  | { readonly kind: 'help' }
+  | { readonly kind: 'help'; readonly topic?: 'generate' | 'where' }
   | { readonly kind: 'version' }
   | { readonly kind: 'test'; readonly logFile: string | null }
   | { readonly kind: 'run'; readonly options: RunOptions; readonly logFile: string | null; readonly cli: CliSettings }
@@ -137,21 +138,21 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
   if (argv[0] === 'generate') return parseGenerate(argv.slice(1));
   const where = argv[0] === 'where';
   const { values: flags, positionals } = parseFlags(where ? argv.slice(1) : argv, RUN_FLAGS, where);
-  if (flags.help) return { kind: 'help' };
+  if (flags.help) return where ? { kind: 'help', topic: 'where' } : { kind: 'help' };
   if (flags.version) return { kind: 'version' };
   const configFile = str(flags.config);
   const fromFile = configFile === undefined ? {} : fromConfigFile(configFile, RUN_FLAGS);
   const fromVars = fromEnv(env);
   const values = mergeSources(fromFile, fromVars, flags);
+  // A bad value is named where it was written: the flag, the variable, or the config file's key.
+  const at = (name: string) => (flags[name] !== undefined ? `--${name}` : fromVars[name] !== undefined ? envName(name) : `--config ${configFile}: "${name}"`);
   const logFile = str(values.log) ?? null;
   if (values.test && !where) return { kind: 'test', logFile };
-  // A bad address is named where it was written: the flag, the variable, or the config file's key.
   const servers: Partial<Record<DeviceType, ServerPool>> = {};
   for (const t of DEVICE_TYPES) {
     const v = str(values[t]);
     if (v === undefined) continue;
-    const source = flags[t] !== undefined ? `--${t}` : fromVars[t] !== undefined ? envName(t) : `--config ${configFile}: "${t}"`;
-    servers[t] = parseServerPool(v, source);
+    servers[t] = parseServerPool(v, at(t));
   }
   if (where) {
     if (positionals.length === 0) throw new InvalidArgumentError('where: give a key, e.g. memc-load where idfa:1rfw452y52g2gq4g --idfa …');
@@ -161,20 +162,20 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     pattern: str(values.pattern),
     servers,
     dry: values.dry === true,
-    workers: int(values.workers, 'workers'),
-    maxErrorRate: num(values['max-error-rate'], 'max-error-rate'),
-    maxLineBytes: int(values['max-line-bytes'], 'max-line-bytes'),
-    batchBytes: int(values['batch-bytes'], 'batch-bytes'),
-    maxBufferedBytes: int(values['max-buffered-bytes'], 'max-buffered-bytes'),
-    connectTimeoutMs: int(values['connect-timeout'], 'connect-timeout'),
-    responseTimeoutMs: int(values.timeout, 'timeout'),
-    retries: int(values.retries, 'retries'),
+    workers: int(values.workers, at('workers')),
+    maxErrorRate: num(values['max-error-rate'], at('max-error-rate')),
+    maxLineBytes: int(values['max-line-bytes'], at('max-line-bytes')),
+    batchBytes: int(values['batch-bytes'], at('batch-bytes')),
+    maxBufferedBytes: int(values['max-buffered-bytes'], at('max-buffered-bytes')),
+    connectTimeoutMs: int(values['connect-timeout'], at('connect-timeout')),
+    responseTimeoutMs: int(values.timeout, at('timeout')),
+    retries: int(values.retries, at('retries')),
     failOnEvictions: values['fail-on-evictions'] === true,
-    ttl: int(values.ttl, 'ttl'),
+    ttl: int(values.ttl, at('ttl')),
     packed: values.packed === true,
     gunzip: gunzipMode(str(values.gunzip)),
     distribution: distribution(str(values.distribution)),
-    waitLock: num(values['wait-lock'], 'wait-lock'),
+    waitLock: num(values['wait-lock'], at('wait-lock')),
     loadLate: values['load-late'] === true,
   });
   const logFormat = str(values['log-format']) ?? 'text';
@@ -184,9 +185,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
   if (options.dry && str(values.report) === '-') {
     throw new ConfigError('--dry prints records on stdout, so --report - would mix the JSON report into them: write the report to a file (--report FILE)');
   }
-  const metricsPort = int(values['metrics-port'], 'metrics-port') ?? null;
+  const metricsPort = int(values['metrics-port'], at('metrics-port')) ?? null;
   if (metricsPort !== null && (metricsPort < 0 || metricsPort > 65535)) throw new ConfigError(`--metrics-port: ${metricsPort} is not a port`);
-  const interval = int(values['watch-interval'], 'watch-interval') ?? WATCH_DEFAULTS.intervalMs;
+  const interval = int(values['watch-interval'], at('watch-interval')) ?? WATCH_DEFAULTS.intervalMs;
   if (interval < 10) throw new ConfigError('--watch-interval: at least 10 ms');
   const quiet = values.quiet === true;
   const inFile = (flag: string) => `--config ${configFile}: "${flag}"`;
@@ -213,9 +214,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
 
 function parseGenerate(argv: readonly string[]): Command {
   const v = parseFlags(argv, GENERATE_FLAGS).values;
-  if (v.help) return { kind: 'help' };
+  if (v.help) return { kind: 'help', topic: 'generate' };
   const rate = (name: string, def: number) => {
-    const r = num(v[name], name) ?? def;
+    const r = num(v[name], `--${name}`) ?? def;
     if (r < 0 || r > 1) throw new ConfigError(`--${name}: ${r} is not a fraction between 0 and 1`);
     return r;
   };
@@ -225,9 +226,9 @@ function parseGenerate(argv: readonly string[]): Command {
     kind: 'generate',
     generate: {
       dir: str(v.out) ?? '.',
-      files: positive(int(v.files, 'files') ?? 3, 'files'),
-      lines: positive(int(v.lines, 'lines') ?? 10_000, 'lines'),
-      seed: int(v.seed, 'seed') ?? 1,
+      files: positive(int(v.files, '--files') ?? 3, 'files'),
+      lines: positive(int(v.lines, '--lines') ?? 10_000, 'lines'),
+      seed: int(v.seed, '--seed') ?? 1,
       repeatRate: rate('repeat-rate', 0.05),
       badRate: rate('bad-rate', 0),
       blankRate: rate('blank-rate', 0),
@@ -260,8 +261,24 @@ function parseFlags(argv: readonly string[], flags: Readonly<Record<string, Opti
     const values = parsed.values as ParsedFlags['values'];
     return { values, positionals: parsed.positionals };
   } catch (err) {
-    throw new InvalidArgumentError((err as Error).message.replace(/\. To specify a positional.*$/s, ''), { cause: err });
+    throw new InvalidArgumentError(explain(err as NodeJS.ErrnoException, args, flags), { cause: err });
   }
+}
+
+/** parseArgs's message, with what most likely went wrong: a misspelt flag, or a glob the shell expanded. */
+function explain(err: NodeJS.ErrnoException, args: readonly string[], flags: Readonly<Record<string, OptionDoc>>): string {
+  const message = err.message.replace(/\. To specify a positional.*$/s, '');
+  const unknown = /^Unknown option '(-[^']+)'/.exec(message)?.[1];
+  if (unknown !== undefined) return `${message}${suggest(unknown, Object.keys(flags))}`;
+  const extra = /^Unexpected argument '([^']*)'/.exec(message)?.[1];
+  if (extra === undefined) return message;
+  // `--pattern /dir/*.tsv.gz` unquoted: the shell hands over every match, the first as the value.
+  const at = args.indexOf(extra);
+  const flag = at > 0 ? args.slice(0, at).reverse().find((a) => a.startsWith('-')) : undefined;
+  if (flag === '--pattern' || flag?.startsWith('--pattern=')) {
+    return `${message}: the shell expanded an unquoted --pattern into several files; quote it: --pattern '/dir/*.tsv.gz'`;
+  }
+  return message;
 }
 
 interface ParsedFlags {
@@ -273,16 +290,17 @@ function str(v: string | boolean | undefined): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function num(v: string | boolean | undefined, name: string): number | undefined {
+/** `where`: how the message names the value's source (`--workers`, `--config FILE: "workers"`). */
+function num(v: string | boolean | undefined, where: string): number | undefined {
   if (typeof v !== 'string') return undefined;
   const n = v.trim() === '' ? NaN : Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`--${name}: "${v}" is not a number`);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${where}: "${v}" is not a number`);
   return n;
 }
 
-function int(v: string | boolean | undefined, name: string): number | undefined {
-  const n = num(v, name);
-  if (n !== undefined && !Number.isInteger(n)) throw new InvalidArgumentError(`--${name}: "${String(v)}" is not a whole number`);
+function int(v: string | boolean | undefined, where: string): number | undefined {
+  const n = num(v, where);
+  if (n !== undefined && !Number.isInteger(n)) throw new InvalidArgumentError(`${where}: "${String(v)}" is not a whole number`);
   return n;
 }
 
@@ -291,16 +309,30 @@ function positive(n: number, name: string): number {
   return n;
 }
 
-export function helpText(version: string): string {
-  const render = (flags: Readonly<Record<string, OptionDoc>>) =>
-    Object.entries(flags)
-      .map(([name, d]) => {
-        const left = `  ${d.short ? `-${d.short}, ` : '    '}--${name}${d.arg ? ` ${d.arg}` : ''}`;
-        const text = `${d.help}${d.def !== undefined ? ` (default: ${d.def})` : ''}`;
-        // A flag wider than its column gets its text on the next line, so the texts stay aligned.
-        return left.length < 36 ? `${left.padEnd(36)} ${text}` : `${left}\n${' '.repeat(37)}${text}`;
-      })
-      .join('\n');
+export function helpText(version: string, topic?: 'generate' | 'where'): string {
+  if (topic === 'generate') {
+    return `Usage: memc-load generate [--out DIR] [--files N] [--lines N] [--bad-rate R] …\n  Writes realistic sample minute-logs (YYYYMMDDhhmmss.tsv.gz), the same bytes for the same seed.\n\nOptions:\n${renderFlags(GENERATE_FLAGS)}\n\nDocs: README.md`;
+  }
+  if (topic === 'where') {
+    const pick = ['idfa', 'gaid', 'adid', 'dvid', 'distribution', 'config', 'help'];
+    const flags = Object.fromEntries(pick.map((n) => [n, RUN_FLAGS[n] as OptionDoc]));
+    return `Usage: memc-load where KEY… [--idfa HOST:PORT[,…] …] [--distribution D]\n  Prints the node (host:port) each key (e.g. idfa:1rfw452y52g2gq4g) goes to in its type's pool, as the loader and the readers place it.\n\nOptions:\n${renderFlags(flags)}\n\nDocs: docs/operations.md`;
+  }
+  return mainHelp(version, renderFlags);
+}
+
+function renderFlags(flags: Readonly<Record<string, OptionDoc>>): string {
+  return Object.entries(flags)
+    .map(([name, d]) => {
+      const left = `  ${d.short ? `-${d.short}, ` : '    '}--${name}${d.arg ? ` ${d.arg}` : ''}`;
+      const text = `${d.help}${d.def !== undefined ? ` (default: ${d.def})` : ''}`;
+      // A flag wider than its column gets its text on the next line, so the texts stay aligned.
+      return left.length < 36 ? `${left.padEnd(36)} ${text}` : `${left}\n${' '.repeat(37)}${text}`;
+    })
+    .join('\n');
+}
+
+function mainHelp(version: string, render: (flags: Readonly<Record<string, OptionDoc>>) => string): string {
   return `memc-load ${version}: load gzipped TSV installed-apps logs into memcached, in order
 
 Usage:
@@ -310,7 +342,7 @@ Usage:
   memc-load enqueue --redis URL …  plan the pending files as jobs for workers on many hosts (BullMQ)
   memc-load worker --redis URL     run the jobs of the plans; any number, on any hosts
   memc-load status --redis URL     files pending, in flight, done and failed, per node
-  (each of these three has its own --help; docs/cluster.md)
+  (each command has its own -h/--help; the cluster's are in docs/cluster.md)
 
 Options:
 ${render(RUN_FLAGS)}
@@ -322,6 +354,7 @@ Exit status: 0 every file succeeded (or no file matched); 1 a file failed to loa
 error rate reached --max-error-rate, or it was left pending (late, a dangling link, a
 name that is not UTF-8); 2 usage or configuration error; 75 another run or a cluster
 plan is loading the folder (nothing was done: try again later); 130/143 on
-SIGINT/SIGTERM.
+SIGINT/SIGTERM, except with --watch, where a requested stop is a clean end (0, or 1 if a
+file failed).
 Docs: README.md and docs/ in the package.`;
 }

@@ -6,9 +6,15 @@
 import { parseArgs } from 'node:util';
 import type { RunOptions } from '../config/options.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
+import type { LogLevel } from '../report/logger.js';
 import { parseCli } from './args.js';
+import { suggest } from '../config/did-you-mean.js';
+import { LOG_LEVELS, resolveLogLevel } from './log-level.js';
 
 export const REDIS_ENV = 'MEMC_LOAD_REDIS';
+
+/** enqueue --wait: seconds without a live worker before it says so. */
+export const DEFAULT_WARN_IDLE_S = 30;
 
 interface FlagDoc {
   readonly type: 'string' | 'boolean';
@@ -20,7 +26,14 @@ interface FlagDoc {
 const COMMON: Readonly<Record<string, FlagDoc>> = {
   redis: { type: 'string', arg: 'URL', help: `Redis holding the queues, redis://host:port[/db] (or ${REDIS_ENV})` },
   'redis-timeout': { type: 'string', arg: 'MS', help: 'how long Redis may take to answer at start', def: '5000' },
-  help: { type: 'boolean', help: 'show this help' },
+  help: { type: 'boolean', help: 'show this help (also -h)' },
+};
+
+/** The log settings of the commands that run for a while, with the loader's names and levels. */
+const LOGGING: Readonly<Record<string, FlagDoc>> = {
+  log: { type: 'string', arg: 'FILE', help: 'append the log to FILE instead of stderr' },
+  'log-format': { type: 'string', arg: 'text|json', help: 'json: one JSON object per log line', def: 'text' },
+  'log-level': { type: 'string', arg: LOG_LEVELS.join('|'), help: 'least severe log lines written', def: 'info' },
 };
 
 export const CLUSTER_FLAGS: Readonly<Record<'enqueue' | 'worker' | 'status', Readonly<Record<string, FlagDoc>>>> = {
@@ -28,7 +41,13 @@ export const CLUSTER_FLAGS: Readonly<Record<'enqueue' | 'worker' | 'status', Rea
     ...COMMON,
     spool: { type: 'string', arg: 'DIR', help: 'folder for split segments, readable by every worker', def: '<pattern folder>/.memc-load-spool' },
     'spool-ahead': { type: 'string', arg: 'N', help: 'files split ahead of the first one not yet renamed, at most (bounds the spool)', def: '16' },
-    wait: { type: 'boolean', help: 'wait until the plan settles; exit 0 if every file was renamed, 1 if one failed' },
+    wait: { type: 'boolean', help: 'wait until the plan settles; exit 0 if every file was renamed, 1 if one failed (each failure is logged with its reason)' },
+    'warn-idle': {
+      type: 'string',
+      arg: 'SECONDS',
+      help: 'with --wait: warn when no worker has been alive for this long (repeated as long as it lasts)',
+      def: String(DEFAULT_WARN_IDLE_S),
+    },
   },
   worker: {
     ...COMMON,
@@ -36,13 +55,19 @@ export const CLUSTER_FLAGS: Readonly<Record<'enqueue' | 'worker' | 'status', Rea
     'lock-duration': { type: 'string', arg: 'MS', help: "a job's lock; a worker silent this long loses its jobs to others", def: '30000' },
     'metrics-port': { type: 'string', arg: 'PORT', help: 'serve Prometheus /metrics and /healthz on this port' },
     'metrics-host': { type: 'string', arg: 'HOST', help: 'address the metrics server listens on', def: '127.0.0.1' },
-    log: { type: 'string', arg: 'FILE', help: 'append the log to FILE instead of stderr' },
+    ...LOGGING,
   },
   status: {
     ...COMMON,
     json: { type: 'boolean', help: 'the status as one JSON object on stdout' },
   },
 };
+
+export interface LogArgs {
+  readonly file: string | null;
+  readonly format: 'text' | 'json';
+  readonly level: LogLevel;
+}
 
 export interface RedisArgs {
   readonly url: string;
@@ -51,7 +76,16 @@ export interface RedisArgs {
 
 export type ClusterCommand =
   | { readonly kind: 'cluster-help'; readonly command: 'enqueue' | 'worker' | 'status' }
-  | { readonly kind: 'enqueue'; readonly redis: RedisArgs; readonly options: RunOptions; readonly spool: string | null; readonly spoolAhead: number; readonly wait: boolean }
+  | {
+      readonly kind: 'enqueue';
+      readonly redis: RedisArgs;
+      readonly options: RunOptions;
+      readonly spool: string | null;
+      readonly spoolAhead: number;
+      readonly wait: boolean;
+      readonly warnIdleMs: number;
+      readonly log: LogArgs;
+    }
   | {
       readonly kind: 'worker';
       readonly redis: RedisArgs;
@@ -59,7 +93,7 @@ export type ClusterCommand =
       readonly lockMs: number;
       readonly metricsPort: number | null;
       readonly metricsHost: string;
-      readonly logFile: string | null;
+      readonly log: LogArgs;
     }
   | { readonly kind: 'status'; readonly redis: RedisArgs; readonly json: boolean };
 
@@ -69,6 +103,8 @@ export function isClusterCommand(word: string | undefined): word is 'enqueue' | 
 
 export function parseClusterCli(command: 'enqueue' | 'worker' | 'status', argv: readonly string[], env: NodeJS.ProcessEnv = {}): ClusterCommand {
   const own = CLUSTER_FLAGS[command];
+  // Help first, whatever else is on the line: `worker -h` must not ask for --redis.
+  if (argv.some((a) => a === '-h' || a === '--help')) return { kind: 'cluster-help', command };
   // enqueue passes what is not its own to the load options' parser; the others take only theirs.
   const mine: string[] = [];
   const rest: string[] = [];
@@ -77,7 +113,7 @@ export function parseClusterCli(command: 'enqueue' | 'worker' | 'status', argv: 
     const name = a.startsWith('--') ? (a.slice(2).split('=')[0] as string) : null;
     const doc = name === null ? undefined : own[name];
     if (doc === undefined) {
-      if (command !== 'enqueue') throw new InvalidArgumentError(`${command}: unknown option ${a} (see memc-load ${command} --help)`);
+      if (command !== 'enqueue') throw new InvalidArgumentError(`unknown option ${a}${suggest(name ?? a, Object.keys(own))}`);
       rest.push(a);
       continue;
     }
@@ -89,11 +125,11 @@ export function parseClusterCli(command: 'enqueue' | 'worker' | 'status', argv: 
     const options = Object.fromEntries(Object.entries(own).map(([n, d]) => [n, { type: d.type }]));
     values = parseArgs({ args: mine, options, strict: true, allowPositionals: false }).values as typeof values;
   } catch (err) {
-    throw new InvalidArgumentError(`${command}: ${(err as Error).message}`, { cause: err });
+    throw new InvalidArgumentError(`${(err as Error).message}`, { cause: err });
   }
   if (values['help'] === true) return { kind: 'cluster-help', command };
   const url = str(values['redis']) ?? env[REDIS_ENV];
-  if (url === undefined || url === '') throw new InvalidArgumentError(`${command}: give --redis URL (e.g. redis://127.0.0.1:6379) or set ${REDIS_ENV}`);
+  if (url === undefined || url === '') throw new InvalidArgumentError(`give --redis URL (e.g. redis://127.0.0.1:6379) or set ${REDIS_ENV}`);
   const redis = { url, timeoutMs: whole(values['redis-timeout'], 'redis-timeout', 5000, 1, 600_000) };
   if (command === 'status') return { kind: 'status', redis, json: values['json'] === true };
   if (command === 'worker') {
@@ -105,17 +141,26 @@ export function parseClusterCli(command: 'enqueue' | 'worker' | 'status', argv: 
       lockMs: whole(values['lock-duration'], 'lock-duration', 30_000, 1000, 3_600_000),
       metricsPort: port === undefined ? null : whole(port, 'metrics-port', 0, 0, 65535),
       metricsHost: str(values['metrics-host']) ?? '127.0.0.1',
-      logFile: str(values['log']) ?? null,
+      log: logArgs(values),
     };
   }
   const run = parseCli(rest, env);
-  if (run.kind !== 'run') throw new InvalidArgumentError(`enqueue: ${rest.join(' ')} is not a load option`);
+  if (run.kind !== 'run') throw new InvalidArgumentError(`${rest.join(' ')} is not a load option`);
   if (run.options.dry) throw new ConfigError('enqueue: --dry has no meaning for a plan; run memc-load --dry on one host');
   if (run.cli.watch !== null) throw new ConfigError('enqueue: --watch is not for plans; run enqueue from cron, or with --wait in a loop');
   // The workers split in worker threads so their event loop keeps renewing job locks: never 0.
   const options: RunOptions = run.options.workers === 0 ? { ...run.options, workers: 1 } : run.options;
   const spoolAhead = whole(values['spool-ahead'], 'spool-ahead', 16, 1, 100_000);
-  return { kind: 'enqueue', redis, options, spool: str(values['spool']) ?? null, spoolAhead, wait: values['wait'] === true };
+  const warnIdleMs = whole(values['warn-idle'], 'warn-idle', DEFAULT_WARN_IDLE_S, 1, 86_400) * 1000;
+  const log = { file: run.logFile, format: run.cli.logFormat, level: run.cli.logLevel };
+  return { kind: 'enqueue', redis, options, spool: str(values['spool']) ?? null, spoolAhead, wait: values['wait'] === true, warnIdleMs, log };
+}
+
+function logArgs(values: Record<string, string | boolean | undefined>): LogArgs {
+  const format = str(values['log-format']) ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new InvalidArgumentError(`--log-format: "${format}" is not text or json`);
+  const level = resolveLogLevel([{ values, where: (flag) => `--${flag}` }], false, true);
+  return { file: str(values['log']) ?? null, format, level };
 }
 
 function str(v: string | boolean | undefined): string | undefined {
@@ -133,11 +178,12 @@ function whole(v: string | boolean | undefined, name: string, def: number, min: 
 export function clusterHelp(command: 'enqueue' | 'worker' | 'status'): string {
   const usage = {
     enqueue: 'memc-load enqueue --redis URL --pattern GLOB [--spool DIR] [--wait] [load options: --idfa … --max-error-rate …]\n  Plans the pending files, oldest first, as jobs in Redis; workers load them. Run it again at any time: a file is never planned twice.',
-    worker: 'memc-load worker --redis URL [--concurrency N] [--metrics-port P]\n  Runs the jobs of every plan: split, apply (one node at a time), commit. Any number, on any hosts. SIGTERM finishes or hands back its jobs.',
+    worker: 'memc-load worker --redis URL [--concurrency N] [--metrics-port P] [--log FILE] [--log-level L] [--log-format json]\n  Runs the jobs of every plan: split, apply (one node at a time), commit. Any number, on any hosts. SIGTERM finishes or hands back its jobs.',
     status: 'memc-load status --redis URL [--json]\n  Files pending, in flight, done and failed, per node, and why.',
   }[command];
   const flags = Object.entries(CLUSTER_FLAGS[command])
     .map(([name, d]) => `  --${name}${d.arg ? ` ${d.arg}` : ''}`.padEnd(30) + ` ${d.help}${d.def !== undefined ? ` (default: ${d.def})` : ''}`)
     .join('\n');
-  return `Usage: ${usage}\n\nOptions:\n${flags}\n\nDocs: docs/cluster.md`;
+  const more = command === 'enqueue' ? '\n  and every load option of memc-load (memc-load --help), --log, --log-level and --log-format included' : '';
+  return `Usage: ${usage}\n\nOptions:\n${flags}${more}\n\nDocs: docs/cluster.md`;
 }

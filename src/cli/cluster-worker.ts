@@ -7,10 +7,9 @@ import type { Server } from 'node:http';
 import type { Queues } from '../queue/queues.js';
 import { WorkerHost } from '../queue/worker-host.js';
 import type { ClusterCommand } from './cluster-args.js';
-import { createTextLogger } from './text-logger.js';
+import type { ClosableLogger } from './text-logger.js';
 
-export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kind: 'worker' }>): Promise<number> {
-  const logger = createTextLogger(c.logFile, 'info', 'text');
+export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kind: 'worker' }>, logger: ClosableLogger): Promise<number> {
   let metricsServer: Server | undefined;
   let metrics: import('../queue/metrics.js').WorkerMetrics | undefined;
   if (c.metricsPort !== null) {
@@ -19,8 +18,18 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
     metricsServer = await startMetricsServer(metrics, c.metricsPort, c.metricsHost, c.lockMs);
     logger.log('info', `Metrics on http://${c.metricsHost}:${c.metricsPort}/metrics and /healthz`);
   }
-  queues.redis.on('close', () => metrics?.redis(false));
-  queues.redis.on('ready', () => metrics?.redis(true));
+  // The lost connection is logged by WorkerHost (once per reason); its return is said here, as
+  // the loader says "memcached … answers now".
+  let lost = false;
+  queues.redis.on('close', () => {
+    lost = true;
+    metrics?.redis(false);
+  });
+  queues.redis.on('ready', () => {
+    metrics?.redis(true);
+    if (lost) logger.log('info', `Redis reachable again at ${redisWhere(c.redis.url)}`);
+    lost = false;
+  });
   const host = new WorkerHost(queues, { concurrency: c.concurrency, lockMs: c.lockMs }, {
     log: (level, message) => logger.log(level, message),
     job: (queue, outcome, ms) => metrics?.job(queue, outcome, ms),
@@ -54,6 +63,14 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
     process.off('SIGTERM', onSignal);
     metricsServer?.close();
     metrics?.close();
-    logger.close();
+  }
+}
+
+function redisWhere(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 6379}`;
+  } catch {
+    return url;
   }
 }

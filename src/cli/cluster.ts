@@ -2,10 +2,13 @@
  * The cluster commands' printing and exit statuses (docs/cluster.md):
  *   enqueue  0 planned, appended or nothing to do (with --wait: every planned file renamed, none held back as late)
  *            1 with --wait: a file failed, or a late file was held back; Redis unreachable
- *            2 usage or configuration error (Redis not noeviction included)
+ *            2 usage or configuration error (a missing pattern folder, a spool that cannot be
+ *              written, Redis not noeviction included)
  *            75 a failed plan is still finishing, or another enqueue is planning: try again later
- *   worker   0 stopped by SIGTERM/SIGINT after finishing or handing back its jobs; 1 Redis lost at start
+ *   worker   0 stopped by SIGTERM/SIGINT after finishing or handing back its jobs; 1 Redis lost at start;
+ *            2 usage or configuration error
  *   status   0 (the state is in the output, not the exit status); 1 Redis unreachable
+ * enqueue and worker log as the loader does (--log, --log-level, --log-format); status prints.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,84 +18,127 @@ import { enqueue } from '../queue/enqueue.js';
 import { defaultSpool } from '../queue/plan.js';
 import { Queues } from '../queue/queues.js';
 import { connectRedis } from '../queue/redis.js';
-import { readStatus, type Status } from '../queue/status.js';
+import { liveWorkers, readStatus, type Status } from '../queue/status.js';
 import { describeLag } from '../report/lag.js';
 import { clusterHelp, type ClusterCommand } from './cluster-args.js';
+import { usageError } from './usage-error.js';
+import { checkFolderWritable, checkPattern } from './preflight.js';
+import { createTextLogger, type ClosableLogger } from './text-logger.js';
 
 const EXIT = { OK: 0, FAILED: 1, USAGE: 2, BUSY: 75, SIGINT: 130, SIGTERM: 143 } as const;
+
+type Enqueue = Extract<ClusterCommand, { kind: 'enqueue' }>;
 
 export async function runCluster(command: ClusterCommand): Promise<number> {
   if (command.kind === 'cluster-help') {
     process.stdout.write(`${clusterHelp(command.command)}\n`);
     return EXIT.OK;
   }
+  // What the operator can fix is checked before Redis is asked anything, as the loader does.
+  let logger: ClosableLogger | null = null;
+  let spool: string | null = null;
+  try {
+    if (command.kind !== 'status') logger = createTextLogger(command.log.file, command.log.level, command.log.format);
+    if (command.kind === 'enqueue') {
+      checkPattern(command.options.pattern);
+      spool = resolve(command.spool ?? defaultSpool(absolutePattern(command)));
+      await checkFolderWritable('--spool', spool);
+    }
+  } catch (err) {
+    logger?.close();
+    return usageError(err, command.kind);
+  }
+  // Not reached at start is one plain line, as a usage error is; what happens later is logged.
+  const plain = (_: 'error', message: string) => void process.stderr.write(`memc-load ${command.kind}: ${message}\n`);
+  const say = (level: 'error', message: string) => (logger === null ? plain(level, message) : logger.log(level, message));
   let redis: Redis;
   try {
     redis = await connectRedis(command.redis);
   } catch (err) {
-    return fail(command.kind, err);
+    logger?.close();
+    return fail(plain, err);
   }
   const queues = new Queues(redis);
   try {
     switch (command.kind) {
       case 'enqueue':
-        return await runEnqueue(queues, command);
+        return await runEnqueue(queues, command, spool as string, logger as ClosableLogger);
       case 'status':
         return await runStatus(queues, command.json);
-      case 'worker': {
+      default: {
+        // worker
         const { runWorker } = await import('./cluster-worker.js');
-        return await runWorker(queues, command);
+        return await runWorker(queues, command, logger as ClosableLogger);
       }
     }
   } catch (err) {
-    return fail(command.kind, err);
+    return fail(say, err);
   } finally {
     await queues.close().catch(() => {});
     redis.disconnect();
+    logger?.close();
   }
 }
 
-async function runEnqueue(queues: Queues, c: Extract<ClusterCommand, { kind: 'enqueue' }>): Promise<number> {
-  // Workers run elsewhere, in other folders: every path in the plan is absolute.
-  const options = { ...c.options, pattern: isAbsolute(c.options.pattern) ? c.options.pattern : resolve(c.options.pattern) };
-  const spool = resolve(c.spool ?? defaultSpool(options.pattern));
+/** Workers run elsewhere, in other folders: every path in the plan is absolute. */
+function absolutePattern(c: Enqueue): string {
+  return isAbsolute(c.options.pattern) ? c.options.pattern : resolve(c.options.pattern);
+}
+
+async function runEnqueue(queues: Queues, c: Enqueue, spool: string, logger: ClosableLogger): Promise<number> {
+  const options = { ...c.options, pattern: absolutePattern(c) };
   const r = await enqueue(queues, options, spool, c.spoolAhead, c.redis.url);
   const late = r.kind === 'busy' ? [] : r.late;
-  for (const l of late) process.stderr.write(`memc-load enqueue: not planned: ${l.file}: ${l.reason}\n`);
+  for (const l of late) logger.log('warn', `not planned: ${l.file}: ${l.reason}`, { file: l.file });
   // Held back for the operator's decision: the folder is not loaded, and --wait says so.
   const verdict = (ok: boolean) => (ok && late.length === 0 ? EXIT.OK : EXIT.FAILED);
+  const beyond = r.kind !== 'busy' && r.plan !== null ? ` beyond plan ${r.plan}` : '';
   switch (r.kind) {
     case 'busy':
-      process.stderr.write(`memc-load enqueue: nothing enqueued: ${r.why}\n`);
+      logger.log('warn', `nothing enqueued: ${r.why}`);
       return EXIT.BUSY;
     case 'nothing':
-      process.stderr.write(
+      logger.log(
+        late.length > 0 ? 'warn' : 'info',
         late.length > 0
-          ? `memc-load enqueue: nothing to enqueue: the pending file(s) matching ${options.pattern}${r.plan !== null ? ` beyond plan ${r.plan}` : ''} are late (above)\n`
-          : `memc-load enqueue: nothing to enqueue: no pending file matches ${options.pattern}${r.plan !== null ? ` beyond plan ${r.plan}` : ''}\n`,
+          ? `nothing to enqueue: the pending file(s) matching ${options.pattern}${beyond} are held back (above)`
+          : `nothing to enqueue: no pending file matches ${options.pattern}${beyond}`,
       );
       if (!c.wait) return EXIT.OK;
       if (r.plan === null) return verdict(true);
       break;
     case 'planned':
     case 'appended':
-      process.stderr.write(`memc-load enqueue: ${r.kind === 'planned' ? 'planned' : 'appended to plan'} ${r.plan}: ${r.files.length} file(s), ${r.files[0]} … ${r.files[r.files.length - 1]}; spool ${spool}\n`);
+      logger.log('info', `${r.kind === 'planned' ? 'planned' : 'appended to plan'} ${r.plan}: ${r.files.length} file(s), ${r.files[0]} … ${r.files[r.files.length - 1]}; spool ${spool}`);
       for (const f of r.files) process.stdout.write(`${f}\n`);
       if (!c.wait) return EXIT.OK;
       break;
   }
+  let idleSince = performance.now();
   for (;;) {
     const s = await readStatus(queues);
     if (s.settled) {
-      process.stderr.write(`memc-load enqueue: plan ${s.plan} settled: ${summary(s)}\n`);
+      const failed = s.files.filter((f) => f.state === 'failed');
+      for (const f of failed) logger.log('error', `failed: ${f.file}: ${f.detail ?? 'no reason recorded'}`, { file: f.file, reason: f.detail });
+      logger.log(failed.length > 0 || s.counts.in_flight > 0 ? 'error' : 'info', `plan ${s.plan} settled: ${summary(s)}`);
       return verdict(s.counts.failed === 0 && s.counts.in_flight === 0);
+    }
+    // A plan with no worker alive waits for ever: say so while waiting, not never.
+    if ((await liveWorkers(queues)) > 0) idleSince = performance.now();
+    else if (performance.now() - idleSince >= c.warnIdleMs) {
+      logger.log('warn', `no worker alive for ${Math.round(c.warnIdleMs / 1000)} s: plan ${s.plan} waits; start one: memc-load worker --redis ${redactUrl(c.redis.url)}`);
+      idleSince = performance.now();
     }
     await sleep(250);
   }
 }
 
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
+}
+
 async function runStatus(queues: Queues, json: boolean): Promise<number> {
-  const s = await readStatus(queues);
+  const s = { ...(await readStatus(queues)), workers: await liveWorkers(queues) };
   if (json) {
     process.stdout.write(`${JSON.stringify(s)}\n`);
     return EXIT.OK;
@@ -105,9 +151,10 @@ function summary(s: Status): string {
   return `${s.counts.done} done, ${s.counts.failed} failed, ${s.counts.in_flight} in flight, ${s.counts.pending} pending${s.late > 0 ? ` (${s.late} late)` : ''}`;
 }
 
-export function renderStatus(s: Status): string {
-  if (s.plan === null) return 'no plan yet: run memc-load enqueue\n';
-  const out: string[] = [`plan ${s.plan} (made ${s.created}): ${s.settled ? 'settled' : 'in flight'}; files: ${summary(s)}`];
+export function renderStatus(s: Status & { readonly workers: number }): string {
+  const workers = `workers alive: ${s.workers}${s.workers === 0 ? ' (start one: memc-load worker --redis URL)' : ''}`;
+  if (s.plan === null) return `no plan yet: run memc-load enqueue\n${workers}\n`;
+  const out: string[] = [`plan ${s.plan} (made ${s.created}): ${s.settled ? 'settled' : 'in flight'}; files: ${summary(s)}`, workers];
   if (s.lag !== null) out.push(`lag: ${describeLag(s.lag)}`);
   if (s.legacy !== null) out.push(`${s.legacy}; file states below are read from the folder alone`);
   out.push(`split jobs (all plans): ${s.split.waiting} waiting, ${s.split.active} running, ${s.split.completed} done, ${s.split.failed} failed`);
@@ -124,11 +171,11 @@ export function renderStatus(s: Status): string {
   return `${out.join('\n')}\n`;
 }
 
-function fail(command: string, err: unknown): number {
+function fail(say: (level: 'error', message: string) => void, err: unknown): number {
   if (err instanceof MemcLoadError) {
-    process.stderr.write(`memc-load ${command}: ${err.message} [${err.code}]\n`);
+    say('error', `${err.message} [${err.code}]`);
     return err.code === ERROR_CODES.CONFIG || err.code === ERROR_CODES.INVALID_ARG ? EXIT.USAGE : EXIT.FAILED;
   }
-  process.stderr.write(`memc-load ${command}: unexpected error, this is a bug in memc-load; please report it: ${(err as Error)?.stack ?? String(err)}\n`);
+  say('error', `unexpected error, this is a bug in memc-load; please report it: ${(err as Error)?.stack ?? String(err)}`);
   return EXIT.FAILED;
 }

@@ -32,6 +32,7 @@ import { debugEvents } from './debug-events.js';
 import { preflight } from './preflight.js';
 import { ProgressLine, progressStyle, type ProgressSnapshot } from './progress.js';
 import { createTextLogger, type ClosableLogger } from './text-logger.js';
+import { usageError } from './usage-error.js';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, LOCKED: 75, SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -46,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     try {
       cluster = parseClusterCli(argv[0], argv.slice(1), process.env);
     } catch (err) {
-      return usageError(err);
+      return usageError(err, argv[0]);
     }
     // BullMQ and ioredis load only for these commands: the single-host loader needs no Redis.
     const { runCluster } = await import('./cluster.js');
@@ -60,7 +61,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   switch (command.kind) {
     case 'help':
-      process.stdout.write(`${helpText(packageVersion())}\n`);
+      process.stdout.write(`${helpText(packageVersion(), command.topic)}\n`);
       return EXIT.OK;
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
@@ -298,10 +299,4 @@ function logTotals(logger: ClosableLogger, r: RunReport): void {
     { totals: t },
   );
   if (r.lag !== null) logger.log('info', `Lag: ${describeLag(r.lag)}`, { lag: r.lag });
-}
-
-function usageError(err: unknown): number {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`memc-load: ${message}\nTry 'memc-load --help'.\n`);
-  return EXIT.USAGE;
 }

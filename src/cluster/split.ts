@@ -10,13 +10,14 @@
  * full, as the loader waits for a full lane: memory stays flat whatever the file's size.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import { FileReadError, InterruptedError, SpoolError } from '../errors.js';
 import { Feed } from '../pipeline/feed.js';
 import { RoomWait } from '../pipeline/room.js';
+import { makeFolder } from '../logfile/make-folder.js';
 import { laneAddresses } from '../pool/lanes.js';
 import { FileTally } from '../report/file-tally.js';
 import { silentLogger, type Logger } from '../report/logger.js';
@@ -48,7 +49,9 @@ export async function splitFile(file: string, spoolDir: string, options: RunOpti
     throw new SpoolError(`${path}: refusing to use its spool ${folder}: ${differs}; run with the same options, or delete ${folder} to split it again`, { file: path });
   }
   const folder = spoolFolder(path, spoolDir);
-  await mkdir(folder, { recursive: true });
+  await makeFolder(folder).catch((err: Error) => {
+    throw new SpoolError(`${path}: cannot make its spool folder ${folder} (${err.message})`, { file: path, cause: err });
+  });
   const started = performance.now();
   const splitId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const opts: RunOptions = { ...options, dry: false };

@@ -87,7 +87,8 @@ export function parseServerPool(text: string, flag: string): ServerPool {
 function parseNode(item: string, flag: string, inList: boolean): ServerAddress & { weight: number } {
   const m = /^(?:\[([^\]]+)\]|([^:\s[\]]+)):(\d{1,5})(?::(\d+))?$/.exec(item);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 1 && port <= 65535)) {
+  if (m && !(port >= 1 && port <= 65535)) throw new ConfigError(`${flag}: "${item}": port ${m[3]} out of range (1-65535)`);
+  if (!m) {
     const pool = inList || item.split(':').length === 3 ? '; a pool is host:port[:weight],… (e.g. 10.0.0.1:11211,10.0.0.2:11211:2)' : '';
     throw new ConfigError(`${flag}: "${item}" is not host:port (e.g. 127.0.0.1:33013)${pool}`);
   }

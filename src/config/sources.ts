@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { suggest } from './did-you-mean.js';
 
 export type FlagValues = Record<string, string | boolean | undefined>;
 
@@ -46,7 +47,8 @@ export function fromConfigFile(path: string, known: Readonly<Record<string, { re
   for (const [key, value] of Object.entries(parsed)) {
     const doc = known[key];
     if (doc === undefined || key === 'config' || key === 'help' || key === 'version') {
-      throw new ConfigError(`--config: ${path}: unknown option "${key}"`, { file: path });
+      const options = Object.keys(known).filter((k) => k !== 'config' && k !== 'help' && k !== 'version');
+      throw new ConfigError(`--config: ${path}: unknown option "${key}"${suggest(key, options, '"').replace(/\?$/, '"?')}`, { file: path });
     }
     if (doc.type === 'boolean') {
       if (typeof value !== 'boolean') throw new ConfigError(`--config: ${path}: "${key}" must be true or false`, { file: path });

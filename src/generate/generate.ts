@@ -9,9 +9,10 @@
  * builds lines while the pool compresses earlier blocks; GzipFile bounds the blocks in flight,
  * so memory stays at a few MiB whatever the file size.
  */
-import { access, mkdir } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { makeFolder } from '../logfile/make-folder.js';
 import { ByteSink } from './byte-sink.js';
 import { GzipFile } from './gzip-file.js';
 import type { RejectKind } from './line.js';
@@ -86,7 +87,7 @@ const ROUND_LINES = 4096;
 
 export async function generateLogs(options: GenerateOptions): Promise<GenerateSummary> {
   const o = normalize(options);
-  await mkdir(o.dir, { recursive: true });
+  await makeFolder(o.dir);
   if (options.overwrite === false) {
     for (let i = 0; i < o.files; i++) {
       const path = join(o.dir, fileName(o.start, i));

@@ -58,6 +58,10 @@ async function readError(err: unknown, path: string, compressedOffset: number): 
       );
     }
   }
+  // The very first bytes refused: not gzip at all (plain text, another compressor), not a broken one.
+  if (compressedOffset === 0 && e.code === 'Z_DATA_ERROR' && /header/.test(e.message)) {
+    return new GzipError(`${path}: not a gzip file (its first bytes are not a gzip header)`, { file: path, cause: err });
+  }
   if (typeof e.code === 'string' && e.code.startsWith('Z_')) {
     return new GzipError(`${path}: gzip data broken at compressed byte ${compressedOffset} (${e.message})`, {
       file: path,

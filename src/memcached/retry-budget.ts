@@ -81,9 +81,16 @@ export class RetryBudget {
     const message =
       unreachable === null
         ? `gave up on memcached ${label} after ${this.#attempts} failed attempt(s) over ${secs} s: ${why}`
-        : `could not connect to memcached ${label} after ${this.#attempts} attempt(s) over ${secs} s (${unreachable}): ${this.#o.unreachableHint}`;
+        : `could not connect to memcached ${label} after ${this.#attempts} attempt(s) over ${secs} s (${unreachable}): ${hintFor(unreachable, this.#o.unreachableHint)}`;
     return new ServerGoneError(message, { server: label, cause });
   }
+}
+
+/** A name that does not resolve is not a server that is down: asking whether it runs there misleads. */
+function hintFor(unreachable: string, hint: string): string {
+  if (unreachable !== 'ENOTFOUND' && unreachable !== 'EAI_AGAIN' && unreachable !== 'EAI_NONAME') return hint;
+  const check = hint.replace(/^is memcached running there\?\s*/, '');
+  return `the host name does not resolve (DNS)${check === '' ? '' : `; ${check.charAt(0).toLowerCase()}${check.slice(1)}`}`;
 }
 
 /** Capped exponential backoff; jitter in [75%, 100%] spreads reconnects of many loaders. */

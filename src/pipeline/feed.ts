@@ -129,7 +129,9 @@ export class Feed {
   #route(entry: Sequenced): void {
     const file = entry.file;
     if (entry.kind === 'end') {
-      const why = entry.error ? `${entry.error.message}, after line ${file.lineNumber}` : null;
+      // A line number of the file, blank lines counted; the counts' lines= leaves them out (issue #20).
+      const at = file.lineNumber === 0 ? '' : `, after line ${file.lineNumber} of the file (blank lines included)`;
+      const why = entry.error ? `${entry.error.message}${at}` : null;
       file.endOfInput(why);
       this.#sink.ended(file, entry.error, why);
       return;

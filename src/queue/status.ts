@@ -98,3 +98,12 @@ export async function readStatus(queues: Queues): Promise<Status> {
     lag: await readLag(plan.options.pattern, plan.options.loadLate).catch(() => null),
   };
 }
+
+/**
+ * Worker processes connected now: each runs one split Worker, whose connection BullMQ names
+ * after the queue (Queue.getWorkers lists them from CLIENT LIST). A worker killed without a word
+ * drops out as soon as Redis sees its connection close.
+ */
+export async function liveWorkers(queues: Queues): Promise<number> {
+  return (await queues.get(SPLIT_QUEUE).getWorkers()).length;
+}

@@ -104,7 +104,8 @@ export class WorkerHost {
     });
     w.on('failed', (job, err) => {
       if (job !== undefined) this.#finished(name, 'failed', started, job);
-      this.#events.log('warn', `${name} job ${job?.id ?? '?'} failed: ${err.message}`);
+      // E, as the loader logs a file that failed to load: someone has to act on it.
+      this.#events.log('error', `${name} job ${job?.id ?? '?'} failed: ${err.message}`);
     });
     w.on('stalled', (id) => this.#events.log('warn', `${name} job ${id} stalled (its worker stopped renewing its lock): back at the head of its queue`));
     w.on('error', (err) => this.#error(name, err));

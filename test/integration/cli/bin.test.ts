@@ -47,7 +47,7 @@ const usage: [string, string[], RegExp][] = [
   ['host:port without a port', ['--gaid', '127.0.0.1:'], /--gaid: "127\.0\.0\.1:" is not host:port/],
   ['host:port without a host', ['--adid', ':33015'], /--adid: ":33015" is not host:port/],
   ['IPv6 without a port', ['--dvid', '[::1]'], /--dvid: "\[::1\]" is not host:port/],
-  ['port out of range', ['--idfa', '127.0.0.1:65536'], /--idfa: "127\.0\.0\.1:65536" is not host:port/],
+  ['port out of range', ['--idfa', '127.0.0.1:65536'], /--idfa: "127\.0\.0\.1:65536": port 65536 out of range \(1-65535\)/],
   ['a timeout of zero', ['--timeout', '0'], /--timeout: 0 is out of range/],
   ['a value given to a switch', ['--fail-on-evictions=yes'], /fail-on-evictions/],
   ['a positional argument', ['/data/*.tsv.gz'], /\/data\/\*\.tsv\.gz/],
@@ -130,7 +130,9 @@ test('a file that is not gzip fails to load with its name in the log, exit 1', a
   writeFileSync(join(sub, '20170929000000.tsv.gz'), 'idfa\tplain text, not gzip\n');
   const r = await runCli(['--pattern', join(sub, '*.tsv.gz'), '--dry']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /20170929000000\.tsv\.gz: gzip data broken at compressed byte \d+ \(incorrect header check\)/);
+  // Said as what it is (issue #20, item 2), not as "gzip data broken at compressed byte 0 (incorrect header check)".
+  assert.match(r.stderr, /20170929000000\.tsv\.gz: not a gzip file \(its first bytes are not a gzip header\)/);
+  assert.doesNotMatch(r.stderr, /after line 0/, 'no line was read: no line is named');
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 });
 
@@ -155,7 +157,7 @@ test('a file that cannot be read: one clear error naming it, the other files sti
   symlinkSync('/proc/self/mem', bad);
   const r = await runCli(['--pattern', join(sub, '*.tsv.gz'), '--dry']);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /E \S+20170929000100\.tsv\.gz: could not read the file \(EIO: i\/o error, read\), after line 0/);
+  assert.match(r.stderr, /E \S+20170929000100\.tsv\.gz: could not read the file \(EIO: i\/o error, read\)\n/);
   assert.match(r.stderr, /20170929000000\.tsv\.gz: succeeded/);
   assert.match(r.stderr, /20170929000200\.tsv\.gz: succeeded/);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');

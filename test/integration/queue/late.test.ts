@@ -43,7 +43,7 @@ test('a late file: not appended behind a newer planned file, not planned after i
   const append = await rig.enqueue(['--pattern', pattern]);
   assert.equal(append.code, 0, append.stderr);
   assert.match(append.stderr, new RegExp(`not planned: ${escapeRegExp(f1)}: late: ${escapeRegExp(f2)} in the same folder is planned ahead of it in plan p1`));
-  assert.match(append.stderr, /nothing to enqueue: the pending file\(s\) matching \S+ beyond plan p1 are late/);
+  assert.match(append.stderr, /nothing to enqueue: the pending file\(s\) matching \S+ beyond plan p1 are held back/);
 
   rig.startWorker();
   for (let i = 0; i < 1200 && !(await rig.status()).settled; i++) await new Promise((r) => setTimeout(r, 100));
@@ -51,7 +51,7 @@ test('a late file: not appended behind a newer planned file, not planned after i
   const held = await rig.enqueue(['--pattern', pattern, '--wait'], 120_000);
   assert.equal(held.code, 1, `a late file held back fails --wait: ${held.stderr}`);
   assert.match(held.stderr, new RegExp(`not planned: ${escapeRegExp(f1)}: late: ${escapeRegExp(basename(f2))} in the same folder is already loaded`));
-  assert.match(held.stderr, /nothing to enqueue: the pending file\(s\) matching \S+ are late/);
+  assert.match(held.stderr, /nothing to enqueue: the pending file\(s\) matching \S+ are held back/);
   assert.deepEqual(tsv(dir), [`.${basename(f0)}`, `.${basename(f2)}`], 'the late file stays pending');
   await rig.check(withoutLate);
   const s = await rig.status();

@@ -104,6 +104,37 @@ for (const [name, argv, code, message] of bad) {
   });
 }
 
+test('mistakes get their likely cause (issue #20, item 2): a misspelt flag, an unquoted glob, port 0', () => {
+  const message = (argv: string[]) => {
+    try {
+      parseCli(argv);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'no error';
+  };
+  assert.equal(message(['--patern', 'x']), "Unknown option '--patern'; did you mean --pattern?");
+  assert.equal(message(['--max-eror-rate', '1']), "Unknown option '--max-eror-rate'; did you mean --max-error-rate?");
+  assert.equal(message(['--frobnicate']), "Unknown option '--frobnicate'", 'nothing near: no guess');
+  assert.match(message(['generate', '--lnies', '5']), /Unknown option '--lnies'; did you mean --lines\?/);
+  assert.match(message(['--pattern', '/d/1.tsv.gz', '/d/2.tsv.gz']), /Unexpected argument '\/d\/2\.tsv\.gz'.*the shell expanded an unquoted --pattern into several files; quote it/);
+  assert.doesNotMatch(message(['--dry', 'stray']), /shell expanded/, 'a stray word after another flag is not blamed on the shell');
+  assert.equal(message(['--idfa', '127.0.0.1:0']), '--idfa: "127.0.0.1:0": port 0 out of range (1-65535)');
+  assert.equal(message(['--idfa', '127.0.0.1:70000']), '--idfa: "127.0.0.1:70000": port 70000 out of range (1-65535)');
+  assert.match(message(['--idfa', '127.0.0.1']), /is not host:port/);
+});
+
+test('generate and where have a short help of their own', () => {
+  for (const [argv, topic] of [[['generate', '-h'], 'generate'], [['where', '--help'], 'where']] as const) {
+    const c = parseCli([...argv]);
+    assert.deepEqual(c, { kind: 'help', topic });
+    const text = helpText('1.0', topic);
+    assert.match(text, new RegExp(`^Usage: memc-load ${topic} `));
+    assert.ok(text.split('\n').length < 25, `${topic}'s help is short`);
+    assert.doesNotMatch(text, /--max-error-rate/);
+  }
+});
+
 test('the default worker count uses every core', () => {
   assert.ok(DEFAULTS.workers >= 1);
   assert.equal(runOptions([]).options.workers, DEFAULTS.workers);
@@ -130,6 +161,12 @@ test('a bad address is named where it was written: the flag, the environment var
     assert.equal(named(['--gaid', '127.0.0.1:1', '--idfa', 'x']), '--idfa: "x" is not host:port (e.g. 127.0.0.1:33013)', 'a flag wins over the variable');
     assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), new RegExp(`^--config ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: "adid": "nohost" is not host:port`));
     assert.equal(runOptionsEnv(['--gaid', '127.0.0.1:1'], env).options.servers.gaid.label, '127.0.0.1:1', 'an overridden variable is not checked');
+    // A value of the wrong kind too (issue #20, item 2): the file and its key, not --workers.
+    writeFileSync(config, JSON.stringify({ workers: 'two', 'max-error-rate': 'lots' }));
+    assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), new RegExp(`^--config .*c\\.json: "workers": "two" is not a number$`));
+    assert.equal(named(['--gaid', '127.0.0.1:1', '--config', config, '--workers', '1.5']), '--workers: "1.5" is not a whole number', 'the flag wins, and is named');
+    writeFileSync(config, JSON.stringify({ max_error_rate: 0.1 }));
+    assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), /unknown option "max_error_rate"; did you mean "max-error-rate"\?$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

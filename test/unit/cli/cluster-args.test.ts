@@ -25,8 +25,12 @@ test('worker and status: defaults and ranges', () => {
     lockMs: 30_000,
     metricsPort: null,
     metricsHost: '127.0.0.1',
-    logFile: null,
+    log: { file: null, format: 'text', level: 'info' },
   });
+  const logged = parseClusterCli('worker', [...R, '--log-level', 'warn', '--log-format', 'json', '--log', '/tmp/w.log']);
+  assert.deepEqual(logged.kind === 'worker' && logged.log, { file: '/tmp/w.log', format: 'json', level: 'warn' });
+  // -h anywhere is the command's own help, before --redis is asked for.
+  for (const cmd of ['enqueue', 'worker', 'status'] as const) assert.deepEqual(parseClusterCli(cmd, ['-h']), { kind: 'cluster-help', command: cmd });
   const w = parseClusterCli('worker', [...R, '--concurrency', '4', '--lock-duration', '5000', '--metrics-port', '9100', '--redis-timeout', '200']);
   assert.deepEqual(w.kind === 'worker' && [w.concurrency, w.lockMs, w.metricsPort, w.redis.timeoutMs], [4, 5000, 9100, 200]);
   assert.deepEqual(parseClusterCli('status', [...R, '--json']), { kind: 'status', redis: { url: 'redis://127.0.0.1:6379', timeoutMs: 5000 }, json: true });
@@ -36,7 +40,11 @@ test('worker and status: defaults and ranges', () => {
 
 const bad: [string, 'enqueue' | 'worker' | 'status', string[], string, RegExp][] = [
   ['no redis', 'status', [], 'MCL_ERR_INVALID_ARG', /give --redis URL/],
-  ['unknown worker flag', 'worker', [...R, '--pattern', 'x'], 'MCL_ERR_INVALID_ARG', /worker: unknown option --pattern/],
+  ['unknown worker flag', 'worker', [...R, '--pattern', 'x'], 'MCL_ERR_INVALID_ARG', /^unknown option --pattern$/],
+  ['misspelt worker flag', 'worker', [...R, '--concurency', '2'], 'MCL_ERR_INVALID_ARG', /unknown option --concurency; did you mean --concurrency\?/],
+  ['worker log level', 'worker', [...R, '--log-level', 'loud'], 'MCL_ERR_INVALID_ARG', /--log-level: "loud" is not one of error, warn, info, debug/],
+  ['worker log format', 'worker', [...R, '--log-format', 'xml'], 'MCL_ERR_INVALID_ARG', /--log-format: "xml" is not text or json/],
+  ['warn-idle 0', 'enqueue', [...R, '--warn-idle', '0'], 'MCL_ERR_CONFIG', /--warn-idle: 0 is out of range/],
   ['concurrency 0', 'worker', [...R, '--concurrency', '0'], 'MCL_ERR_CONFIG', /--concurrency: 0 is out of range \(1\.\.64\)/],
   ['lock under 1 s', 'worker', [...R, '--lock-duration', '10'], 'MCL_ERR_CONFIG', /--lock-duration: 10 is out of range/],
   ['not a number', 'worker', [...R, '--concurrency', 'x'], 'MCL_ERR_INVALID_ARG', /--concurrency: "x" is not a whole number/],

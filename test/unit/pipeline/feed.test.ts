@@ -124,7 +124,7 @@ test('feed: a file that breaks part-way routes its whole lines before the break,
   const { tally, routed, error } = await feedFile(path, { workers: 0 });
   assert.ok(error !== null, 'reading stopped early');
   assert.equal(routed.ended.length, 1);
-  assert.match(routed.ended[0]?.why ?? '', /, after line \d+$/);
+  assert.match(routed.ended[0]?.why ?? '', /, after line \d+ of the file \(blank lines included\)$/);
   assert.equal(tally.report(0.5, false).outcome, 'failed_load');
   const routedKeys = routed.keys.flat().length;
   assert.ok(routedKeys > 0 && routedKeys < expectedLanes(text).flat().length, `some but not all records routed (${routedKeys})`);

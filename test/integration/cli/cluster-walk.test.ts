@@ -1,0 +1,59 @@
+/**
+ * The cluster commands as a new user meets them (issue #20, items 1 and 6), real Redis, real
+ * memcached, the real bin: `enqueue --wait` with no worker says so instead of waiting in silence;
+ * `status` counts the live workers; a plan that fails ends `--wait` with each failed file and why;
+ * the worker logs as the loader does (--log-format json, a failed job at error); and a split whose
+ * spool cannot be made fails its job, naming the path, and the worker stops on the first SIGTERM.
+ */
+import assert from 'node:assert/strict';
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { generateLogs } from '../../../src/generate/index.js';
+import { runCli, startCli } from '../../helpers/cli.js';
+import { clusterSuite, startCluster } from '../../helpers/cluster.js';
+import { escapeRegExp } from '../../helpers/scratch.js';
+
+const { scratch, skip } = clusterSuite('memc-load-cluster-walk-', {
+  data: (dataset) => generateLogs({ dir: dataset, files: 1, lines: 2000, seed: 20 }),
+});
+
+test('no worker is said, live workers are counted, a failed plan names each file and why, a spool that cannot be made fails the job and SIGTERM stops the worker', { skip, timeout: 120_000 }, async () => {
+  const rig = await startCluster();
+  const status = async () => (await runCli(['status', '--redis', rig.redis.url])).stdout;
+  // Plan 1: a good minute, then a plain-text one.
+  const dir = scratch.copy('plain');
+  const text = join(dir, '20170929000100.tsv.gz');
+  writeFileSync(text, 'idfa\tnot gzip at all\t1\t2\t3\n');
+  const wait = startCli(['enqueue', '--redis', rig.redis.url, ...rig.serverArgs, '--pattern', join(dir, '*.tsv.gz'), '--wait', '--warn-idle', '1'], { timeoutMs: 90_000 });
+  await wait.waitForStderr(/W no worker alive for 1 s: plan p1 waits; start one: memc-load worker --redis redis:\/\/127\.0\.0\.1:\d+/);
+  assert.match(await status(), /^workers alive: 0 \(start one: memc-load worker --redis URL\)$/m);
+
+  const worker = rig.startWorker(['--log-format', 'json']);
+  const waited = await wait.done;
+  assert.equal(waited.code, 1, waited.stderr);
+  assert.match(waited.stderr, new RegExp(`E failed: ${escapeRegExp(text)}: .*not a gzip file`));
+  assert.match(waited.stderr, /E plan p1 settled: 1 done, 1 failed/);
+  assert.match(await status(), /^workers alive: 1$/m);
+  const lines = worker.stderr().trimEnd().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
+  assert.ok(lines.some((l) => l.level === 'error' && /job .* failed: .*not a gzip file/.test(l.msg)), `a failed job is an error:\n${worker.stderr()}`);
+
+  worker.child.kill('SIGTERM');
+  assert.equal((await worker.done).code, 0);
+
+  // Plan 2, its worker started only once its spool is a link to /proc (made after enqueue checked
+  // it), as a spool another host cannot make: Node's recursive mkdir span there for ever, the
+  // job with it, and the worker's first SIGTERM waited on that job.
+  const next = scratch.copy('proc');
+  const spool = join(scratch.root, 'spool-proc');
+  const planned = await rig.enqueue(['--pattern', join(next, '*.tsv.gz'), '--spool', spool]);
+  assert.equal(planned.code, 0, planned.stderr);
+  rmSync(spool, { recursive: true, force: true });
+  symlinkSync('/proc', spool);
+  const stuck = rig.startWorker();
+  await stuck.waitForStderr(new RegExp(`E split job \\S+ failed: .*cannot make its spool folder ${escapeRegExp(spool)}/20170929000000\\.tsv\\.gz`), 30_000);
+  stuck.child.kill('SIGTERM');
+  const stopped = await stuck.done;
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.match(stopped.stderr, /worker stopped: every job it held is finished or back in its queue/);
+});
