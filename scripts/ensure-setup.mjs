@@ -112,11 +112,13 @@ function ensurePackages(tools) {
   } finally {
     if (ownPolicy) rmSync(policy, { force: true });
   }
-  if (!found()) {
-    say(`apt-get installed ${pkg}, but it is still not where the tests look for it`);
+  const memcached = onPath('memcached');
+  const still = [...(memcached === undefined ? ['memcached'] : []), ...tools.filter((t) => !t.present()).map((t) => t.pkg)];
+  if (still.length > 0) {
+    say(`apt-get installed ${still.join(', ')}, but not where the tests look for them`);
     process.exit(1);
   }
-  if (needMemcached) say(`installed ${found}`);
+  if (needMemcached) say(`installed ${memcached}`);
 }
 
 ensureNodeModules();
