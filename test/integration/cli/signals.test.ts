@@ -78,8 +78,13 @@ test('SIGINT mid-run: exit 130 within seconds, only acknowledged files renamed; 
   assert.equal(run.code, 130, run.stderr);
   assert.ok(stopMs < 5000, `stopped in ${stopMs} ms`);
   assert.match(run.stderr, /W SIGINT: stopping; waiting briefly for acknowledgements/);
-  // Normally file 2; file 3 on a machine fast enough to finish reading file 2 first.
-  assert.match(run.stderr, new RegExp(`E (${escapeRegExp(files[1]!)}|${escapeRegExp(files[2]!)}): interrupted, after line \\d+`), 'the file being read fails');
+  // Normally file 2; file 3 on a machine fast enough to finish reading file 2 first. A signal
+  // that lands before the file's first line (the native inflater gets there sooner) names no line.
+  assert.match(
+    run.stderr,
+    new RegExp(`^\\S+ \\S+ E (${escapeRegExp(files[1]!)}|${escapeRegExp(files[2]!)}): interrupted(, after line \\d+ of the file \\(blank lines included\\)|$)`, 'm'),
+    'the file being read fails',
+  );
   assert.match(run.stderr, /E Done: .*; interrupted$/m);
   const renamed = await checkRenamedAreAcknowledged(dir, files, addresses);
   assert.ok(renamed <= 2, 'the file being read is not renamed');
