@@ -24,7 +24,7 @@ export function distance(a: string, b: string): number {
  * config file's `max_error_rate`); a third of the word may differ, so short words need near-exact
  * spelling and unrelated ones are not suggested.
  */
-export function suggest(given: string, known: readonly string[], prefix = '--'): string {
+export function suggest(given: string, known: readonly string[], prefix = '--', suffix = ''): string {
   const word = given.replace(/^-+/, '').split('=')[0]!.replace(/_/g, '-').toLowerCase();
   let best: string | null = null;
   let bestD = Infinity;
@@ -32,5 +32,5 @@ export function suggest(given: string, known: readonly string[], prefix = '--'):
     const d = distance(word, k);
     if (d < bestD) [best, bestD] = [k, d];
   }
-  return best !== null && bestD <= Math.max(1, Math.floor(word.length / 3)) ? `; did you mean ${prefix}${best}?` : '';
+  return best !== null && bestD <= Math.max(1, Math.floor(word.length / 3)) ? `; did you mean ${prefix}${best}${suffix}?` : '';
 }

@@ -48,7 +48,7 @@ export function fromConfigFile(path: string, known: Readonly<Record<string, { re
     const doc = known[key];
     if (doc === undefined || key === 'config' || key === 'help' || key === 'version') {
       const options = Object.keys(known).filter((k) => k !== 'config' && k !== 'help' && k !== 'version');
-      throw new ConfigError(`--config: ${path}: unknown option "${key}"${suggest(key, options, '"').replace(/\?$/, '"?')}`, { file: path });
+      throw new ConfigError(`--config: ${path}: unknown option "${key}"${suggest(key, options, '"', '"')}`, { file: path });
     }
     if (doc.type === 'boolean') {
       if (typeof value !== 'boolean') throw new ConfigError(`--config: ${path}: "${key}" must be true or false`, { file: path });
