@@ -101,6 +101,7 @@ function noteLeftOut(selection: Selection, left: LeftOut, opts: RunOptions, hook
     load: selection.load,
     notLoaded: selection.notLoaded.filter((n) => !left.reported.has(n.path)),
     lateLoaded: selection.lateLoaded.filter((l) => !left.warned.has(l.path)),
+    done: selection.done,
   };
   for (const r of leaveOut(fresh, opts, hooks.logger ?? silentLogger, hooks.observer)) {
     latest.set(r.path, r);
