@@ -68,6 +68,8 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
         }
         continue;
       }
+      // Idle: a server lost meanwhile would show down until the next file reconnects it.
+      loader.probeDown();
       await pause(w.intervalMs, signal);
     }
   } finally {
