@@ -13,22 +13,22 @@ import { generateLogs } from '../generate/index.js';
 import type { BatchSettled } from '../memcached/router.js';
 // Metrics and the self-test pull in prom-client and protobufjs, ~0.1 s of start-up each: they are
 // loaded only when asked for (--metrics-port, self-test), not on every start.
-import { withLag } from '../logfile/lag.js';
 import { describeLag } from '../report/lag.js';
 import type { LoaderMetrics } from '../metrics/metrics.js';
 import { Loader } from '../pipeline/loader.js';
 import { laneAddresses } from '../pool/lanes.js';
 import { nodeForKey } from '../pool/where.js';
-import { withFolderLock } from '../pipeline/run-lock.js';
+import { lockedRun } from '../pipeline/run-lock.js';
 import { watch } from '../pipeline/watch.js';
 import { combineObservers, type LoadObserver } from '../report/observer.js';
 import { renderSummary, toJsonReport } from '../report/render.js';
 import type { LogLevel } from '../report/logger.js';
 import { renderNodes } from '../report/render-nodes.js';
 import type { RunReport } from '../report/run-report.js';
-import { helpText, parseCli, type CliSettings, type Command } from './args.js';
+import { parseCli, type CliSettings, type Command } from './args.js';
 import { isClusterCommand, parseClusterCli, type ClusterCommand } from './cluster-args.js';
 import { debugEvents } from './debug-events.js';
+import { helpText } from './flags.js';
 import { preflight } from './preflight.js';
 import { ProgressLine, progressStyle, type ProgressSnapshot } from './progress.js';
 import { createTextLogger, type ClosableLogger } from './text-logger.js';
@@ -187,7 +187,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
       signal: controller.signal,
       observer: combineObservers([metrics, tracker, debug?.observer]),
     };
-    const report = await withLag(await withFolderLock(options, hooks, () => (cli.watch ? watch(options, hooks, cli.watch) : new Loader(options, hooks).run())), options);
+    const report = await lockedRun(options, hooks, () => (cli.watch ? watch(options, hooks, cli.watch) : new Loader(options, hooks).run()));
     progress?.stop();
     logTotals(logger, report);
     // Watch mode ends by a signal by design: that is a clean stop, not an interruption.

@@ -6,7 +6,7 @@
  *   files:   0 ✓  1 ✓  2 ✓  3 ✗  4 ·  5 ·       a node that held 1.. is lost as 3 commits:
  *   decide:  rename while every earlier file renamed and no loss reaches it; a failed_load fails;
  *            a loaded file after one not renamed is held back by it
- *   settleLosses: files from 1 on fail; renamed ones (2, then 1) go back: done stays a prefix
+ *   failFrom: files from 1 on fail; undoFrom: renamed ones (2, then 1) go back: done stays a prefix
  *
  * Pure: the single host's Settler (pipeline/settle.ts, through RestartGuard) and the cluster's
  * commit job (queue/processors.ts, through queue/restart-watch.ts) drive it; each owns only
@@ -59,10 +59,10 @@ export function decide(file: FileAtCommit, losses: readonly Loss[], holder: stri
 }
 
 /**
- * After `losses` are known: the index from which files fail, and the files of the run renamed
- * from it on, newest first, to rename back (logfile/rename-back.ts undoRenames does it).
+ * The files of the run renamed from `from` (failFrom of the losses) on, newest first, to rename
+ * back (logfile/rename-back.ts undoRenames does it). The transport computes `from` once and hands
+ * it here: the cluster asks the disk whether a file is renamed only from it on.
  */
-export function settleLosses(losses: readonly Loss[], files: readonly Finalized[]): { readonly failFrom: number; readonly undo: readonly Finalized[] } {
-  const from = failFrom(losses);
-  return { failFrom: from, undo: from === Number.POSITIVE_INFINITY ? [] : renamesToUndo(files, from) };
+export function undoFrom(from: number, files: readonly Finalized[]): readonly Finalized[] {
+  return from === Number.POSITIVE_INFINITY ? [] : renamesToUndo(files, from);
 }

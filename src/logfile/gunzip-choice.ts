@@ -4,7 +4,8 @@
  *   else zlib on the reading thread (inline-gunzip.ts), else zlib on libuv's pool. It says which
  *   once per process at info level; a missing native inflater is a normal install without
  *   libisal-dev, not a fault.
- * - `isal`, `inline`: that one, or the next in that order with a warning when it cannot be used.
+ * - `isal`, `inline`: that one, or the next in that order with a warning when it cannot be used,
+ *   also once per process: a cluster worker builds a feed per file, and the reason does not change.
  * - `pool`: Node's zlib stream on libuv's thread pool.
  */
 import type { GunzipMode } from '../config/options.js';
@@ -17,31 +18,32 @@ export type Inflater = 'isal' | 'inline' | 'pool';
 
 export interface GunzipChoice {
   readonly inflater: Inflater;
-  /** A line for the log, once per process, or null: why the choice is not the one asked for. */
+  /** A line for the log, or null: why the choice is not the one asked for, or which `auto` took; each line once per process. */
   readonly note: { readonly level: 'info' | 'warn'; readonly msg: string } | null;
 }
 
-let told = false;
+/** The lines said in this process. */
+const told = new Set<string>();
 
 export function gunzipChoice(asked: GunzipMode): GunzipChoice {
   if (asked === 'pool') return { inflater: 'pool', note: null };
   const zlib: Inflater = inlineGunzipAvailable() ? 'inline' : 'pool';
   const inlineWhy = zlib === 'pool' ? `inline gunzip is not verified on Node.js ${process.version}` : null;
   if (asked === 'inline') {
-    return { inflater: zlib, note: inlineWhy === null ? null : { level: 'warn', msg: `${inlineWhy}: inflating on libuv's thread pool instead (--gunzip pool)` } };
+    return { inflater: zlib, note: inlineWhy === null ? null : once('warn', `${inlineWhy}: inflating on libuv's thread pool instead (--gunzip pool)`) };
   }
   const isal = isalStatus();
   if (isal.ok) return { inflater: 'isal', note: once('info', 'Inflating with the native ISA-L inflater (--gunzip isal)') };
   const instead = zlib === 'inline' ? 'with zlib on the reading thread (--gunzip inline)' : `on libuv's thread pool (--gunzip pool; ${inlineWhy})`;
   const msg = `Native ISA-L inflater not used: ${isal.why}; inflating ${instead}`;
-  if (asked === 'isal') return { inflater: zlib, note: { level: 'warn', msg } };
-  return { inflater: zlib, note: once('info', msg) };
+  return { inflater: zlib, note: once(asked === 'isal' ? 'warn' : 'info', msg) };
 }
 
 /** The line the first time in this process (a cluster worker builds a feed per file), then null. */
-function once(level: 'info', msg: string): GunzipChoice['note'] {
-  if (told) return null;
-  told = true;
+function once(level: 'info' | 'warn', msg: string): GunzipChoice['note'] {
+  const line = `${level} ${msg}`;
+  if (told.has(line)) return null;
+  told.add(line);
   return { level, msg };
 }
 

@@ -6,26 +6,20 @@
  * `--load-late`. A file is late relative to its own folder only: folders are independent streams.
  */
 import { basename, dirname } from 'node:path';
-import { glob } from 'tinyglobby';
 
 /** Pending path → the done file (its dot-name path) that makes it late: the newest done file of its folder. */
 export type LateFiles = ReadonlyMap<string, string>;
 
 /**
- * For each of `pending` (paths `listLogFiles(pattern)` returned), the newest done file of its
- * folder when that is newer than it. Done files are the pattern's matches with a dot-prefixed
- * base name (logfile/mark-done.ts); "newer" compares base names without the dot, the same
- * order the loader loads in.
+ * For each of `pending`, the newest done file of its folder when that is newer than it. `done`:
+ * the pattern's done files (list-files.ts lists both in one pass); "newer" compares base names
+ * without the dot, the same order the loader loads in.
  */
-export async function lateFiles(pattern: string, pending: readonly string[]): Promise<LateFiles> {
-  if (pending.length === 0) return new Map();
-  const matches = await glob(pattern, { absolute: true, onlyFiles: true, dot: true, expandDirectories: false });
+export function lateFiles(done: readonly string[], pending: readonly string[]): LateFiles {
   const newestDone = new Map<string, { name: string; path: string }>();
-  for (const path of matches) {
-    const name = basename(path);
-    if (!name.startsWith('.') || name.length < 2) continue;
+  for (const path of done) {
     const dir = dirname(path);
-    const original = name.slice(1);
+    const original = basename(path).slice(1);
     const best = newestDone.get(dir);
     if (best === undefined || original > best.name) newestDone.set(dir, { name: original, path });
   }

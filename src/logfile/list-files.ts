@@ -3,6 +3,7 @@ import { lstat, realpath, stat, type Stats } from 'node:fs';
 import { lstat as lstatAsync, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { glob, type GlobOptions } from 'tinyglobby';
+import { LOCK_FILE } from './folder-lock.js';
 
 /** A pattern's match whose name is not UTF-8: it cannot be opened by the name Node gives it. */
 export interface BadName {
@@ -17,12 +18,17 @@ export interface Listing {
   readonly files: string[];
   /** Matches whose names are not UTF-8, not in `files`. */
   readonly badNames: BadName[];
+  /** The matches' done files (dot-prefixed, logfile/mark-done.ts), in no order. */
+  readonly done: string[];
 }
 
 /**
- * The files a pattern selects, oldest first. Names are timestamps, so sorting by base name is
- * chronological whatever folders they sit in; the full path breaks ties so the order is total.
- * Dot-prefixed files are already loaded (SPEC.md) and never match.
+ * The files a pattern selects, oldest first (or the `given` files, in their order), and its done
+ * files, from one listing of the folders (a scrape asks both: pending.ts, lag.ts). Names are
+ * timestamps, so sorting by base name is chronological whatever folders they sit in; the full
+ * path breaks ties so the order is total.
+ * Dot-prefixed files are already loaded (SPEC.md) and are never pending; the folder lock's
+ * files (folder-lock.ts) are neither pending nor done.
  *
  * A symbolic link whose target does not exist (its storage not mounted yet) is a pending file
  * that cannot be read yet: it is listed, so reading it fails, names it, and holds back the later
@@ -34,16 +40,59 @@ export interface Listing {
  * name that does not exist. Its minute cannot be known, so it does not take a place in the order:
  * it is listed apart (`badNames`), with its bytes and the `mv` that renames it.
  */
-export async function listPattern(pattern: string): Promise<Listing> {
-  const found = await glob(pattern, { absolute: true, onlyFiles: true, dot: false, expandDirectories: false, fs: danglingAsFiles });
+export async function listPattern(pattern: string, given?: readonly string[]): Promise<Listing> {
+  const { pending, done } = await matchPattern(pattern);
+  // Files the caller names (the library's hooks.files) keep its order; the done files are still the pattern's.
+  const { files, badNames } = await setApart(given ?? pending.sort(byName));
+  return { files, badNames: badNames.sort((a, b) => byName(a.path, b.path)), done };
+}
+
+/**
+ * The pattern's matches as named, not yet told apart (setApart does), and its done files: one
+ * glob of the pattern and of its done files' pattern, which walks the folders once. Hidden folders
+ * are passed over as before (a NetApp `.snapshot` holds copies, not pending files).
+ */
+async function matchPattern(pattern: string): Promise<{ pending: string[]; done: string[] }> {
+  const marked = donePattern(pattern);
+  const found = await glob(marked === null ? [pattern] : [pattern, marked], GLOB);
+  // A pattern whose last part cannot be told (a `**`, a `/` in braces): its done files by a second glob, as before.
+  const dotted = marked === null ? await glob(pattern, { ...GLOB, dot: true }) : found;
+  return { pending: found.filter((p) => !basename(p).startsWith('.')), done: dotted.filter(isDone) };
+}
+
+/** Paths to load, in their order, without the names that are not UTF-8 (listed apart, each with its `mv`). */
+async function setApart(paths: readonly string[]): Promise<{ files: string[]; badNames: BadName[] }> {
   const files: string[] = [];
   const badNames: BadName[] = [];
-  for (const path of found) {
-    if (basename(path).startsWith('.')) continue;
+  for (const path of paths) {
     if (path.includes('\uFFFD') && !(await exists(path))) badNames.push(...(await describeBadNames(path)));
     else files.push(path);
   }
-  return { files: files.sort(byName), badNames: badNames.sort((a, b) => byName(a.path, b.path)) };
+  return { files, badNames };
+}
+
+/**
+ * The pattern of the done files of `pattern`'s matches: a dot before its last part (`/d/*.gz` →
+ * `/d/.*.gz`). Null when the last part is not one name: a `**`, or a `/` inside braces.
+ */
+export function donePattern(pattern: string): string | null {
+  let depth = 0;
+  let cut = -1;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') i++;
+    else if (c === '{' || c === '[' || c === '(') depth++;
+    else if ((c === '}' || c === ']' || c === ')') && depth > 0) depth--;
+    else if (c === '/' && depth === 0) cut = i;
+  }
+  const last = pattern.slice(cut + 1);
+  if (last === '' || last.includes('/') || last.includes('**')) return null;
+  return `${pattern.slice(0, cut + 1)}.${last}`;
+}
+
+function isDone(path: string): boolean {
+  const name = basename(path);
+  return name.length > 1 && name.startsWith('.') && !name.startsWith(LOCK_FILE);
 }
 
 /**
@@ -82,6 +131,8 @@ const danglingAsFiles = {
     });
   },
 } as unknown as NonNullable<GlobOptions['fs']>;
+
+const GLOB = { absolute: true, onlyFiles: true, dot: false, expandDirectories: false, fs: danglingAsFiles } as const;
 
 async function exists(path: string): Promise<boolean> {
   return lstatAsync(path).then(

@@ -24,6 +24,8 @@ export interface Selection {
   readonly notLoaded: readonly NotLoaded[];
   /** Late files loaded anyway (--load-late), with the done file that makes each late. */
   readonly lateLoaded: readonly { readonly path: string; readonly done: string }[];
+  /** The pattern's done files, from the same listing (report/lag.ts reads the newest). */
+  readonly done: readonly string[];
 }
 
 /** A plan's files (the cluster's): not pending for this selection, and, while `inFlight`, a newer planned file of a folder makes its older pending files late. */
@@ -34,21 +36,22 @@ export interface Planned {
 }
 
 export interface PendingOptions {
-  /** The files to consider, oldest first, instead of listing the pattern (the library's hooks.files). */
+  /** The files to consider, in their order, instead of the pattern's pending files (the library's hooks.files); a name that is not UTF-8 is still left out. */
   readonly listed?: readonly string[];
   readonly planned?: Planned;
 }
 
 export async function selectPending(pattern: string, loadLate: boolean, opts: PendingOptions = {}): Promise<Selection> {
-  const listing = opts.listed === undefined ? await listPattern(pattern) : { files: opts.listed, badNames: [] };
+  const listing = await listPattern(pattern, opts.listed);
   const inPlan = new Set(opts.planned?.files ?? []);
   const files = listing.files.filter((f) => !inPlan.has(f));
-  const late = new Map([...(await lateFiles(pattern, files))].map(([path, done]) => [path, { done, why: lateReason(done) }]));
+  const late = new Map([...lateFiles(listing.done, files)].map(([path, done]) => [path, { done, why: lateReason(done) }]));
   if (opts.planned?.inFlight === true) {
     for (const [path, ahead] of plannedAhead(opts.planned.files, files)) if (!late.has(path)) late.set(path, { done: ahead, why: plannedAheadReason(ahead, opts.planned.id) });
   }
   const notLoaded: NotLoaded[] = listing.badNames.map((b) => ({ path: b.path, why: b.why, late: null }));
-  if (loadLate) return { load: files, notLoaded, lateLoaded: [...late].map(([path, l]) => ({ path, done: l.done })) };
+  const done = listing.done;
+  if (loadLate) return { load: files, notLoaded, lateLoaded: [...late].map(([path, l]) => ({ path, done: l.done })), done };
   for (const [path, l] of late) notLoaded.push({ path, why: l.why, late: l.done });
-  return { load: files.filter((f) => !late.has(f)), notLoaded, lateLoaded: [] };
+  return { load: files.filter((f) => !late.has(f)), notLoaded, lateLoaded: [], done };
 }

@@ -1,5 +1,5 @@
 /**
- * What a MemcachedConnection can be told, and its defaults (why these: retry-budget.ts).
+ * What a MemcachedConnection can be told, and its defaults (why these: conn-clock.ts).
  */
 import { DEFAULTS } from '../config/defaults.js';
 import type { ConnIdentity } from './handshake.js';

@@ -2,8 +2,8 @@
  * One socket to one memcached server at a time, with pipelined quiet batches and the
  * `stream.write` contract: `send()` returns false when full and `'drain'` follows. Its parts:
  * batch-queue.ts (the batches, their replies; a diagram), socket-opening.ts + handshake.ts (what a
- * socket learns before its first set; the reconnect fence), conn-timer.ts (the one timer),
- * retry-budget.ts (backoff, give-up), conn-socket.ts (open, reset). Here is the state machine:
+ * socket learns before its first set; the reconnect fence), conn-clock.ts (the one timer, backoff,
+ * give-up), conn-socket.ts (open, reset). Here is the state machine:
  *
  *   idle ─► connecting ─► handshake ─► connected ─(lost)─► backoff ─► connecting …
  *                           │ fence: nothing is written while an abandoned socket is listed
@@ -31,12 +31,11 @@ import type { Batch, BatchOutcome } from './batch.js';
 import { BatchQueue } from './batch-queue.js';
 import { abandon, boundAt, checkFenced, debug, openSocket, socketError, trace, type Rebind } from './conn-socket.js';
 import { Ending } from './conn-end.js';
-import { ConnTimer, expiry, type TimerJob } from './conn-timer.js';
+import { ConnClock, type ClockAction } from './conn-clock.js';
 import { MAX_REPLY_VALUE_BYTES, resolveOptions, type ConnectionOptions, type ConnectionState, type ResolvedOptions } from './connection-options.js';
 import type { ConnIdentity } from './handshake.js';
 import { ResponseParser, type Reply } from './response-parser.js';
 import { Opening, type OpeningHost } from './socket-opening.js';
-import { RetryBudget } from './retry-budget.js';
 
 export { CONNECTION_DEFAULTS, type ConnectionOptions, type ConnectionState } from './connection-options.js';
 type Phase = Exclude<ConnectionState, 'closing'>;
@@ -52,11 +51,8 @@ export class MemcachedConnection extends EventEmitter {
   #phase: Phase = 'idle';
   readonly #end = new Ending();
   #needDrain = false;
-  readonly #timer: ConnTimer;
-  readonly #budget: RetryBudget;
+  readonly #clock: ConnClock;
   readonly #gate: (() => Error | null) | null;
-  /** Our writes backed up when the response timer was last armed or held (conn-timer.ts `expiry`). */
-  readonly #held = { writableLength: 0 };
   /** Why the current socket is going down; the first cause wins. */
   #failure: Error | null = null;
   #everConnected = false;
@@ -78,14 +74,13 @@ export class MemcachedConnection extends EventEmitter {
     this.#o = resolveOptions(options);
     this.#parser = new ResponseParser({ server: address.label, maxValueBytes: MAX_REPLY_VALUE_BYTES });
     this.#queue = new BatchQueue(address.label);
-    this.#timer = new ConnTimer(this.#onTimer);
-    this.#budget = new RetryBudget(address.label, this.#o);
+    this.#clock = new ConnClock(address.label, this.#o, () => ({ phase: this.#phase, socket: this.#socket, inFlight: this.#queue.inFlight }), this.#onExpiry);
     this.#gate = this.#o.writeGate;
     this.#stale = [...this.#o.fenceFirst];
     const { responseTimeoutMs, beforeWrites } = this.#o;
     this.#openingHost = {
       label: address.label, responseTimeoutMs, beforeWrites,
-      arm: (job, ms) => this.#timer.arm(job, ms),
+      arm: (job, ms) => this.#clock.arm(job, ms),
       fenced: () => {
         this.#stale = [];
         this.#rebind = null;
@@ -130,7 +125,7 @@ export class MemcachedConnection extends EventEmitter {
     if (this.#phase !== 'gone' || this.#end.closing || this.#queue.length > 0) return false;
     this.#phase = 'idle';
     this.#end.error = null;
-    this.#budget.reset();
+    this.#clock.outageOver();
     debug('%s revived: the next send connects again', this.label);
     return true;
   }
@@ -149,7 +144,7 @@ export class MemcachedConnection extends EventEmitter {
     const error = new DestroyedError(`connection to ${this.label} destroyed${why}`, { server: this.label, cause: err });
     this.#phase = 'destroyed';
     this.#end.error = error;
-    this.#timer.clear();
+    this.#clock.stop();
     const socket = this.#socket;
     this.#socket = null; // its handlers now ignore it
     if (socket !== null) abandon(socket);
@@ -162,7 +157,7 @@ export class MemcachedConnection extends EventEmitter {
     this.#failure = null;
     this.#opening = null;
     this.#parser.reset();
-    trace.connecting(this.label, this.#budget.attempts, this.#rebind?.port ?? null);
+    trace.connecting(this.label, this.#clock.attempts, this.#rebind?.port ?? null);
     const socket: Socket = openSocket(this.#address, this.#rebind, {
       connect: () => this.#onConnect(socket),
       data: (chunk) => this.#onData(socket, chunk),
@@ -174,7 +169,7 @@ export class MemcachedConnection extends EventEmitter {
       close: () => this.#onClose(socket),
     });
     this.#socket = socket;
-    this.#timer.arm('connect', this.#o.connectTimeoutMs);
+    this.#clock.connecting();
   }
 
   /** TCP is up: nothing is written before the handshake has answered (and fenced, after a loss). */
@@ -187,10 +182,10 @@ export class MemcachedConnection extends EventEmitter {
   #ready(): void {
     this.#itemLimit = (this.#opening as Opening).itemLimit;
     this.#phase = 'connected';
-    this.#timer.clear();
-    if (this.#everConnected || this.#budget.attempts > 0) this.#reconnects++;
+    this.#clock.stop();
+    if (this.#everConnected || this.#clock.attempts > 0) this.#reconnects++;
     this.#everConnected = true;
-    trace.connect(this.label, this.#budget.attempts);
+    trace.connect(this.label, this.#clock.attempts);
     this.emit('connect');
     this.#pump();
   }
@@ -210,10 +205,7 @@ export class MemcachedConnection extends EventEmitter {
     if (many) socket.cork(); // one writev for the burst instead of a syscall per batch
     while (q.inFlight < limit) socket.write(q.takeNext(this.#itemLimit));
     if (many) socket.uncork();
-    if (wasIdle) {
-      this.#held.writableLength = socket.writableLength;
-      this.#timer.arm('response', this.#o.responseTimeoutMs);
-    }
+    if (wasIdle) this.#clock.writing(socket);
   }
 
   #onData(socket: Socket, chunk: Buffer): void {
@@ -226,8 +218,8 @@ export class MemcachedConnection extends EventEmitter {
       return;
     }
     if (socket !== this.#socket || this.#phase !== 'connected') return; // settled, closed or destroyed meanwhile
-    if (this.#queue.inFlight > 0) this.#timer.arm('response', this.#o.responseTimeoutMs); // progress
-    else this.#timer.clear();
+    if (this.#queue.inFlight > 0) this.#clock.progress();
+    else this.#clock.stop();
     this.#pump();
   }
 
@@ -239,7 +231,7 @@ export class MemcachedConnection extends EventEmitter {
     if (this.#phase !== 'connected') return; // destroyed or closed by a callback mid-chunk
     const outcome = this.#queue.reply(reply);
     if (outcome === null) return;
-    this.#budget.reset(); // the server took a whole batch: any outage is over
+    this.#clock.outageOver(); // the server took a whole batch
     this.#onOutcome(outcome);
     this.#maybeDrain();
     this.#maybeFinishClose();
@@ -247,7 +239,7 @@ export class MemcachedConnection extends EventEmitter {
 
   #onSocketDrain(socket: Socket): void {
     if (socket !== this.#socket) return;
-    if (this.#queue.inFlight > 0) this.#timer.arm('response', this.#o.responseTimeoutMs); // our bytes moved
+    if (this.#queue.inFlight > 0) this.#clock.progress(); // our bytes moved
     this.#pump();
   }
 
@@ -265,7 +257,7 @@ export class MemcachedConnection extends EventEmitter {
   #onClose(socket: Socket): void {
     if (socket !== this.#socket) return;
     this.#socket = null;
-    this.#timer.clear();
+    this.#clock.stop();
     if (this.#phase === 'closed') {
       this.#end.resolve();
       return;
@@ -280,24 +272,23 @@ export class MemcachedConnection extends EventEmitter {
     // Unacknowledged batches are the queue's head, in send order: they become pending again.
     const inFlight = this.#queue.requeue();
     this.#phase = 'idle';
-    if (wasConnected || this.#budget.attempts === 0) {
+    if (wasConnected || this.#clock.attempts === 0) {
       trace.disconnect(this.label, err, inFlight, this.#queue.pending - inFlight);
       this.emit('disconnect', err);
     }
     if (this.#phase !== 'idle') return; // a listener destroyed us
     if (this.#queue.length === 0) {
-      this.#budget.reset(); // nothing lost; the next send() reconnects with a fresh budget
+      this.#clock.outageOver(); // nothing lost; the next send() reconnects with a fresh budget
       this.#maybeFinishClose();
       return;
     }
-    const step = this.#budget.failed(err, this.#everConnected);
+    const step = this.#clock.failed(err, this.#everConnected);
     if (step.kind === 'give-up') {
       this.#goGone(step.error);
       return;
     }
     trace.backoff(this.label, step.delayMs, step.attempts, this.#o.retries);
     this.#phase = 'backoff';
-    this.#timer.arm('backoff', step.delayMs);
   }
 
   #goGone(error: Error): void {
@@ -330,7 +321,7 @@ export class MemcachedConnection extends EventEmitter {
     }
     this.#phase = 'closed';
     this.#end.error = new ClosedError(`connection to ${this.label} closed`, { server: this.label });
-    this.#timer.clear();
+    this.#clock.stop();
     const socket = this.#socket;
     if (socket === null) this.#end.resolve();
     else if (socket.connecting) socket.destroy();
@@ -338,13 +329,9 @@ export class MemcachedConnection extends EventEmitter {
     else socket.end(() => socket.destroy());
   }
 
-  readonly #onTimer = (job: TimerJob): void => {
-    const socket = this.#socket;
-    const next = expiry(job, { ...this.#o, label: this.label, phase: this.#phase, socket, inFlight: this.#queue.inFlight }, this.#held);
-    if (next === null) return;
+  readonly #onExpiry = (next: ClockAction): void => {
     if (next.kind === 'connect') this.#connect();
     else if (next.kind === 'ask') this.#opening?.ask();
-    else if (next.kind === 'rearm') this.#timer.arm('response', this.#o.responseTimeoutMs);
-    else this.#fail(socket as Socket, next.error);
+    else this.#fail(this.#socket as Socket, next.error);
   };
 }

@@ -9,6 +9,7 @@
  *                                                        │
  *   onSettled(BatchSettled) ◄── counts, once ◄───────────┘
  */
+import { connect as tcpConnect, type Socket } from 'node:net';
 import type { ServerAddress } from '../config/servers.js';
 import { EvictionWatch, type LossReport } from './eviction-watch.js';
 import type { Batch, BatchFailure, BatchOutcome } from './batch.js';
@@ -71,6 +72,10 @@ export class Router {
   readonly #sentAt: number[][];
   readonly #full = new Set<number>();
   readonly #evictions: EvictionWatch;
+  /** Lanes whose socket was lost and that have not connected since. */
+  readonly #down = new Set<number>();
+  /** probeDown's sockets in flight, by lane: close and destroy end them. */
+  readonly #probes = new Map<number, Socket>();
 
   /** `hints[i]`: what to check when lane i's server is never reached (e.g. the flag that names it). */
   constructor(servers: readonly ServerAddress[], options: ConnectionOptions, events: RouterEvents, hints: readonly string[] = []) {
@@ -80,12 +85,18 @@ export class Router {
       const hint = hints[i];
       const laneOptions = hint === undefined ? options : { ...options, unreachableHint: hint };
       const lane = new MemcachedConnection(address, laneOptions, (o) => events.settled(this.#settled(i, label, o)));
-      lane.on('connect', () => events.up(label));
+      lane.on('connect', () => {
+        this.#down.delete(i);
+        events.up(label);
+      });
       lane.on('drain', () => {
         this.#full.delete(i);
         events.room();
       });
-      lane.on('disconnect', (err: Error) => events.lost(label, err, lane.everConnected));
+      lane.on('disconnect', (err: Error) => {
+        this.#down.add(i);
+        events.lost(label, err, lane.everConnected);
+      });
       lane.on('gone', (err: Error) => events.gone(label, err));
       return lane;
     });
@@ -125,14 +136,47 @@ export class Router {
     return this.#lanes.filter((l) => l.revive()).map((l) => l.label);
   }
 
+  /**
+   * A lane reconnects when it is next sent a batch, so an idle one whose server was lost shows it
+   * down (memc_load_server_up 0, /healthz) until then, though the server may be back: a watch
+   * between files calls this on its scan interval. Each idle lane that is down gets a TCP connect
+   * to its server, and reconnects (handshake and all) once one succeeds. A refused probe says
+   * nothing: the loss was said when it happened.
+   */
+  probeDown(timeoutMs: number): void {
+    for (const i of this.#down) {
+      const lane = this.#lanes[i] as MemcachedConnection;
+      if (lane.state !== 'idle' || this.#probes.has(i)) continue;
+      const socket = tcpConnect({ host: lane.address.host, port: lane.address.port });
+      this.#probes.set(i, socket);
+      const end = () => {
+        socket.destroy();
+        if (this.#probes.get(i) === socket) this.#probes.delete(i);
+      };
+      socket.setTimeout(timeoutMs, end);
+      socket.once('error', end);
+      socket.once('connect', () => {
+        end();
+        lane.connect();
+      });
+    }
+  }
+
   /** Waits for every outcome, then closes the sockets. */
   async close(): Promise<void> {
+    this.#endProbes();
     await Promise.allSettled(this.#lanes.map((l) => l.close()));
   }
 
   /** Fails everything queued at once (as not delivered, with `err`) and drops the sockets. */
   destroy(err?: Error): void {
+    this.#endProbes();
     for (const l of this.#lanes) l.destroy(err);
+  }
+
+  #endProbes(): void {
+    for (const socket of this.#probes.values()) socket.destroy();
+    this.#probes.clear();
   }
 
   #settled(lane: number, server: string, o: BatchOutcome): BatchSettled {

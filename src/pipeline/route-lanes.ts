@@ -84,6 +84,11 @@ export class RouteLanes {
     }
   }
 
+  /** Between a watch's rounds: lanes lost while idle reconnect as soon as their server answers (Router.probeDown). */
+  probeDown(): void {
+    this.router.probeDown(this.#opts.connectTimeoutMs);
+  }
+
   /** Per-node figures so far, evictions from `files`' reports. */
   nodeFigures(files: readonly FileReport[]): NodeFigures[] {
     return this.#nodes.figures(files);

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunOptions } from '../config/options.js';
 import { ERROR_CODES, FolderLockedError, MemcLoadError } from '../errors.js';
 import { acquireFolderLock, describeStale, patternFolder, RETRY_HINT, selfHolder, type Acquired, type PlanCheck } from '../logfile/folder-lock.js';
+import { withLag } from '../logfile/lag.js';
 import { silentLogger } from '../report/logger.js';
 import { summarize, type RunReport } from '../report/run-report.js';
 import type { LoadHooks } from './loader.js';
@@ -17,6 +18,14 @@ const checkPlan: PlanCheck = async (plan) => (await import('../queue/plan-lock.j
 
 /** How often a waiting run looks at the lock again. */
 const POLL_MS = 200;
+
+/**
+ * A run or a watch session as the library's load() and the CLI start it: `body` under the
+ * folder's lock, and its report with the folder's lag as the run left it.
+ */
+export async function lockedRun(opts: RunOptions, hooks: LoadHooks, body: () => Promise<RunReport>): Promise<RunReport> {
+  return withLag(await withFolderLock(opts, hooks, body), opts);
+}
 
 export async function withFolderLock(opts: RunOptions, hooks: LoadHooks, body: () => Promise<RunReport>): Promise<RunReport> {
   if (opts.dry) return body();

@@ -137,6 +137,11 @@ export class LoadSession {
     return this.#lanes?.nodeFigures(files) ?? [];
   }
 
+  /** Between rounds of a watch: a lost server that is back connects now, not at the next file (route-lanes.ts). */
+  probeDown(): void {
+    this.#lanes?.probeDown();
+  }
+
   /** Waits for every outcome, then lets go of sockets, threads and timers. */
   async stop(): Promise<void> {
     this.#signal?.removeEventListener('abort', this.#onAbort);

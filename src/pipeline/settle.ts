@@ -10,7 +10,7 @@
  * every file from the first one the server acknowledged, and renames back what this run renamed.
  * The rules (a file's verdict, which files a loss fails and renames back) are contract/commit.ts's.
  */
-import { decide, settleLosses } from '../contract/commit.js';
+import { decide, undoFrom } from '../contract/commit.js';
 import { markDone } from '../logfile/mark-done.js';
 import type { LossReport } from '../memcached/eviction-watch.js';
 import type { FileReport } from '../report/file-report.js';
@@ -135,10 +135,10 @@ export class Settler {
    */
   async #renameBack(): Promise<void> {
     const finalized = this.#reports.map((rep, index) => ({ index, path: rep.path, renamed: rep.renamed }));
-    const { failFrom, undo } = settleLosses(this.#restarts.losses, finalized);
+    const failFrom = this.#restarts.failFrom;
     // Renamed back, the earliest is the first file not renamed; files after the watermark fail by the loss itself.
     if (failFrom < this.#watermark) this.#holder ??= this.tally(failFrom);
-    for (const r of await undoRenames(undo)) {
+    for (const r of await undoRenames(undoFrom(failFrom, finalized))) {
       const f = this.tally(r.index);
       const restart = this.#restarts.errorsFor(r.index).join('; ');
       let said: string;

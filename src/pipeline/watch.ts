@@ -68,6 +68,8 @@ export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions 
         }
         continue;
       }
+      // Idle: a server lost meanwhile would show down until the next file reconnects it.
+      loader.probeDown();
       await pause(w.intervalMs, signal);
     }
   } finally {
@@ -101,6 +103,7 @@ function noteLeftOut(selection: Selection, left: LeftOut, opts: RunOptions, hook
     load: selection.load,
     notLoaded: selection.notLoaded.filter((n) => !left.reported.has(n.path)),
     lateLoaded: selection.lateLoaded.filter((l) => !left.warned.has(l.path)),
+    done: selection.done,
   };
   for (const r of leaveOut(fresh, opts, hooks.logger ?? silentLogger, hooks.observer)) {
     latest.set(r.path, r);

@@ -26,7 +26,7 @@ import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApplyResult } from '../cluster/stages.js';
 import { DEVICE_TYPES, type ServerAddress } from '../config/servers.js';
-import { failFrom, settleLosses as undoFrom } from '../contract/commit.js';
+import { failFrom, undoFrom } from '../contract/commit.js';
 import { lossOf, nodeState, readNodes, type Loss, type NodeState } from '../contract/node-loss.js';
 import { undoRenames } from '../logfile/rename-back.js';
 import { stats } from '../memcached/admin.js';
@@ -79,7 +79,7 @@ export async function checkNodes(redis: Redis, plan: Plan): Promise<Loss[]> {
 
 /**
  * Under the renames lock: records `losses`, renames back the plan's renamed files from the
- * earliest loss on, newest first (contract/commit.ts settleLosses says which), and returns every
+ * earliest loss on, newest first (contract/commit.ts failFrom and undoFrom say which), and returns every
  * loss of the plan with why files from `failFrom` on fail (null, with `failFrom` Infinity, when
  * no node of the plan was lost).
  */
@@ -93,8 +93,7 @@ export async function settleLosses(redis: Redis, plan: Plan, losses: readonly Lo
   const from = failFrom(all);
   // Only files the losses reach are asked on disk: the earlier ones stay as they are.
   const finalized = await Promise.all(files.map(async (path, index) => ({ index, path, renamed: index >= from && (await renamed(path)) })));
-  const { undo } = undoFrom(all, finalized);
-  for (const u of await undoRenames(undo)) {
+  for (const u of await undoRenames(undoFrom(from, finalized))) {
     const name = basename(u.path);
     if (u.undone) {
       await recordRenamedBack(redis, plan.id, u.path, `renamed back: ${texts}`);

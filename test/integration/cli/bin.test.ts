@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { RUN_FLAGS } from '../../../src/cli/args.js';
+import { RUN_FLAGS } from '../../../src/cli/flags.js';
 import { runCli } from '../../helpers/cli.js';
 import { repoRoot } from '../../helpers/paths.js';
 import { escapeRegExp as escape } from '../../helpers/scratch.js';

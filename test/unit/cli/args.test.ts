@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { helpText, parseCli, type Command } from '../../../src/cli/args.js';
+import { parseCli, type Command } from '../../../src/cli/args.js';
+import { helpText } from '../../../src/cli/flags.js';
 import { DEFAULTS } from '../../../src/config/options.js';
 
 function runOptions(argv: string[]) {

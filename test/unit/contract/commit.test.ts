@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, failFrom, settleLosses, type Verdict } from '../../../src/contract/commit.js';
+import { decide, failFrom, undoFrom, type Verdict } from '../../../src/contract/commit.js';
 import { lossOf, nodeState, readNodes, type Loss } from '../../../src/contract/node-loss.js';
 import type { LossReport } from '../../../src/memcached/eviction-watch.js';
 import type { Identity } from '../../../src/memcached/restart-rule.js';
@@ -47,10 +47,9 @@ function drive(row: Row, lossesAt: (index: number) => readonly Loss[]): { verdic
   let failing = Number.POSITIVE_INFINITY;
   for (let i = 0; i < row.outcomes.length; i++) {
     const losses = lossesAt(i);
-    const s = settleLosses(losses, renamed.map((r, index) => ({ index, path: `f${index}`, renamed: r })));
-    assert.equal(s.failFrom, failFrom(losses));
-    if (s.failFrom < failing) for (const f of s.undo) (undo.push(f.index), (renamed[f.index] = false));
-    failing = s.failFrom;
+    const from = failFrom(losses);
+    if (from < failing) for (const f of undoFrom(from, renamed.map((r, index) => ({ index, path: `f${index}`, renamed: r })))) (undo.push(f.index), (renamed[f.index] = false));
+    failing = from;
     const v = decide({ index: i, outcome: row.outcomes[i] as FileOutcome, error: null }, losses, holder);
     verdicts += letter(v);
     renamed.push(v.kind === 'rename');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { lateFiles, lateLoadWarning, lateReason } from '../../../src/logfile/late-files.js';
-import { listLogFiles } from '../../../src/logfile/list-files.js';
+import { listPattern } from '../../../src/logfile/list-files.js';
 import { selectPending } from '../../../src/logfile/pending.js';
 
 const root = mkdtempSync(join(tmpdir(), 'memc-load-late-'));
@@ -24,7 +24,12 @@ function folder(names: readonly string[]): string {
   }
   return d;
 }
-const late = async (pattern: string) => Object.fromEntries([...(await lateFiles(pattern, await listLogFiles(pattern)))].map(([p, d]) => [basename(p), basename(d)]));
+/** lateFiles over what the pattern lists: its pending files and its done files, from one listing. */
+const lateOf = async (pattern: string) => {
+  const { files, done } = await listPattern(pattern);
+  return lateFiles(done, files);
+};
+const late = async (pattern: string) => Object.fromEntries([...(await lateOf(pattern))].map(([p, d]) => [basename(p), basename(d)]));
 
 describe('lateFiles', () => {
   it('a pending file older than the newest done file of its folder is late; newer ones are not', async () => {
@@ -35,12 +40,12 @@ describe('lateFiles', () => {
   it('nothing done: nothing is late; nothing pending: an empty answer', async () => {
     const d = folder(['20170929000000.tsv.gz', '20170929000100.tsv.gz']);
     assert.deepEqual(await late(join(d, '*.tsv.gz')), {});
-    assert.equal((await lateFiles(join(d, '*.tsv.gz'), [])).size, 0);
+    assert.equal(lateFiles((await listPattern(join(d, '*.tsv.gz'))).done, []).size, 0);
   });
 
   it('folders are independent: a done file makes late only the older files of its own folder', async () => {
     const d = folder(['a/.20170929000500.tsv.gz', 'a/20170929000100.tsv.gz', 'b/20170929000200.tsv.gz', 'b/.20170929000000.tsv.gz']);
-    const got = await lateFiles(join(d, '*/*.tsv.gz'), await listLogFiles(join(d, '*/*.tsv.gz')));
+    const got = await lateOf(join(d, '*/*.tsv.gz'));
     assert.deepEqual([...got], [[join(d, 'a/20170929000100.tsv.gz'), join(d, 'a/.20170929000500.tsv.gz')]]);
   });
 
@@ -76,5 +81,25 @@ describe('selectPending', () => {
     const settled = await selectPending(pattern, false, { planned: { ...planned, inFlight: false } });
     assert.equal(settled.load.length, 3, 'a settled plan makes nothing late; its own files are still left out');
     assert.deepEqual(settled.notLoaded, []);
+  });
+
+  it('the folder lock is no done file: a pattern that matches it (dir/*) while a run holds the folder makes nothing late', async () => {
+    const d = folder(['20170929000000.tsv.gz', '.20170928235900.tsv.gz', '.memc-load.lock', '.memc-load.lock.takeover']);
+    const sel = await selectPending(join(d, '*'), false);
+    assert.deepEqual(sel.load, [join(d, '20170929000000.tsv.gz')]);
+    assert.deepEqual(sel.notLoaded, []);
+    assert.deepEqual(sel.done, [join(d, '.20170928235900.tsv.gz')]);
+  });
+
+  it('files the caller names (hooks.files) keep their order; a name among them that is not UTF-8 is left out with its mv, as a listed one is', async () => {
+    const d = folder(['20170929000000.tsv.gz', '20170929000200.tsv.gz', '.20170929000100.tsv.gz']);
+    writeFileSync(Buffer.from(`${d}/2017092900\xff300.tsv.gz`, 'latin1'), '');
+    const bad = join(d, '2017092900\uFFFD300.tsv.gz');
+    const given = [join(d, '20170929000200.tsv.gz'), bad, join(d, '20170929000000.tsv.gz')];
+    const sel = await selectPending(join(d, '*.tsv.gz'), true, { listed: given });
+    assert.deepEqual(sel.load, [join(d, '20170929000200.tsv.gz'), join(d, '20170929000000.tsv.gz')], 'in the order given, without the bad name');
+    assert.deepEqual(sel.notLoaded.map((x) => x.path), [bad]);
+    assert.match(sel.notLoaded[0]!.why, /is not UTF-8, so it cannot be opened by name; .* e\.g\.: mv -- /);
+    assert.deepEqual(sel.lateLoaded, [{ path: join(d, '20170929000000.tsv.gz'), done: join(d, '.20170929000100.tsv.gz') }], 'the late rule still reads the pattern\'s done files');
   });
 });

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { listLogFiles, listPattern } from '../../../src/logfile/list-files.js';
+import { donePattern, listLogFiles, listPattern } from '../../../src/logfile/list-files.js';
 import { donePath, markDone } from '../../../src/logfile/mark-done.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memc-load-list-'));
@@ -74,4 +74,29 @@ test('a name that is not UTF-8 is listed apart with its bytes and the mv that fi
   const mv = /e\.g\.: (mv -- .*)$/.exec(bad.why)![1]!;
   execFileSync('bash', ['-c', mv]);
   assert.deepEqual(await listLogFiles(join(d, '*.tsv.gz')), ['20170929000000', '20170929000200', '2017092900_100'].map((n) => join(d, `${n}.tsv.gz`)));
+});
+
+test('one listing gives the pending files and the done files; hidden folders hold neither (a .snapshot of copies)', async () => {
+  const d = join(dir, 'both');
+  for (const f of ['a/20170929000000.tsv.gz', 'a/.20170928235900.tsv.gz', 'b/.20170929000100.tsv.gz', 'b/20170929000200.tsv.gz', '.snapshot/20170929000300.tsv.gz', '.snapshot/.20170929000400.tsv.gz', 'a/.memc-load.lock']) {
+    mkdirSync(join(d, f, '..'), { recursive: true });
+    writeFileSync(join(d, f), '');
+  }
+  const listed = await listPattern(join(d, '*/*.tsv.gz'));
+  assert.deepEqual(listed.files, [join(d, 'a/20170929000000.tsv.gz'), join(d, 'b/20170929000200.tsv.gz')]);
+  assert.deepEqual(listed.done.sort(), [join(d, 'a/.20170928235900.tsv.gz'), join(d, 'b/.20170929000100.tsv.gz')]);
+  // A pattern whose last part is no single name: its done files still come (by a second glob).
+  const deep = await listPattern(join(d, 'a/**'));
+  assert.deepEqual(deep.files, [join(d, 'a/20170929000000.tsv.gz')]);
+  assert.deepEqual(deep.done, [join(d, 'a/.20170928235900.tsv.gz')]);
+});
+
+test('donePattern puts the dot before the last part of the pattern, or gives up where that part is no single name', () => {
+  assert.equal(donePattern('/d/*.tsv.gz'), '/d/.*.tsv.gz');
+  assert.equal(donePattern('/d/*/2017*.gz'), '/d/*/.2017*.gz');
+  assert.equal(donePattern('logs/{a,b}/*.gz'), 'logs/{a,b}/.*.gz');
+  assert.equal(donePattern('*.gz'), '.*.gz');
+  assert.equal(donePattern('/d/{x/*.gz,y/*.gz}'), null);
+  assert.equal(donePattern('/d/**'), null);
+  assert.equal(donePattern('/d/'), null);
 });

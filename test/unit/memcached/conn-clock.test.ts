@@ -1,14 +1,13 @@
 /**
- * The connection's retry budget (retry-budget.ts) and its one timer's expiries (conn-timer.ts),
- * apart from any socket: backoff doubling with jitter up to its cap, give-up by attempts or by
+ * The connection's clock (conn-clock.ts): its retry budget and its one timer's expiries, apart
+ * from any socket: backoff doubling with jitter up to its cap, give-up by attempts or by
  * the outage's age (counted from the last sign of life for a timeout), the give-up's wording.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { ConnectTimeoutError, ResponseTimeoutError, SocketError } from '../../../src/errors.js';
-import { ConnTimer, expiry, type TimerJob } from '../../../src/memcached/conn-timer.js';
-import { backoffDelay, RetryBudget, type RetrySettings } from '../../../src/memcached/retry-budget.js';
+import { backoffDelay, ConnClock, ConnTimer, expiry, RetryBudget, type ClockAction, type RetrySettings, type TimerJob } from '../../../src/memcached/conn-clock.js';
 
 const S: RetrySettings = {
   connectTimeoutMs: 2000,
@@ -105,5 +104,38 @@ describe('ConnTimer and expiry', () => {
     assert.deepEqual(expiry('response', view('connected', { writableNeedDrain: true, writableLength: 50 }), held), { kind: 'rearm' });
     assert.equal(held.writableLength, 50);
     assert.equal(expiry('response', view('connected', { writableNeedDrain: true, writableLength: 50 }), held)?.kind, 'fail');
+  });
+});
+
+describe('ConnClock', () => {
+  const fast: RetrySettings = { ...S, connectTimeoutMs: 20, responseTimeoutMs: 20, retryBaseDelayMs: 10, retryMaxDelayMs: 10 };
+
+  it('hands the connection only what it must do: a held response timeout is re-armed inside, a stuck one fails', async () => {
+    const acts: ClockAction[] = [];
+    const socket = { writableNeedDrain: true, writableLength: 100 } as Socket;
+    const clock = new ConnClock('h:1', fast, () => ({ phase: 'connected', socket, inFlight: 1 }), (a) => acts.push(a));
+    clock.writing(socket);
+    (socket as { writableLength: number }).writableLength = 40; // our bytes moved: held, not failed
+    await new Promise((r) => setTimeout(r, 35));
+    assert.equal(acts.length, 0, 'the first expiry was held');
+    await new Promise((r) => setTimeout(r, 35));
+    assert.equal(acts.length, 1);
+    assert.ok(acts[0]?.kind === 'fail' && acts[0].error instanceof ResponseTimeoutError);
+  });
+
+  it('a failure with batches queued arms the backoff, whose expiry asks to connect; outageOver starts a fresh budget', async () => {
+    const acts: ClockAction[] = [];
+    const clock = new ConnClock('h:1', fast, () => ({ phase: 'backoff', socket: null, inFlight: 0 }), (a) => acts.push(a));
+    const step = clock.failed(refused(), true);
+    assert.deepEqual(step, { kind: 'retry', delayMs: 10, attempts: 1 });
+    assert.equal(clock.attempts, 1);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(acts, [{ kind: 'connect' }]);
+    clock.outageOver();
+    assert.equal(clock.attempts, 0);
+    clock.connecting();
+    clock.stop();
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(acts.length, 1, 'a stopped clock fires nothing');
   });
 });
