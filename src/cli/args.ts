@@ -47,7 +47,7 @@ export interface GenerateArgs {
   readonly overwrite: boolean;
 }
 
-interface OptionDoc {
+export interface OptionDoc {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
   readonly arg?: string;
@@ -99,6 +99,12 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   report: { type: 'string', arg: 'FILE', help: 'write the run report as JSON to FILE (- for stdout); schema: docs/report.schema.json' },
   'log-format': { type: 'string', arg: 'text|json', help: 'json: one JSON object per log line', def: 'text' },
   'log-level': { type: 'string', arg: LOG_LEVELS.join('|'), help: 'least severe log lines written; debug adds connection and per-batch events', def: 'info' },
+  'log-rejected': {
+    type: 'string',
+    arg: 'N',
+    help: 'rejected lines logged per file with their reason, then one line saying how many more; 0 = none (the counts are always exact)',
+    def: String(DEFAULTS.logRejected),
+  },
   verbose: { type: 'boolean', short: 'v', help: 'same as --log-level debug' },
   quiet: { type: 'boolean', short: 'q', help: 'no progress line, no summary table, and only errors on stderr (unless --log-level is given)' },
   watch: { type: 'boolean', help: 'keep running: load new files as they arrive, in order, until SIGINT/SIGTERM' },
@@ -177,6 +183,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     distribution: distribution(str(values.distribution)),
     waitLock: num(values['wait-lock'], at('wait-lock')),
     loadLate: values['load-late'] === true,
+    logRejected: int(values['log-rejected'], at('log-rejected')),
   });
   const logFormat = str(values['log-format']) ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new InvalidArgumentError(`--log-format: "${logFormat}" is not text or json`);
@@ -307,54 +314,4 @@ function int(v: string | boolean | undefined, where: string): number | undefined
 function positive(n: number, name: string): number {
   if (n < 1) throw new InvalidArgumentError(`--${name}: must be at least 1`);
   return n;
-}
-
-export function helpText(version: string, topic?: 'generate' | 'where'): string {
-  if (topic === 'generate') {
-    return `Usage: memc-load generate [--out DIR] [--files N] [--lines N] [--bad-rate R] …\n  Writes realistic sample minute-logs (YYYYMMDDhhmmss.tsv.gz), the same bytes for the same seed.\n\nOptions:\n${renderFlags(GENERATE_FLAGS)}\n\nDocs: README.md`;
-  }
-  if (topic === 'where') {
-    const pick = ['idfa', 'gaid', 'adid', 'dvid', 'distribution', 'config', 'help'];
-    const flags = Object.fromEntries(pick.map((n) => [n, RUN_FLAGS[n] as OptionDoc]));
-    return `Usage: memc-load where KEY… [--idfa HOST:PORT[,…] …] [--distribution D]\n  Prints the node (host:port) each key (e.g. idfa:1rfw452y52g2gq4g) goes to in its type's pool, as the loader and the readers place it.\n\nOptions:\n${renderFlags(flags)}\n\nDocs: docs/operations.md`;
-  }
-  return mainHelp(version, renderFlags);
-}
-
-function renderFlags(flags: Readonly<Record<string, OptionDoc>>): string {
-  return Object.entries(flags)
-    .map(([name, d]) => {
-      const left = `  ${d.short ? `-${d.short}, ` : '    '}--${name}${d.arg ? ` ${d.arg}` : ''}`;
-      const text = `${d.help}${d.def !== undefined ? ` (default: ${d.def})` : ''}`;
-      // A flag wider than its column gets its text on the next line, so the texts stay aligned.
-      return left.length < 36 ? `${left.padEnd(36)} ${text}` : `${left}\n${' '.repeat(37)}${text}`;
-    })
-    .join('\n');
-}
-
-function mainHelp(version: string, render: (flags: Readonly<Record<string, OptionDoc>>) => string): string {
-  return `memc-load ${version}: load gzipped TSV installed-apps logs into memcached, in order
-
-Usage:
-  memc-load [options]              load every file matching --pattern, oldest first
-  memc-load generate [options]     write realistic sample minute-logs
-  memc-load where KEY… [--idfa …]  print the node (host:port) of each key's pool it goes to
-  memc-load enqueue --redis URL …  plan the pending files as jobs for workers on many hosts (BullMQ)
-  memc-load worker --redis URL     run the jobs of the plans; any number, on any hosts
-  memc-load status --redis URL     files pending, in flight, done and failed, per node
-  (each command has its own -h/--help; the cluster's are in docs/cluster.md)
-
-Options:
-${render(RUN_FLAGS)}
-
-generate options:
-${render(GENERATE_FLAGS)}
-
-Exit status: 0 every file succeeded (or no file matched); 1 a file failed to load, its
-error rate reached --max-error-rate, or it was left pending (late, a dangling link, a
-name that is not UTF-8); 2 usage or configuration error; 75 another run or a cluster
-plan is loading the folder (nothing was done: try again later); 130/143 on
-SIGINT/SIGTERM, except with --watch, where a requested stop is a clean end (0, or 1 if a
-file failed).
-Docs: README.md and docs/ in the package.`;
 }

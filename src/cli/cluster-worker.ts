@@ -31,7 +31,7 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
     lost = false;
   });
   const host = new WorkerHost(queues, { concurrency: c.concurrency, lockMs: c.lockMs }, {
-    log: (level, message) => logger.log(level, message),
+    log: (level, message, fields) => logger.log(level, message, fields),
     job: (queue, outcome, ms) => metrics?.job(queue, outcome, ms),
     applied: (figures) => metrics?.applied(figures),
     queue: (name) => metrics?.queue(name),

@@ -56,6 +56,11 @@ export interface RunOptions {
    * minute's values for every key the two files share.
    */
   readonly loadLate: boolean;
+  /**
+   * Rejected (or app-id-warned) lines logged per file with their reason, then one line saying
+   * how many more there are; 0 logs none. The counts are exact whatever it is.
+   */
+  readonly logRejected: number;
 }
 
 /** `host:port`, `[v6]:port`; the label keeps the user's spelling for messages. */
@@ -122,6 +127,7 @@ export function resolveOptions(input: OptionInput = {}): RunOptions {
   // memcached reads an exptime over 30 days as a unix timestamp; keep the flag's meaning plain.
   checkInt('ttl', o.ttl, 0, 30 * 24 * 3600);
   checkNumber('wait-lock', o.waitLock, 0, 24 * 3600);
+  checkInt('log-rejected', o.logRejected, 0, 1_000_000);
   if (o.pattern.trim() === '') throw new ConfigError('--pattern: empty glob');
   if (!(DISTRIBUTIONS as readonly string[]).includes(o.distribution)) {
     throw new ConfigError(`--distribution: "${String(o.distribution)}" is not ${DISTRIBUTIONS.join(', ')}`);

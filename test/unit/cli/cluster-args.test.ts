@@ -65,3 +65,10 @@ test('enqueue --load-late travels in the plan options (issue #18, item 7); off b
   const plain = parseClusterCli('enqueue', [...R, '--pattern', '/d/*.tsv.gz']);
   assert.equal(plain.kind === 'enqueue' && plain.options.loadLate, false);
 });
+
+test('enqueue --log-rejected travels in the plan options, for the workers that split (issue #20); 10 by default', () => {
+  const some = parseClusterCli('enqueue', [...R, '--pattern', '/d/*.tsv.gz', '--log-rejected', '3']);
+  assert.equal(some.kind === 'enqueue' && some.options.logRejected, 3);
+  const plain = parseClusterCli('enqueue', [...R, '--pattern', '/d/*.tsv.gz']);
+  assert.equal(plain.kind === 'enqueue' && plain.options.logRejected, 10);
+});
