@@ -4,7 +4,8 @@
  * `status` counts the live workers; a plan that fails ends `--wait` with each failed file and why;
  * the worker logs as the loader does (--log-format json, a failed job at error); a split whose
  * spool cannot be made fails its job, naming the path, and the worker stops on the first SIGTERM;
- * and a worker logs a split's rejected lines as the loader does (capped by --log-rejected).
+ * a worker logs a split's rejected lines as the loader does (capped by --log-rejected); and a Redis
+ * restart is said, lost then back, by the worker and by enqueue --wait.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -87,4 +88,36 @@ test('a worker logs a split file\'s rejected lines up to the plan\'s --log-rejec
   assert.match(log, new RegExp(`20170929000000\\.tsv\\.gz: succeeded, renamed \\(lines=600 records=${600 - fields} rejected=${fields}\\)`));
   worker.child.kill('SIGTERM');
   assert.equal((await worker.done).code, 0);
+});
+
+test('Redis stopped and started again on its port: the worker says it lost Redis (E), then "Redis reachable again" (I); enqueue --wait warns, says it is back, and still ends well', { skip, timeout: 120_000 }, async () => {
+  const rig = await startCluster();
+  const where = `127.0.0.1:${rig.redis.port}`;
+  const worker = rig.startWorker();
+  await worker.waitForStderr(/I memc-load worker \d+ started/);
+  const before = rig.redis.pid;
+  await rig.redis.restart(1500);
+  assert.notEqual(rig.redis.pid, before, 'a new redis-server runs on the port');
+  await worker.waitForStderr(new RegExp(`I Redis reachable again at ${escapeRegExp(where)}`), 30_000);
+  const log = worker.stderr();
+  const lost = log.search(/E \S+: .*ECONNREFUSED.*\(Redis unreachable; retrying/);
+  assert.ok(lost >= 0, `the worker says it lost Redis:\n${log}`);
+  assert.ok(lost < log.search(/I Redis reachable again/), 'lost, then back');
+  worker.child.kill('SIGTERM');
+  assert.equal((await worker.done).code, 0);
+
+  // enqueue --wait with no worker: it waits through the outage, says so, and settles once one runs.
+  const dir = scratch.copy('outage');
+  const wait = startCli(['enqueue', '--redis', rig.redis.url, ...rig.serverArgs, '--pattern', join(dir, '*.tsv.gz'), '--wait', '--warn-idle', '3600'], { timeoutMs: 90_000 });
+  await wait.waitForStderr(/I planned p\d+/);
+  await rig.redis.restart(1500);
+  await wait.waitForStderr(new RegExp(`I Redis reachable again at ${escapeRegExp(where)}`), 30_000);
+  const waitLog = wait.stderr();
+  assert.match(waitLog, new RegExp(`W lost Redis at ${escapeRegExp(where)}: enqueue --wait keeps waiting and reconnects by itself\n[^]*I Redis reachable again`));
+  const second = rig.startWorker();
+  const done = await wait.done;
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stderr, /I plan p\d+ settled: 1 done, 0 failed/);
+  second.child.kill('SIGTERM');
+  assert.equal((await second.done).code, 0);
 });
