@@ -239,3 +239,18 @@ test('rejected-line samples stop at --log-rejected per file (default 10), then o
   assert.equal(wrong.code, 2, wrong.stderr);
   assert.match(wrong.stderr, /^memc-load: --log-rejected: -1 is out of range \(0\.\.1000000\)/);
 });
+
+test('a server whose host name does not resolve is said to be a DNS failure, not asked whether memcached runs there', async () => {
+  const dir = logFolder([good('idfa', 1), good('gaid', 2)]);
+  const host = 'no-such-host.invalid:11211';
+  const r = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--retries', '1', ...serverArgs([host, labels[1]!, labels[2]!, labels[3]!])]);
+  assert.equal(r.code, 1, r.stderr);
+  const about = logLines(r.stderr, /no-such-host\.invalid/).filter((l) => !/ started: /.test(l));
+  // ENOTFOUND where a resolver answers; EAI_AGAIN where none can be asked (no network).
+  assert.match(about[0] ?? '', /^W could not connect to memcached no-such-host\.invalid:11211 \((ENOTFOUND|EAI_AGAIN)\)/, r.stderr);
+  const gaveUp = about.find((l) => /^E could not connect to memcached no-such-host\.invalid:11211 after 2 attempt\(s\)/.test(l));
+  assert.ok(gaveUp, r.stderr);
+  assert.match(gaveUp, /\((ENOTFOUND|EAI_AGAIN)\): the host name does not resolve \(DNS\); check --idfa \(or MEMC_LOAD_IDFA\)$/);
+  assert.doesNotMatch(r.stderr, /is memcached running there/);
+  assert.deepEqual(readdirSync(dir), ['20170929000000.tsv.gz'], 'nothing renamed');
+});
