@@ -172,7 +172,7 @@ test('a bad address is named where it was written: the flag, the environment var
     assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), new RegExp(`^--config .*c\\.json: "workers": "two" is not a number$`));
     assert.equal(named(['--gaid', '127.0.0.1:1', '--config', config, '--workers', '1.5']), '--workers: "1.5" is not a whole number', 'the flag wins, and is named');
     writeFileSync(config, JSON.stringify({ max_error_rate: 0.1 }));
-    assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), /unknown option "max_error_rate"; did you mean "max-error-rate"\?$/);
+    assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), /^--config \S*c\.json: unknown option "max_error_rate"; did you mean "max-error-rate"\?$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
