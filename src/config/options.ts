@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULT_SERVERS, DEFAULTS } from './defaults.js';
+import { suggest } from './did-you-mean.js';
 import { DEVICE_TYPES, DISTRIBUTIONS, type DeviceType, type Distribution, type ServerAddress, type ServerPool } from './servers.js';
 
 export { DEFAULT_PATTERN, DEFAULT_SERVERS, DEFAULTS, defaultWorkers } from './defaults.js';
@@ -150,7 +151,10 @@ function checkShape(input: object): void {
       }
       continue;
     }
-    if (!(key in defaults)) throw new ConfigError(`unknown option "${key}" (options: ${[...Object.keys(defaults), 'servers'].join(', ')})`);
+    if (!(key in defaults)) {
+      const names = [...Object.keys(defaults), 'servers'];
+      throw new ConfigError(`unknown option "${key}"${suggest(key, names, '"', '"')} (options: ${names.join(', ')})`);
+    }
     const want = typeof defaults[key];
     if (value !== undefined && typeof value !== want) throw new ConfigError(`option "${key}" must be a ${want}, not ${typeof value} (${JSON.stringify(value)})`);
   }
