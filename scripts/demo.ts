@@ -24,7 +24,11 @@ try {
   const logs = join(dir, 'appsinstalled');
   const gen = await generateLogs({ dir: logs, files: 3, lines: 50_000, seed: 2017, repeatRate: 0.05, badRate: 0.002, blankRate: 0.001 });
   console.log(`== generated ${gen.files.length} minute-logs, ${gen.lines} lines, in ${logs}`);
-  console.log('== about 0.2% of the lines are bad on purpose (as real tracker logs do): expect W lines naming\n   each rejected line by file, line and reason; they are counted, not loaded, and every file still succeeds');
+  console.log(
+    '== about 0.2% of the lines are bad on purpose (as real tracker logs do): expect W lines naming the\n' +
+      '   first 10 rejected lines of each file by line and reason (--log-rejected), then one saying how many more;\n' +
+      '   they are counted, not loaded, and every file still succeeds',
+  );
 
   const args = ['--pattern', join(logs, '*.tsv.gz'), ...DEVICE_TYPES.flatMap((t, i) => [`--${t}`, labels[i] as string])];
   console.log(`\n== memc-load ${args.join(' ')}\n`);

@@ -101,6 +101,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     distribution: distribution(str(values.distribution)),
     waitLock: num(values['wait-lock'], at('wait-lock')),
     loadLate: values['load-late'] === true,
+    logRejected: int(values['log-rejected'], at('log-rejected')),
   });
   const logFormat = str(values['log-format']) ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new InvalidArgumentError(`--log-format: "${logFormat}" is not text or json`);

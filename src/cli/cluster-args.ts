@@ -182,7 +182,12 @@ export function clusterHelp(command: 'enqueue' | 'worker' | 'status'): string {
     status: 'memc-load status --redis URL [--json]\n  Files pending, in flight, done and failed, per node, and why.',
   }[command];
   const flags = Object.entries(CLUSTER_FLAGS[command])
-    .map(([name, d]) => `  --${name}${d.arg ? ` ${d.arg}` : ''}`.padEnd(30) + ` ${d.help}${d.def !== undefined ? ` (default: ${d.def})` : ''}`)
+    .map(([name, d]) => {
+      const left = `  --${name}${d.arg ? ` ${d.arg}` : ''}`;
+      const text = `${d.help}${d.def !== undefined ? ` (default: ${d.def})` : ''}`;
+      // As the loader's help: a flag wider than its column has its text on the next line, aligned.
+      return left.length < 30 ? `${left.padEnd(30)} ${text}` : `${left}\n${' '.repeat(31)}${text}`;
+    })
     .join('\n');
   const more = command === 'enqueue' ? '\n  and every load option of memc-load (memc-load --help), --log, --log-level and --log-format included' : '';
   return `Usage: ${usage}\n\nOptions:\n${flags}${more}\n\nDocs: docs/cluster.md`;

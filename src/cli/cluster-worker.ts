@@ -5,6 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { Queues } from '../queue/queues.js';
+import { watchRedis } from '../queue/redis.js';
 import { WorkerHost } from '../queue/worker-host.js';
 import type { ClusterCommand } from './cluster-args.js';
 import type { ClosableLogger } from './text-logger.js';
@@ -18,20 +19,11 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
     metricsServer = await startMetricsServer(metrics, c.metricsPort, c.metricsHost, c.lockMs);
     logger.log('info', `Metrics on http://${c.metricsHost}:${c.metricsPort}/metrics and /healthz`);
   }
-  // The lost connection is logged by WorkerHost (once per reason); its return is said here, as
-  // the loader says "memcached … answers now".
-  let lost = false;
-  queues.redis.on('close', () => {
-    lost = true;
-    metrics?.redis(false);
-  });
-  queues.redis.on('ready', () => {
-    metrics?.redis(true);
-    if (lost) logger.log('info', `Redis reachable again at ${redisWhere(c.redis.url)}`);
-    lost = false;
-  });
+  // The lost connection is logged by WorkerHost (once per reason, at E); its return is said
+  // here, as the loader says "memcached … answers now".
+  const unwatch = watchRedis(queues.redis, c.redis.url, logger, null, (up) => metrics?.redis(up));
   const host = new WorkerHost(queues, { concurrency: c.concurrency, lockMs: c.lockMs }, {
-    log: (level, message) => logger.log(level, message),
+    log: (level, message, fields) => logger.log(level, message, fields),
     job: (queue, outcome, ms) => metrics?.job(queue, outcome, ms),
     applied: (figures) => metrics?.applied(figures),
     queue: (name) => metrics?.queue(name),
@@ -61,16 +53,8 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    unwatch();
     metricsServer?.close();
     metrics?.close();
-  }
-}
-
-function redisWhere(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || 6379}`;
-  } catch {
-    return url;
   }
 }

@@ -17,7 +17,7 @@ import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { enqueue } from '../queue/enqueue.js';
 import { defaultSpool } from '../queue/plan.js';
 import { Queues } from '../queue/queues.js';
-import { connectRedis } from '../queue/redis.js';
+import { connectRedis, watchRedis } from '../queue/redis.js';
 import { liveWorkers, readStatus, type Status } from '../queue/status.js';
 import { describeLag } from '../report/lag.js';
 import { clusterHelp, type ClusterCommand } from './cluster-args.js';
@@ -114,6 +114,15 @@ async function runEnqueue(queues: Queues, c: Enqueue, spool: string, logger: Clo
       if (!c.wait) return EXIT.OK;
       break;
   }
+  const unwatch = watchRedis(queues.redis, c.redis.url, logger, 'enqueue --wait keeps waiting and reconnects by itself');
+  try {
+    return await waitForPlan(queues, c, logger, verdict);
+  } finally {
+    unwatch();
+  }
+}
+
+async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, verdict: (ok: boolean) => number): Promise<number> {
   let idleSince = performance.now();
   for (;;) {
     const s = await readStatus(queues);

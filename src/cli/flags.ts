@@ -59,6 +59,12 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   report: { type: 'string', arg: 'FILE', help: 'write the run report as JSON to FILE (- for stdout); schema: docs/report.schema.json' },
   'log-format': { type: 'string', arg: 'text|json', help: 'json: one JSON object per log line', def: 'text' },
   'log-level': { type: 'string', arg: LOG_LEVELS.join('|'), help: 'least severe log lines written; debug adds connection and per-batch events', def: 'info' },
+  'log-rejected': {
+    type: 'string',
+    arg: 'N',
+    help: 'rejected lines logged per file with their reason, then one line saying how many more; 0 = none (the counts are always exact)',
+    def: String(DEFAULTS.logRejected),
+  },
   verbose: { type: 'boolean', short: 'v', help: 'same as --log-level debug' },
   quiet: { type: 'boolean', short: 'q', help: 'no progress line, no summary table, and only errors on stderr (unless --log-level is given)' },
   watch: { type: 'boolean', help: 'keep running: load new files as they arrive, in order, until SIGINT/SIGTERM' },

@@ -71,9 +71,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       try {
         summary = await generateLogs(command.generate);
       } catch (err) {
-        // A path under a file, no permission, a full disk: one line, not a stack.
+        // A path under a file, no permission, a full disk: one line, not a stack, worded as --spool's.
         const e = err as NodeJS.ErrnoException;
-        const message = err instanceof MemcLoadError ? err.message : `cannot write into ${command.generate.dir}: ${e.message}`;
+        const message = err instanceof MemcLoadError ? err.message : `--out: cannot write into the folder ${command.generate.dir} (${e.message})`;
         process.stderr.write(`memc-load generate: ${message}\n`);
         return EXIT.USAGE;
       }

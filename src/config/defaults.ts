@@ -33,6 +33,7 @@ export const DEFAULTS = {
   gunzip: 'auto',
   waitLock: 0,
   loadLate: false,
+  logRejected: 10,
   // What pylibmc's ketama_weighted and php-memcached's OPT_LIBKETAMA_COMPATIBLE select (pool/placement.ts).
   distribution: 'ketama-weighted',
 } as const;

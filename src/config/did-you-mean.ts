@@ -29,7 +29,8 @@ export function suggest(given: string, known: readonly string[], prefix = '--', 
   let best: string | null = null;
   let bestD = Infinity;
   for (const k of known) {
-    const d = distance(word, k);
+    // Lower case both: the library's camelCase names (connectTimeoutMs) are matched as the flags are.
+    const d = distance(word, k.toLowerCase());
     if (d < bestD) [best, bestD] = [k, d];
   }
   return best !== null && bestD <= Math.max(1, Math.floor(word.length / 3)) ? `; did you mean ${prefix}${best}${suffix}?` : '';

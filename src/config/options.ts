@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULT_SERVERS, DEFAULTS } from './defaults.js';
+import { suggest } from './did-you-mean.js';
 import { DEVICE_TYPES, DISTRIBUTIONS, type DeviceType, type Distribution, type ServerAddress, type ServerPool } from './servers.js';
 
 export { DEFAULT_PATTERN, DEFAULT_SERVERS, DEFAULTS, defaultWorkers } from './defaults.js';
@@ -56,6 +57,11 @@ export interface RunOptions {
    * minute's values for every key the two files share.
    */
   readonly loadLate: boolean;
+  /**
+   * Rejected (or app-id-warned) lines logged per file with their reason, then one line saying
+   * how many more there are; 0 logs none. The counts are exact whatever it is.
+   */
+  readonly logRejected: number;
 }
 
 /** `host:port`, `[v6]:port`; the label keeps the user's spelling for messages. */
@@ -122,6 +128,7 @@ export function resolveOptions(input: OptionInput = {}): RunOptions {
   // memcached reads an exptime over 30 days as a unix timestamp; keep the flag's meaning plain.
   checkInt('ttl', o.ttl, 0, 30 * 24 * 3600);
   checkNumber('wait-lock', o.waitLock, 0, 24 * 3600);
+  checkInt('log-rejected', o.logRejected, 0, 1_000_000);
   if (o.pattern.trim() === '') throw new ConfigError('--pattern: empty glob');
   if (!(DISTRIBUTIONS as readonly string[]).includes(o.distribution)) {
     throw new ConfigError(`--distribution: "${String(o.distribution)}" is not ${DISTRIBUTIONS.join(', ')}`);
@@ -144,7 +151,10 @@ function checkShape(input: object): void {
       }
       continue;
     }
-    if (!(key in defaults)) throw new ConfigError(`unknown option "${key}" (options: ${[...Object.keys(defaults), 'servers'].join(', ')})`);
+    if (!(key in defaults)) {
+      const names = [...Object.keys(defaults), 'servers'];
+      throw new ConfigError(`unknown option "${key}"${suggest(key, names, '"', '"')} (options: ${names.join(', ')})`);
+    }
     const want = typeof defaults[key];
     if (value !== undefined && typeof value !== want) throw new ConfigError(`option "${key}" must be a ${want}, not ${typeof value} (${JSON.stringify(value)})`);
   }

@@ -38,29 +38,29 @@ export function fromConfigFile(path: string, known: Readonly<Record<string, { re
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`--config: cannot read ${path} as JSON (${(err as Error).message})`, { file: path, cause: err });
+    throw new ConfigError(`--config ${path}: cannot be read as JSON (${(err as Error).message})`, { file: path, cause: err });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ConfigError(`--config: ${path} must hold a JSON object of option names to values`, { file: path });
+    throw new ConfigError(`--config ${path}: must hold a JSON object of option names to values`, { file: path });
   }
   const out: FlagValues = {};
   for (const [key, value] of Object.entries(parsed)) {
     const doc = known[key];
     if (doc === undefined || key === 'config' || key === 'help' || key === 'version') {
       const options = Object.keys(known).filter((k) => k !== 'config' && k !== 'help' && k !== 'version');
-      throw new ConfigError(`--config: ${path}: unknown option "${key}"${suggest(key, options, '"', '"')}`, { file: path });
+      throw new ConfigError(`--config ${path}: unknown option "${key}"${suggest(key, options, '"', '"')}`, { file: path });
     }
     if (doc.type === 'boolean') {
-      if (typeof value !== 'boolean') throw new ConfigError(`--config: ${path}: "${key}" must be true or false`, { file: path });
+      if (typeof value !== 'boolean') throw new ConfigError(`--config ${path}: "${key}" must be true or false`, { file: path });
       out[key] = value;
     } else if (POOL_FLAGS.includes(key) && Array.isArray(value)) {
       if (value.length === 0 || !value.every((v) => typeof v === 'string')) {
-        throw new ConfigError(`--config: ${path}: "${key}" must be "host:port[:weight],…" or a non-empty array of such strings`, { file: path });
+        throw new ConfigError(`--config ${path}: "${key}" must be "host:port[:weight],…" or a non-empty array of such strings`, { file: path });
       }
       out[key] = value.join(',');
     } else {
       if (typeof value !== 'string' && typeof value !== 'number') {
-        throw new ConfigError(`--config: ${path}: "${key}" must be a string or a number`, { file: path });
+        throw new ConfigError(`--config ${path}: "${key}" must be a string or a number`, { file: path });
       }
       out[key] = String(value);
     }

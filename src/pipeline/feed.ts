@@ -14,7 +14,7 @@
  * the sink is done with them.
  */
 import type { Writable } from 'node:stream';
-import type { RunOptions } from '../config/options.js';
+import { DEFAULTS, type RunOptions } from '../config/options.js';
 import type { MemcLoadError } from '../errors.js';
 import { gunzipChoice, type Inflater } from '../logfile/gunzip-choice.js';
 import type { ChunkItem } from '../logfile/line-chunker.js';
@@ -24,7 +24,7 @@ import type { FileTally } from '../report/file-tally.js';
 import type { Logger } from '../report/logger.js';
 import type { LoadObserver } from '../report/observer.js';
 import { EncodeStage, type Sequenced } from './encode-stage.js';
-import { FileLog, LOGGED_SAMPLES_PER_FILE } from './file-log.js';
+import { FileLog } from './file-log.js';
 import type { RoomWait } from './room.js';
 
 /** Where the mode sends a lane's frames. */
@@ -68,11 +68,13 @@ export class Feed {
     this.#room = hooks.room;
     this.#observer = hooks.observer ?? {};
     this.#dryOutput = opts.dry ? hooks.dryOutput : undefined;
-    this.#fileLog = new FileLog(hooks.log);
+    // A cluster plan made by an earlier version has no logRejected: its default, not no cap.
+    const samples = opts.logRejected ?? DEFAULTS.logRejected;
+    this.#fileLog = new FileLog(hooks.log, samples);
     const gunzip = gunzipChoice(opts.gunzip);
     this.#inflater = gunzip.inflater;
     if (gunzip.note !== null) hooks.log.log(gunzip.note.level, gunzip.note.msg);
-    this.#encode = new EncodeStage(opts, LOGGED_SAMPLES_PER_FILE, (e) => this.#route(e), hooks.onFatal);
+    this.#encode = new EncodeStage(opts, samples, (e) => this.#route(e), hooks.onFatal);
     this.#dryOutput?.on('drain', () => {
       this.#dryCongested = false;
       this.#room.wake();
@@ -133,6 +135,7 @@ export class Feed {
       const at = file.lineNumber === 0 ? '' : `, after line ${file.lineNumber} of the file (blank lines included)`;
       const why = entry.error ? `${entry.error.message}${at}` : null;
       file.endOfInput(why);
+      this.#fileLog.ended(file);
       this.#sink.ended(file, entry.error, why);
       return;
     }

@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
 import { decide } from '../contract/commit.js';
 import { MemcLoadError } from '../errors.js';
+import type { Logger } from '../report/logger.js';
 import { leaseGuard, nodeFence } from './apply-fence.js';
 import { applyQueue, COMMIT_QUEUE, jobIds, jobLockKey, KEYS, SPLIT_QUEUE } from './names.js';
 import { releaseIfLast } from './plan-lock.js';
@@ -33,6 +34,8 @@ export interface WorkerContext {
   /** Set on SIGTERM: an apply still waiting for its split hands its lane back instead. */
   readonly closing: () => boolean;
   readonly log: (message: string) => void;
+  /** The split's samples of rejected lines, as the loader logs them (--log-rejected of the plan). */
+  readonly logger: Logger;
 }
 
 /** An ApplyResult as JSON can carry it (a job's return value): the error as code and message. */
@@ -76,7 +79,7 @@ export async function splitJob(ctx: WorkerContext, job: Job<SplitData>, token: s
   await noteTakeover(ctx, job, `split ${fileName(plan, job.data.file)}`);
   ctx.log(`split ${fileName(plan, job.data.file)}: started`);
   try {
-    const m = await splitFile(job.data.file, plan.spool, plan.options);
+    const m = await splitFile(job.data.file, plan.spool, plan.options, { logger: ctx.logger });
     return { lines: m.lines, records: m.records, verdict: m.verdict };
   } catch (err) {
     const reason = describe(err);

@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { ConfigError, RedisError } from '../errors.js';
+import type { Logger } from '../report/logger.js';
 
 export interface RedisSettings {
   /** `redis://[user:pass@]host:port[/db]` (or `rediss://`). */
@@ -60,6 +61,43 @@ export async function connectRedis(s: RedisSettings): Promise<Redis> {
     const why = lastError?.code ?? (lastError ?? (err as Error)).message.replace(/\.$/, '');
     throw new RedisError(`could not reach Redis at ${where} (${why}); is redis-server running there?`, { cause: err });
   }
+}
+
+/** `host:port` of a Redis URL, for messages (never its password). */
+export function redisWhere(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 6379}`;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Says when the connection comes back after it was lost (`Redis reachable again at HOST:PORT`,
+ * info), and, unless `lost` is null, once when it is lost (warn). ioredis reconnects by itself;
+ * this only tells the operator. Returns the function that stops watching: call it before
+ * closing the connection on purpose, which would read as lost.
+ */
+export function watchRedis(redis: Redis, url: string, log: Logger, lost: string | null, onState?: (up: boolean) => void): () => void {
+  const where = redisWhere(url);
+  let down = false;
+  const onClose = () => {
+    if (!down && lost !== null) log.log('warn', `lost Redis at ${where}: ${lost}`);
+    down = true;
+    onState?.(false);
+  };
+  const onReady = () => {
+    onState?.(true);
+    if (down) log.log('info', `Redis reachable again at ${where}`);
+    down = false;
+  };
+  redis.on('close', onClose);
+  redis.on('ready', onReady);
+  return () => {
+    redis.off('close', onClose);
+    redis.off('ready', onReady);
+  };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

@@ -17,6 +17,7 @@
  * waiting for its split hands its lane back instead: processors.ts).
  */
 import { Worker, type Job } from 'bullmq';
+import type { LogFields, LogLevel } from '../report/logger.js';
 import type { AppliedFigures } from './metrics.js';
 import { applyQueue, COMMIT_QUEUE, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
 import { applyJob, commitJob, splitJob, type WorkerContext } from './processors.js';
@@ -30,7 +31,7 @@ export interface WorkerSettings {
 }
 
 export interface WorkerEvents {
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  log(level: LogLevel, message: string, fields?: LogFields): void;
   /** A job finished: its queue, and how. */
   job?(queue: string, outcome: 'completed' | 'failed', ms: number): void;
   /** This worker serves a queue from now on. */
@@ -63,6 +64,7 @@ export class WorkerHost {
       queues: this.#queues,
       closing: () => this.#closing,
       log: (m) => this.#events.log('info', m),
+      logger: { log: (level, message, fields) => this.#events.log(level, message, fields) },
     };
     this.#add(SPLIT_QUEUE, this.#settings.concurrency, (job, token) => splitJob(ctx, job, token));
     this.#add(COMMIT_QUEUE, 1, (job, token) => commitJob(ctx, job, token));

@@ -110,6 +110,17 @@ export class FileTally {
     return this.lineNumber;
   }
 
+  /**
+   * The lines a sample could be logged for, by reason: the line rejects so far (not `too_large`,
+   * which memcached decides later) and, as `apps`, the lines kept without some app ids.
+   */
+  lineIssues(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const reason of REJECT_REASONS) if (reason !== 'too_large') out[reason] = this.#rejected[reason];
+    out['apps'] = this.#appWarnings;
+    return out;
+  }
+
   /** Records printed by --dry: handed on, with no batch to wait for. */
   addPrinted(records: number): void {
     this.#records += records;

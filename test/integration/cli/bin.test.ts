@@ -97,7 +97,7 @@ test('generate: one line and exit 2 for a path it cannot write, and for files th
   writeFileSync(plainFile, 'x');
   const under = await runCli(['generate', '--out', join(plainFile, 'logs'), '--files', '1', '--lines', '10']);
   assert.equal(under.code, 2);
-  assert.match(under.stderr, /^memc-load generate: cannot write into .*a-file\/logs: ENOTDIR/);
+  assert.match(under.stderr, /^memc-load generate: --out: cannot write into the folder \S*a-file\/logs \(ENOTDIR/);
   assert.doesNotMatch(under.stderr, /\n\s+at /, 'no stack trace');
   const out = join(dir, 'gen');
   const args = ['generate', '--out', out, '--files', '2', '--lines', '10'];

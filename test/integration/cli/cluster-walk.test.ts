@@ -2,13 +2,16 @@
  * The cluster commands as a new user meets them (issue #20, items 1 and 6), real Redis, real
  * memcached, the real bin: `enqueue --wait` with no worker says so instead of waiting in silence;
  * `status` counts the live workers; a plan that fails ends `--wait` with each failed file and why;
- * the worker logs as the loader does (--log-format json, a failed job at error); and a split whose
- * spool cannot be made fails its job, naming the path, and the worker stops on the first SIGTERM.
+ * the worker logs as the loader does (--log-format json, a failed job at error); a split whose
+ * spool cannot be made fails its job, naming the path, and the worker stops on the first SIGTERM;
+ * a worker logs a split's rejected lines as the loader does (capped by --log-rejected); and a Redis
+ * restart is said, lost then back, by the worker and by enqueue --wait.
  */
 import assert from 'node:assert/strict';
-import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { generateLogs } from '../../../src/generate/index.js';
 import { runCli, startCli } from '../../helpers/cli.js';
 import { clusterSuite, startCluster } from '../../helpers/cluster.js';
@@ -56,4 +59,65 @@ test('no worker is said, live workers are counted, a failed plan names each file
   const stopped = await stuck.done;
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.match(stopped.stderr, /worker stopped: every job it held is finished or back in its queue/);
+});
+
+test('a worker logs a split file\'s rejected lines up to the plan\'s --log-rejected, then one line with how many more; its counts are exact', { skip, timeout: 120_000 }, async () => {
+  const rig = await startCluster();
+  const dir = join(scratch.root, 'many-bad');
+  mkdirSync(dir, { recursive: true });
+  const id = (n: number) => `${String(n).padStart(8, '0')}-aaaa-bbbb-cccc-dddddddddddd`;
+  const lines: string[] = [];
+  let fields = 0;
+  for (let n = 1; n <= 600; n++) {
+    if (n % 5 === 0) {
+      lines.push('gaid\tonly three');
+      fields++;
+    } else lines.push(`${['idfa', 'gaid', 'adid', 'dvid'][n % 4]}\t${id(n)}\t1.5\t-2.5\t1,2,3`);
+  }
+  const file = join(dir, '20170929000000.tsv.gz');
+  writeFileSync(file, gzipSync(`${lines.join('\n')}\n`));
+  const worker = rig.startWorker();
+  const r = await rig.enqueue(['--pattern', join(dir, '*.tsv.gz'), '--log-rejected', '4', '--max-error-rate', '1', '--batch-bytes', '4096', '--wait']);
+  assert.equal(r.code, 0, r.stderr);
+  await worker.waitForStderr(/20170929000000\.tsv\.gz: succeeded, renamed/);
+  const log = worker.stderr();
+  const samples = log.split('\n').filter((l) => new RegExp(`W ${escapeRegExp(file)}:\\d+: rejected \\(fields\\): `).test(l));
+  assert.deepEqual(samples.map((l) => Number(/:(\d+): rejected/.exec(l)?.[1])), [5, 10, 15, 20], log);
+  assert.match(log, new RegExp(`W ${escapeRegExp(file)}: ${fields - 4} more rejected line\\(s\\) not logged \\(${fields} in all: fields=${fields}\\); --log-rejected 4 logs the first 4 of each file`));
+  assert.equal(log.match(/ not logged /g)?.length, 1, log);
+  assert.match(log, new RegExp(`20170929000000\\.tsv\\.gz: succeeded, renamed \\(lines=600 records=${600 - fields} rejected=${fields}\\)`));
+  worker.child.kill('SIGTERM');
+  assert.equal((await worker.done).code, 0);
+});
+
+test('Redis stopped and started again on its port: the worker says it lost Redis (E), then "Redis reachable again" (I); enqueue --wait warns, says it is back, and still ends well', { skip, timeout: 120_000 }, async () => {
+  const rig = await startCluster();
+  const where = `127.0.0.1:${rig.redis.port}`;
+  const worker = rig.startWorker();
+  await worker.waitForStderr(/I memc-load worker \d+ started/);
+  const before = rig.redis.pid;
+  await rig.redis.restart(1500);
+  assert.notEqual(rig.redis.pid, before, 'a new redis-server runs on the port');
+  await worker.waitForStderr(new RegExp(`I Redis reachable again at ${escapeRegExp(where)}`), 30_000);
+  const log = worker.stderr();
+  const lost = log.search(/E \S+: .*ECONNREFUSED.*\(Redis unreachable; retrying/);
+  assert.ok(lost >= 0, `the worker says it lost Redis:\n${log}`);
+  assert.ok(lost < log.search(/I Redis reachable again/), 'lost, then back');
+  worker.child.kill('SIGTERM');
+  assert.equal((await worker.done).code, 0);
+
+  // enqueue --wait with no worker: it waits through the outage, says so, and settles once one runs.
+  const dir = scratch.copy('outage');
+  const wait = startCli(['enqueue', '--redis', rig.redis.url, ...rig.serverArgs, '--pattern', join(dir, '*.tsv.gz'), '--wait', '--warn-idle', '3600'], { timeoutMs: 90_000 });
+  await wait.waitForStderr(/I planned p\d+/);
+  await rig.redis.restart(1500);
+  await wait.waitForStderr(new RegExp(`I Redis reachable again at ${escapeRegExp(where)}`), 30_000);
+  const waitLog = wait.stderr();
+  assert.match(waitLog, new RegExp(`W lost Redis at ${escapeRegExp(where)}: enqueue --wait keeps waiting and reconnects by itself\n[^]*I Redis reachable again`));
+  const second = rig.startWorker();
+  const done = await wait.done;
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stderr, /I plan p\d+ settled: 1 done, 0 failed/);
+  second.child.kill('SIGTERM');
+  assert.equal((await second.done).code, 0);
 });

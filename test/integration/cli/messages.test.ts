@@ -68,8 +68,10 @@ test('a rejected line sample shows the field and its offending value, escaped an
   const runs = [];
   for (const workers of ['0', '2']) {
     const dir = logFolder(lines);
-    const r = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--workers', workers, '--max-line-bytes', '300', '--max-error-rate', '1', ...serverArgs(labels)]);
+    // 12 lines to sample, over the default 10: every one is asked for.
+    const r = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--log-rejected', '12', '--workers', workers, '--max-line-bytes', '300', '--max-error-rate', '1', ...serverArgs(labels)]);
     assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /not logged/, 'no more lines than --log-rejected: no summary line');
     runs.push(logLines(r.stderr, /: (rejected|dropped)/).map((l) => l.replace(dir, 'DIR')));
   }
   const [single, threaded] = runs as [string[], string[]];
@@ -90,7 +92,7 @@ test('a rejected line sample shows the field and its offending value, escaped an
 
   // The JSON log carries the value as a field of its own.
   const dir = logFolder(lines);
-  const j = await runCli(['--log-format', 'json', '--pattern', join(dir, '*.tsv.gz'), '--workers', '2', '--max-line-bytes', '300', '--max-error-rate', '1', ...serverArgs(labels)]);
+  const j = await runCli(['--log-format', 'json', '--log-rejected', '12', '--pattern', join(dir, '*.tsv.gz'), '--workers', '2', '--max-line-bytes', '300', '--max-error-rate', '1', ...serverArgs(labels)]);
   assert.equal(j.code, 0, j.stderr);
   const objs = j.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as { line?: number; reason?: string; field?: string; value?: string; bytes?: number });
   const typeSample = objs.find((o) => o.line === 2);
@@ -148,4 +150,107 @@ test('--dry says what it would load, in the log and in the report; --dry --repor
   assert.equal(report.totals.records, 5);
   assert.equal(report.totals.loaded, 0);
   assert.equal(report.files[0]?.records, 5);
+});
+
+/**
+ * `lines` lines, with a bad one at every 7th (a `fields` line, then a `geo` one, in turn) and an
+ * app id dropped at every 31st; the counts it must produce.
+ */
+function manyBad(lines: number): { lines: string[]; fields: number; geo: number; apps: number; firstIssues: number[] } {
+  const out: string[] = [];
+  let fields = 0;
+  let geo = 0;
+  let apps = 0;
+  const firstIssues: number[] = [];
+  for (let n = 1; n <= lines; n++) {
+    if (n % 7 === 0) {
+      const isGeo = (n / 7) % 2 === 0;
+      out.push(isGeo ? `gaid\t${ID}\tlat?\t2\t3` : `idfa\tonly\tthree`);
+      if (isGeo) geo++;
+      else fields++;
+      firstIssues.push(n);
+    } else if (n % 31 === 0) {
+      out.push(`dvid\t${ID}\t1\t2\t1,12x,3`);
+      apps++;
+      firstIssues.push(n);
+    } else out.push(good(['idfa', 'gaid', 'adid', 'dvid'][n % 4] as string, n % 97));
+  }
+  return { lines: out, fields, geo, apps, firstIssues };
+}
+
+test('rejected-line samples stop at --log-rejected per file (default 10), then one line says how many more; the counts stay exact', async () => {
+  const bad = manyBad(1500);
+  const total = bad.fields + bad.geo + bad.apps;
+  assert.ok(total > 200, `the file has ${total} bad lines`);
+  // Two files, so the cap is seen to be per file; small batches, so it is seen across chunks.
+  const folder = () => {
+    const dir = logFolder(bad.lines, '20170929000000.tsv.gz');
+    writeFileSync(join(dir, '20170929000100.tsv.gz'), readFileSync(join(dir, '20170929000000.tsv.gz')));
+    return dir;
+  };
+  const samplesOf = (stderr: string, name: string) => logLines(stderr, new RegExp(`${escapeRegExp(name)}:\\d+: (rejected|dropped)`));
+  const summaryOf = (stderr: string, name: string) => logLines(stderr, new RegExp(`${escapeRegExp(name)}: \\d+ more .* not logged`));
+  const counts = `${total} in all: fields=${bad.fields} geo=${bad.geo} app_warnings=${bad.apps}`;
+
+  for (const [flag, cap] of [[[], 10], [['--log-rejected', '3'], 3], [['--log-rejected', '0'], 0]] as const) {
+    const dir = folder();
+    const report = join(dir, 'report.json');
+    const r = await runCli([...flag, '--pattern', join(dir, '*.tsv.gz'), '--batch-bytes', '4096', '--workers', '2', '--max-error-rate', '1', '--report', report, ...serverArgs(labels)]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const name of ['20170929000000.tsv.gz', '20170929000100.tsv.gz']) {
+      const samples = samplesOf(r.stderr, name);
+      assert.equal(samples.length, cap, `${name} with --log-rejected ${cap}:\n${samples.join('\n')}`);
+      // The first ones of the file, in line order.
+      assert.deepEqual(
+        samples.map((l) => Number(/:(\d+): /.exec(l)?.[1])),
+        bad.firstIssues.slice(0, cap),
+      );
+      const summary = summaryOf(r.stderr, name);
+      if (cap === 0) assert.deepEqual(summary, [], '--log-rejected 0 logs no sample and no summary');
+      else {
+        assert.equal(summary.length, 1, r.stderr);
+        assert.match(
+          summary[0]!,
+          new RegExp(`^W \\S+${escapeRegExp(name)}: ${total - cap} more rejected or warned line\\(s\\) not logged \\(${counts}\\); --log-rejected ${cap} logs the first ${cap} of each file, and the counts include every one$`),
+        );
+      }
+      // The verdict line comes after the summary, with every line counted.
+      const verdict = logLines(r.stderr, new RegExp(`${escapeRegExp(name)}: succeeded`))[0] ?? '';
+      assert.match(verdict, new RegExp(`rejected=${bad.fields + bad.geo} \\(fields=${bad.fields} geo=${bad.geo}\\) app_warnings=${bad.apps} `));
+      if (cap > 0) assert.ok(r.stderr.indexOf(summary[0]!) < r.stderr.indexOf(verdict), 'the summary comes before the verdict line');
+    }
+    const files = (JSON.parse(readFileSync(report, 'utf8')) as { files: { rejected: Record<string, number>; rejectedTotal: number; appWarnings: number }[] }).files;
+    assert.equal(files.length, 2);
+    for (const f of files) {
+      assert.deepEqual([f.rejected['fields'], f.rejected['geo'], f.rejectedTotal, f.appWarnings], [bad.fields, bad.geo, bad.fields + bad.geo, bad.apps]);
+    }
+  }
+
+  // The JSON log carries the summary's figures as fields.
+  const dir = folder();
+  const j = await runCli(['--log-format', 'json', '--pattern', join(dir, '*.tsv.gz'), '--max-error-rate', '1', ...serverArgs(labels)]);
+  assert.equal(j.code, 0, j.stderr);
+  const objs = j.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as { level: string; notLogged?: number; byReason?: Record<string, number> });
+  const summaries = objs.filter((o) => o.notLogged !== undefined);
+  assert.equal(summaries.length, 2, j.stderr);
+  assert.deepEqual(summaries[0], { ...summaries[0], level: 'warn', notLogged: total - 10, byReason: { fields: bad.fields, geo: bad.geo, apps: bad.apps } });
+
+  const wrong = await runCli(['--log-rejected', '-1', '--pattern', join(dir, '*.tsv.gz'), ...serverArgs(labels)]);
+  assert.equal(wrong.code, 2, wrong.stderr);
+  assert.match(wrong.stderr, /^memc-load: --log-rejected: -1 is out of range \(0\.\.1000000\)/);
+});
+
+test('a server whose host name does not resolve is said to be a DNS failure, not asked whether memcached runs there', async () => {
+  const dir = logFolder([good('idfa', 1), good('gaid', 2)]);
+  const host = 'no-such-host.invalid:11211';
+  const r = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--retries', '1', ...serverArgs([host, labels[1]!, labels[2]!, labels[3]!])]);
+  assert.equal(r.code, 1, r.stderr);
+  const about = logLines(r.stderr, /no-such-host\.invalid/).filter((l) => !/ started: /.test(l));
+  // ENOTFOUND where a resolver answers; EAI_AGAIN where none can be asked (no network).
+  assert.match(about[0] ?? '', /^W could not connect to memcached no-such-host\.invalid:11211 \((ENOTFOUND|EAI_AGAIN)\)/, r.stderr);
+  const gaveUp = about.find((l) => /^E could not connect to memcached no-such-host\.invalid:11211 after 2 attempt\(s\)/.test(l));
+  assert.ok(gaveUp, r.stderr);
+  assert.match(gaveUp, /\((ENOTFOUND|EAI_AGAIN)\): the host name does not resolve \(DNS\); check --idfa \(or MEMC_LOAD_IDFA\)$/);
+  assert.doesNotMatch(r.stderr, /is memcached running there/);
+  assert.deepEqual(readdirSync(dir), ['20170929000000.tsv.gz'], 'nothing renamed');
 });

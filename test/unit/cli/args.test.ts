@@ -57,6 +57,9 @@ const cases: [string, string[], (c: Command) => void][] = [
   ['--gunzip isal', ['--gunzip', 'isal'], (c) => assert.equal(c.kind === 'run' && c.options.gunzip, 'isal')],
   ['--wait-lock', ['--wait-lock', '90'], (c) => assert.equal(c.kind === 'run' && c.options.waitLock, 90)],
   ['--wait-lock fractional', ['--wait-lock=0.5'], (c) => assert.equal(c.kind === 'run' && c.options.waitLock, 0.5)],
+  ['--log-rejected: 10 by default', [], (c) => assert.equal(c.kind === 'run' && c.options.logRejected, 10)],
+  ['--log-rejected 0', ['--log-rejected', '0'], (c) => assert.equal(c.kind === 'run' && c.options.logRejected, 0)],
+  ['--log-rejected 250', ['--log-rejected=250'], (c) => assert.equal(c.kind === 'run' && c.options.logRejected, 250)],
   ['log level: info by default', [], (c) => assert.equal(c.kind === 'run' && c.cli.logLevel, 'info')],
   ['log level: -v is debug', ['-v'], (c) => assert.equal(c.kind === 'run' && c.cli.logLevel, 'debug')],
   ['log level: -q is error on stderr', ['-q'], (c) => assert.equal(c.kind === 'run' && c.cli.logLevel, 'error')],
@@ -82,6 +85,8 @@ const bad: [string, string[], string, RegExp][] = [
   ['negative workers, as a separate argument', ['--workers', '-1'], 'MCL_ERR_CONFIG', /--workers: -1 is out of range/],
   ['a negative ttl, as a separate argument', ['--ttl', '-5'], 'MCL_ERR_CONFIG', /--ttl/],
   ['non-numeric wait-lock', ['--wait-lock', 'forever'], 'MCL_ERR_INVALID_ARG', /--wait-lock/],
+  ['a fractional --log-rejected', ['--log-rejected', '2.5'], 'MCL_ERR_INVALID_ARG', /^--log-rejected: "2\.5" is not a whole number$/],
+  ['a --log-rejected over a million', ['--log-rejected', '1000001'], 'MCL_ERR_CONFIG', /^--log-rejected: 1000001 is out of range \(0\.\.1000000\)$/],
   ['missing value', ['--pattern'], 'MCL_ERR_INVALID_ARG', /pattern/],
   ['a value for a boolean flag', ['--fail-on-evictions=yes'], 'MCL_ERR_INVALID_ARG', /fail-on-evictions/],
   ['generate bad rate', ['generate', '--bad-rate', '1.5'], 'MCL_ERR_CONFIG', /--bad-rate/],
@@ -167,7 +172,7 @@ test('a bad address is named where it was written: the flag, the environment var
     assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), new RegExp(`^--config .*c\\.json: "workers": "two" is not a number$`));
     assert.equal(named(['--gaid', '127.0.0.1:1', '--config', config, '--workers', '1.5']), '--workers: "1.5" is not a whole number', 'the flag wins, and is named');
     writeFileSync(config, JSON.stringify({ max_error_rate: 0.1 }));
-    assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), /unknown option "max_error_rate"; did you mean "max-error-rate"\?$/);
+    assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), /^--config \S*c\.json: unknown option "max_error_rate"; did you mean "max-error-rate"\?$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseClusterCli } from '../../../src/cli/cluster-args.js';
+import { clusterHelp, parseClusterCli } from '../../../src/cli/cluster-args.js';
 
 const R = ['--redis', 'redis://127.0.0.1:6379'];
 
@@ -64,4 +64,25 @@ test('enqueue --load-late travels in the plan options (issue #18, item 7); off b
   assert.equal(late.kind === 'enqueue' && late.options.loadLate, true);
   const plain = parseClusterCli('enqueue', [...R, '--pattern', '/d/*.tsv.gz']);
   assert.equal(plain.kind === 'enqueue' && plain.options.loadLate, false);
+});
+
+test('enqueue --log-rejected travels in the plan options, for the workers that split (issue #20); 10 by default', () => {
+  const some = parseClusterCli('enqueue', [...R, '--pattern', '/d/*.tsv.gz', '--log-rejected', '3']);
+  assert.equal(some.kind === 'enqueue' && some.options.logRejected, 3);
+  const plain = parseClusterCli('enqueue', [...R, '--pattern', '/d/*.tsv.gz']);
+  assert.equal(plain.kind === 'enqueue' && plain.options.logRejected, 10);
+});
+
+test('each subcommand help keeps every option text in one column, a long flag putting its text on the next line', () => {
+  for (const cmd of ['enqueue', 'worker', 'status'] as const) {
+    const lines = clusterHelp(cmd).split('\n');
+    const flagLines = lines.filter((l) => /^ {2}--\w/.test(l));
+    assert.ok(flagLines.length >= 3, `${cmd}: the options are listed`);
+    for (const [i, l] of lines.entries()) {
+      if (!flagLines.includes(l)) continue;
+      const next = lines[i + 1] ?? '';
+      const text = next.startsWith(' '.repeat(31)) ? next : l;
+      assert.ok(text[30] === ' ' && text[31] !== undefined && text[31] !== ' ', `${cmd} misaligned: ${JSON.stringify(l)}`);
+    }
+  }
 });

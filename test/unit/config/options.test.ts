@@ -10,7 +10,9 @@ const rejects = (input: unknown, message: RegExp) =>
   });
 
 test('load() options: a misspelt name is an error, as in --config (issue #12)', () => {
-  rejects({ maxErrorRat: 0.02 }, /^unknown option "maxErrorRat" \(options: pattern, .*maxErrorRate.*, servers\)/);
+  rejects({ maxErrorRat: 0.02 }, /^unknown option "maxErrorRat"; did you mean "maxErrorRate"\? \(options: pattern, .*maxErrorRate.*, servers\)/);
+  // The timeouts' names say their unit: the flag's name is met with the library's.
+  rejects({ connectTimeout: 500 }, /^unknown option "connectTimeout"; did you mean "connectTimeoutMs"\? \(options: /);
   rejects({ servers: { ifda: '127.0.0.1:1' } }, /^servers: unknown device type "ifda" \(expected idfa, gaid, adid, dvid\)/);
 });
 

@@ -25,7 +25,7 @@ test('a config file gives flag-shaped values; numbers become strings for the one
 });
 
 const bad: [string, string, RegExp][] = [
-  ['not JSON', '{oops', /cannot read .* as JSON/],
+  ['not JSON', '{oops', /^--config \S+: cannot be read as JSON/],
   ['not an object', '[1,2]', /must hold a JSON object/],
   ['unknown key', '{"idfaa":"x:1"}', /unknown option "idfaa"/],
   ['help is not an option here', '{"help":true}', /unknown option "help"/],
