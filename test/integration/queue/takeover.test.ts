@@ -10,6 +10,10 @@
  * with nothing of its in the node's buffers (case (c)), here with bytes the frozen node has not
  * read yet, which it applies only when it wakes, after A is dead and B holds the apply.
  *
+ * 4 files of 20,000 lines (80,000 before: 60 s here, 26 s now; the fault is made the same way).
+ * Not yet seen to fail without the fence: on its parent (c76208f) it passed 2 runs of 2, one at
+ * 80,000 lines and one at 20,000, so it guards the new holder's wait rather than proving it.
+ *
  * The test first makes its fault and checks that it did (A had writes of file 0 not yet applied
  * when it died, and B started that apply); a set-up that came too late on a loaded machine is
  * said and made again, never judged.
@@ -31,7 +35,7 @@ import { escapeRegExp } from '../../helpers/scratch.js';
 const { scratch, skip } = clusterSuite('memc-load-takeover-', {
   fault: true,
   data: async (dataset) => {
-    await generateLogs({ dir: dataset, files: 4, lines: 80_000, seed: 18, repeatRate: 1 / 3 });
+    await generateLogs({ dir: dataset, files: 4, lines: 20_000, seed: 18, repeatRate: 1 / 3 });
   },
 });
 
