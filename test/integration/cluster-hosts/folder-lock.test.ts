@@ -9,8 +9,8 @@
  * Values are checked against the oracle after the runs and again after a re-enqueue. The fault
  * is made by construction before anything is judged: the plan is in flight because no worker
  * runs yet; the --watch run holds the folder once it has loaded the files there.
- * On the code before the folder lock (1b7573b, the parent of 910e638) both cases fail: see
- * docs/cluster.md (worker hosts) for how often.
+ * On the code before the folder lock (1b7573b, the parent of 910e638) both cases failed 2 runs of
+ * 2: the single-host run loaded during the plan (exit 0), the enqueue said 'nothing to enqueue'.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync } from 'node:fs';

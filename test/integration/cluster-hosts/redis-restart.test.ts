@@ -11,7 +11,9 @@
  * late is said, and made again on a fresh rig (three set-ups at most), never blamed on the loader.
  * Cheap on purpose (CI): 4 files of 6,000 lines; the workers' links shaped to 20 Mbit/s, so the
  * plan is still in flight after its first file without burning CPU. On the code before the fix
- * (51b5ddb, the parent of 334dd8c) it fails: see docs/cluster.md (worker hosts) for how often.
+ * (51b5ddb, the parent of 334dd8c) it failed 3 runs of 3 ('memcached … restarted since …', the pid
+ * unchanged); restarted after file 0's rename instead, with no apply ending while Redis was down,
+ * it had passed there (1 run of 1): hence the wait for file 1's sets.
  */
 import assert from 'node:assert/strict';
 import { basename, join } from 'node:path';
