@@ -23,13 +23,22 @@ import { LOCK_FILE } from '../../../src/logfile/folder-lock.js';
 import { doneFiles } from '../../helpers/check.js';
 import { expectFrom, pendingFiles, type Expected } from '../../helpers/oracle.js';
 import { escapeRegExp } from '../../helpers/scratch.js';
-import { hostsSuite, startHostsRig } from './rig.js';
+import { hostsSuite, startHostsRig, type HostsRig } from './rig.js';
 
 let expected: Expected;
 const { scratch, skip } = hostsSuite('memc-load-hosts-lock-', async (dataset) => {
   await generateLogs({ dir: dataset, files: 3, lines: 6_000, seed: 81, repeatRate: 1 / 2 });
   expected = expectFrom(pendingFiles(dataset));
 });
+
+/** Every value the oracle's, then again after a re-enqueue, which finds nothing to do. */
+async function checkedTwice(rig: HostsRig, pattern: string): Promise<void> {
+  await rig.check(expected);
+  const again = await rig.enqueue(['--pattern', pattern, '--wait']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /nothing to enqueue/);
+  await rig.check(expected);
+}
 
 const tsv = (dir: string) => doneFiles(dir).filter((n) => n.endsWith('.tsv.gz'));
 const dotted = (files: readonly string[]) => files.map((f) => `.${basename(f)}`);
@@ -63,11 +72,7 @@ test('a single-host run during a plan exits 75 naming the plan; after the plan t
 
     const afterPlan = await rig.startSingle(singleHost!, single, 60_000).done;
     assert.equal(afterPlan.code, 0, afterPlan.stderr);
-    await rig.check(expected);
-    const again = await rig.enqueue(['--pattern', pattern, '--wait']);
-    assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /nothing to enqueue/);
-    await rig.check(expected);
+    await checkedTwice(rig, pattern);
   } finally {
     await rig.stop();
   }
@@ -103,11 +108,7 @@ test('an enqueue on a folder a single-host run holds exits 75 naming its pid and
     assert.equal(waited.code, 0, waited.stderr);
     assert.match(waited.stderr, new RegExp(`planned p1: 1 file\\(s\\), ${escapeRegExp(last)}`));
     assert.deepEqual(tsv(dir), dotted(files));
-    await rig.check(expected);
-    const again = await rig.enqueue(['--pattern', pattern, '--wait']);
-    assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /nothing to enqueue/);
-    await rig.check(expected);
+    await checkedTwice(rig, pattern);
   } finally {
     await rig.stop();
   }

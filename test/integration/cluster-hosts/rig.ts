@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { ServerAddress } from '../../../src/config/servers.js';
@@ -13,13 +12,13 @@ import { stats } from '../../../src/memcached/admin.js';
 import { Queues } from '../../../src/queue/queues.js';
 import { readStatus, type Status } from '../../../src/queue/status.js';
 import { checkServers } from '../../helpers/check.js';
-import { runCli, startCli, stopAllCli, type CliResult, type RunningCli } from '../../helpers/cli.js';
-import { faultSuitesOff } from '../../helpers/fault-suites.js';
-import { startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { runCli, startCli, type CliResult, type RunningCli } from '../../helpers/cli.js';
+import { clusterSuite } from '../../helpers/cluster.js';
+import { startServers, type MemcachedHandle } from '../../helpers/memcached.js';
 import { makeLab, netnsMissing, type Lab, type NetHost } from '../../helpers/netns.js';
 import type { Expected } from '../../helpers/oracle.js';
-import { redisMissing, startRedis, stopAllRedis, type RedisHandle } from '../../helpers/redis.js';
-import { Scratch } from '../../helpers/scratch.js';
+import { startRedis, type RedisHandle } from '../../helpers/redis.js';
+import type { Scratch } from '../../helpers/scratch.js';
 
 /** Short, so that a stalled holder loses its apply within a test's time. */
 export const LOCK_MS = 1000;
@@ -54,19 +53,7 @@ export interface HostsRig {
  * Node major), its data set made once, and every process stopped by pid afterwards.
  */
 export function hostsSuite(prefix: string, data: (dataset: string) => Promise<unknown>): { scratch: Scratch; skip: string | false } {
-  const scratch = new Scratch(prefix);
-  const skip = faultSuitesOff() || netnsMissing() || redisMissing();
-  before(async () => {
-    if (skip) return;
-    await data(scratch.dataset);
-  });
-  after(async () => {
-    await stopAllCli();
-    await stopAll();
-    await stopAllRedis();
-    scratch.remove();
-  });
-  return { scratch, skip };
+  return clusterSuite(prefix, { fault: true, needs: netnsMissing, data });
 }
 
 export async function startHostsRig(hostCount: number): Promise<HostsRig> {
