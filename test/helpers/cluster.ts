@@ -36,9 +36,12 @@ export interface ClusterRig {
  * suite that CI runs on another Node major); its data set, made once before its tests; and
  * every process its tests started, stopped by pid after them, whatever happened.
  */
-export function clusterSuite(prefix: string, opts: { readonly fault?: boolean; readonly data: (dataset: string) => Promise<unknown> }): { scratch: Scratch; skip: string | false } {
+export function clusterSuite(
+  prefix: string,
+  opts: { readonly fault?: boolean; readonly data: (dataset: string) => Promise<unknown>; /** Another reason to skip (a missing tool), or false. */ readonly needs?: () => string | false },
+): { scratch: Scratch; skip: string | false } {
   const scratch = new Scratch(prefix);
-  const skip = (opts.fault === true && faultSuitesOff()) || redisMissing();
+  const skip = (opts.fault === true && faultSuitesOff()) || redisMissing() || (opts.needs?.() ?? false);
   before(async () => {
     if (skip) return;
     await opts.data(scratch.dataset);

@@ -1,5 +1,5 @@
 /**
- * The long fault suites (the cluster's faults, restarts and takeovers, worker hosts in network
+ * The long fault suites (the cluster's faults and takeover on loopback, worker hosts in network
  * namespaces, the single host's partition runs, the 12-file cluster load) take most of a run's
  * time and test the protocol between processes, not the Node version. CI runs them on one Node
  * major and sets MEMC_FAULT_SUITES=skip on the others (.ci/run), so the three runs fit its

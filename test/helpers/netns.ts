@@ -121,26 +121,27 @@ export function makeLab(hostCount: number): Lab {
   };
   labs.add(lab);
   try {
-    for (const ns of [bridge, servers.ns, ...hosts.map((h) => h.ns)]) {
-      ip('netns', 'add', ns);
-      namespaces.push(ns);
-      ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
-    }
-    ip('netns', 'exec', bridge, 'ip', 'link', 'add', 'br0', 'type', 'bridge');
-    ip('netns', 'exec', bridge, 'ip', 'link', 'set', 'br0', 'up');
+    // One `ip -batch` per namespace instead of an `ip` per step: ~6 processes a lab, not ~30,
+    // which took 1.4 s of a loaded machine per lab (each step a process start).
+    const all = [bridge, servers.ns, ...hosts.map((h) => h.ns)];
+    namespaces.push(...all);
+    batch(null, all.map((ns) => `netns add ${ns}`));
     // Each host's end is eth0 in its namespace; the bridge's end is p<last octet>.
-    for (const [i, h] of [servers, ...hosts].entries()) {
-      const port = `p${i === 0 ? 1 : 9 + i}`;
-      ip('link', 'add', 'eth0', 'netns', h.ns, 'type', 'veth', 'peer', 'name', port, 'netns', bridge);
-      attach(bridge, port);
-      ip('netns', 'exec', h.ns, 'ip', 'addr', 'add', `${h.address}/24`, 'dev', 'eth0');
-      ip('netns', 'exec', h.ns, 'ip', 'link', 'set', 'eth0', 'up');
-    }
+    const ports = [servers, ...hosts].map((h, i) => ({ h, port: `p${i === 0 ? 1 : 9 + i}` }));
     rootLink = `${tag}r`;
-    ip('link', 'add', rootLink, 'type', 'veth', 'peer', 'name', 'p2', 'netns', bridge);
-    attach(bridge, 'p2');
-    ip('addr', 'add', `${lab.rootAddress}/24`, 'dev', rootLink);
-    ip('link', 'set', rootLink, 'up');
+    batch(null, [
+      ...ports.map(({ h, port }) => `link add eth0 netns ${h.ns} type veth peer name ${port} netns ${bridge}`),
+      `link add ${rootLink} type veth peer name p2 netns ${bridge}`,
+      `addr add ${lab.rootAddress}/24 dev ${rootLink}`,
+      `link set ${rootLink} up`,
+    ]);
+    batch(bridge, [
+      'link set lo up',
+      'link add br0 type bridge',
+      'link set br0 up',
+      ...[...ports.map(({ port }) => port), 'p2'].flatMap((port) => [`link set ${port} master br0`, `link set ${port} up`]),
+    ]);
+    for (const h of [servers, ...hosts]) batch(h.ns, ['link set lo up', `addr add ${h.address}/24 dev eth0`, 'link set eth0 up']);
   } catch (err) {
     destroy();
     throw new Error(`could not make the test network (${subnet}.0/24, namespaces ${tag}-*): is this root with iproute2?`, { cause: err });
@@ -148,9 +149,9 @@ export function makeLab(hostCount: number): Lab {
   return lab;
 }
 
-function attach(bridge: string, port: string): void {
-  ip('netns', 'exec', bridge, 'ip', 'link', 'set', port, 'master', 'br0');
-  ip('netns', 'exec', bridge, 'ip', 'link', 'set', port, 'up');
+/** Runs `commands` with one `ip -batch` (in namespace `ns`, or the root one): it stops at the first error, and throws. */
+function batch(ns: string | null, commands: readonly string[]): void {
+  execFileSync('ip', [...(ns === null ? [] : ['-n', ns]), '-batch', '-'], { input: `${commands.join('\n')}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 function tryRun(fn: () => unknown): void {

@@ -38,9 +38,10 @@ export interface RedisHandle {
   /**
    * SIGTERM (Redis flushes its AOF and exits), then start again on the same port and data
    * folder, and wait until it answers: what an operator's `systemctl restart redis` does.
-   * `downMs`: stay down that long first (a slow restart, a loaded host).
+   * `downMs`: stay down that long first (a slow restart, a loaded host). `whileDown` runs once
+   * Redis has exited, before it starts again: a fault test's proof of when the restart struck.
    */
-  restart(downMs?: number): Promise<void>;
+  restart(downMs?: number, whileDown?: () => void): Promise<void>;
 }
 
 const live = new Set<ChildProcess>();
@@ -73,8 +74,9 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
         port,
         url: `redis://${opts.host ?? '127.0.0.1'}:${port}`,
         stop: () => stopChild(child, 'SIGKILL'),
-        async restart(downMs = 0) {
+        async restart(downMs = 0, whileDown) {
           await stopChild(child, 'SIGTERM');
+          whileDown?.();
           await sleep(downMs);
           child = await launch(port, dir, opts);
         },

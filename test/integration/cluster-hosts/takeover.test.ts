@@ -135,6 +135,9 @@ async function trial(name: string, fault: Fault, options: readonly string[] = []
           assert.ok(renamed < files.length, `a failed run leaves its failed file pending: ${what}`);
           assert.match(ran.stderr, /failed/, 'the failure is said');
         }
+        // B took A's apply over (the fault's effect, not only its cause: the old queue/ paused
+        // cases checked this too).
+        assert.ok(s.events.some((e) => /taken over after its worker stopped answering/.test(e)), `status shows the takeover: ${what}`);
         mark('checked');
         // Again, healed and with every worker back: every value right.
         const again = await rig.enqueue(['--pattern', pattern, '--wait', ...options], 120_000);

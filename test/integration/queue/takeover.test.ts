@@ -1,16 +1,21 @@
 /**
- * A taken-over apply (issue #18, item 2; case 1 of the issue), with real redis-server, memcached
- * and worker processes of the real bin, checked against the oracle after the run and again after
- * a re-enqueue:
- * - worker A (--lock-duration 1000) is applying file 0 on a node, with writes in hand; it is
- *   paused (SIGSTOP) for 4 s; worker B takes the apply over and goes on to the later files; A
- *   resumes. With and without a 0.7 s freeze of the node while A writes. Before the fence, A's
- *   batches in hand (and what its kernel still held) landed after B's later files;
- * - worker A SIGKILLed mid-apply while the node is frozen with its writes in the node's buffers:
- *   B must not write before the node has dropped A's connection (and with it, applied its bytes).
+ * A taken-over apply (issue #18, item 2), with real redis-server, memcached and worker processes
+ * of the real bin, checked against the oracle after the run and again after a re-enqueue:
+ * worker A (--lock-duration 1000) SIGKILLed mid-apply while the node is frozen with A's writes
+ * in the node's buffers: B must not write before the node has dropped A's connection (and with
+ * it, applied its bytes), and `status` shows the takeover.
  *
- * Each test first makes its fault and checks that it did (A had writes of file 0 not yet applied
- * when it stopped, and B started that apply); a set-up that came too late on a loaded machine is
+ * The paused cases that were here (A stopped for 4 s, with and without a node freeze) are the
+ * worker-host case (b) now (cluster-hosts/takeover.test.ts). This one stays: there A is killed
+ * with nothing of its in the node's buffers (case (c)), here with bytes the frozen node has not
+ * read yet, which it applies only when it wakes, after A is dead and B holds the apply.
+ *
+ * 4 files of 20,000 lines (80,000 before: 60 s here, 26 s now; the fault is made the same way).
+ * Not yet seen to fail without the fence: on its parent (c76208f) it passed 2 runs of 2, one at
+ * 80,000 lines and one at 20,000, so it guards the new holder's wait rather than proving it.
+ *
+ * The test first makes its fault and checks that it did (A had writes of file 0 not yet applied
+ * when it died, and B started that apply); a set-up that came too late on a loaded machine is
  * said and made again, never judged.
  */
 import assert from 'node:assert/strict';
@@ -20,7 +25,6 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readManifest } from '../../../src/cluster/stages.js';
 import { generateLogs } from '../../../src/generate/index.js';
-import { stats } from '../../../src/memcached/admin.js';
 import { doneFiles } from '../../helpers/check.js';
 import { startCli, stopAllCli, type RunningCli } from '../../helpers/cli.js';
 import { startCluster, type ClusterRig, clusterSuite } from '../../helpers/cluster.js';
@@ -31,7 +35,7 @@ import { escapeRegExp } from '../../helpers/scratch.js';
 const { scratch, skip } = clusterSuite('memc-load-takeover-', {
   fault: true,
   data: async (dataset) => {
-    await generateLogs({ dir: dataset, files: 4, lines: 80_000, seed: 18, repeatRate: 1 / 3 });
+    await generateLogs({ dir: dataset, files: 4, lines: 20_000, seed: 18, repeatRate: 1 / 3 });
   },
 });
 
@@ -153,64 +157,10 @@ async function waitForManifest(file: string, spool: string) {
   throw new Error(`no manifest for ${file} in ${spool} after 12 s`);
 }
 
-/** Waits until A has written to the node (its cmd_set rose), polling fast. False if A finished first. */
-async function whileWriting(node: MemcachedHandle, records: number): Promise<boolean> {
-  for (let i = 0; i < 2000; i++) {
-    const sets = Number((await stats(node.address))['cmd_set']);
-    if (sets >= records) return false;
-    if (sets > 0) return true;
-    await sleep(2);
-  }
-  return false;
-}
-
 /** B takes the apply over once A's lock lapsed: its log says it started file 0 on the node. */
 async function takenOver(b: RunningCli, node: MemcachedHandle, file0: string): Promise<RunningCli> {
   await b.waitForStderr(new RegExp(`apply ${escapeRegExp(basename(file0))} on ${escapeRegExp(node.address.label)}: started`), 30_000);
   return b;
-}
-
-const PAUSE_MS = 4000;
-
-for (const freeze of [true, false]) {
-  const title = `worker A paused ${PAUSE_MS / 1000} s mid-apply${freeze ? ' on a node frozen 0.7 s' : ''}, B takes over and goes on: every value right, after the run and after a re-enqueue`;
-  test(title, { skip, timeout: 240_000 }, async () => {
-    await takeover(freeze ? 'paused-frozen' : 'paused', async (_rig, a, b0, node, records, file0) => {
-      const pid = a.child.pid as number;
-      const t0 = performance.now();
-      if (freeze) {
-        // Frozen as file 0's split is done, before A's apply writes: A writes into its buffers.
-        node.pause();
-        await sleep(300);
-      } else if (!(await whileWriting(node, records))) return null;
-      a.child.kill('SIGSTOP');
-      let inHand: string;
-      if (freeze) {
-        const queued = unapplied(pid, node);
-        await sleep(Math.max(0, 700 - (performance.now() - t0)));
-        node.resume();
-        if (queued === 0) {
-          a.child.kill('SIGCONT');
-          return null;
-        }
-        inHand = `${queued} bytes of A's not applied by the frozen node`;
-      } else {
-        const sets = Number((await stats(node.address))['cmd_set']);
-        if (sets >= records) {
-          a.child.kill('SIGCONT');
-          return null;
-        }
-        inHand = `${sets} of ${records} sets of file 0 applied when A stopped`;
-      }
-      const b = await takenOver(b0, node, file0);
-      const over = (async () => {
-        await sleep(Math.max(0, PAUSE_MS - (performance.now() - t0)));
-        a.child.kill('SIGCONT');
-        await sleep(1500);
-      })();
-      return { made: `A paused with ${inHand}; B took file 0 over`, others: [b], over };
-    });
-  });
 }
 
 test('worker A SIGKILLed mid-apply, its writes still in a frozen node\'s buffers: B writes nothing before the node dropped them; every value right', { skip, timeout: 240_000 }, async () => {
