@@ -106,55 +106,61 @@ export function encodeCleanLine(
   let q = headerEnd;
   const limit = start + maxLine;
   if (input[i] !== LF) {
+    // Per app id: its digits, then the byte after them minus '0' stays in `d` (a comma or the
+    // newline), so the byte is read once.
+    let d = 0;
     for (;;) {
-      const idFirst = i;
       // `(d >>> 0) > 9` is one unsigned compare for "not a digit" (a byte below '0' wraps round).
       // A read past the end would give NaN, which `>>> 0` makes 0, a digit: these loops end at
       // the newline the caller guarantees, as parseCoordinate's do.
-      let d = input[i] - 0x30;
+      let v = input[i] - 0x30;
       // An empty id is dropped with a warning and a 10-digit one may be too big: the general path's.
-      if (d >>> 0 > 9) return -1;
+      if (v >>> 0 > 9) return -1;
       // The first four digits are read straight, not in a loop: TurboFan checks the input's map
       // and reloads its data pointer at every turn of a loop (~18 instructions a byte), once in
-      // straight code. Most app ids have 1-4 digits; longer ones go on in the loop.
-      let v = d;
-      if ((d = input[i + 1] - 0x30) >>> 0 > 9) i += 1;
-      else {
-        v = v * 10 + d;
-        if ((d = input[i + 2] - 0x30) >>> 0 > 9) i += 2;
-        else {
-          v = v * 10 + d;
-          if ((d = input[i + 3] - 0x30) >>> 0 > 9) i += 3;
-          else {
-            v = v * 10 + d;
-            i += 3;
-            while ((d = input[++i] - 0x30) >>> 0 <= 9) v = (v * 10 + d) | 0;
-          }
-        }
-      }
-      if (i - idFirst > 9) return -1;
-      // Most app ids are below 2^14: the tag and their varint go out in one little-endian store
-      // (its fourth byte, past the varint, is overwritten by what follows: the room allows it).
-      if (v < 0x80) {
+      // straight code. Each length writes its own varint: up to two digits it is one byte, up to
+      // four at most two (9999 < 2^14), so those branches skip the tests they cannot need. The
+      // tag and the varint go out in one little-endian store (its bytes past the varint are
+      // overwritten by what follows: the room allows it).
+      if ((d = input[i + 1] - 0x30) >>> 0 > 9) {
         view.setUint16(q, TAG_APPS_VARINT | (v << 8), true);
         q += 2;
-      } else if (v < 0x4000) {
-        view.setUint32(q, TAG_APPS_VARINT | (((v & 0x7f) | 0x80) << 8) | ((v >>> 7) << 16), true);
-        q += 3;
+        i += 1;
+      } else if (((v = v * 10 + d), (d = input[i + 2] - 0x30) >>> 0 > 9)) {
+        view.setUint16(q, TAG_APPS_VARINT | (v << 8), true);
+        q += 2;
+        i += 2;
       } else {
-        out[q++] = TAG_APPS_VARINT;
-        while (v >= 0x80) {
-          out[q++] = (v & 0x7f) | 0x80;
-          v >>>= 7;
+        v = v * 10 + d;
+        if ((d = input[i + 3] - 0x30) >>> 0 > 9) i += 3;
+        else if (((v = v * 10 + d), (d = input[i + 4] - 0x30) >>> 0 > 9)) i += 4;
+        else {
+          const idFirst = i;
+          v = v * 10 + d;
+          i += 4;
+          while ((d = input[++i] - 0x30) >>> 0 <= 9) v = (v * 10 + d) | 0;
+          if (i - idFirst > 9) return -1;
         }
-        out[q++] = v;
+        if (v < 0x80) {
+          view.setUint16(q, TAG_APPS_VARINT | (v << 8), true);
+          q += 2;
+        } else if (v < 0x4000) {
+          view.setUint32(q, TAG_APPS_VARINT | (((v & 0x7f) | 0x80) << 8) | ((v >>> 7) << 16), true);
+          q += 3;
+        } else {
+          out[q++] = TAG_APPS_VARINT;
+          while (v >= 0x80) {
+            out[q++] = (v & 0x7f) | 0x80;
+            v >>>= 7;
+          }
+          out[q++] = v;
+        }
       }
-      c = input[i];
-      if (c !== COMMA) break;
+      if (d !== COMMA - 0x30) break;
       i++;
       if (i > limit) return -1;
     }
-    if (c !== LF) return -1;
+    if (d !== LF - 0x30) return -1;
   }
   if (i > limit) return -1;
   out[q] = TAG_LAT;
