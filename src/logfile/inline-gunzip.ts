@@ -1,6 +1,7 @@
 /**
  * gunzip on the calling thread, as a stream of pieces: a file is read asynchronously, 1 MiB at
- * a time, and each read is inflated synchronously, in steps of at most 1 MiB of output.
+ * a time, and each read is inflated synchronously, in steps of at most 1 MiB of output, each into
+ * the same output buffer (a piece is valid until the iteration goes on: `reusesPieces`).
  *
  * Why: Node's zlib stream inflates on libuv's thread pool, and each step is started from the
  * main thread's event loop and answered on it, so the inflater waits whenever that loop is busy
@@ -127,6 +128,7 @@ export class InlineGunzip implements GunzipPieces {
   readonly #engine: () => InflateEngine;
   bytesRead = 0;
   bytesInflated = 0;
+  readonly reusesPieces = true;
 
   /** `sizes` are for tests: small reads and steps put every boundary case within reach. */
   constructor(path: string, onOpen?: (size: number) => void, sizes: InlineGunzipSizes = DEFAULT_SIZES, engine: () => InflateEngine = zlibEngine) {
@@ -149,11 +151,12 @@ export class InlineGunzip implements GunzipPieces {
       // does not wait for each read (it waited ~0.8 s of an 8.4 s run with one buffer).
       const inputs = [Buffer.allocUnsafe(readBytes), Buffer.allocUnsafe(readBytes)] as const;
       let input: Buffer = inputs[0];
-      // One step: as much of `input[off, off + len)` as fits in a fresh stepBytes of output.
-      // Each piece is a buffer of its own: the consumer may keep it after the next step.
+      // One step: as much of `input[off, off + len)` as fits in stepBytes of output, always into
+      // the same buffer. A fresh 1 MiB per step cost ~0.1 s of page faults per million lines
+      // (docs/benchmarks.md, optimisation log); the consumer copies what it keeps anyway.
       const engine = z;
+      const out = Buffer.allocUnsafe(stepBytes);
       const step = (finish: boolean, off: number, len: number): { consumed: number; piece: Buffer | null; full: boolean } => {
-        const out = Buffer.allocUnsafe(stepBytes);
         // The native inflaters assert or check their bounds: every range is checked here first.
         if (len !== 0 && !(off >= 0 && len > 0 && off + len <= input.length)) {
           throw new RangeError(`inline gunzip: input range ${off}+${len} outside ${input.length} bytes`);

@@ -7,6 +7,10 @@
  * for; the encoders split lines. A line that grows past maxLineBytes without a newline is
  * dropped as it streams in (SPEC.md: rejected "without holding it whole in memory"), so memory
  * stays under target + maxLineBytes + one piece.
+ *
+ * A piece the inflater will overwrite (`push(piece, true)`) is not kept: the bytes past the last
+ * chunk cut from it are copied into one of two buffers of the chunker's own. That copies a part
+ * of each piece twice, and spares the inflater a fresh output buffer per step.
  */
 export type ChunkItem =
   | { readonly kind: 'data'; readonly buf: Uint8Array }
@@ -17,6 +21,7 @@ export type ChunkItem =
   | { readonly kind: 'too_long'; readonly blank: boolean; readonly bytes: number };
 
 const NL = 10;
+const EMPTY = new Uint8Array(0);
 
 export class LineChunker {
   readonly #target: number;
@@ -33,6 +38,12 @@ export class LineChunker {
   #discardBytes = 0;
 
   readonly #alloc: (n: number) => Uint8Array;
+  /**
+   * Where the bytes kept from a borrowed piece go, in turn: the one not in use, since #parts may
+   * still hold a view of the other when the next borrowed piece comes.
+   */
+  readonly #carry: Uint8Array[] = [EMPTY, EMPTY];
+  #carryNext = 0;
 
   /** `alloc(n)` gives the buffer a chunk is copied into: `n` bytes at offset 0 of an ArrayBuffer of its own. */
   constructor(targetBytes: number, maxLineBytes: number, alloc: (n: number) => Uint8Array = (n) => Buffer.allocUnsafeSlow(n)) {
@@ -41,7 +52,14 @@ export class LineChunker {
     this.#alloc = alloc;
   }
 
-  push(piece: Uint8Array): ChunkItem[] {
+  /** `borrowed`: `piece` is overwritten once this returns, so no view of it may be kept. */
+  push(piece: Uint8Array, borrowed = false): ChunkItem[] {
+    const out = this.#push(piece);
+    if (borrowed) this.#keepOwn();
+    return out;
+  }
+
+  #push(piece: Uint8Array): ChunkItem[] {
     const out: ChunkItem[] = [];
     if (this.#discarding) {
       const nl = piece.indexOf(NL);
@@ -72,6 +90,23 @@ export class LineChunker {
       while (this.#completeLen >= this.#target) out.push(this.#take(this.#newlineFrom(this.#target - 1) + 1));
     }
     return out;
+  }
+
+  /** Copies the buffered bytes into a carry buffer, so that #parts holds no view of a borrowed piece. */
+  #keepOwn(): void {
+    if (this.#len === 0) return;
+    let carry = this.#carry[this.#carryNext] as Uint8Array;
+    if (carry.length < this.#len) {
+      carry = new Uint8Array(Math.max(this.#len, carry.length * 2, 64 * 1024));
+      this.#carry[this.#carryNext] = carry;
+    }
+    let off = 0;
+    for (const part of this.#parts) {
+      carry.set(part, off);
+      off += part.length;
+    }
+    this.#parts = [carry.subarray(0, off)];
+    this.#carryNext ^= 1;
   }
 
   /** Offset of the first newline at or after `offset` in the buffered bytes (one must exist). */

@@ -27,6 +27,11 @@ export interface GunzipPieces extends AsyncIterable<Buffer> {
   readonly bytesRead: number;
   /** Compressed bytes inflated so far: where a gzip error was met. */
   readonly bytesInflated: number;
+  /**
+   * Each piece is valid only until the iteration goes on: the inflater writes the next one into
+   * the same memory. A consumer that keeps bytes for longer copies them (LineChunker does).
+   */
+  readonly reusesPieces: boolean;
 }
 
 export class PoolGunzip implements GunzipPieces {
@@ -34,6 +39,8 @@ export class PoolGunzip implements GunzipPieces {
   readonly #onOpen: ((size: number) => void) | undefined;
   bytesRead = 0;
   bytesInflated = 0;
+  /** The stream hands out fresh buffers. */
+  readonly reusesPieces = false;
 
   constructor(path: string, onOpen?: (size: number) => void) {
     this.#path = path;

@@ -29,7 +29,7 @@ export async function readFile(path: string, o: ReadOptions, submit: (item: Chun
   try {
     for await (const piece of pieces) {
       o.onBytesRead?.(pieces.bytesRead);
-      for (const item of chunker.push(piece)) await submit(item);
+      for (const item of chunker.push(piece, pieces.reusesPieces)) await submit(item);
     }
     for (const item of chunker.end()) await submit(item);
     return null;

@@ -171,6 +171,7 @@ function encodeLines(
   const lastLf = fast && !packed && dryOut === null ? input.lastIndexOf(LF) : -1;
   const maxFastLine = Math.min(FAST_MAX_LINE, maxLineBytes);
   const fastRoom = FAST_OUT_ROOM + flags.length;
+  const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
   let lines = 0;
   let nonBlank = 0;
   let start = 0;
@@ -181,7 +182,7 @@ function encodeLines(
         let out = scratch[type];
         const p = used[type];
         if (out.length - p < fastRoom) out = grow(type, p, fastRoom, hint);
-        const next = encodeCleanLine(input, start, type, out, views[type], p, flags, maxFastLine);
+        const next = encodeCleanLine(input, inView, start, type, out, views[type], p, flags, maxFastLine);
         if (next >= 0) {
           used[type] = fastResult.end;
           records[type]++;

@@ -90,6 +90,7 @@ export class Feed {
   read(file: FileTally): Promise<MemcLoadError | null> {
     const o = this.#opts;
     const observer = this.#observer;
+    file.readWith(this.#inflater);
     return readFile(
       file.path,
       {

@@ -1,3 +1,4 @@
+import type { Inflater } from '../logfile/gunzip-choice.js';
 import type { RejectCounts } from '../record/reasons.js';
 
 /** SPEC.md "A file's outcome". */
@@ -55,6 +56,11 @@ export interface FileReport {
    * other file; --load-late loads it. Otherwise null (also when --load-late loaded it).
    */
   readonly late: string | null;
+  /**
+   * What inflated the file (logfile/gunzip-choice.ts): `isal` the native ISA-L addon, `inline`
+   * zlib on the reading thread, `pool` zlib on libuv's thread pool; null when it was not read.
+   */
+  readonly inflater: Inflater | null;
   readonly seconds: number;
   readonly linesPerSecond: number;
 }

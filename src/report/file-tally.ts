@@ -4,6 +4,7 @@
  * what the servers lost as it settles, then one immutable FileReport.
  */
 import type { BatchSettled } from '../memcached/router.js';
+import type { Inflater } from '../logfile/gunzip-choice.js';
 import { emptyRejectCounts, REJECT_REASONS, type RejectCounts, type RejectReason } from '../record/reasons.js';
 import type { FileOutcome, FileReport } from './file-report.js';
 
@@ -63,6 +64,7 @@ export class FileTally {
   readonly #errors: string[] = [];
   #renameBack: string | null = null;
   #late: string | null = null;
+  #inflater: Inflater | null = null;
   /** Batches handed to lanes and not yet settled. */
   #pendingBatches = 0;
   /** Every chunk of the file has been through the pipeline (or reading failed). */
@@ -178,6 +180,11 @@ export class FileTally {
     this.#late = doneFile;
   }
 
+  /** The inflater that reads the file, once reading starts (pipeline/feed.ts). */
+  readWith(inflater: Inflater): void {
+    this.#inflater = inflater;
+  }
+
   /** SPEC.md's outcome rules. */
   outcome(maxErrorRate: number): FileOutcome {
     return fileOutcome(this.#counts(), maxErrorRate);
@@ -209,6 +216,7 @@ export class FileTally {
       renameBack: this.#renameBack,
       heldBackBy,
       late: this.#late,
+      inflater: this.#inflater,
       seconds,
       linesPerSecond: seconds > 0 ? Math.round(this.#lines / seconds) : 0,
     };

@@ -72,3 +72,44 @@ test('a piece holding several targets is cut into chunks of about the target', (
   // The line that crosses the target ends its chunk, however long it is.
   assert.deepEqual(run(['a\nbbbbbbbb\nc\n'], 3, 100).text, ['a\nbbbbbbbb\n', 'c\n']);
 });
+
+test('property: borrowed pieces (overwritten after each push, as the inline inflater does) give the same chunks and drops as owned ones', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.stringMatching(/^[ab \n]{0,40}$/), { maxLength: 20 }),
+      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: 4, max: 50 }),
+      (pieces, target, maxLine) => {
+        const c = new LineChunker(target, maxLine);
+        // One buffer for every piece, scribbled over after each push: a view kept of it would show.
+        const shared = Buffer.alloc(64);
+        const items: ChunkItem[] = [];
+        for (const p of pieces) {
+          const piece = shared.subarray(0, shared.write(p, 'latin1'));
+          items.push(...c.push(piece, true));
+          shared.fill(0x58);
+        }
+        items.push(...c.end());
+        const text = items.map((i) => (i.kind === 'data' ? Buffer.from(i.buf).toString('latin1') : i.blank ? '<blank_long>' : '<too_long>'));
+        assert.deepEqual(text, run(pieces, target, maxLine).text);
+      },
+    ),
+  );
+});
+
+test('borrowed pieces: the bytes kept across pushes survive several rounds of the carry buffers', () => {
+  const c = new LineChunker(8, 100);
+  const shared = Buffer.alloc(16);
+  const items: ChunkItem[] = [];
+  // Each piece leaves a partial line behind, so every push carries bytes over: the two carry
+  // buffers take turns, and a wrong turn would copy a buffer onto itself or lose the older bytes.
+  for (const p of ['aaaa', 'bbbb', 'cc\nd', 'dddd', 'ee\nf', 'ff\n']) {
+    items.push(...c.push(shared.subarray(0, shared.write(p, 'latin1')), true));
+    shared.fill(0x58);
+  }
+  items.push(...c.end());
+  assert.deepEqual(
+    items.map((i) => (i.kind === 'data' ? Buffer.from(i.buf).toString('latin1') : '?')),
+    ['aaaabbbbcc\n', 'dddddee\n', 'fff\n'],
+  );
+});

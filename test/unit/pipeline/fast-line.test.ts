@@ -26,7 +26,7 @@ function taken(line: string, maxLine = FAST_MAX_LINE, ttl = 0): boolean {
   const type = peekType(input, 0);
   if (type < 0) return false;
   const out = new Uint8Array(FAST_OUT_ROOM + 64);
-  const next = encodeCleanLine(input, 0, type, out, new DataView(out.buffer), 0, metaSetFlags(ttl), maxLine);
+  const next = encodeCleanLine(input, new DataView(input.buffer, input.byteOffset, input.byteLength), 0, type, out, new DataView(out.buffer), 0, metaSetFlags(ttl), maxLine);
   if (next < 0) return false;
   assert.equal(next, input.length, 'a taken line ends after its newline');
   assert.ok(fastResult.end > 0);
@@ -49,6 +49,7 @@ describe('fast path: clean lines are taken, with the general path\'s bytes', () 
     ['a value of 10000 bytes or more (5-digit length)', `idfa\tx\t1\t2\t${apps(3400)}`],
     ['an id of 245 bytes (a 250-byte key)', `idfa\t${'k'.repeat(245)}\t1\t2\t3`],
     ['non-ASCII id bytes', 'idfa\t\u00e9\u00ff\u0080\t1\t2\t3'],
+    ['every key byte (0x21-0xff but 0x7f), of every length to 40', Array.from({ length: 40 }, (_, n) => `gaid\t${Array.from({ length: 222 }, (_, b) => String.fromCharCode(b < 94 ? 0x21 + b : 0x22 + b)).join('').slice(n % 200, (n % 200) + n + 1)}\t1\t2\t3`).join('\n')],
   ];
   for (const [name, text] of clean) {
     it(name, () => {
@@ -121,6 +122,17 @@ describe('fast path: every other line is declined and judged by the general path
     assert.ok(huge.length > FAST_MAX_LINE);
     assert.equal(taken(huge), false);
     assert.equal(bothPaths(Buffer.from(`${huge}\n`)).records[0], 1);
+  });
+
+  it('a byte no key may hold, at every place of a long id (the id is copied four bytes at a time)', () => {
+    for (const bad of [0x00, 0x01, 0x0b, 0x0d, 0x1f, 0x20, 0x7f]) {
+      for (let at = 0; at < 13; at++) {
+        const id = `${'k\u00ff!~'.repeat(4).slice(0, at)}${String.fromCharCode(bad)}${'k'.repeat(12 - at)}`;
+        const line = `idfa\t${id}\t1\t2\t3`;
+        assert.equal(taken(line), false, `byte ${bad} at ${at}`);
+        bothPaths(Buffer.from(`gaid\tb\t3\t4\t5\n${line}\ngaid\tb\t3\t4\t5\n`, 'latin1'));
+      }
+    }
   });
 
   it('the last line of a chunk without its newline', () => {
