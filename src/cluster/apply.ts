@@ -20,7 +20,6 @@
  * lease (a guard that only answers stillOwner), what was handed on (at most
  * --max-buffered-bytes) is still awaited.
  */
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { RunOptions } from '../config/options.js';
@@ -33,7 +32,7 @@ import { RoomWait } from '../pipeline/room.js';
 import { shapeMismatch, shapeOf, type SplitManifest } from './manifest.js';
 import { LeaseWatch, type OwnershipGuard } from './lease.js';
 import { NodeCounters, type Identity, type NodeIdentity } from './node-counters.js';
-import { SegmentReader } from './segment-format.js';
+import { SegmentSource } from './segment-source.js';
 import { releaseLost, takeoverError } from './takeover-end.js';
 
 export type { OwnershipGuard } from './lease.js';
@@ -151,7 +150,9 @@ export async function applySegment(
   const hint = `is memcached running at ${server}? Start it; this file stays pending, and applying it again resends the whole segment`;
   const room = new RoomWait();
   const wake = () => room.wake();
+  const source = new SegmentSource(path);
   const onOutcome = (o: BatchOutcome): void => {
+    source.release(o.batch.buf); // the connection is done with it: its read buffer may be reused
     const counts = outcomeCounts(o);
     if (o.delivered) r.batchesAcknowledged++;
     r.acknowledged += counts.loaded;
@@ -188,34 +189,30 @@ export async function applySegment(
   );
   conn.on('drain', wake);
   if (fence !== undefined && earlier.length > 0) conn.once('connect', () => void fence.passed().catch(() => {}));
-  const reader = new SegmentReader(path);
   let leased = false;
-  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
   try {
-    feed: for await (const chunk of stream) {
-      for (const batch of reader.push(chunk as Buffer)) {
-        if (r.error !== null) break feed;
-        if (hooks.signal?.aborted) {
-          r.error = new InterruptedError(`${file}: apply to ${server} interrupted`, { file, server });
-          break feed;
-        }
-        // With a lease, Redis is read once here and then in the background at half the lease left;
-        // each batch asks only the monotonic clock (the gate), as the connection does before each
-        // write. A read per batch cost 60-135 µs of CPU, ~7,200 times per 3 M lines (issue #19 item 4).
-        const owned = lease === null ? await guard.stillOwner() : leased ? lease.gate() === null : (leased = await lease.renew());
-        if (!owned) {
-          r.lostOwnership = true;
-          break feed;
-        }
-        r.sent += batch.records;
-        if (!conn.send({ buf: batch.buf, records: batch.records, tag: 0 })) {
-          // 'drain' follows, or an outcome (a server given up settles everything at once).
-          await room.until(() => conn.bufferedBytes < options.maxBufferedBytes || r.error !== null);
-        }
+    for await (const batch of source.batches()) {
+      if (r.error !== null) break;
+      if (hooks.signal?.aborted) {
+        r.error = new InterruptedError(`${file}: apply to ${server} interrupted`, { file, server });
+        break;
+      }
+      // With a lease, Redis is read once here and then in the background at half the lease left;
+      // each batch asks only the monotonic clock (the gate), as the connection does before each
+      // write. A read per batch cost 60-135 µs of CPU, ~7,200 times per 3 M lines (issue #19 item 4).
+      const owned = lease === null ? await guard.stillOwner() : leased ? lease.gate() === null : (leased = await lease.renew());
+      if (!owned) {
+        r.lostOwnership = true;
+        break;
+      }
+      r.sent += batch.records;
+      if (!conn.send({ buf: batch.buf, records: batch.records, tag: 0 })) {
+        // 'drain' follows, or an outcome (a server given up settles everything at once).
+        await room.until(() => conn.bufferedBytes < options.maxBufferedBytes || r.error !== null);
       }
     }
     if (r.error === null && !r.lostOwnership) {
-      const totals = reader.end();
+      const totals = source.end();
       if (totals.records !== lane.records || totals.batches !== lane.batches) {
         r.error = new SpoolError(`${file}: segment ${path} holds ${totals.records} records in ${totals.batches} batches, the manifest says ${lane.records} in ${lane.batches}; delete ${manifest.folder} to split the file again`, { file, server });
       }
@@ -223,7 +220,7 @@ export async function applySegment(
   } catch (err) {
     r.error ??= new SpoolError(`${file}: could not read segment ${path} for ${server} (${(err as Error).message}); delete ${manifest.folder} to split the file again`, { file, server, cause: err });
   } finally {
-    stream.destroy();
+    await source.close();
     await conn.close();
     lease?.stop();
   }
