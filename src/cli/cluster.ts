@@ -18,7 +18,7 @@ import { enqueue } from '../queue/enqueue.js';
 import { defaultSpool } from '../queue/plan.js';
 import { Queues } from '../queue/queues.js';
 import { connectRedis, watchRedis } from '../queue/redis.js';
-import { liveWorkers, readStatus, type Status } from '../queue/status.js';
+import { liveWorkers, planSettled, readStatus, type Status } from '../queue/status.js';
 import { describeLag } from '../report/lag.js';
 import { clusterHelp, type ClusterCommand } from './cluster-args.js';
 import { usageError } from './usage-error.js';
@@ -116,17 +116,17 @@ async function runEnqueue(queues: Queues, c: Enqueue, spool: string, logger: Clo
   }
   const unwatch = watchRedis(queues.redis, c.redis.url, logger, 'enqueue --wait keeps waiting and reconnects by itself');
   try {
-    return await waitForPlan(queues, c, logger, verdict);
+    return await waitForPlan(queues, c, logger, verdict, r.plan);
   } finally {
     unwatch();
   }
 }
 
-async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, verdict: (ok: boolean) => number): Promise<number> {
+async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, verdict: (ok: boolean) => number, plan: string | null): Promise<number> {
   let idleSince = performance.now();
   for (;;) {
-    const s = await readStatus(queues);
-    if (s.settled) {
+    const s = (await planSettled(queues)) ? await readStatus(queues) : null;
+    if (s?.settled === true) {
       const failed = s.files.filter((f) => f.state === 'failed');
       for (const f of failed) logger.log('error', `failed: ${f.file}: ${f.detail ?? 'no reason recorded'}`, { file: f.file, reason: f.detail });
       logger.log(failed.length > 0 || s.counts.in_flight > 0 ? 'error' : 'info', `plan ${s.plan} settled: ${summary(s)}`);
@@ -135,7 +135,7 @@ async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, v
     // A plan with no worker alive waits for ever: say so while waiting, not never.
     if ((await liveWorkers(queues)) > 0) idleSince = performance.now();
     else if (performance.now() - idleSince >= c.warnIdleMs) {
-      logger.log('warn', `no worker alive for ${Math.round(c.warnIdleMs / 1000)} s: plan ${s.plan} waits; start one: memc-load worker --redis ${redactUrl(c.redis.url)}`);
+      logger.log('warn', `no worker alive for ${Math.round(c.warnIdleMs / 1000)} s: ${plan === null ? 'the plan' : `plan ${plan}`} waits; start one: memc-load worker --redis ${redactUrl(c.redis.url)}`);
       idleSince = performance.now();
     }
     await sleep(250);

@@ -4,7 +4,11 @@
  * reconnect fence, --retries, --timeout), with the node's counters read before and after, as
  * the loader reads them around each file:
  *
- *   stats ─► for each batch: guard.stillOwner()? ─► send (waits for room) ─► … ─► close ─► stats
+ *   stats ─► for each batch: still the owner? ─► send (waits for room) ─► … ─► close ─► stats
+ *
+ * Still the owner: without a lease, `guard.stillOwner()` before each batch; with one, the lock
+ * read once before the first batch and then in the background (lease.ts), each batch asking the
+ * monotonic clock only.
  *
  * The segment is read a piece at a time and a batch is handed on only while the connection has
  * room (--max-buffered-bytes), so memory stays flat. Nothing is ever sent to another node.
@@ -16,32 +20,23 @@
  * lease (a guard that only answers stillOwner), what was handed on (at most
  * --max-buffered-bytes) is still awaited.
  */
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { RunOptions } from '../config/options.js';
-import { ERROR_CODES, FenceError, InterruptedError, MemcLoadError, ServerError, SpoolError } from '../errors.js';
-import { stats } from '../memcached/admin.js';
+import { ERROR_CODES, InterruptedError, MemcLoadError, ServerError, SpoolError } from '../errors.js';
 import type { BatchOutcome } from '../memcached/batch.js';
-import { listedAt, releaseAbandoned } from '../memcached/conn-socket.js';
 import { MemcachedConnection } from '../memcached/connection.js';
 import type { ConnIdentity } from '../memcached/handshake.js';
-import { EvictionWatch, type LossReport } from '../memcached/eviction-watch.js';
-import { identityOf, type Identity } from '../memcached/restart-rule.js';
 import { laneOptions, outcomeCounts } from '../memcached/router.js';
 import { RoomWait } from '../pipeline/room.js';
 import { shapeMismatch, shapeOf, type SplitManifest } from './manifest.js';
 import { LeaseWatch, type OwnershipGuard } from './lease.js';
-import { SegmentReader } from './segment-format.js';
+import { NodeCounters, type Identity, type NodeIdentity } from './node-counters.js';
+import { SegmentSource } from './segment-source.js';
+import { releaseLost, takeoverError } from './takeover-end.js';
 
 export type { OwnershipGuard } from './lease.js';
-
-/** A node as `stats` tells it, read by this apply at `at` (Date.now()). */
-export interface NodeIdentity {
-  readonly pid: string;
-  readonly uptime: number;
-  readonly at: number;
-}
+export type { NodeIdentity } from './node-counters.js';
 
 /**
  * The new holder's side of the takeover fence (queue/apply-fence.ts keeps it in Redis): the
@@ -144,22 +139,20 @@ export async function applySegment(
   }
 
   const address = { host: lane.host, port: lane.port, label: lane.server };
-  const watch = new EvictionWatch([address]);
-  const baseline = await watch.read(options.responseTimeoutMs);
+  const counters = new NodeCounters(address, options.responseTimeoutMs);
+  // Unread (the node is down or slow): every fence record is kept, none is dropped as a restart's.
+  const node: NodeIdentity | null = await counters.before();
   const fence = hooks.fence;
-  let node: NodeIdentity | null = null;
   /** The socket as the node lists it, once recorded: a lost lease releases it from the same port. */
   let mine: ConnIdentity | null = null;
   let earlier: readonly (ConnIdentity | null)[] = [];
-  if (fence !== undefined) {
-    // Unread (the node is down or slow): every record is fenced, none is dropped as a restart's.
-    node = await readNode(address, options.responseTimeoutMs);
-    earlier = await fence.earlier(node);
-  }
+  if (fence !== undefined) earlier = await fence.earlier(node);
   const hint = `is memcached running at ${server}? Start it; this file stays pending, and applying it again resends the whole segment`;
   const room = new RoomWait();
   const wake = () => room.wake();
+  const source = new SegmentSource(path);
   const onOutcome = (o: BatchOutcome): void => {
+    source.release(o.batch.buf); // the connection is done with it: its read buffer may be reused
     const counts = outcomeCounts(o);
     if (o.delivered) r.batchesAcknowledged++;
     r.acknowledged += counts.loaded;
@@ -196,29 +189,30 @@ export async function applySegment(
   );
   conn.on('drain', wake);
   if (fence !== undefined && earlier.length > 0) conn.once('connect', () => void fence.passed().catch(() => {}));
-  const reader = new SegmentReader(path);
-  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  let leased = false;
   try {
-    feed: for await (const chunk of stream) {
-      for (const batch of reader.push(chunk as Buffer)) {
-        if (r.error !== null) break feed;
-        if (hooks.signal?.aborted) {
-          r.error = new InterruptedError(`${file}: apply to ${server} interrupted`, { file, server });
-          break feed;
-        }
-        if (!(await (lease === null ? guard.stillOwner() : lease.renew()))) {
-          r.lostOwnership = true;
-          break feed;
-        }
-        r.sent += batch.records;
-        if (!conn.send({ buf: batch.buf, records: batch.records, tag: 0 })) {
-          // 'drain' follows, or an outcome (a server given up settles everything at once).
-          await room.until(() => conn.bufferedBytes < options.maxBufferedBytes || r.error !== null);
-        }
+    for await (const batch of source.batches()) {
+      if (r.error !== null) break;
+      if (hooks.signal?.aborted) {
+        r.error = new InterruptedError(`${file}: apply to ${server} interrupted`, { file, server });
+        break;
+      }
+      // With a lease, Redis is read once here and then in the background at half the lease left;
+      // each batch asks only the monotonic clock (the gate), as the connection does before each
+      // write. A read per batch cost 60-135 µs of CPU, ~7,200 times per 3 M lines (issue #19 item 4).
+      const owned = lease === null ? await guard.stillOwner() : leased ? lease.gate() === null : (leased = await lease.renew());
+      if (!owned) {
+        r.lostOwnership = true;
+        break;
+      }
+      r.sent += batch.records;
+      if (!conn.send({ buf: batch.buf, records: batch.records, tag: 0 })) {
+        // 'drain' follows, or an outcome (a server given up settles everything at once).
+        await room.until(() => conn.bufferedBytes < options.maxBufferedBytes || r.error !== null);
       }
     }
     if (r.error === null && !r.lostOwnership) {
-      const totals = reader.end();
+      const totals = source.end();
       if (totals.records !== lane.records || totals.batches !== lane.batches) {
         r.error = new SpoolError(`${file}: segment ${path} holds ${totals.records} records in ${totals.batches} batches, the manifest says ${lane.records} in ${lane.batches}; delete ${manifest.folder} to split the file again`, { file, server });
       }
@@ -226,16 +220,14 @@ export async function applySegment(
   } catch (err) {
     r.error ??= new SpoolError(`${file}: could not read segment ${path} for ${server} (${(err as Error).message}); delete ${manifest.folder} to split the file again`, { file, server, cause: err });
   } finally {
-    stream.destroy();
+    await source.close();
     await conn.close();
     lease?.stop();
   }
   if (r.lostOwnership && lease !== null) {
     r.error = null; // the file's outcome is the new holder's
     // Reset while cut off, the socket may still be listed: the new holder waits for it to go.
-    const listed = mine as ConnIdentity | null; // set in beforeWrites, which TypeScript cannot follow
-    const at = listed === null ? null : listedAt(listed.addr);
-    if (at !== null) void releaseAbandoned(address, at, performance.now() + RELEASE_FOR_MS);
+    releaseLost(address, mine as ConnIdentity | null); // set in beforeWrites, which TypeScript cannot follow
   }
   else if (fence !== undefined) r.error = takeoverError(r.error, earlier, file, server);
   // Kept when anything went wrong: a socket reset with writes unacknowledged may still be listed.
@@ -245,66 +237,16 @@ export async function applySegment(
     r.error = new ServerError(`${file}: memcached ${server} refused ${r.failedWrites} write(s) (${reasons}); see docs/operations.md, then apply the file again`, { file, server });
   }
   if (r.batchesAcknowledged > 0) {
-    chargeLosses(r, baseline, await watch.read(options.responseTimeoutMs), options.failOnEvictions, file, server);
-    r.node = await stats(address, options.responseTimeoutMs).then(identityOf, () => null);
+    const losses = await counters.after(options.failOnEvictions, file);
+    r.evictions = losses.evictions;
+    r.storeNoMemory = losses.storeNoMemory;
+    r.error ??= losses.error;
+    r.node = losses.node;
   }
   return result();
-}
-
-/** How long a worker that lost its lease keeps trying to release its reset socket (a partition that long heals into a fence failure). */
-const RELEASE_FOR_MS = 10 * 60_000;
-
-/** What the node lost over the apply, and whether it restarted (its acknowledged records are then gone). */
-function chargeLosses(
-  r: { evictions: number; storeNoMemory: number; error: MemcLoadError | null },
-  baseline: LossReport,
-  loss: LossReport,
-  failOnEvictions: boolean,
-  file: string,
-  server: string,
-): void {
-  r.evictions = loss.evictions[server] ?? 0;
-  r.storeNoMemory = loss.storeNoMemory[server] ?? 0;
-  const restart = loss.restarts[server];
-  if (restart !== undefined) {
-    r.error ??= new SpoolError(`${file}: memcached ${server} restarted while its segment was applied (${restart.evidence}); what it acknowledged is gone: apply the file again`, { file, server });
-    return;
-  }
-  const unknown = loss.unknown[server] ?? baseline.unknown[server];
-  if (failOnEvictions && unknown !== undefined) {
-    r.error ??= new SpoolError(`${file}: evictions on ${server} unknown: ${unknown} (--fail-on-evictions)`, { file, server });
-  }
-  if (failOnEvictions && r.evictions + r.storeNoMemory > 0) {
-    r.error ??= new SpoolError(
-      `${file}: memcached ${server} evicted ${r.evictions} item(s) and refused ${r.storeNoMemory} store(s) for lack of memory while its segment was applied (--fail-on-evictions); give the server more memory (docs/operations.md)`,
-      { file, server },
-    );
-  }
 }
 
 function asError(err: Error | undefined, server: string): MemcLoadError {
   if (err instanceof MemcLoadError) return err;
   return new SpoolError(`${server}: ${err?.message ?? 'not delivered'}`, { server, cause: err });
-}
-
-async function readNode(address: { host: string; port: number; label: string }, timeoutMs: number): Promise<NodeIdentity | null> {
-  const s = await stats(address, timeoutMs).catch(() => null);
-  const uptime = Number(s?.['uptime']);
-  return s === null || s['pid'] === undefined || !Number.isFinite(uptime) ? null : { pid: s['pid'], uptime, at: Date.now() };
-}
-
-/**
- * The connection gave the node up because the fence never passed: with earlier holders to wait
- * out, say so plainly (which connection, whose, what the operator can do) instead of a generic
- * "gave up on memcached".
- */
-function takeoverError(err: MemcLoadError | null, earlier: readonly (ConnIdentity | null)[], file: string, server: string): MemcLoadError | null {
-  if (err === null || earlier.length === 0) return err;
-  const cause = (err.cause as { code?: string; message?: string } | undefined) ?? err;
-  if (cause.code !== ERROR_CODES.FENCE) return err;
-  return new FenceError(
-    `${file}: not applied to ${server}: ${cause.message ?? ''}. The file fails and stays pending; the re-plan (enqueue again) loads it once that connection is gone ` +
-      '(stop or resume the worker that holds it, or close it on the memcached host: ss -K); see docs/cluster.md "Leases and takeovers"',
-    { file, server, cause: err },
-  );
 }

@@ -14,7 +14,7 @@
  */
 import { LeaseExpiredError } from '../errors.js';
 
-/** The orchestrator's lock, checked before each batch, and the lease it grants. */
+/** The orchestrator's lock (without a lease: asked before each batch), and the lease it grants. */
 export interface OwnershipGuard {
   stillOwner(): boolean | Promise<boolean>;
   /** performance.now() at which this worker's lease ends, as of its last stillOwner(); absent: no lease. */

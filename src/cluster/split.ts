@@ -82,7 +82,8 @@ export async function splitFile(file: string, spoolDir: string, options: RunOpti
       full: () => writers.some((w) => w.full),
       stopped: () => fatal ?? writers.find((w) => w.error !== null)?.error ?? (hooks.signal?.aborted ? interrupted(path) : null),
     },
-    { log: hooks.logger ?? silentLogger, room, onFatal: fail },
+    // One split per file, file after file in a worker: its encoder threads are kept between them.
+    { log: hooks.logger ?? silentLogger, room, onFatal: fail, keepThreads: true },
   );
 
   try {

@@ -30,8 +30,9 @@
  *   `mn` fence per batch, the handshake and reconnect fence, --retries, --timeout,
  *   --max-buffered-bytes, and the node's eviction/restart counters read before and after.
  *   Awaits `guard.stillOwner()` before each batch and hands on nothing more once it is false
- *   (`lostOwnership`); with a lease (`guard.leaseUntil`) it also resets its socket and writes
- *   nothing once the lease ran out, and with `hooks.fence` it first waits until the node lists
+ *   (`lostOwnership`); with a lease (`guard.leaseUntil`) it awaits it before the first batch and
+ *   then in the background at half the lease left, checks the lease's end on the monotonic clock
+ *   before each batch and each write, and resets its socket and writes nothing once it ran out, and with `hooks.fence` it first waits until the node lists
  *   no earlier holder's connection (the takeover fence, see apply.ts). Never re-routes, never throws
  *   for an operational failure: `error` names the file, the node and what to do; null means the
  *   lane's records are all acknowledged. Lanes of one file may be applied in any order and on

@@ -79,14 +79,20 @@ export type FirstAck = (server: string) => number | undefined;
 /** Why a server is not read this time (e.g. its connection was given up), or null to read it. */
 export type SkipCheck = (server: string) => string | null;
 
+/** How a watch reads a server's `stats`: admin.ts's own socket by default. */
+export type StatsReader = (address: ServerAddress, timeoutMs: number) => Promise<Readonly<Record<string, string>>>;
+
 export class EvictionWatch {
   readonly #servers: readonly ServerAddress[];
+  readonly #stats: StatsReader;
   /** Last good reading per server. A failed or skipped reading keeps it, so the next good one still compares. */
   readonly #last = new Map<string, CounterReading>();
   readonly #asked = new Set<string>();
 
-  constructor(servers: readonly ServerAddress[]) {
+  /** `read`: the cluster's apply passes one that keeps the reply, to take the node's identity from the same `stats`. */
+  constructor(servers: readonly ServerAddress[], read: StatsReader = stats) {
     this.#servers = servers;
+    this.#stats = read;
   }
 
   /**
@@ -118,7 +124,7 @@ export class EvictionWatch {
         }
         let now: CounterReading;
         try {
-          now = holds ? await readPersisting(address, timeoutMs) : await readOnce(address, timeoutMs);
+          now = holds ? await readPersisting(this.#stats, address, timeoutMs) : await readOnce(this.#stats, address, timeoutMs);
         } catch (err) {
           unknown[server] = `could not read stats: ${(err as Error).message}`;
           if (holds) lost[server] = unknown[server];
@@ -151,19 +157,19 @@ const DOUBT_ATTEMPTS = 3;
 /** An attempt after the first gets at least this long, even past the timeout. */
 const DOUBT_MIN_ATTEMPT_MS = 250;
 
-async function readOnce(address: ServerAddress, timeoutMs: number): Promise<CounterReading> {
-  return toReading(await stats(address, timeoutMs), performance.now());
+async function readOnce(read: StatsReader, address: ServerAddress, timeoutMs: number): Promise<CounterReading> {
+  return toReading(await read(address, timeoutMs), performance.now());
 }
 
 /**
  * Reads a server in doubt: again after each failure (100, 200, 400 … ms apart) until it answers,
  * or at least DOUBT_ATTEMPTS attempts have failed and `timeoutMs` has passed. Throws the last error.
  */
-async function readPersisting(address: ServerAddress, timeoutMs: number): Promise<CounterReading> {
+async function readPersisting(read: StatsReader, address: ServerAddress, timeoutMs: number): Promise<CounterReading> {
   const deadline = performance.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await readOnce(address, Math.max(deadline - performance.now(), DOUBT_MIN_ATTEMPT_MS));
+      return await readOnce(read, address, Math.max(deadline - performance.now(), DOUBT_MIN_ATTEMPT_MS));
     } catch (err) {
       const left = deadline - performance.now();
       if (attempt + 1 >= DOUBT_ATTEMPTS && left <= 0) throw err;

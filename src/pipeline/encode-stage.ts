@@ -40,9 +40,10 @@ export class EncodeStage {
 
   /**
    * `onSequenced` gets every entry in submission order; `onFatal` a worker thread's failure.
-   * `maxSamples`: rejected lines per chunk reported with their reason.
+   * `maxSamples`: rejected lines per chunk reported with their reason. `keepThreads`: the worker
+   * threads are parked at close for the next stage of the same settings (encoders.ts).
    */
-  constructor(o: RunOptions, maxSamples: number, onSequenced: (e: Sequenced) => void, onFatal: (err: Error) => void) {
+  constructor(o: RunOptions, maxSamples: number, onSequenced: (e: Sequenced) => void, onFatal: (err: Error) => void, keepThreads = false) {
     const settings: EncodeSettings = {
       maxLineBytes: o.maxLineBytes,
       ttl: o.ttl,
@@ -65,7 +66,7 @@ export class EncodeStage {
       this.#sequencer.put(seq, { kind: 'data', file, result });
     };
     if (o.workers > 0) {
-      this.#encoder = new WorkerPool(o.workers, settings, onResult, onFatal);
+      this.#encoder = WorkerPool.open(o.workers, settings, onResult, onFatal, keepThreads);
       // Two chunks per worker keep every worker busy while the main thread applies results.
       this.#maxInHand = o.workers * 2 + 1;
     } else {

@@ -46,6 +46,13 @@ export class InlineEncoder implements ChunkEncoder {
  * Chunks go to the worker with the fewest chunks in hand, so a slow chunk does not stall a
  * queue behind it; the Sequencer restores order afterwards. Spent frame buffers ride back to
  * the workers with the next chunks, for their own pools.
+ *
+ * `WorkerPool.open(…, keep)`: a process that encodes file after file with the same settings (the
+ * cluster's worker, one split per file) keeps its threads between them. Starting two threads and
+ * warming their JIT cost ~0.13 s of CPU a file (issue #19 item 4); a pool closed with no chunk in
+ * hand is parked instead (its threads unref'd, so they never keep the process alive) and the next
+ * open() with the same size and settings takes it. A pool with a chunk in hand or a failed thread
+ * is never parked: a late reply must not reach the next file.
  */
 export class WorkerPool implements ChunkEncoder {
   readonly #workers: Worker[] = [];
@@ -54,19 +61,47 @@ export class WorkerPool implements ChunkEncoder {
   /** Frame buffers a chunk can use up: one per output position (pool/lanes.ts). */
   readonly #positions: number;
   #closing = false;
+  #onResult: ResultHandler;
+  #onError: (err: Error) => void;
+  /** Parked between uses, under this key; null: terminated at close. */
+  #park: string | null = null;
+  #failed = false;
+  #idle: NodeJS.Timeout | null = null;
+
+  /** A parked pool of the same size and settings, or a new one; `keep`: park it at close. */
+  static open(size: number, settings: EncodeSettings, onResult: ResultHandler, onError: (err: Error) => void, keep = false): WorkerPool {
+    const key = keep ? JSON.stringify([size, settings]) : null;
+    const at = key === null ? -1 : PARKED.findIndex((p) => p.#park === key);
+    if (at === -1) {
+      const pool = new WorkerPool(size, settings, onResult, onError);
+      pool.#park = key;
+      return pool;
+    }
+    const pool = PARKED.splice(at, 1)[0] as WorkerPool;
+    if (pool.#idle !== null) clearTimeout(pool.#idle);
+    pool.#idle = null;
+    pool.#closing = false;
+    pool.#onResult = onResult;
+    pool.#onError = onError;
+    for (const w of pool.#workers) w.ref();
+    return pool;
+  }
 
   constructor(size: number, settings: EncodeSettings, onResult: ResultHandler, onError: (err: Error) => void) {
     this.#positions = settings.pools?.reduce((n, nodes) => n + nodes.length, 0) ?? settings.serverLabels.length;
+    this.#onResult = onResult;
+    this.#onError = onError;
     const url = new URL('./worker.js', import.meta.url);
     for (let i = 0; i < size; i++) {
       const worker = new Worker(url, { workerData: settings });
       worker.on('message', (msg: ChunkReply) => {
         this.#busy[i]--;
-        onResult(msg.seq, msg.result, msg.input);
+        this.#onResult(msg.seq, msg.result, msg.input);
       });
-      worker.on('error', (cause) => onError(new WorkerError(`worker thread ${i} failed: ${String(cause)}`, { cause })));
+      worker.on('error', (cause) => this.#fail(new WorkerError(`worker thread ${i} failed: ${String(cause)}`, { cause })));
       worker.on('exit', (code) => {
-        if (!this.#closing) onError(new WorkerError(`worker thread ${i} exited unexpectedly (code ${code})`));
+        // While parked (closing, still keyed) a thread that ends is a failure too: the pool must not be taken again.
+        if (!this.#closing || this.#park !== null) this.#fail(new WorkerError(`worker thread ${i} exited unexpectedly (code ${code})`));
       });
       this.#workers.push(worker);
       this.#busy.push(0);
@@ -88,7 +123,37 @@ export class WorkerPool implements ChunkEncoder {
   }
 
   async close(): Promise<void> {
+    if (this.#closing) return;
     this.#closing = true;
+    const idle = this.#busy.every((n) => n === 0);
+    if (this.#park !== null && idle && !this.#failed && PARKED.length < PARK_MAX) {
+      this.#onResult = () => {};
+      this.#onError = () => {};
+      for (const w of this.#workers) w.unref();
+      this.#idle = setTimeout(() => void this.#terminate(), PARK_IDLE_MS).unref();
+      PARKED.push(this);
+      return;
+    }
+    await this.#terminate();
+  }
+
+  #fail(err: Error): void {
+    this.#failed = true;
+    if (PARKED.includes(this)) void this.#terminate();
+    this.#onError(err);
+  }
+
+  async #terminate(): Promise<void> {
+    this.#closing = true;
+    this.#park = null;
+    const at = PARKED.indexOf(this);
+    if (at !== -1) PARKED.splice(at, 1);
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }
+
+/** Pools parked between files: a worker process runs --concurrency splits at once. */
+const PARKED: WorkerPool[] = [];
+const PARK_MAX = 4;
+/** A parked pool unused this long is ended: a worker between plans holds no idle threads. */
+const PARK_IDLE_MS = 60_000;

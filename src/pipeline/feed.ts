@@ -48,6 +48,8 @@ export interface FeedHooks {
   readonly observer?: LoadObserver;
   /** With --dry: where records are printed. */
   readonly dryOutput?: Writable;
+  /** Park the worker threads at close for the next Feed of the same settings (the cluster's splits, file after file). */
+  readonly keepThreads?: boolean;
 }
 
 export class Feed {
@@ -74,7 +76,7 @@ export class Feed {
     const gunzip = gunzipChoice(opts.gunzip);
     this.#inflater = gunzip.inflater;
     if (gunzip.note !== null) hooks.log.log(gunzip.note.level, gunzip.note.msg);
-    this.#encode = new EncodeStage(opts, samples, (e) => this.#route(e), hooks.onFatal);
+    this.#encode = new EncodeStage(opts, samples, (e) => this.#route(e), hooks.onFatal, hooks.keepThreads);
     this.#dryOutput?.on('drain', () => {
       this.#dryCongested = false;
       this.#room.wake();

@@ -4,9 +4,10 @@
  *
  * - split(F): splitFile, idempotent, so a job run twice (a stalled worker) costs time, not data.
  * - apply(F, lane): waits for F's manifest while holding its lane (its queue runs one job at a
- *   time, so F+1 cannot pass), then applySegment with a guard that reads the job's lock in Redis
- *   before each batch: a worker that lost its lock (its event loop stalled, or Redis thought it
- *   dead) stops writing, and the job's new owner rewrites the segment from its start.
+ *   time, so F+1 cannot pass), then applySegment with a lease on the job's lock (read before the
+ *   first batch and in the background; each batch and write checks the clock against it): a
+ *   worker that lost its lock (its event loop stalled, or Redis thought it dead) stops writing,
+ *   and the job's new owner rewrites the segment from its start.
  * - commit(F): runs once every child succeeded (a failed child fails it first: the flow's
  *   failParentOnFailure). Renames F only once F−1 is renamed; F−1 failed holds F back. Before
  *   the rename it reads every node the plan wrote to: one lost since fails F and renames back

@@ -41,11 +41,23 @@ test('the reader gives back every batch, wherever the chunks are cut', () => {
   }
 });
 
-test('each batch has a buffer of its own: the chunk may be reused', () => {
-  const chunk = Buffer.from(golden);
+test('a batch inside one chunk is a view of it (no copy); one cut across chunks has a buffer of its own', () => {
+  const chunk = Buffer.alloc(golden.length); // memory of its own, not Node's shared pool
+  golden.copy(chunk);
   const [first] = new SegmentReader('s').push(chunk);
-  chunk.fill(0);
+  assert.equal(first!.buf.buffer, chunk.buffer, 'a view of the chunk read');
+  assert.equal(first!.buf.byteOffset, 8 + 8);
   assert.equal(Buffer.from(first!.buf).toString('latin1'), batches[0]!.buf.toString('latin1'));
+  // Cut inside the first batch's frames: its bytes come from two chunks, so they are copied.
+  const cut = 8 + 8 + 5;
+  const a = Buffer.from(golden.subarray(0, cut));
+  const b = Buffer.from(golden.subarray(cut));
+  const r = new SegmentReader('s');
+  assert.deepEqual(r.push(a), []);
+  const [spanning] = r.push(b);
+  a.fill(0);
+  b.fill(0);
+  assert.equal(Buffer.from(spanning!.buf).toString('latin1'), batches[0]!.buf.toString('latin1'), 'intact after both chunks were overwritten');
 });
 
 test('a truncated segment is an error at its end, never a short read', () => {
