@@ -1,10 +1,11 @@
 /**
  * The apply stage: one lane's segment of one split file, streamed to that lane's node on the
  * loader's own MemcachedConnection (quiet sets, a `mn` fence per batch, the handshake and the
- * reconnect fence, --retries, --timeout), with the node's counters read before and after, as
- * the loader reads them around each file:
+ * reconnect fence, --retries, --timeout), with the node's counters read before and after over
+ * that same socket, as the loader reads them around each file:
  *
- *   stats ─► for each batch: still the owner? ─► send (waits for room) ─► … ─► close ─► stats
+ *   open: stats ─► earlier holders (Redis) ─► handshake, fence ─► record (Redis)
+ *   for each batch: still the owner? ─► send (waits for room) ─► … ─► all acknowledged ─► stats ─► close
  *
  * Still the owner: without a lease, `guard.stillOwner()` before each batch; with one, the lock
  * read once before the first batch and then in the background (lease.ts), each batch asking the
@@ -31,7 +32,7 @@ import { laneOptions, outcomeCounts } from '../memcached/router.js';
 import { RoomWait } from '../pipeline/room.js';
 import { shapeMismatch, shapeOf, type SplitManifest } from './manifest.js';
 import { LeaseWatch, type OwnershipGuard } from './lease.js';
-import { NodeCounters, type Identity, type NodeIdentity } from './node-counters.js';
+import { NodeCounters, type Identity, type NodeIdentity, type NodeLosses } from './node-counters.js';
 import { SegmentSource } from './segment-source.js';
 import { releaseLost, takeoverError } from './takeover-end.js';
 
@@ -140,13 +141,20 @@ export async function applySegment(
 
   const address = { host: lane.host, port: lane.port, label: lane.server };
   const counters = new NodeCounters(address, options.responseTimeoutMs);
-  // Unread (the node is down or slow): every fence record is kept, none is dropped as a restart's.
-  const node: NodeIdentity | null = await counters.before();
+  // Unread (the node's `stats` failed): every fence record is kept, none is dropped as a restart's.
+  let node: NodeIdentity | null = null;
   const fence = hooks.fence;
   /** The socket as the node lists it, once recorded: a lost lease releases it from the same port. */
   let mine: ConnIdentity | null = null;
   let earlier: readonly (ConnIdentity | null)[] = [];
-  if (fence !== undefined) earlier = await fence.earlier(node);
+  // The connection's first socket reads `stats` before its handshake: the baseline and the node's
+  // identity come from it, and the earlier holders' sockets it adds are fenced on a `stats conns`
+  // asked after Redis was read, as when they were read before connecting.
+  const onStats = async (reply: Readonly<Record<string, string>> | null) => {
+    node = await counters.before(reply);
+    earlier = fence === undefined ? [] : await fence.earlier(node);
+    return earlier;
+  };
   const hint = `is memcached running at ${server}? Start it; this file stays pending, and applying it again resends the whole segment`;
   const room = new RoomWait();
   const wake = () => room.wake();
@@ -182,14 +190,15 @@ export async function applySegment(
       ...laneOptions(options),
       unreachableHint: hint,
       writeGate: lease?.gate ?? null,
-      fenceFirst: earlier,
+      onStats,
       beforeWrites: fence === undefined ? null : (self) => ((mine = self), fence.record(self, node).catch((err: Error) => lostIf(err))),
     },
     onOutcome,
   );
   conn.on('drain', wake);
-  if (fence !== undefined && earlier.length > 0) conn.once('connect', () => void fence.passed().catch(() => {}));
+  if (fence !== undefined) conn.once('connect', () => void (earlier.length > 0 && fence.passed().catch(() => {})));
   let leased = false;
+  let losses: NodeLosses | null = null;
   try {
     for await (const batch of source.batches()) {
       if (r.error !== null) break;
@@ -217,6 +226,10 @@ export async function applySegment(
         r.error = new SpoolError(`${file}: segment ${path} holds ${totals.records} records in ${totals.batches} batches, the manifest says ${lane.records} in ${lane.batches}; delete ${manifest.folder} to split the file again`, { file, server });
       }
     }
+    // Every set settled, the node's counters are read over the socket that wrote them, before it closes.
+    await room.until(() => conn.pendingBatches + conn.inFlightBatches === 0);
+    const asked = r.batchesAcknowledged > 0 ? conn.stats() : null;
+    if (asked !== null) losses = await counters.after(options.failOnEvictions, file, asked);
   } catch (err) {
     r.error ??= new SpoolError(`${file}: could not read segment ${path} for ${server} (${(err as Error).message}); delete ${manifest.folder} to split the file again`, { file, server, cause: err });
   } finally {
@@ -237,7 +250,8 @@ export async function applySegment(
     r.error = new ServerError(`${file}: memcached ${server} refused ${r.failedWrites} write(s) (${reasons}); see docs/operations.md, then apply the file again`, { file, server });
   }
   if (r.batchesAcknowledged > 0) {
-    const losses = await counters.after(options.failOnEvictions, file);
+    // Over a socket of its own only when the connection had none open at the end (lost, given up).
+    losses ??= await counters.after(options.failOnEvictions, file, null);
     r.evictions = losses.evictions;
     r.storeNoMemory = losses.storeNoMemory;
     r.error ??= losses.error;

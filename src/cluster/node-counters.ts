@@ -1,20 +1,21 @@
 /**
  * A lane's node as one apply sees it, from one `stats` before the apply's first set and one
- * after its last acknowledgement:
+ * after its last acknowledgement, both over the apply's own connection (the first in its first
+ * socket's opening, memcached/socket-opening.ts; the second once every set has settled):
  *
  *   before: the eviction and restart baseline, and the node's identity for the takeover fence
  *           (the records of a node that restarted since are dropped: its connections died with it)
  *   after:  what the node lost meanwhile (evictions, stores refused for memory, a restart), and
  *           its identity on its own clock, which the commit compares later readings with
  *
- * Each was two short sockets before (issue #19 item 4): the eviction watch's `stats` and another
- * for the identity, though one reply carries both. Why these still go over a socket of their own
- * and not over the lane's connection: docs/architecture.md "The apply's connection".
+ * Each was two short sockets before issue #19 item 4, and one until issue #18 item 1. A socket
+ * of its own is opened only for an after-reading the connection cannot give (no socket open at
+ * the end: it was lost or given up), docs/architecture.md "The apply's connection".
  */
 import type { ServerAddress } from '../config/servers.js';
 import { SpoolError, type MemcLoadError } from '../errors.js';
 import { stats } from '../memcached/admin.js';
-import { EvictionWatch, type LossReport } from '../memcached/eviction-watch.js';
+import { EvictionWatch, type LossReport, type StatsReader } from '../memcached/eviction-watch.js';
 import { identityOf, type Identity } from '../memcached/restart-rule.js';
 
 export type { Identity } from '../memcached/restart-rule.js';
@@ -42,25 +43,39 @@ export class NodeCounters {
   /** The last `stats` reply the watch read: the identity comes from the same reply. */
   #reply: Readonly<Record<string, string>> | null = null;
   #baseline: LossReport | null = null;
+  /** Where the watch's next reading comes from. */
+  #read: StatsReader = stats;
 
   constructor(address: ServerAddress, timeoutMs: number) {
     this.#server = address.label;
     this.#timeoutMs = timeoutMs;
-    this.#watch = new EvictionWatch([address], async (a, ms) => (this.#reply = await stats(a, ms)));
+    this.#watch = new EvictionWatch([address], async (a, ms) => (this.#reply = await this.#read(a, ms)));
   }
 
-  /** The baseline; the node as read, or null (down or slow: then every fence record is kept, none dropped as a restart's). */
-  async before(): Promise<NodeIdentity | null> {
+  /**
+   * The baseline from `told`, the connection's `stats` reply (null: it answered an error); the
+   * node as read, or null (then every fence record is kept, none dropped as a restart's).
+   */
+  async before(told: Readonly<Record<string, string>> | null): Promise<NodeIdentity | null> {
     this.#reply = null;
+    this.#read = async () => {
+      if (told === null) throw new Error('it answered `stats` with an error');
+      return told;
+    };
     this.#baseline = await this.#watch.read(this.#timeoutMs);
     const s = this.#reply as Readonly<Record<string, string>> | null; // set by the watch's read, which TypeScript cannot follow
     const uptime = Number(s?.['uptime']);
     return s === null || s['pid'] === undefined || !Number.isFinite(uptime) ? null : { pid: s['pid'], uptime, at: Date.now() };
   }
 
-  /** The rise since `before()`, judged for `file`: a restart, or (with `failOnEvictions`) evictions or an unknown rise, is an error. */
-  async after(failOnEvictions: boolean, file: string): Promise<NodeLosses> {
+  /**
+   * The rise since `before()`, judged for `file`: a restart, or (with `failOnEvictions`) evictions
+   * or an unknown rise, is an error. `asked`: the connection's `stats`, asked once every set had
+   * settled; null, or failing (its socket lost), the node is read over a socket of its own.
+   */
+  async after(failOnEvictions: boolean, file: string, asked: Promise<Readonly<Record<string, string>>> | null): Promise<NodeLosses> {
     this.#reply = null;
+    this.#read = asked === null ? stats : (a, ms) => asked.catch(() => stats(a, ms));
     const loss = await this.#watch.read(this.#timeoutMs);
     const s = this.#reply as Readonly<Record<string, string>> | null;
     let node: Identity | null = null;

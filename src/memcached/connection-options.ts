@@ -42,6 +42,13 @@ export interface ConnectionOptions {
    * socket. Default none.
    */
   readonly beforeWrites?: ((self: ConnIdentity | null) => Promise<void>) | null;
+  /**
+   * Set: a socket's opening first asks a plain `stats` and awaits this with its reply (null when
+   * the server answered an error) before its handshake; the connections it resolves to are
+   * fenced as `fenceFirst` is. Asked on each new socket until one call has resolved. A rejection
+   * fails the socket. Default none.
+   */
+  readonly onStats?: ((stats: Readonly<Record<string, string>> | null) => Promise<readonly (ConnIdentity | null)[]>) | null;
 }
 
 export const CONNECTION_DEFAULTS = {
@@ -59,6 +66,7 @@ export const CONNECTION_DEFAULTS = {
   writeGate: null,
   fenceFirst: [],
   beforeWrites: null,
+  onStats: null,
 } as const;
 
 export type ConnectionState =

@@ -3,7 +3,7 @@
  * `stream.write` contract: `send()` returns false when full and `'drain'` follows. Its parts:
  * batch-queue.ts (the batches, their replies; a diagram), socket-opening.ts + handshake.ts (what a
  * socket learns before its first set; the reconnect fence), conn-clock.ts (the one timer, backoff,
- * give-up), conn-socket.ts (open, reset). Here is the state machine:
+ * give-up), conn-socket.ts (open, reset), conn-stats.ts (`stats` once idle). The state machine:
  *
  *   idle ─► connecting ─► handshake ─► connected ─(lost)─► backoff ─► connecting …
  *                           │ fence: nothing is written while an abandoned socket is listed
@@ -29,13 +29,13 @@ import type { ServerAddress } from '../config/servers.js';
 import { ClosedError, DestroyedError, ERROR_CODES, MemcLoadError, SocketError } from '../errors.js';
 import type { Batch, BatchOutcome } from './batch.js';
 import { BatchQueue } from './batch-queue.js';
-import { abandon, boundAt, checkFenced, debug, openSocket, socketError, trace, type Rebind } from './conn-socket.js';
+import { abandon, boundAt, checkFenced, debug, openSocket, socketError, trace } from './conn-socket.js';
 import { Ending } from './conn-end.js';
 import { ConnClock, type ClockAction } from './conn-clock.js';
+import { StatsAsk } from './conn-stats.js';
 import { MAX_REPLY_VALUE_BYTES, resolveOptions, type ConnectionOptions, type ConnectionState, type ResolvedOptions } from './connection-options.js';
-import type { ConnIdentity } from './handshake.js';
 import { ResponseParser, type Reply } from './response-parser.js';
-import { Opening, type OpeningHost } from './socket-opening.js';
+import { Carried, Opening, type OpeningHost } from './socket-opening.js';
 
 export { CONNECTION_DEFAULTS, type ConnectionOptions, type ConnectionState } from './connection-options.js';
 type Phase = Exclude<ConnectionState, 'closing'>;
@@ -62,10 +62,10 @@ export class MemcachedConnection extends EventEmitter {
   readonly #openingHost: OpeningHost;
   /** The largest key + value the server stores (stats settings); null while unknown. */
   #itemLimit: number | null = null;
-  /** Abandoned sockets whose writes were unacknowledged: null where the server never told who they were. */
-  #stale: (ConnIdentity | null)[];
-  /** Where the last socket we reset with writes in flight was bound (conn-socket.ts). */
-  #rebind: Rebind = null;
+  /** The sockets to fence, the port to rebind, the `stats` first: from one socket to the next. */
+  readonly #carry: Carried;
+  /** A `stats` asked over the open socket (stats()), until its reply ends. */
+  #asking: StatsAsk | null = null;
 
   constructor(address: ServerAddress, options: ConnectionOptions, onOutcome: OutcomeCallback) {
     super();
@@ -74,17 +74,13 @@ export class MemcachedConnection extends EventEmitter {
     this.#o = resolveOptions(options);
     this.#parser = new ResponseParser({ server: address.label, maxValueBytes: MAX_REPLY_VALUE_BYTES });
     this.#queue = new BatchQueue(address.label);
-    this.#clock = new ConnClock(address.label, this.#o, () => ({ phase: this.#phase, socket: this.#socket, inFlight: this.#queue.inFlight }), this.#onExpiry);
+    this.#clock = new ConnClock(address.label, this.#o, () => ({ phase: this.#phase, socket: this.#socket, inFlight: this.#busy }), this.#onExpiry);
     this.#gate = this.#o.writeGate;
-    this.#stale = [...this.#o.fenceFirst];
     const { responseTimeoutMs, beforeWrites } = this.#o;
+    const carry = (this.#carry = new Carried(this.#o.fenceFirst, this.#o.onStats));
     this.#openingHost = {
-      label: address.label, responseTimeoutMs, beforeWrites,
-      arm: (job, ms) => this.#clock.arm(job, ms),
-      fenced: () => {
-        this.#stale = [];
-        this.#rebind = null;
-      },
+      label: address.label, responseTimeoutMs, beforeWrites, carry,
+      clock: this.#clock,
       current: (socket) => socket === this.#socket && this.#phase === 'handshake',
       fail: (socket, err) => this.#fail(socket, socketError(this.label, err)),
       ready: () => this.#ready(),
@@ -102,6 +98,17 @@ export class MemcachedConnection extends EventEmitter {
   get pendingBatches(): number { return this.#queue.pending; }
   /** Sockets re-established after a failure, over the connection's life. */
   get reconnects(): number { return this.#reconnects; }
+  /** Requests awaiting replies: batches, and a `stats` asked. */
+  get #busy(): number { return this.#queue.inFlight + (this.#asking === null ? 0 : 1); }
+
+  /** A plain `stats` over the open socket once everything queued has settled; null without such a socket (ask over another). */
+  stats(): Promise<Readonly<Record<string, string>>> | null {
+    const socket = this.#socket;
+    if (this.#phase !== 'connected' || socket === null || this.#queue.length > 0 || this.#asking !== null) return null;
+    this.#asking = new StatsAsk(this.label, socket);
+    this.#clock.writing(socket);
+    return this.#asking.done;
+  }
 
   /** Starts connecting now instead of at the first send(). */
   connect(): void {
@@ -148,6 +155,7 @@ export class MemcachedConnection extends EventEmitter {
     const socket = this.#socket;
     this.#socket = null; // its handlers now ignore it
     if (socket !== null) abandon(socket);
+    this.#asking = this.#asking?.fail(error) ?? null;
     this.#failAll(error);
     this.#end.resolve();
   }
@@ -157,13 +165,13 @@ export class MemcachedConnection extends EventEmitter {
     this.#failure = null;
     this.#opening = null;
     this.#parser.reset();
-    trace.connecting(this.label, this.#clock.attempts, this.#rebind?.port ?? null);
-    const socket: Socket = openSocket(this.#address, this.#rebind, {
+    trace.connecting(this.label, this.#clock.attempts, this.#carry.rebind?.port ?? null);
+    const socket: Socket = openSocket(this.#address, this.#carry.rebind, {
       connect: () => this.#onConnect(socket),
       data: (chunk) => this.#onData(socket, chunk),
       drain: () => this.#onSocketDrain(socket),
       error: (err, portTaken) => {
-        if (portTaken) this.#rebind = null;
+        if (portTaken) this.#carry.rebind = null;
         if (socket === this.#socket) this.#failure ??= err;
       },
       close: () => this.#onClose(socket),
@@ -176,7 +184,7 @@ export class MemcachedConnection extends EventEmitter {
   #onConnect(socket: Socket): void {
     if (socket !== this.#socket) return;
     this.#phase = 'handshake';
-    this.#opening = new Opening(socket, this.#openingHost, this.#stale);
+    this.#opening = new Opening(socket, this.#openingHost);
   }
 
   #ready(): void {
@@ -218,7 +226,7 @@ export class MemcachedConnection extends EventEmitter {
       return;
     }
     if (socket !== this.#socket || this.#phase !== 'connected') return; // settled, closed or destroyed meanwhile
-    if (this.#queue.inFlight > 0) this.#clock.progress();
+    if (this.#busy > 0) this.#clock.progress();
     else this.#clock.stop();
     this.#pump();
   }
@@ -229,6 +237,10 @@ export class MemcachedConnection extends EventEmitter {
       return;
     }
     if (this.#phase !== 'connected') return; // destroyed or closed by a callback mid-chunk
+    if (this.#asking !== null) {
+      if (this.#asking.reply(reply)) this.#asking = null;
+      return;
+    }
     const outcome = this.#queue.reply(reply);
     if (outcome === null) return;
     this.#clock.outageOver(); // the server took a whole batch
@@ -239,7 +251,7 @@ export class MemcachedConnection extends EventEmitter {
 
   #onSocketDrain(socket: Socket): void {
     if (socket !== this.#socket) return;
-    if (this.#queue.inFlight > 0) this.#clock.progress(); // our bytes moved
+    if (this.#busy > 0) this.#clock.progress(); // our bytes moved
     this.#pump();
   }
 
@@ -250,7 +262,7 @@ export class MemcachedConnection extends EventEmitter {
       socket.destroy(err);
       return;
     }
-    if (this.#phase === 'connected' && this.#queue.inFlight > 0) this.#rebind = boundAt(socket) ?? this.#rebind;
+    if (this.#phase === 'connected' && this.#queue.inFlight > 0) this.#carry.rebind = boundAt(socket) ?? this.#carry.rebind;
     abandon(socket);
   }
 
@@ -258,6 +270,7 @@ export class MemcachedConnection extends EventEmitter {
     if (socket !== this.#socket) return;
     this.#socket = null;
     this.#clock.stop();
+    this.#asking = this.#asking?.fail(this.#failure ?? new SocketError(`${this.label} closed the connection`, { server: this.label })) ?? null;
     if (this.#phase === 'closed') {
       this.#end.resolve();
       return;
@@ -267,7 +280,7 @@ export class MemcachedConnection extends EventEmitter {
     this.#failure = null;
     const wasConnected = this.#phase === 'connected';
     // Its writes may still be applied by the server: the next socket waits until it is gone.
-    if (wasConnected && this.#queue.inFlight > 0) this.#stale.push(this.#opening?.self ?? null);
+    if (wasConnected && this.#queue.inFlight > 0) this.#carry.stale.push(this.#opening?.self ?? null);
     this.#opening = null;
     // Unacknowledged batches are the queue's head, in send order: they become pending again.
     const inFlight = this.#queue.requeue();

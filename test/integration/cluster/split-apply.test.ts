@@ -2,17 +2,18 @@
  * The multi-host loader's data stages (issue #14), on real memcached and real files: split a file
  * into a spool, apply every lane, and memcached holds what the oracle and the single-host loader
  * say; split is idempotent and refuses other options; a lane whose ownership is lost stops; a node
- * that is down fails its lane with an error naming it.
+ * that is down fails its lane with an error naming it; an apply opens one socket to its node.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { applySegment, fileVerdict, readManifest, removeSpool, splitFile, spoolFolder, type ApplyResult, type SplitManifest } from '../../../src/cluster/stages.js';
+import { applySegment, fileVerdict, readManifest, removeSpool, splitFile, spoolFolder, type ApplyResult, type NodeFence, type NodeIdentity, type SplitManifest } from '../../../src/cluster/stages.js';
 import { resolveOptions, type RunOptions } from '../../../src/config/options.js';
 import { generateLogs } from '../../../src/generate/index.js';
 import { load } from '../../../src/index.js';
 import { stats } from '../../../src/memcached/admin.js';
+import type { ConnIdentity } from '../../../src/memcached/handshake.js';
 import { readValues } from '../../helpers/check.js';
 import { refusedAddress, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles, TYPES } from '../../helpers/oracle.js';
@@ -174,6 +175,57 @@ test('a node that is down fails its lane with an error naming it; the other lane
     assert.equal(other.error, null);
     const v = fileVerdict(m, [r, other]);
     assert.equal(v.outcome, 'failed_load');
+  } finally {
+    await Promise.all(nodes.map((s) => s.stop()));
+  }
+});
+
+test('an apply opens one connection to its node: the baseline, the fence and the after-reading go over it (issue #18 item 1)', async () => {
+  const nodes = await startServers(5);
+  try {
+    const dir = scratch.copy('one-socket');
+    const spool = join(scratch.root, 'spool-one-socket');
+    const file = pendingFiles(dir)[0]!;
+    const opts = optionsFor(nodes, { failOnEvictions: true });
+    const m = await splitFile(file, spool, opts);
+    const lane = m.lanes[4]!;
+    const node = nodes[4]!;
+    // The fence's side, in memory: what the apply hands it, and when.
+    const told: string[] = [];
+    const recorded: (ConnIdentity | null)[] = [];
+    let seen: NodeIdentity | null = null;
+    const fence: NodeFence = {
+      async earlier(n) {
+        told.push('earlier');
+        seen = n;
+        return [];
+      },
+      async record(self) {
+        told.push('record');
+        recorded.push(self);
+      },
+      async passed() {},
+      async release() {
+        told.push('release');
+      },
+    };
+    const total = async () => Number((await stats(node.address))['total_connections']);
+    const before = await total();
+    const r = await applySegment(m, lane.server, opts, always, { fence });
+    // The reading after counts its own socket, as the one before did.
+    const opened = (await total()) - before - 1;
+    assert.equal(r.error, null, r.error?.message);
+    assert.equal(r.acknowledged, lane.records);
+    assert.equal(opened, 1, 'one socket for the whole apply (it was three: stats before, the sets, stats after)');
+    assert.deepEqual(told, ['earlier', 'record', 'release'], 'earlier holders read, the socket recorded before its first set, released after');
+    assert.equal(recorded.length, 1);
+    assert.ok(recorded[0] !== null, 'the node listed the socket');
+    const s = await stats(node.address);
+    const read = seen as NodeIdentity | null;
+    assert.equal(read?.pid, s['pid'], 'the fence got the node as the connection\'s `stats` told it');
+    assert.equal(r.node?.pid, s['pid'], 'the after-reading came back');
+    assert.equal(r.evictions, 0);
+    assert.equal(Number(s['cmd_set']), lane.records, 'every set reached the node once');
   } finally {
     await Promise.all(nodes.map((s) => s.stop()));
   }

@@ -3,7 +3,8 @@
  * server: the write gate (the old holder's lease) is asked before every write, resends included,
  * and once closed the socket is reset and nothing more is written; `fenceFirst` holds back the
  * first set while the server still lists an earlier holder's connection, and fails with the
- * connection named once the retry budget is spent; `beforeWrites` runs before the first set.
+ * connection named once the retry budget is spent; `beforeWrites` runs before the first set;
+ * `onStats` is told the first socket's own `stats` and what it names is fenced the same way.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseExpiredError } from '../../../src/errors.js';
 import type { ConnIdentity } from '../../../src/memcached/handshake.js';
-import { defaultReply, type FakeServer } from '../../helpers/fake-server.js';
+import { defaultReply, type FakeCommand, type FakeConnection, type FakeServer } from '../../helpers/fake-server.js';
 import { batch, keysOf, rig, tags } from '../../helpers/connection-rig.js';
 
 type Cause = Error & { code?: string; cause?: Error & { code?: string } };
@@ -146,6 +147,64 @@ describe('fenceFirst (the new holder: nothing written while an earlier holder is
     assert.match((outcomes[0]?.error as Cause).message, /redis said no/);
     assert.ok(calls >= 1);
     assert.deepEqual(server.commands.filter((c) => c.name === 'ms'), []);
+  });
+});
+
+/** defaultReply, and a plain `stats` answered as memcached would, in part. */
+const withStats = (cmd: FakeCommand, conn: FakeConnection): void => {
+  if (cmd.name === 'other' && cmd.line === 'stats') conn.write(`STAT pid 7\r\nSTAT uptime ${10 + conn.index}\r\nEND\r\n`);
+  else defaultReply(cmd, conn);
+};
+
+describe('onStats and stats() (the cluster\'s apply: its node\'s counters over its own connection, issue #18 item 1)', () => {
+  it('the first socket asks `stats` first; the sockets onStats names are fenced before any set', async (t) => {
+    const r0 = await rig(t, withStats);
+    const other = await foreign(r0.server);
+    t.after(() => other.socket.destroy());
+    const told: (Readonly<Record<string, string>> | null)[] = [];
+    const { conn, server, outcomes } = await rigOn(t, r0.server, {
+      responseTimeoutMs: 2000,
+      onStats: async (stats) => {
+        told.push(stats);
+        await sleep(50); // Redis, read after the reply
+        return [other.id];
+      },
+    });
+    conn.send(batch(0));
+    await server.waitFor(() => told.length === 1, 2000, 'onStats');
+    // The server's second socket (the foreign one is its first) answers uptime 11.
+    assert.deepEqual(told[0], { pid: '7', uptime: '11' }, 'told the reply of the socket\'s own `stats`');
+    await sleep(200);
+    assert.deepEqual(server.connections[1]!.keys, [], 'no set while the socket onStats named is listed');
+    other.socket.destroy();
+    await server.waitFor(() => outcomes.length === 1, 3000, 'the batch');
+    assert.equal(outcomes[0]?.delivered, true);
+    assert.deepEqual(server.connections[1]!.commands.filter((c) => c.name === 'other').map((c) => (c as { line: string }).line), ['stats'], '`stats` once, before the handshake');
+    assert.equal(told.length, 1);
+  });
+
+  it('stats() asks over the open socket once everything has settled; null while batches are queued', async (t) => {
+    const r = await rig(t, withStats, { onStats: async () => [] });
+    r.conn.send(batch(0));
+    assert.equal(r.conn.stats(), null, 'not while a batch is queued');
+    await r.until(1);
+    const asked = r.conn.stats();
+    assert.ok(asked !== null);
+    assert.deepEqual(await asked, { pid: '7', uptime: '10' });
+    assert.equal(r.server.connections.length, 1, 'no other socket');
+    await r.conn.close();
+  });
+
+  it('a socket lost while stats() waits rejects it', async (t) => {
+    const r = await rig(t, (cmd, conn) => {
+      if (cmd.name === 'other' && cmd.line === 'stats') conn.socket.destroy();
+      else defaultReply(cmd, conn);
+    });
+    r.conn.send(batch(0));
+    await r.until(1);
+    const asked = r.conn.stats();
+    assert.ok(asked !== null);
+    await assert.rejects(asked);
   });
 });
 
