@@ -83,8 +83,11 @@ export class EncodeStage {
     return this.#inHand < this.#maxInHand;
   }
 
-  /** Hands one item of `file` on, under the next sequence number. */
-  submit(file: FileTally, item: ChunkItem): void {
+  /**
+   * Hands one item of `file` on, under the next sequence number. `sample`: its rejected lines are
+   * described for the log; false once the file's log has all the samples it takes (file-log.ts).
+   */
+  submit(file: FileTally, item: ChunkItem, sample = true): void {
     const seq = this.#nextSeq++;
     if (item.kind === 'too_long') {
       this.#sequencer.put(seq, { kind: 'too_long', file, blank: item.blank, bytes: item.bytes });
@@ -92,7 +95,7 @@ export class EncodeStage {
     }
     this.#inHand++;
     this.#chunkFiles.set(seq, file);
-    this.#encoder.submit(seq, item.buf);
+    this.#encoder.submit(seq, item.buf, sample);
   }
 
   /** The end of `file`, after all its chunks (`error`: why reading stopped early). */

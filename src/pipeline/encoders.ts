@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { WorkerError } from '../errors.js';
 import { BufferPool, FRAME_BUFFER_MIN_BYTES } from './buffer-pool.js';
-import type { ChunkResult, EncodeSettings } from './chunk-types.js';
+import { unsampled, type ChunkResult, type EncodeSettings } from './chunk-types.js';
 import { encodeChunk } from './encode-chunk.js';
 import type { ChunkReply, ChunkRequest } from './worker.js';
 
@@ -13,7 +13,8 @@ const FRAME_POOL_MAX = 64;
 
 /** Where chunks get parsed and encoded: the main thread (--workers 0) or a pool of threads. */
 export interface ChunkEncoder {
-  submit(seq: number, buf: Uint8Array): void;
+  /** `sample`: rejected lines are described (false once their file's log has all its samples). */
+  submit(seq: number, buf: Uint8Array, sample?: boolean): void;
   /** A frame buffer the connections are done with (its batch has an outcome), for reuse. */
   recycle(frames: ArrayBuffer): void;
   close(): Promise<void>;
@@ -22,17 +23,19 @@ export interface ChunkEncoder {
 /** Single-threaded mode: same code, run in place; gunzip and sockets still overlap via libuv. */
 export class InlineEncoder implements ChunkEncoder {
   readonly #settings: EncodeSettings;
+  readonly #quiet: EncodeSettings;
   readonly #onResult: ResultHandler;
   readonly #frames = new BufferPool(FRAME_POOL_MAX, FRAME_BUFFER_MIN_BYTES);
   readonly #alloc = (n: number): Uint8Array => this.#frames.take(n);
 
   constructor(settings: EncodeSettings, onResult: ResultHandler) {
     this.#settings = settings;
+    this.#quiet = unsampled(settings);
     this.#onResult = onResult;
   }
 
-  submit(seq: number, buf: Uint8Array): void {
-    this.#onResult(seq, encodeChunk(buf, this.#settings, true, this.#alloc), buf.buffer as ArrayBuffer);
+  submit(seq: number, buf: Uint8Array, sample = true): void {
+    this.#onResult(seq, encodeChunk(buf, sample ? this.#settings : this.#quiet, true, this.#alloc), buf.buffer as ArrayBuffer);
   }
 
   recycle(frames: ArrayBuffer): void {
@@ -108,13 +111,13 @@ export class WorkerPool implements ChunkEncoder {
     }
   }
 
-  submit(seq: number, buf: Uint8Array): void {
+  submit(seq: number, buf: Uint8Array, sample = true): void {
     let best = 0;
     for (let i = 1; i < this.#busy.length; i++) if ((this.#busy[i] as number) < (this.#busy[best] as number)) best = i;
     this.#busy[best]++;
     // One frame buffer per position per chunk: as many spares keep the worker's pool stocked.
     const spare = this.#spare.splice(0, this.#positions);
-    const req: ChunkRequest = { seq, buf, spare };
+    const req: ChunkRequest = { seq, buf, spare, sample };
     (this.#workers[best] as Worker).postMessage(req, [buf.buffer as ArrayBuffer, ...spare]);
   }
 

@@ -127,7 +127,8 @@ export class Feed {
     await this.#room.until(() => sink.stopped(file) !== null || (this.#encode.hasRoom && !sink.full() && !this.#dryCongested));
     const stop = sink.stopped(file);
     if (stop !== null) throw stop;
-    this.#encode.submit(file, item);
+    // Samples reach the log in line order, so once a file's log is full, a later chunk's would be dropped.
+    this.#encode.submit(file, item, !this.#fileLog.full(file));
   }
 
   /** Route stage, in sequence order: the lines count into the file, the frames go to their lanes. */

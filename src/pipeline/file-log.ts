@@ -36,6 +36,11 @@ export class FileLog {
     this.#log.log('warn', `${file.path}:${line}: ${what}`, { file: file.path, line, reason, field, value, ...(bytes === undefined ? {} : { bytes }) });
   }
 
+  /** `file` has logged all the samples it takes: later ones are dropped, so need not be described. */
+  full(file: FileTally): boolean {
+    return (this.#samples.get(file) ?? 0) >= this.#cap;
+  }
+
   /**
    * Every line of `file` is counted: one line says how many samples the cap left out, so a
    * reader of the log knows the samples are not all (issue #20: the demo's 60 W lines).

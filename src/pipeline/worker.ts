@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { BufferPool, FRAME_BUFFER_MIN_BYTES } from './buffer-pool.js';
-import type { ChunkResult, EncodeSettings } from './chunk-types.js';
+import { unsampled, type ChunkResult, type EncodeSettings } from './chunk-types.js';
 import { encodeChunk } from './encode-chunk.js';
 
 export interface ChunkRequest {
@@ -12,6 +12,8 @@ export interface ChunkRequest {
   readonly buf: Uint8Array;
   /** Frame buffers the main thread is done with, for this worker's pool. */
   readonly spare: readonly ArrayBuffer[];
+  /** false: the file's log has all its samples already, so no rejected line is described (encoders.ts). */
+  readonly sample: boolean;
 }
 
 export interface ChunkReply {
@@ -22,6 +24,7 @@ export interface ChunkReply {
 }
 
 const settings = workerData as EncodeSettings;
+const quiet = unsampled(settings);
 const port = parentPort;
 if (port === null) throw new Error('memc-load worker started outside a worker thread');
 // Four frames per chunk, a few chunks deep.
@@ -30,7 +33,7 @@ const alloc = (n: number): Uint8Array => frames.take(n);
 
 port.on('message', (req: ChunkRequest) => {
   for (const ab of req.spare) frames.give(ab);
-  const result = encodeChunk(req.buf, settings, true, alloc);
+  const result = encodeChunk(req.buf, req.sample ? settings : quiet, true, alloc);
   const input = req.buf.buffer as ArrayBuffer;
   const transfer: ArrayBuffer[] = [input];
   for (const f of result.frames) if (f !== null) transfer.push(f.buffer as ArrayBuffer);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChunkResult } from '../../../src/pipeline/chunk-types.js';
-import { WorkerPool } from '../../../src/pipeline/encoders.js';
+import { InlineEncoder, WorkerPool } from '../../../src/pipeline/encoders.js';
 import { encodeSettings } from '../../helpers/encode.js';
 
 const LABELS = ['10.0.0.1:1', '10.0.0.2:2', '10.0.0.3:3', '10.0.0.4:4'];
@@ -61,4 +61,23 @@ test('a pool closed with a chunk in hand, or opened without keep, is never taken
   const again = opened(true, encodeSettings({ serverLabels: LABELS, ttl: 6 }));
   assert.notEqual(again.pool, plain.pool);
   await Promise.all([after.pool.close(), again.pool.close()]);
+});
+
+test('a chunk submitted without sampling describes no rejected line, and counts the same (both encoders)', async () => {
+  const text = line(1) + 'idfa\tonly-three\tfields\n' + line(2) + 'gaid\tx\t1\t2\t3,a\n';
+  const settings = encodeSettings({ serverLabels: LABELS, maxSamples: 10 });
+  const inline: ChunkResult[] = [];
+  const enc = new InlineEncoder(settings, (_seq, result) => inline.push(result));
+  enc.submit(0, chunk(text), true);
+  enc.submit(1, chunk(text), false);
+  const p = opened(false, settings);
+  p.pool.submit(0, chunk(text), true);
+  p.pool.submit(1, chunk(text), false);
+  const pooled = (await p.next(2)).sort((a, b) => a.seq - b.seq).map((g) => g.result);
+  await p.pool.close();
+  for (const [name, [sampled, quiet]] of [['inline', inline], ['worker', pooled]] as const) {
+    assert.deepEqual(sampled?.samples.map((s) => [s.line, s.reason]), [[2, 'fields'], [4, 'apps']], `${name}: sampled`);
+    assert.deepEqual(quiet?.samples, [], `${name}: not sampled`);
+    for (const k of ['lines', 'nonBlank', 'records', 'rejected', 'appWarnings'] as const) assert.deepEqual(quiet?.[k], sampled?.[k], `${name}: ${k}`);
+  }
 });

@@ -129,3 +129,28 @@ test('feed: a file that breaks part-way routes its whole lines before the break,
   const routedKeys = routed.keys.flat().length;
   assert.ok(routedKeys > 0 && routedKeys < expectedLanes(text).flat().length, `some but not all records routed (${routedKeys})`);
 });
+
+test('feed: with chunks past a full log left undescribed, the log still has exactly the first --log-rejected samples, in line order', async () => {
+  // About one bad line per 4 KiB chunk, so the cap fills over several chunks.
+  const text: string[] = [];
+  const bad: number[] = [];
+  for (let n = 0; n < 4000; n++) {
+    if (n % 97 === 5) {
+      text.push(`idfa\tbad-${n}\tfields`);
+      bad.push(text.length);
+    } else text.push(`adid\t${id(n)}\t1.5\t2.5\t${n}`);
+  }
+  for (const workers of [0, 2]) {
+    const path = join(dir, `cap-${workers}.tsv.gz`);
+    writeFileSync(path, gzipSync(`${text.join('\n')}\n`));
+    const { tally, routed } = await feedFile(path, { workers, gunzip: 'inline', logRejected: 4 });
+    const samples = routed.warnings.filter((w) => /rejected \(fields\)/.test(w));
+    assert.deepEqual(
+      samples.map((w) => Number(/:(\d+): rejected/.exec(w)?.[1])),
+      bad.slice(0, 4),
+      `workers ${workers}: the first four bad lines, by number`,
+    );
+    assert.equal(tally.report(1, false).rejected.fields, bad.length, 'every bad line counted');
+    assert.ok(routed.warnings.some((w) => new RegExp(`${bad.length - 4} more rejected line\\(s\\) not logged`).test(w)), 'the summary counts the rest');
+  }
+});
