@@ -23,11 +23,13 @@ import { describeReject } from '../record/describe-reject.js';
 import { ParsedLine, parseLine, type LineRejectReason } from '../record/parse-line.js';
 import type { RejectReason } from '../record/reasons.js';
 import type { ChunkResult, EncodeSettings, LineSample } from './chunk-types.js';
-import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from './fast-line.js';
+import * as fastLine from './fast-line.js';
 
 // A constant of this module, not an imported binding, so that TurboFan inlines it without a
 // check per call (see fast-line.ts).
 const { writeDecimal } = decimal;
+// The same for the fast path's functions and result object, used per line.
+const { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } = fastLine;
 const SERVERS = DEVICE_TYPES.length;
 const LF = 0x0a;
 const MIN_SCRATCH = 64 * 1024;

@@ -48,6 +48,16 @@ export const FAST_MAX_LINE = 64 * 1024;
  * rest.
  */
 export const FAST_OUT_ROOM = FAST_MAX_LINE + 512;
+// `ms ` and the byte after the type, `:`, as parts of little-endian words (checked at load
+// against KEY_PREFIXES, which the general path writes).
+const MS_SPACE = 0x20736d;
+const COLON_HIGH = 0x3a000000;
+const PREFIX_BYTES = 8;
+for (const prefix of KEY_PREFIXES) {
+  if (prefix.length !== PREFIX_BYTES || prefix[0] !== 0x6d || prefix[1] !== 0x73 || prefix[2] !== 0x20 || prefix[7] !== 0x3a) {
+    throw new Error('fast-line: KEY_PREFIXES are not `ms <4-byte type>:`');
+  }
+}
 /** Digits the value's length is assumed to have when the value is placed. */
 const LEN_DIGITS = 3;
 
@@ -78,8 +88,12 @@ export function encodeCleanLine(
   flags: Uint8Array,
   maxLine: number,
 ): number {
-  const prefix = KEY_PREFIXES[type];
-  for (let k = 0; k < prefix.length; k++) out[p++] = prefix[k];
+  // `ms <type>:` in two word stores: the type's four bytes are the line's first four (peekType
+  // matched them), so no prefix table is read.
+  const typeWord = inView.getInt32(start, true);
+  view.setInt32(p, MS_SPACE | (typeWord << 24), true);
+  view.setInt32(p + 4, (typeWord >>> 8) | COLON_HIGH, true);
+  p += PREFIX_BYTES;
 
   // dev_id: key bytes up to the tab (a control byte or space stops it; only a tab is good).
   // Copying stops one byte past the longest id, so a hostile line cannot write past the room.
@@ -234,18 +248,41 @@ export function encodeCleanLine(
     out.copyWithin(headerEnd + shift, headerEnd, q);
     q += shift;
   }
-  out[p++] = 0x20;
-  let rest = valueLen;
-  for (let k = p + lenDigits - 1; k >= p; k--) {
-    out[k] = 0x30 + (rest % 10);
-    rest = (rest / 10) | 0;
+  if (lenDigits === LEN_DIGITS) {
+    // ` NNN` in one word store.
+    const hundreds = (valueLen / 100) | 0;
+    const rest = valueLen - hundreds * 100;
+    const tens = (rest / 10) | 0;
+    view.setInt32(p, 0x30303020 | (hundreds << 8) | (tens << 16) | ((rest - tens * 10) << 24), true);
+    p += 1 + LEN_DIGITS;
+  } else {
+    out[p++] = 0x20;
+    let rest = valueLen;
+    for (let k = p + lenDigits - 1; k >= p; k--) {
+      out[k] = 0x30 + (rest % 10);
+      rest = (rest / 10) | 0;
+    }
+    p += lenDigits;
   }
-  p += lenDigits;
-  for (let k = 0; k < flags.length; k++) out[p++] = flags[k];
+  // The flags are the same for every line of a run: as one word when they are four bytes (` q\r\n`).
+  if (flags !== lastFlags) rememberFlags(flags);
+  if (flagsWord4) view.setInt32(p, flagsWord, true);
+  else for (let k = 0; k < flags.length; k++) out[p + k] = flags[k];
   out[q++] = 0x0d;
   out[q++] = 0x0a;
   fastResult.end = q;
   return i + 1;
+}
+
+// The flags last seen, and as a little-endian word when they are four bytes long.
+let lastFlags: Uint8Array | null = null;
+let flagsWord = 0;
+let flagsWord4 = false;
+
+function rememberFlags(flags: Uint8Array): void {
+  lastFlags = flags;
+  flagsWord4 = flags.length === 4;
+  flagsWord = flagsWord4 ? flags[0] | (flags[1] << 8) | (flags[2] << 16) | (flags[3] << 24) : 0;
 }
 
 /**
