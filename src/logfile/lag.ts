@@ -7,7 +7,7 @@ import { selectPending } from './pending.js';
 /** The folder's lag now: what a run of `pattern` would load, and the files it has marked done (one listing). */
 export async function readLag(pattern: string, loadLate: boolean, nowMs = Date.now()): Promise<Lag> {
   const selection = await selectPending(pattern, loadLate);
-  return lagOf(selection.load, selection.done, nowMs);
+  return lagOf(selection.load, selection.done, nowMs, selection.notLoaded.length);
 }
 
 /** The run's report with the folder's lag as the run left it; a folder that cannot be read leaves it null (the run has said why). */

@@ -29,6 +29,11 @@ export interface Lag {
   readonly oldestPending: LagFile | null;
   /** The newest file marked done; null when none is. */
   readonly newestDone: LagFile | null;
+  /**
+   * Pending files a run leaves out (late, a name that is not UTF-8, a dangling link): not lag, as
+   * they wait for the operator, but counted, so that "nothing pending" is never said while one waits.
+   */
+  readonly heldBack: number;
 }
 
 const STAMP = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})/;
@@ -46,7 +51,7 @@ export function fileTime(path: string): number | null {
 }
 
 /** The pure part: the lag of these pending and done paths at `nowMs`. Names without a timestamp are left out. */
-export function lagOf(pending: readonly string[], done: readonly string[], nowMs: number): Lag {
+export function lagOf(pending: readonly string[], done: readonly string[], nowMs: number, heldBack = 0): Lag {
   const stamped = (paths: readonly string[]) =>
     paths.flatMap((file) => {
       const t = fileTime(file);
@@ -62,12 +67,17 @@ export function lagOf(pending: readonly string[], done: readonly string[], nowMs
     pending: p.length,
     oldestPending: oldest === null ? null : age(oldest),
     newestDone: newest === null ? null : age(newest),
+    heldBack,
   };
 }
 
 /** One line for people: `oldest pending 20170929000300.tsv.gz, 2m 5s behind; newest done 20170929000200.tsv.gz, 3m 5s ago`. */
 export function describeLag(lag: Lag): string {
-  const pending = lag.oldestPending === null ? 'nothing pending' : `oldest pending ${basename(lag.oldestPending.file)}, ${duration(lag.oldestPending.ageSeconds)} old (${lag.pending} pending)`;
+  const waiting = lag.heldBack > 0 ? ` (${lag.heldBack} more held back for the operator: late or unreadable)` : '';
+  const pending =
+    lag.oldestPending === null
+      ? `nothing pending${waiting}`
+      : `oldest pending ${basename(lag.oldestPending.file)}, ${duration(lag.oldestPending.ageSeconds)} old (${lag.pending} pending)${waiting}`;
   const done = lag.newestDone === null ? 'no file done yet' : `newest done ${basename(lag.newestDone.file).replace(/^\./, '')}, ${duration(lag.newestDone.ageSeconds)} old`;
   return `${pending}; ${done}`;
 }

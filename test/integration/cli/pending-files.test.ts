@@ -129,6 +129,10 @@ describe('pending files on one host', { concurrency: true }, () => {
       [basename(f1), 'failed_load', false, doneF2],
       [basename(f3), 'succeeded', true, null],
     ]);
+    // The late file waits for the operator: not lag, but the run never says a bare "nothing pending".
+    assert.equal((json as unknown as { lag: { pending: number; heldBack: number } }).lag.heldBack, 1);
+    assert.equal((json as unknown as { lag: { pending: number } }).lag.pending, 0);
+    assert.match(run.stderr, /Lag: nothing pending \(1 more held back for the operator: late or unreadable\)/);
     await checkServers(s.map((x) => x.address), expectFrom([dataset[0]!, dataset[2]!, dataset[3]!]));
 
     const anyway = await runCli([...args, '--load-late']);

@@ -32,12 +32,13 @@ test('lagOf: the oldest pending and the newest done by the minutes in their name
     pending: 2,
     oldestPending: { file: '/a/20170929000300.tsv.gz', ageSeconds: 420 },
     newestDone: { file: '/b/.20170929000200.tsv.gz', ageSeconds: 480 },
+    heldBack: 0,
   });
 });
 
 test('lagOf: nothing pending is no lag; no file done is null; a name in the future is 0 s old, not negative', () => {
   const now = Date.UTC(2017, 8, 29, 0, 0, 0);
-  assert.deepEqual(lagOf([], [], now), { at: '2017-09-29T00:00:00.000Z', pending: 0, oldestPending: null, newestDone: null });
+  assert.deepEqual(lagOf([], [], now), { at: '2017-09-29T00:00:00.000Z', pending: 0, oldestPending: null, newestDone: null, heldBack: 0 });
   assert.deepEqual(lagOf(['/l/20170929000100.tsv.gz'], [], now).oldestPending, { file: '/l/20170929000100.tsv.gz', ageSeconds: 0 });
 });
 
@@ -53,6 +54,11 @@ test('describeLag and duration: one line for people, two largest units', () => {
     'oldest pending 20170929000300.tsv.gz, 7m old (2 pending); newest done 20170929000200.tsv.gz, 8m old',
   );
   assert.equal(describeLag(lagOf([], [], now)), 'nothing pending; no file done yet');
+  // A late file waits for the operator: not lag, but never "nothing pending" without a word.
+  assert.equal(
+    describeLag(lagOf([], ['/l/.20170929000200.tsv.gz'], now, 1)),
+    'nothing pending (1 more held back for the operator: late or unreadable); newest done 20170929000200.tsv.gz, 8m old',
+  );
 });
 
 test('the run report carries the lag: in the JSON report (schema-checked) and under the summary table, wrapped to the terminal', () => {
