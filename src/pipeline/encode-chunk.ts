@@ -184,7 +184,7 @@ function encodeLines(
         let out = scratch[type];
         const p = used[type];
         if (out.length - p < fastRoom) out = grow(type, p, fastRoom, hint);
-        const next = encodeCleanLine(input, inView, start, type, out, views[type], p, flags, maxFastLine);
+        const next = encodeCleanLine(input, inView, start, out, views[type], p, flags, maxFastLine);
         if (next >= 0) {
           used[type] = fastResult.end;
           records[type]++;

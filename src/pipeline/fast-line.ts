@@ -70,7 +70,7 @@ let coordEnd = 0;
 
 /**
  * Encode the line starting at `input[start]` (`inView`: a DataView over exactly `input`'s bytes),
- * whose device type `peekType` found to be `type`, into `out` at `p`, if it is clean. `input` must hold a `\n` at or after `start + 4` (the caller
+ * whose device type `peekType` found, into `out` at `p`, if it is clean. `input` must hold a `\n` at or after `start + 4` (the caller
  * only calls for lines before the chunk's last newline), `out` must have FAST_OUT_ROOM +
  * flags.length bytes free after `p`, and `view` is a DataView over `out`; lines longer than
  * `maxLine` (at most FAST_MAX_LINE) bytes before their newline are declined. Returns the position
@@ -81,7 +81,6 @@ export function encodeCleanLine(
   input: Buffer,
   inView: DataView,
   start: number,
-  type: number,
   out: Uint8Array,
   view: DataView,
   p: number,

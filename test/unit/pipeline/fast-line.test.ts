@@ -26,7 +26,7 @@ function taken(line: string, maxLine = FAST_MAX_LINE, ttl = 0): boolean {
   const type = peekType(input, 0);
   if (type < 0) return false;
   const out = new Uint8Array(FAST_OUT_ROOM + 64);
-  const next = encodeCleanLine(input, new DataView(input.buffer, input.byteOffset, input.byteLength), 0, type, out, new DataView(out.buffer), 0, metaSetFlags(ttl), maxLine);
+  const next = encodeCleanLine(input, new DataView(input.buffer, input.byteOffset, input.byteLength), 0, out, new DataView(out.buffer), 0, metaSetFlags(ttl), maxLine);
   if (next < 0) return false;
   assert.equal(next, input.length, 'a taken line ends after its newline');
   assert.ok(fastResult.end > 0);
