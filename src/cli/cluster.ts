@@ -17,7 +17,7 @@ import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { enqueue } from '../queue/enqueue.js';
 import { defaultSpool } from '../queue/plan.js';
 import { Queues } from '../queue/queues.js';
-import { connectRedis, watchRedis } from '../queue/redis.js';
+import { connectRedis, redisLabel, watchRedis } from '../queue/redis.js';
 import { liveWorkers, planSettled, readStatus, type Status } from '../queue/status.js';
 import { describeLag } from '../report/lag.js';
 import { clusterHelp, type ClusterCommand } from './cluster-args.js';
@@ -135,15 +135,11 @@ async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, v
     // A plan with no worker alive waits for ever: say so while waiting, not never.
     if ((await liveWorkers(queues)) > 0) idleSince = performance.now();
     else if (performance.now() - idleSince >= c.warnIdleMs) {
-      logger.log('warn', `no worker alive for ${Math.round(c.warnIdleMs / 1000)} s: ${plan === null ? 'the plan' : `plan ${plan}`} waits; start one: memc-load worker --redis ${redactUrl(c.redis.url)}`);
+      logger.log('warn', `no worker alive for ${Math.round(c.warnIdleMs / 1000)} s: ${plan === null ? 'the plan' : `plan ${plan}`} waits; start one: memc-load worker --redis ${redisLabel(c.redis.url)}`);
       idleSince = performance.now();
     }
     await sleep(250);
   }
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//');
 }
 
 async function runStatus(queues: Queues, json: boolean): Promise<number> {

@@ -18,18 +18,7 @@ import { FolderLockedError } from '../errors.js';
 import { acquireFolderLock, LOCK_FILE, patternFolder, RETRY_HINT, selfHolder, type FolderLock, type PlanCheck, type PlanRef } from '../logfile/folder-lock.js';
 import { inFlight, readPlan, underEnqueueLock, type Plan } from './plan.js';
 import { Queues } from './queues.js';
-import { connectRedis } from './redis.js';
-
-/** The URL a lock file and messages show: never the password. */
-export function redisLabel(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
-}
+import { connectRedis, redisLabel } from './redis.js';
 
 export function planRef(plan: Pick<Plan, 'id' | 'created'>, redisUrl: string): PlanRef {
   return { id: plan.id, created: plan.created, redis: redisLabel(redisUrl) };

@@ -63,6 +63,17 @@ export async function connectRedis(s: RedisSettings): Promise<Redis> {
   }
 }
 
+/** The URL a lock file and messages show: never the password. */
+export function redisLabel(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
 /** `host:port` of a Redis URL, for messages (never its password). */
 export function redisWhere(url: string): string {
   try {

@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { resolveOptions } from '../../../src/config/options.js';
 import { acquireFolderLock, describeStale, judge, LOCK_FILE, selfHolder, type PlanRef } from '../../../src/logfile/folder-lock.js';
 import { withFolderLock } from '../../../src/pipeline/run-lock.js';
-import { redisLabel } from '../../../src/queue/plan-lock.js';
+import { redisLabel } from '../../../src/queue/redis.js';
 import { summarize } from '../../../src/report/run-report.js';
 import { freePort } from '../../helpers/memcached.js';
 import { folderMaker } from '../../helpers/scratch.js';
