@@ -121,3 +121,18 @@ test('the docs section names both builds and every failed run', () => {
   assert.match(md, /\| memc-load \(default\) \| head abc1234 \| 2\.00 \| 2\.00 \| 500,000 \| 120 \| 0\.10 \| FAILED 1\/1 \|/);
   assert.match(md, /- \*\*FAILED memc-load \(default\), head run 1\*\*: 1 file\(s\) not marked done/);
 });
+
+test('bench:doc puts the section between the machine and the method, and leaves it out without a comparison', async () => {
+  const { render } = await import('../../../bench/doc.js');
+  const { repoRoot } = await import('../../helpers/paths.js');
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const latest = JSON.parse(readFileSync(join(repoRoot(), 'bench', 'results', 'latest.json'), 'utf8'));
+  const compared = result([run('default', 'base', 0, 2, 2), run('default', 'head', 0, 1.5, 1.5)]);
+  const md = render(latest, 'the log', compared);
+  const at = (s: string): number => md.indexOf(s);
+  assert.ok(at('### Machine and settings') >= 0 && at('### Machine and settings') < at('## Before and after: 3af792f → abc1234'), md);
+  assert.ok(at('## Before and after') < at('## Method'));
+  assert.ok(at('the log') > at('## Optimisation log'));
+  assert.equal(render(latest, 'the log').includes('## Before and after'), false);
+});
