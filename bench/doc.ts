@@ -1,13 +1,16 @@
 /**
  * `npm run bench:doc`: docs/benchmarks.md from bench/results/latest.json (written by
  * `npm run bench`). The "Optimisation log" between its markers is kept from the current
- * docs/benchmarks.md: whoever makes a speed change records its before/after there.
+ * docs/benchmarks.md: whoever makes a speed change records its before/after there. The "Before
+ * and after" section comes from compare.json beside the results (`npm run bench:compare`), so
+ * it stays when the main table is regenerated, until a new comparison replaces it.
  *
  *   node dist/bench/doc.js [results.json] [out.md]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { repoRoot } from '../test/helpers/paths.js';
+import { COMPARE_VERSION, compareSection, type CompareResult } from './lib/before-after.js';
 import {
   FLOOR_HEADERS,
   floorCells,
@@ -47,7 +50,7 @@ export function keptLog(existing: string | null): string {
 
 const n = (x: number): string => x.toLocaleString('en');
 
-export function render(r: BenchResult, log: string): string {
+export function render(r: BenchResult, log: string, compared: CompareResult | null = null): string {
   const m = r.machine;
   const d = r.dataset;
   const f = r.floor;
@@ -143,6 +146,7 @@ export function render(r: BenchResult, log: string): string {
   out.push(`- servers: 4 × \`memcached -t 1 -m ${r.memcached.memoryMb}\`, restarted${r.memcached.warm ? ' and warmed' : ''} before every timed run`);
   out.push(`- settings: ${Object.entries(r.settings).map(([k, v]) => `\`${k}=${Array.isArray(v) ? v.join(',') : String(v)}\``).join(' ')}`);
   out.push('');
+  if (compared) out.push(compareSection(compared));
   out.push('## Method');
   out.push('');
   out.push(
@@ -163,6 +167,8 @@ export function render(r: BenchResult, log: string): string {
       '- **Check after every timed run.** A sample of keys spread over all files is read back with `mg` and compared byte for byte with the value of the last line naming each key; the servers\' `curr_items` must equal the distinct keys, `cmd_set` must have grown by exactly the record count and `total_items` by at least it (memcached\'s slab rebalancer may relink a moved item, which counts as one more; such a surplus is shown as a note), and nothing may be evicted. For memc-load also: exit status 0, its own counts equal to the oracle\'s, every file marked done. Any miss marks the row FAILED.',
       '- **Other work on the machine** is measured, not hidden: the *others* column, and the load averages. `WAIT_QUIET_S=60` makes each timed run wait (up to that long) until other processes use less than `QUIET_CORES` (0.3) cores.',
       '- **Repeat** with `RUNS=3` for medians and ranges; the runs go round the configurations in turn (default, `--workers 0`, `1`, …, then again), so a drift in the machine\'s speed falls on every row alike; `QUICK=1` is a smoke run; `LOADER_ARGS=\'--batch-bytes 4194304\' WORKERS=none SKIP_BASELINE=1 SKIP_SCALING=1` is a quick A/B of one loader setting against the floor. Settings are environment variables, listed at the top of `bench/lib/settings.ts`. `MICRO=1` also runs `bench/micro/*.bench.js`, each in its own process.',
+      '- **Before and after.** `npm run bench:compare -- --base <git-ref>` (`--help` for the rest) runs the chosen rows (default: the default row and the cluster row) for two builds of the loader: the ref, exported with `git archive` into `bench/.cache/builds/<commit>`, given node_modules (a link to this tree\'s when the two package-lock.json match, else `npm ci`) and built (`npm run build`, and the native addon when it has one), and this tree (or `--head <git-ref>`). ' +
+        'The runs alternate base, head, base, head, … (`RUNS` each), on the same servers and data, by the same steps and checks as the main table; only the bin differs, the generator, the oracle and the harness are this tree\'s. It writes `bench/results/compare.json`, which `npm run bench:doc` renders as the *Before and after* section above, kept when the main table is regenerated, until the next comparison. Settings as for `npm run bench` (`FILES`, `LINES`, `RUNS`, `WAIT_QUIET_S`, …); at least `RUNS=2` for a spread.',
       '- **Instructions, not seconds.** `npm run bench:instructions` counts the encoder\'s instructions per line with valgrind (callgrind): the same build gives the same count within ~0.3%, where timings on this shared machine vary by 10–15%. It is the yardstick for changes to the hot loop; compare builds by running it on each.',
     ].join('\n'),
   );
@@ -188,6 +194,15 @@ if (isMain) {
     process.exit(1);
   }
   const existing = existsSync(output) ? readFileSync(output, 'utf8') : null;
-  writeFileSync(output, render(result, keptLog(existing)));
+  const comparePath = join(dirname(input), 'compare.json');
+  let compared: CompareResult | null = null;
+  if (existsSync(comparePath)) {
+    compared = JSON.parse(readFileSync(comparePath, 'utf8')) as CompareResult;
+    if (compared.version !== COMPARE_VERSION) {
+      process.stderr.write(`bench:doc: ${comparePath} has format version ${compared.version}, this script reads ${COMPARE_VERSION}\n`);
+      process.exit(1);
+    }
+  }
+  writeFileSync(output, render(result, keptLog(existing), compared));
   process.stdout.write(`written: ${output}\n`);
 }

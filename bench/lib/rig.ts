@@ -110,12 +110,13 @@ export class Rig {
 
   /**
    * One timed run of the real bin on `ds` with `args`, then the check; into `on` (other servers,
-   * such as pools, with their warming frames) instead of the rig's four.
+   * such as pools, with their warming frames) instead of the rig's four. `bin`: another build's
+   * bin/memc-load.js (bench/before-after.ts), judged by this harness's checks.
    */
-  async loader(ds: Dataset, args: readonly string[], on?: { servers: Servers; ms: Buffer[]; md: Buffer[] }): Promise<Sample> {
+  async loader(ds: Dataset, args: readonly string[], on?: { servers: Servers; ms: Buffer[]; md: Buffer[] }, bin = BIN): Promise<Sample> {
     const servers = on?.servers ?? this.servers;
     const before = await this.freshServers(servers, on?.ms, on?.md);
-    const { m, around, problems } = await this.runBin(ds, servers.cliArgs(), args, () => 0, servers);
+    const { m, around, problems } = await this.runBin(ds, servers.cliArgs(), args, () => 0, servers, bin);
     const check = await verify(servers, ds.expect, before, problems);
     return measuredSample(m, around, check, check.problems);
   }
@@ -131,13 +132,14 @@ export class Rig {
     args: readonly string[],
     otherCpuS: () => number = () => 0,
     servers = this.servers,
+    bin = BIN,
   ): Promise<{ m: Measured; around: Around; problems: string[] }> {
     const dir = await this.scratch(ds);
     const logFile = join(dir, 'memc-load.log');
     try {
       const mon = await this.startWatch(servers);
       const m = await runMeasured({
-        script: BIN,
+        script: bin,
         args: ['--pattern', join(dir, '*.tsv.gz'), ...serverArgs, '--log', logFile, ...this.s.loaderArgs, ...args],
         timeoutMs: this.s.timeoutMs,
       });

@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRedis, stopAllRedis } from '../../test/helpers/redis.js';
+import { startRedis, stopAllRedis, type RedisHandle } from '../../test/helpers/redis.js';
 import { checkText, log, runLabel } from '../lib/log.js';
 import { cpuTicks, runMeasured, ticksToSeconds, vmHwmKb } from '../lib/proc.js';
 import type { Row } from '../lib/report.js';
@@ -31,41 +31,9 @@ export async function clusterRow(rig: Rig, basis: RowBasis): Promise<Row> {
     const notes: string[] = [];
     for (let i = 0; i < s.runs; i++) {
       log(`${name}${runLabel(i, s.runs)}`);
-      const before = await rig.freshServers();
-      const dir = await rig.scratch(rig.main);
-      const workers: ChildProcess[] = [];
-      try {
-        for (let w = 0; w < s.clusterWorkers; w++) {
-          workers.push(spawn(process.execPath, [BIN, 'worker', '--redis', redis.url, '--log', join(dir, `worker-${w}.log`)], { stdio: 'ignore' }));
-        }
-        await sleep(1000); // started and idle, as long-running workers are
-        const w0 = workers.map((w) => cpuTicks(w.pid as number));
-        const r0 = cpuTicks(redis.pid);
-        const mon = await rig.startWatch();
-        const m = await runMeasured({
-          script: BIN,
-          args: ['enqueue', '--redis', redis.url, '--pattern', join(dir, '*.tsv.gz'), ...rig.servers.cliArgs(), ...s.loaderArgs, '--wait'],
-          timeoutMs: s.timeoutMs,
-        });
-        const workerCpuS = ticksToSeconds(workers.reduce((n, w, j) => n + cpuTicks(w.pid as number) - (w0[j] as number), 0));
-        const redisCpuS = ticksToSeconds(cpuTicks(redis.pid) - r0);
-        const hwmKb = Math.max(...workers.map((w) => vmHwmKb(w.pid as number) ?? 0));
-        const cpuMs = m.cpuMs + workerCpuS * 1000;
-        const around = mon.end(cpuMs / 1000 + redisCpuS);
-        const problems: string[] = [];
-        if (m.exitCode !== 0) problems.push(`enqueue --wait exit status ${m.exitCode ?? m.signal}: ${m.stderr.trim().slice(-300)}`);
-        const pending = readdirSync(dir).filter((n) => n.endsWith('.tsv.gz') && !n.startsWith('.'));
-        if (pending.length > 0) problems.push(`${pending.length} file(s) not marked done: ${pending.join(', ')}`);
-        if (existsSync(join(dir, '.memc-load-spool')) && readdirSync(join(dir, '.memc-load-spool')).length > 0) problems.push('the spool was not emptied');
-        const check = await verify(rig.servers, rig.main.expect, before, problems);
-        const smp = measuredSample({ ...m, cpuMs, maxRssKb: hwmKb }, around, check, check.problems);
-        log(`  ${smp.wallS.toFixed(2)} s wall, ${smp.cpuS?.toFixed(2)} s CPU (workers ${workerCpuS.toFixed(2)}, enqueue ${(m.cpuMs / 1000).toFixed(2)}, redis ${redisCpuS.toFixed(2)}), ${checkText(smp.problems)}`);
-        notes.push(`run ${i + 1}: workers ${workerCpuS.toFixed(2)} s CPU, enqueue ${(m.cpuMs / 1000).toFixed(2)} s, redis-server ${redisCpuS.toFixed(2)} s`);
-        samples.push(smp);
-      } finally {
-        await Promise.all(workers.map((w) => new Promise<void>((resolve) => (w.exitCode !== null ? resolve() : (w.once('exit', () => resolve()), w.kill('SIGTERM'))))));
-        await rm(dir, { recursive: true, force: true });
-      }
+      const run = await clusterRun(rig, redis);
+      notes.push(`run ${i + 1}: ${run.note}`);
+      samples.push(run.sample);
     }
     const picked = pickMedian(samples);
     return rowOf(basis, name, 'memc-load', { ...picked, notes: [...picked.notes, ...notes] }, {
@@ -74,5 +42,48 @@ export async function clusterRow(rig: Rig, basis: RowBasis): Promise<Row> {
     });
   } finally {
     await stopAllRedis();
+  }
+}
+
+/**
+ * One timed cluster run on `redis`: fresh servers, idle workers, `enqueue --wait` on the clock,
+ * then the check. `bin`: another build's bin/memc-load.js (bench/before-after.ts). The note
+ * splits the CPU between the workers, the enqueue and Redis.
+ */
+export async function clusterRun(rig: Rig, redis: RedisHandle, bin = BIN): Promise<{ sample: Sample; note: string }> {
+  const { s } = rig;
+  const before = await rig.freshServers();
+  const dir = await rig.scratch(rig.main);
+  const workers: ChildProcess[] = [];
+  try {
+    for (let w = 0; w < s.clusterWorkers; w++) {
+      workers.push(spawn(process.execPath, [bin, 'worker', '--redis', redis.url, '--log', join(dir, `worker-${w}.log`)], { stdio: 'ignore' }));
+    }
+    await sleep(1000); // started and idle, as long-running workers are
+    const w0 = workers.map((w) => cpuTicks(w.pid as number));
+    const r0 = cpuTicks(redis.pid);
+    const mon = await rig.startWatch();
+    const m = await runMeasured({
+      script: bin,
+      args: ['enqueue', '--redis', redis.url, '--pattern', join(dir, '*.tsv.gz'), ...rig.servers.cliArgs(), ...s.loaderArgs, '--wait'],
+      timeoutMs: s.timeoutMs,
+    });
+    const workerCpuS = ticksToSeconds(workers.reduce((n, w, j) => n + cpuTicks(w.pid as number) - (w0[j] as number), 0));
+    const redisCpuS = ticksToSeconds(cpuTicks(redis.pid) - r0);
+    const hwmKb = Math.max(...workers.map((w) => vmHwmKb(w.pid as number) ?? 0));
+    const cpuMs = m.cpuMs + workerCpuS * 1000;
+    const around = mon.end(cpuMs / 1000 + redisCpuS);
+    const problems: string[] = [];
+    if (m.exitCode !== 0) problems.push(`enqueue --wait exit status ${m.exitCode ?? m.signal}: ${m.stderr.trim().slice(-300)}`);
+    const pending = readdirSync(dir).filter((n) => n.endsWith('.tsv.gz') && !n.startsWith('.'));
+    if (pending.length > 0) problems.push(`${pending.length} file(s) not marked done: ${pending.join(', ')}`);
+    if (existsSync(join(dir, '.memc-load-spool')) && readdirSync(join(dir, '.memc-load-spool')).length > 0) problems.push('the spool was not emptied');
+    const check = await verify(rig.servers, rig.main.expect, before, problems);
+    const sample = measuredSample({ ...m, cpuMs, maxRssKb: hwmKb }, around, check, check.problems);
+    log(`  ${sample.wallS.toFixed(2)} s wall, ${sample.cpuS?.toFixed(2)} s CPU (workers ${workerCpuS.toFixed(2)}, enqueue ${(m.cpuMs / 1000).toFixed(2)}, redis ${redisCpuS.toFixed(2)}), ${checkText(sample.problems)}`);
+    return { sample, note: `workers ${workerCpuS.toFixed(2)} s CPU, enqueue ${(m.cpuMs / 1000).toFixed(2)} s, redis-server ${redisCpuS.toFixed(2)} s` };
+  } finally {
+    await Promise.all(workers.map((w) => new Promise<void>((resolve) => (w.exitCode !== null ? resolve() : (w.once('exit', () => resolve()), w.kill('SIGTERM'))))));
+    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -62,19 +62,12 @@ export async function writeResults(s: Settings, start: Start, r: Measurements): 
     machine: start.machine,
     load: { start: start.loadStart, end: loadAverage() },
     settings: {
-      FILES: s.files,
-      LINES: s.lines,
-      REPEAT: s.repeat,
-      BAD: s.bad,
-      SEED: s.seed,
+      ...dataSettings(s),
       WORKERS: s.workers,
       LOADER_ARGS: s.loaderArgs.join(' '),
       SCALES: s.skipScaling ? 'skipped' : s.scales,
       BASELINE_RECORDS: s.skipBaseline ? 'skipped' : s.baselineRecords,
-      RUNS: s.runs,
-      SAMPLE: s.sample,
-      WARM: s.warm,
-      WAIT_QUIET_S: s.waitQuietMs / 1000,
+      ...runSettings(s),
       UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] ?? 'default (4)',
     },
     dataset: {
@@ -105,8 +98,18 @@ export async function writeResults(s: Settings, start: Start, r: Measurements): 
   return failed > 0 ? 1 : 0;
 }
 
+/** The settings that make the data set, as the result records them. */
+export function dataSettings(s: Settings): Record<string, number> {
+  return { FILES: s.files, LINES: s.lines, REPEAT: s.repeat, BAD: s.bad, SEED: s.seed };
+}
+
+/** The settings of the timed runs themselves, as the result records them. */
+export function runSettings(s: Settings): Record<string, number | boolean> {
+  return { RUNS: s.runs, SAMPLE: s.sample, WARM: s.warm, WAIT_QUIET_S: s.waitQuietMs / 1000 };
+}
+
 /** Which loader was measured: BENCH_COMMIT, or the git commit, `+dirty` when src/ or bin/ differ from it. */
-function loaderRevision(): string {
+export function loaderRevision(): string {
   if (process.env['BENCH_COMMIT']) return process.env['BENCH_COMMIT'];
   try {
     const commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
