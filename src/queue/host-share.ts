@@ -17,6 +17,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from '../logfile/folder-lock.js';
 
 /** Encoder threads for one split: 0 (inline) when its share of the cores is one or less. */
 export function splitThreads(planWorkers: number, cores: number, processes: number, concurrency: number): number {
@@ -65,7 +66,7 @@ export class HostShare {
     for (const name of names) {
       const pid = Number(name);
       if (!Number.isInteger(pid) || pid <= 0) continue;
-      if (pid === this.#pid || isAlive(pid)) alive++;
+      if (pid === this.#pid || pidAlive(pid)) alive++;
       else rmSync(join(this.#dir, name), { force: true });
     }
     return Math.max(1, alive + (this.#registered ? 0 : 1));
@@ -74,16 +75,6 @@ export class HostShare {
   /** Threads for a split of a plan with `planWorkers`, this process running `concurrency` splits at once. */
   threads(planWorkers: number, concurrency: number, cores: number = availableParallelism()): number {
     return splitThreads(planWorkers, cores, this.processes(), concurrency);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive, another user's.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
