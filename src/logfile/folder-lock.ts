@@ -279,7 +279,8 @@ function parseHolder(text: string): LockHolder | null {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** A process of this host runs with `pid` (any user's). */
+export function pidAlive(pid: number): boolean {
   // No process can have a pid above the kernel's pid_max; process.kill would throw a type error
   // for it (not ESRCH), and such a lock would count as held for ever (issue #18, item 8).
   if (pid > pidMax()) return false;

@@ -37,6 +37,8 @@ export interface WorkerContext {
   readonly log: (message: string) => void;
   /** The split's samples of rejected lines, as the loader logs them (--log-rejected of the plan). */
   readonly logger: Logger;
+  /** Encoder threads for a split of a plan with this `--workers`: this process's share of the host (host-share.ts). */
+  readonly splitThreads?: (planWorkers: number) => number;
 }
 
 /** An ApplyResult as JSON can carry it (a job's return value): the error as code and message. */
@@ -78,9 +80,10 @@ export async function splitJob(ctx: WorkerContext, job: Job<SplitData>, token: s
     throw new DelayedError();
   }
   await noteTakeover(ctx, job, `split ${fileName(plan, job.data.file)}`);
-  ctx.log(`split ${fileName(plan, job.data.file)}: started`);
+  const workers = ctx.splitThreads?.(plan.options.workers) ?? plan.options.workers;
+  ctx.log(`split ${fileName(plan, job.data.file)}: started (${workers === 0 ? 'parsing inline' : `${workers} encoder thread(s)`})`);
   try {
-    const m = await splitFile(job.data.file, plan.spool, plan.options, { logger: ctx.logger });
+    const m = await splitFile(job.data.file, plan.spool, { ...plan.options, workers }, { logger: ctx.logger });
     return { lines: m.lines, records: m.records, verdict: m.verdict };
   } catch (err) {
     const reason = describe(err);

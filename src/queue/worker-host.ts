@@ -1,7 +1,8 @@
 /**
  * `memc-load worker`: one process's BullMQ Workers.
  *
- *   split   concurrency --concurrency (CPU work, in splitFile's worker threads)
+ *   split   concurrency --concurrency (CPU work, in splitFile's worker threads: this process's
+ *           share of the host's cores, host-share.ts)
  *   commit  concurrency 1 (a rename and a few Redis calls)
  *   apply-<node>, one Worker per node any plan named (read from Redis every second, so a worker
  *           started before the first enqueue picks the nodes up); each queue's global concurrency
@@ -19,6 +20,7 @@
 import { Worker, type Job } from 'bullmq';
 import type { LogFields, LogLevel } from '../report/logger.js';
 import type { AppliedFigures } from './metrics.js';
+import { HostShare } from './host-share.js';
 import { applyQueue, COMMIT_QUEUE, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
 import { applyJob, commitJob, splitJob, type WorkerContext } from './processors.js';
 import type { Queues } from './queues.js';
@@ -28,6 +30,8 @@ export interface WorkerSettings {
   readonly concurrency: number;
   /** BullMQ lockDuration: how long a silent worker keeps its jobs before others take them. */
   readonly lockMs: number;
+  /** Counts the worker processes of this host, for the split's threads (a test gives its own folder). */
+  readonly share?: HostShare;
 }
 
 export interface WorkerEvents {
@@ -48,11 +52,13 @@ export class WorkerHost {
   #closing = false;
   readonly #lastError = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
+  readonly #share: HostShare;
 
   constructor(queues: Queues, settings: WorkerSettings, events: WorkerEvents) {
     this.#queues = queues;
     this.#settings = settings;
     this.#events = events;
+    this.#share = settings.share ?? new HostShare();
   }
 
   get queueNames(): string[] {
@@ -60,11 +66,13 @@ export class WorkerHost {
   }
 
   async start(): Promise<void> {
+    this.#share.register();
     const ctx: WorkerContext = {
       queues: this.#queues,
       closing: () => this.#closing,
       log: (m) => this.#events.log('info', m),
       logger: { log: (level, message, fields) => this.#events.log(level, message, fields) },
+      splitThreads: (planWorkers) => this.#share.threads(planWorkers, this.#settings.concurrency),
     };
     this.#add(SPLIT_QUEUE, this.#settings.concurrency, (job, token) => splitJob(ctx, job, token));
     this.#add(COMMIT_QUEUE, 1, (job, token) => commitJob(ctx, job, token));
@@ -155,6 +163,7 @@ export class WorkerHost {
       await Promise.race([Promise.all(workers.map((w) => w.close())), gaveUp]);
     } finally {
       clearInterval(watchdog);
+      this.#share.unregister();
     }
   }
 }
