@@ -14,9 +14,11 @@
  * the same spool, apply rewrites its lane's segment in order, commit finds the rename done.
  *
  * stop(): Worker.close() on every Worker: no new job is taken, running ones finish (an apply
- * waiting for its split hands its lane back instead: processors.ts).
+ * waiting for its split hands its lane back instead: processors.ts); then the nodes' connections
+ * kept between applies (cluster/kept-conn.ts) are closed.
  */
 import { Worker, type Job } from 'bullmq';
+import { KeptConnections } from '../cluster/kept-conn.js';
 import type { LogFields, LogLevel } from '../report/logger.js';
 import type { AppliedFigures } from './metrics.js';
 import { applyQueue, COMMIT_QUEUE, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
@@ -48,6 +50,8 @@ export class WorkerHost {
   #closing = false;
   readonly #lastError = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
+  /** Each node's apply connection, kept from one file to the next; closed at stop(). */
+  readonly #conns = new KeptConnections();
 
   constructor(queues: Queues, settings: WorkerSettings, events: WorkerEvents) {
     this.#queues = queues;
@@ -65,6 +69,7 @@ export class WorkerHost {
       closing: () => this.#closing,
       log: (m) => this.#events.log('info', m),
       logger: { log: (level, message, fields) => this.#events.log(level, message, fields) },
+      conns: this.#conns,
     };
     this.#add(SPLIT_QUEUE, this.#settings.concurrency, (job, token) => splitJob(ctx, job, token));
     this.#add(COMMIT_QUEUE, 1, (job, token) => commitJob(ctx, job, token));
@@ -155,6 +160,7 @@ export class WorkerHost {
       await Promise.race([Promise.all(workers.map((w) => w.close())), gaveUp]);
     } finally {
       clearInterval(watchdog);
+      await this.#conns.close();
     }
   }
 }
