@@ -7,6 +7,8 @@
  * replies fed to Handshake (handshake.ts: the item limit, the socket's identity, the reconnect
  * fence), asks again when told to, and then awaits the caller's beforeWrites (the cluster
  * records the socket's identity in Redis there, docs/protocol.md "The takeover fence").
+ * An open socket handed to its connection's next job (`nextJob`) opens again the same way, on
+ * that job's hooks, with `stats conns` alone for the handshake (its item limit is known).
  * The connection keeps the socket, the timer and the failure path; this keeps the order.
  */
 import type { Socket } from 'node:net';
