@@ -20,6 +20,10 @@
  * fence, docs/protocol.md), so nothing of it can land after the new owner's writes. Without a
  * lease (a guard that only answers stillOwner), what was handed on (at most
  * --max-buffered-bytes) is still awaited.
+ *
+ * With `hooks.kept` (a worker's, kept-conn.ts) the apply takes the node's connection the last one
+ * left open, and hands it back if it ends clean: the socket asks `stats` and is fenced and
+ * recorded again under this job (`nextJob`), and the counters' baseline is the last after-reading.
  */
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -32,6 +36,7 @@ import { laneOptions, outcomeCounts } from '../memcached/router.js';
 import { RoomWait } from '../pipeline/room.js';
 import { shapeMismatch, shapeOf, type SplitManifest } from './manifest.js';
 import { LeaseWatch, type OwnershipGuard } from './lease.js';
+import type { KeptConnection, KeptConnections } from './kept-conn.js';
 import { NodeCounters, type Identity, type NodeIdentity, type NodeLosses } from './node-counters.js';
 import { SegmentSource } from './segment-source.js';
 import { releaseLost, takeoverError } from './takeover-end.js';
@@ -58,6 +63,8 @@ export interface ApplyHooks {
   /** Stops handing on batches; what was handed on is still awaited. */
   readonly signal?: AbortSignal;
   readonly fence?: NodeFence;
+  /** The worker's connections kept from one apply on a node to the next. */
+  readonly kept?: KeptConnections;
 }
 
 export interface ApplyResult {
@@ -140,7 +147,11 @@ export async function applySegment(
   }
 
   const address = { host: lane.host, port: lane.port, label: lane.server };
-  const counters = new NodeCounters(address, options.responseTimeoutMs);
+  const hint = `is memcached running at ${server}? Start it; this file stays pending, and applying it again resends the whole segment`;
+  const connOptions = { ...laneOptions(options), unreachableHint: hint };
+  const fingerprint = JSON.stringify([address, connOptions]);
+  const kept: KeptConnection | null = hooks.kept?.take(server, fingerprint) ?? null;
+  const counters = kept?.counters ?? new NodeCounters(address, options.responseTimeoutMs);
   // Unread (the node's `stats` failed): every fence record is kept, none is dropped as a restart's.
   let node: NodeIdentity | null = null;
   const fence = hooks.fence;
@@ -155,7 +166,6 @@ export async function applySegment(
     earlier = fence === undefined ? [] : await fence.earlier(node);
     return earlier;
   };
-  const hint = `is memcached running at ${server}? Start it; this file stays pending, and applying it again resends the whole segment`;
   const room = new RoomWait();
   const wake = () => room.wake();
   const source = new SegmentSource(path);
@@ -184,21 +194,22 @@ export async function applySegment(
     }
     throw err;
   };
-  const conn = new MemcachedConnection(
-    address,
-    {
-      ...laneOptions(options),
-      unreachableHint: hint,
-      writeGate: lease?.gate ?? null,
-      onStats,
-      beforeWrites: fence === undefined ? null : (self) => ((mine = self), fence.record(self, node).catch((err: Error) => lostIf(err))),
-    },
-    onOutcome,
-  );
+  // This job's own: a kept connection drops the last job's (nextJob) before this one writes anything.
+  const job = {
+    writeGate: lease?.gate ?? null,
+    onStats,
+    beforeWrites: fence === undefined ? null : (self: ConnIdentity | null) => ((mine = self), fence.record(self, node).catch((err: Error) => lostIf(err))),
+  };
+  const route = kept?.route ?? { to: onOutcome };
+  route.to = onOutcome;
+  const conn = kept !== null && kept.conn.nextJob(job) ? kept.conn : new MemcachedConnection(address, { ...connOptions, ...job }, (o) => route.to(o));
+  if (kept !== null && conn !== kept.conn) void kept.conn.close();
+  const passed = () => void (earlier.length > 0 && fence?.passed().catch(() => {}));
   conn.on('drain', wake);
-  if (fence !== undefined) conn.once('connect', () => void (earlier.length > 0 && fence.passed().catch(() => {})));
+  conn.once('connect', passed);
   let leased = false;
   let losses: NodeLosses | null = null;
+  let keep = false;
   try {
     for await (const batch of source.batches()) {
       if (r.error !== null) break;
@@ -234,9 +245,17 @@ export async function applySegment(
     r.error ??= new SpoolError(`${file}: could not read segment ${path} for ${server} (${(err as Error).message}); delete ${manifest.folder} to split the file again`, { file, server, cause: err });
   } finally {
     await source.close();
-    await conn.close();
+    // Kept only clean: all acknowledged, read after over this socket, the lease held throughout.
+    // Any other closes under the lease, as before: a write it still makes is gated, or reset.
+    keep = hooks.kept !== undefined && conn.state === 'connected' && r.error === null && !r.lostOwnership && r.failedWrites === 0 && losses?.error === null && losses.node !== null;
+    if (!keep) await conn.close();
     lease?.stop();
+    conn.off('drain', wake).off('connect', passed);
   }
+  // And once this job's record is released: a later holder would wait for the idle socket.
+  const keptBack = keep && (fence === undefined || (await fence.release().then(() => true, () => false)));
+  if (keptBack) hooks.kept?.give(server, { conn, counters, route, fingerprint });
+  else if (keep) await conn.close();
   if (r.lostOwnership && lease !== null) {
     r.error = null; // the file's outcome is the new holder's
     // Reset while cut off, the socket may still be listed: the new holder waits for it to go.
@@ -244,7 +263,7 @@ export async function applySegment(
   }
   else if (fence !== undefined) r.error = takeoverError(r.error, earlier, file, server);
   // Kept when anything went wrong: a socket reset with writes unacknowledged may still be listed.
-  if (fence !== undefined && r.error === null && !r.lostOwnership && r.failedWrites === 0) await fence.release().catch(() => {});
+  if (fence !== undefined && r.error === null && !r.lostOwnership && r.failedWrites === 0 && !keptBack) await fence.release().catch(() => {});
   if (r.error === null && r.failedWrites > 0) {
     const reasons = Object.entries(r.failedByReason).map(([why, n]) => `${n} × ${why}`).join(', ');
     r.error = new ServerError(`${file}: memcached ${server} refused ${r.failedWrites} write(s) (${reasons}); see docs/operations.md, then apply the file again`, { file, server });

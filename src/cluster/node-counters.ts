@@ -11,6 +11,11 @@
  * Each was two short sockets before issue #19 item 4, and one until issue #18 item 1. A socket
  * of its own is opened only for an after-reading the connection cannot give (no socket open at
  * the end: it was lost or given up), docs/architecture.md "The apply's connection".
+ *
+ * A worker keeps a node's connection, with these counters, across its successive files
+ * (kept-conn.ts): then one file's after-reading is the next file's baseline, as the single host
+ * carries its baseline from one file's settle to the next, and the next `before` only takes the
+ * node's identity from its `stats`, for the fence; a restart since shows in the next after-reading.
  */
 import type { ServerAddress } from '../config/servers.js';
 import { SpoolError, type MemcLoadError } from '../errors.js';
@@ -45,6 +50,8 @@ export class NodeCounters {
   #baseline: LossReport | null = null;
   /** Where the watch's next reading comes from. */
   #read: StatsReader = stats;
+  /** An after-reading was taken: the next apply's baseline, carried. */
+  #carried = false;
 
   constructor(address: ServerAddress, timeoutMs: number) {
     this.#server = address.label;
@@ -57,15 +64,17 @@ export class NodeCounters {
    * node as read, or null (then every fence record is kept, none dropped as a restart's).
    */
   async before(told: Readonly<Record<string, string>> | null): Promise<NodeIdentity | null> {
+    if (this.#carried) {
+      this.#baseline = null; // the last after-reading, which was clean: nothing unknown
+      return identify(told);
+    }
     this.#reply = null;
     this.#read = async () => {
       if (told === null) throw new Error('it answered `stats` with an error');
       return told;
     };
     this.#baseline = await this.#watch.read(this.#timeoutMs);
-    const s = this.#reply as Readonly<Record<string, string>> | null; // set by the watch's read, which TypeScript cannot follow
-    const uptime = Number(s?.['uptime']);
-    return s === null || s['pid'] === undefined || !Number.isFinite(uptime) ? null : { pid: s['pid'], uptime, at: Date.now() };
+    return identify(this.#reply as Readonly<Record<string, string>> | null); // set by the watch's read, which TypeScript cannot follow
   }
 
   /**
@@ -77,6 +86,7 @@ export class NodeCounters {
     this.#reply = null;
     this.#read = asked === null ? stats : (a, ms) => asked.catch(() => stats(a, ms));
     const loss = await this.#watch.read(this.#timeoutMs);
+    this.#carried = true;
     const s = this.#reply as Readonly<Record<string, string>> | null;
     let node: Identity | null = null;
     try {
@@ -109,4 +119,9 @@ export class NodeCounters {
     }
     return { evictions, storeNoMemory, error };
   }
+}
+
+function identify(s: Readonly<Record<string, string>> | null): NodeIdentity | null {
+  const uptime = Number(s?.['uptime']);
+  return s === null || s['pid'] === undefined || !Number.isFinite(uptime) ? null : { pid: s['pid'], uptime, at: Date.now() };
 }

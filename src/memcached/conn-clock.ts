@@ -24,6 +24,7 @@
 import type { Socket } from 'node:net';
 import { ConnectTimeoutError, ERROR_CODES, ResponseTimeoutError, ServerGoneError } from '../errors.js';
 import { connectFailure } from './connect-failure.js';
+import { trace } from './conn-socket.js';
 
 /** What the connection must do when a job expires; the clock re-arms a held response timeout itself. */
 export type ClockAction = { readonly kind: 'connect' } | { readonly kind: 'ask' } | { readonly kind: 'fail'; readonly error: Error };
@@ -38,6 +39,7 @@ export interface ClockView {
 /** The timer and the retry budget of one connection, behind the events that move them. */
 export class ConnClock {
   readonly #o: RetrySettings;
+  readonly #label: string;
   readonly #timer: ConnTimer;
   readonly #budget: RetryBudget;
   /** Our writes backed up when the response timer was last armed or held (`expiry`). */
@@ -46,6 +48,7 @@ export class ConnClock {
   /** `view`: the connection now; `act`: what an expiry asks of it. */
   constructor(label: string, settings: RetrySettings, view: () => ClockView, act: (a: ClockAction) => void) {
     this.#o = settings;
+    this.#label = label;
     this.#budget = new RetryBudget(label, settings);
     this.#timer = new ConnTimer((job) => {
       const next = expiry(job, { ...settings, ...view(), label }, this.#held);
@@ -93,7 +96,10 @@ export class ConnClock {
   /** A socket failed with batches queued: the backoff is armed (retry), or the server is given up. */
   failed(err: Error, everConnected: boolean): RetryStep {
     const step = this.#budget.failed(err, everConnected);
-    if (step.kind === 'retry') this.#timer.arm('backoff', step.delayMs);
+    if (step.kind === 'retry') {
+      trace.backoff(this.#label, step.delayMs, step.attempts, this.#o.retries);
+      this.#timer.arm('backoff', step.delayMs);
+    }
     return step;
   }
 }

@@ -8,7 +8,7 @@ import { channel } from 'node:diagnostics_channel';
 import { connect as netConnect, type Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import type { ServerAddress } from '../config/servers.js';
-import { InvalidArgumentError, MemcLoadError, SocketError } from '../errors.js';
+import { DestroyedError, InvalidArgumentError, MemcLoadError, SocketError } from '../errors.js';
 import type { Batch } from './batch.js';
 
 export const debug = debuglog('memc-load');
@@ -84,6 +84,22 @@ export function boundAt(socket: Socket): Rebind {
 export function abandon(socket: Socket): void {
   if (socket.connecting || socket.destroyed) socket.destroy();
   else socket.resetAndDestroy();
+}
+
+/** Ends a socket we close: our FIN is enough, not the server's (a frozen server would never send it). */
+export function endSocket(socket: Socket | null, ended: () => void): void {
+  if (socket === null) ended();
+  else if (socket.connecting) socket.destroy();
+  else socket.end(() => socket.destroy());
+}
+
+export function destroyedError(label: string, cause: Error | undefined): MemcLoadError {
+  return new DestroyedError(`connection to ${label} destroyed${cause ? `: ${cause.message}` : ''}`, { server: label, cause });
+}
+
+/** The server closed the socket (or it ended without a cause we know). */
+export function closedByPeer(label: string, midReply: boolean): MemcLoadError {
+  return new SocketError(`${label} closed the connection${midReply ? ' in the middle of a reply' : ''}`, { server: label });
 }
 
 export function socketError(label: string, err: Error): Error {

@@ -45,11 +45,14 @@ export interface ConnectionOptions {
   /**
    * Set: a socket's opening first asks a plain `stats` and awaits this with its reply (null when
    * the server answered an error) before its handshake; the connections it resolves to are
-   * fenced as `fenceFirst` is. Asked on each new socket until one call has resolved. A rejection
-   * fails the socket. Default none.
+   * fenced as `fenceFirst` is. Asked on each new socket until one call has resolved (again for
+   * each job handed to the open socket, `nextJob`). A rejection fails the socket. Default none.
    */
   readonly onStats?: ((stats: Readonly<Record<string, string>> | null) => Promise<readonly (ConnIdentity | null)[]>) | null;
 }
+
+/** What belongs to one job of a connection kept across jobs (MemcachedConnection.nextJob). */
+export type JobHooks = Pick<ConnectionOptions, 'writeGate' | 'beforeWrites' | 'onStats'>;
 
 export const CONNECTION_DEFAULTS = {
   connectTimeoutMs: DEFAULTS.connectTimeoutMs,

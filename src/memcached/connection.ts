@@ -16,9 +16,9 @@
  *   recovers: the unacknowledged batches, at the queue's head in send order, become pending again
  *   and are written first on the next socket, once its fence has passed. `ms` is idempotent,
  *   and nothing of the old socket can be applied any more, so the last writer still wins.
- * - An optional write gate is asked before every burst of batches, resends included: closed,
- *   the socket is reset and everything queued fails (the cluster's lease, docs/protocol.md "The
- *   takeover fence"; the single host passes none and pays one branch per burst).
+ * - An optional write gate is asked before every burst of batches, resends included: closed, the
+ *   socket is reset and everything queued fails (the cluster's lease, one per job: `nextJob`,
+ *   docs/protocol.md "The takeover fence"; the single host passes none: one branch per burst).
  *
  * Events: 'connect'; 'disconnect' (err) when an open socket is lost or an outage begins; 'gone'
  * (ServerGoneError); 'drain'. Tracing: conn-socket.ts.
@@ -26,18 +26,18 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { ServerAddress } from '../config/servers.js';
-import { ClosedError, DestroyedError, ERROR_CODES, MemcLoadError, SocketError } from '../errors.js';
+import { ClosedError, ERROR_CODES, MemcLoadError } from '../errors.js';
 import type { Batch, BatchOutcome } from './batch.js';
 import { BatchQueue } from './batch-queue.js';
-import { abandon, boundAt, checkFenced, debug, openSocket, socketError, trace } from './conn-socket.js';
+import { abandon, boundAt, checkFenced, closedByPeer, debug, destroyedError, endSocket, openSocket, socketError, trace } from './conn-socket.js';
 import { Ending } from './conn-end.js';
 import { ConnClock, type ClockAction } from './conn-clock.js';
 import { StatsAsk } from './conn-stats.js';
-import { MAX_REPLY_VALUE_BYTES, resolveOptions, type ConnectionOptions, type ConnectionState, type ResolvedOptions } from './connection-options.js';
+import { MAX_REPLY_VALUE_BYTES, resolveOptions, type ConnectionOptions, type ConnectionState, type JobHooks, type ResolvedOptions } from './connection-options.js';
 import { ResponseParser, type Reply } from './response-parser.js';
 import { Carried, Opening, type OpeningHost } from './socket-opening.js';
 
-export { CONNECTION_DEFAULTS, type ConnectionOptions, type ConnectionState } from './connection-options.js';
+export { CONNECTION_DEFAULTS, type ConnectionOptions, type ConnectionState, type JobHooks } from './connection-options.js';
 type Phase = Exclude<ConnectionState, 'closing'>;
 export type OutcomeCallback = (outcome: BatchOutcome) => void;
 
@@ -52,7 +52,6 @@ export class MemcachedConnection extends EventEmitter {
   readonly #end = new Ending();
   #needDrain = false;
   readonly #clock: ConnClock;
-  readonly #gate: (() => Error | null) | null;
   /** Why the current socket is going down; the first cause wins. */
   #failure: Error | null = null;
   #everConnected = false;
@@ -75,11 +74,10 @@ export class MemcachedConnection extends EventEmitter {
     this.#parser = new ResponseParser({ server: address.label, maxValueBytes: MAX_REPLY_VALUE_BYTES });
     this.#queue = new BatchQueue(address.label);
     this.#clock = new ConnClock(address.label, this.#o, () => ({ phase: this.#phase, socket: this.#socket, inFlight: this.#busy }), this.#onExpiry);
-    this.#gate = this.#o.writeGate;
-    const { responseTimeoutMs, beforeWrites } = this.#o;
-    const carry = (this.#carry = new Carried(this.#o.fenceFirst, this.#o.onStats));
+    const { responseTimeoutMs, writeGate, beforeWrites, onStats } = this.#o;
+    const carry = (this.#carry = new Carried(this.#o.fenceFirst, { writeGate, beforeWrites, onStats }));
     this.#openingHost = {
-      label: address.label, responseTimeoutMs, beforeWrites, carry,
+      label: address.label, responseTimeoutMs, carry,
       clock: this.#clock,
       current: (socket) => socket === this.#socket && this.#phase === 'handshake',
       fail: (socket, err) => this.#fail(socket, socketError(this.label, err)),
@@ -101,13 +99,28 @@ export class MemcachedConnection extends EventEmitter {
   /** Requests awaiting replies: batches, and a `stats` asked. */
   get #busy(): number { return this.#queue.inFlight + (this.#asking === null ? 0 : 1); }
 
+  /** The open socket, once everything queued has settled and nothing is asked on it. */
+  get #idle(): Socket | null { return this.#phase === 'connected' && this.#queue.length === 0 && this.#asking === null ? this.#socket : null; }
+
   /** A plain `stats` over the open socket once everything queued has settled; null without such a socket (ask over another). */
   stats(): Promise<Readonly<Record<string, string>>> | null {
-    const socket = this.#socket;
-    if (this.#phase !== 'connected' || socket === null || this.#queue.length > 0 || this.#asking !== null) return null;
+    const socket = this.#idle;
+    if (socket === null) return null;
     this.#asking = new StatsAsk(this.label, socket);
     this.#clock.writing(socket);
     return this.#asking.done;
+  }
+
+  /**
+   * Hands the idle socket to a new job (the cluster's next file on its node): its hooks replace the
+   * last job's; no set before its onStats, fence (`stats conns` here) and beforeWrites. False: none.
+   */
+  nextJob(job: JobHooks): boolean {
+    const socket = this.#idle;
+    if (socket === null || this.#end.closing) return false;
+    this.#carry.nextJob(job);
+    this.#onConnect(socket, { itemLimit: this.#itemLimit });
+    return true;
   }
 
   /** Starts connecting now instead of at the first send(). */
@@ -147,8 +160,7 @@ export class MemcachedConnection extends EventEmitter {
   /** Fails every queued batch now (DestroyedError, with `err` as cause) and drops the socket. */
   destroy(err?: Error): void {
     if (this.#phase === 'destroyed') return;
-    const why = err ? `: ${err.message}` : '';
-    const error = new DestroyedError(`connection to ${this.label} destroyed${why}`, { server: this.label, cause: err });
+    const error = destroyedError(this.label, err);
     this.#phase = 'destroyed';
     this.#end.error = error;
     this.#clock.stop();
@@ -180,18 +192,18 @@ export class MemcachedConnection extends EventEmitter {
     this.#clock.connecting();
   }
 
-  /** TCP is up: nothing is written before the handshake has answered (and fenced, after a loss). */
-  #onConnect(socket: Socket): void {
+  /** TCP is up (`known`: was, for a new job): nothing is written before the handshake has answered (and fenced). */
+  #onConnect(socket: Socket, known?: { readonly itemLimit: number | null }): void {
     if (socket !== this.#socket) return;
     this.#phase = 'handshake';
-    this.#opening = new Opening(socket, this.#openingHost);
+    this.#opening = new Opening(socket, this.#openingHost, known);
   }
 
   #ready(): void {
     this.#itemLimit = (this.#opening as Opening).itemLimit;
     this.#phase = 'connected';
     this.#clock.stop();
-    if (this.#everConnected || this.#clock.attempts > 0) this.#reconnects++;
+    if ((this.#everConnected || this.#clock.attempts > 0) && !(this.#opening as Opening).reopened) this.#reconnects++;
     this.#everConnected = true;
     trace.connect(this.label, this.#clock.attempts);
     this.emit('connect');
@@ -206,7 +218,8 @@ export class MemcachedConnection extends EventEmitter {
     const q = this.#queue;
     const limit = Math.min(q.length, this.#o.maxInFlightBatches);
     if (q.inFlight >= limit) return;
-    const shut = this.#gate === null ? null : this.#gate(); // the single host has no gate: one branch
+    const gate = this.#carry.gate;
+    const shut = gate === null ? null : gate(); // the single host has no gate: one branch
     if (shut !== null) return this.destroy(shut);
     const wasIdle = q.inFlight === 0;
     const many = limit - q.inFlight > 1;
@@ -258,10 +271,7 @@ export class MemcachedConnection extends EventEmitter {
   /** Every failure comes here: the socket is reset and its 'close' does the rest. */
   #fail(socket: Socket, err: Error): void {
     this.#failure ??= err;
-    if (socket.connecting) {
-      socket.destroy(err);
-      return;
-    }
+    if (socket.connecting) return void socket.destroy(err);
     if (this.#phase === 'connected' && this.#queue.inFlight > 0) this.#carry.rebind = boundAt(socket) ?? this.#carry.rebind;
     abandon(socket);
   }
@@ -270,13 +280,12 @@ export class MemcachedConnection extends EventEmitter {
     if (socket !== this.#socket) return;
     this.#socket = null;
     this.#clock.stop();
-    this.#asking = this.#asking?.fail(this.#failure ?? new SocketError(`${this.label} closed the connection`, { server: this.label })) ?? null;
+    this.#asking = this.#asking?.fail(this.#failure ?? closedByPeer(this.label, false)) ?? null;
     if (this.#phase === 'closed') {
       this.#end.resolve();
       return;
     }
-    const midReply = this.#parser.pendingBytes > 0 ? ' in the middle of a reply' : '';
-    const err = this.#failure ?? new SocketError(`${this.label} closed the connection${midReply}`, { server: this.label });
+    const err = this.#failure ?? closedByPeer(this.label, this.#parser.pendingBytes > 0);
     this.#failure = null;
     const wasConnected = this.#phase === 'connected';
     // Its writes may still be applied by the server: the next socket waits until it is gone.
@@ -296,20 +305,15 @@ export class MemcachedConnection extends EventEmitter {
       return;
     }
     const step = this.#clock.failed(err, this.#everConnected);
-    if (step.kind === 'give-up') {
-      this.#goGone(step.error);
+    if (step.kind === 'retry') {
+      this.#phase = 'backoff';
       return;
     }
-    trace.backoff(this.label, step.delayMs, step.attempts, this.#o.retries);
-    this.#phase = 'backoff';
-  }
-
-  #goGone(error: Error): void {
     this.#phase = 'gone';
-    this.#end.error = error;
-    trace.gone(this.label, error);
-    this.emit('gone', error);
-    this.#failAll(error);
+    this.#end.error = step.error;
+    trace.gone(this.label, step.error);
+    this.emit('gone', step.error);
+    this.#failAll(step.error);
   }
 
   /** Settles every queued batch as not delivered, in order. */
@@ -335,11 +339,7 @@ export class MemcachedConnection extends EventEmitter {
     this.#phase = 'closed';
     this.#end.error = new ClosedError(`connection to ${this.label} closed`, { server: this.label });
     this.#clock.stop();
-    const socket = this.#socket;
-    if (socket === null) this.#end.resolve();
-    else if (socket.connecting) socket.destroy();
-    // Our FIN is enough: don't wait for the server's, a frozen server would never send it.
-    else socket.end(() => socket.destroy());
+    endSocket(this.#socket, () => this.#end.resolve());
   }
 
   readonly #onExpiry = (next: ClockAction): void => {

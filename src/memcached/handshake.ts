@@ -179,12 +179,17 @@ export class Handshake {
   /** This socket as the server lists it; null until (or unless) the list tells. */
   self: ConnIdentity | null = null;
 
-  constructor(server: string, local: { address: string; port: number }, stale: readonly (ConnIdentity | null)[], timeoutMs: number) {
+  /** `known`: a socket handed to its connection's next job already knows its item limit; only `stats conns` is asked. */
+  constructor(server: string, local: { address: string; port: number }, stale: readonly (ConnIdentity | null)[], timeoutMs: number, known?: { readonly itemLimit: number | null }) {
     this.#server = server;
     this.#local = local;
     this.#stale = stale;
     this.#timeoutMs = timeoutMs;
     this.#deadline = performance.now() + timeoutMs;
+    if (known !== undefined) {
+      this.#pending.shift();
+      this.itemLimit = known.itemLimit;
+    }
   }
 
   /** `stats conns` was sent again. */

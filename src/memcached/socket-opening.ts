@@ -7,6 +7,8 @@
  * replies fed to Handshake (handshake.ts: the item limit, the socket's identity, the reconnect
  * fence), asks again when told to, and then awaits the caller's beforeWrites (the cluster
  * records the socket's identity in Redis there, docs/protocol.md "The takeover fence").
+ * An open socket handed to its connection's next job (`nextJob`) opens again the same way, on
+ * that job's hooks, with `stats conns` alone for the handshake (its item limit is known).
  * The connection keeps the socket, the timer and the failure path; this keeps the order.
  */
 import type { Socket } from 'node:net';
@@ -14,6 +16,7 @@ import { FenceError, ProtocolError } from '../errors.js';
 import type { ConnClock } from './conn-clock.js';
 import { debug, type Rebind } from './conn-socket.js';
 import { Handshake, HANDSHAKE_REQUEST, STATS_CONNS, type ConnIdentity, type HandshakeStep } from './handshake.js';
+import type { JobHooks } from './connection-options.js';
 import type { Reply } from './response-parser.js';
 
 const STATS = Buffer.from('stats\r\n', 'latin1');
@@ -22,8 +25,7 @@ const STATS = Buffer.from('stats\r\n', 'latin1');
 export interface OpeningHost {
   readonly label: string;
   readonly responseTimeoutMs: number;
-  readonly beforeWrites: ((self: ConnIdentity | null) => Promise<void>) | null;
-  /** What the connection's sockets carry from one to the next. */
+  /** What the connection's sockets carry from one to the next, and the job they write for. */
   readonly carry: Carried;
   /** The connection's one timer: a reply is due, or the fence's next poll; stopped while the caller is awaited. */
   readonly clock: Pick<ConnClock, 'arm' | 'stop'>;
@@ -37,20 +39,39 @@ export interface OpeningHost {
 
 type OnStats = ((stats: Readonly<Record<string, string>> | null) => Promise<readonly (ConnIdentity | null)[]>) | null;
 
-/** What a connection's next socket must wait out, where it rebinds, and whether it asks `stats` first. */
+/**
+ * What a connection's next socket must wait out, where it rebinds, whether it asks `stats` first,
+ * and the job it writes for: its write gate and its beforeWrites. A connection kept across jobs
+ * (the cluster's next file on a node) is handed each job's own (`nextJob`), so the old job's
+ * gate never lets a write of the new one through, nor the reverse, and the open socket is
+ * recorded again under each job before that job's first write.
+ */
 export class Carried {
   /** Abandoned sockets whose writes were unacknowledged: null where the server never told who they were. */
   stale: (ConnIdentity | null)[];
   /** Where the last socket we reset with writes in flight was bound (conn-socket.ts). */
   rebind: Rebind = null;
-  readonly #onStats: OnStats;
+  /** Asked before each write of batches; null: none (the single host). */
+  gate: (() => Error | null) | null;
+  beforeWrites: ((self: ConnIdentity | null) => Promise<void>) | null;
+  #onStats: OnStats;
   /** The `onStats` caller has its reply (or there is none to give). */
   #told: boolean;
 
-  constructor(fenceFirst: readonly (ConnIdentity | null)[], onStats: OnStats) {
+  constructor(fenceFirst: readonly (ConnIdentity | null)[], job: Required<JobHooks>) {
     this.stale = [...fenceFirst];
-    this.#onStats = onStats;
-    this.#told = onStats === null;
+    this.gate = job.writeGate;
+    this.beforeWrites = job.beforeWrites;
+    this.#onStats = job.onStats;
+    this.#told = job.onStats === null;
+  }
+
+  /** The connection's next job: its hooks replace the last job's, whose writes have all settled. */
+  nextJob(job: JobHooks): void {
+    this.gate = job.writeGate ?? null;
+    this.beforeWrites = job.beforeWrites ?? null;
+    this.#onStats = job.onStats ?? null;
+    this.#told = this.#onStats === null;
   }
 
   get wantsStats(): boolean {
@@ -75,6 +96,8 @@ export class Carried {
 export class Opening {
   readonly #socket: Socket;
   readonly #host: OpeningHost;
+  /** Set when the socket was open before (its connection's next job): what its first opening learnt. */
+  readonly #known: { readonly itemLimit: number | null } | undefined;
   /** Null while the plain `stats` is read and its caller awaited. */
   #handshake: Handshake | null = null;
   /** The plain `stats` reply so far; null when none is asked or once it has ended. */
@@ -82,9 +105,11 @@ export class Opening {
   /** Abandoned sockets were to be fenced. */
   #stale = false;
 
-  constructor(socket: Socket, host: OpeningHost) {
+  /** `known`: an open socket handed to its connection's next job (its item limit is known). */
+  constructor(socket: Socket, host: OpeningHost, known?: { readonly itemLimit: number | null }) {
     this.#socket = socket;
     this.#host = host;
+    this.#known = known;
     if (host.carry.wantsStats) {
       this.#stats = {};
       socket.write(STATS);
@@ -95,9 +120,10 @@ export class Opening {
   #shake(stale: readonly (ConnIdentity | null)[]): void {
     const socket = this.#socket;
     const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
-    this.#handshake = new Handshake(this.#host.label, local, stale, this.#host.responseTimeoutMs);
+    this.#handshake = new Handshake(this.#host.label, local, stale, this.#host.responseTimeoutMs, this.#known);
     this.#stale = stale.length > 0;
-    socket.write(HANDSHAKE_REQUEST);
+    // A socket already open needs no new handshake: `stats conns` alone finds it and fences.
+    socket.write(this.#known === undefined ? HANDSHAKE_REQUEST : STATS_CONNS);
     this.#host.clock.arm('response', this.#host.responseTimeoutMs);
   }
 
@@ -127,6 +153,10 @@ export class Opening {
   /** The socket as the server lists it; null until (or unless) the list tells. */
   get self(): ConnIdentity | null {
     return this.#handshake?.self ?? null;
+  }
+  /** The socket was open before this opening (a new job on a kept connection), not a new one. */
+  get reopened(): boolean {
+    return this.#known !== undefined;
   }
 
   /** Every reply while opening comes here. Throws ProtocolError for a reply no handshake gets. */
@@ -165,11 +195,12 @@ export class Opening {
   #beforeWrites(): void {
     const host = this.#host;
     const socket = this.#socket;
-    if (host.beforeWrites === null) {
+    const beforeWrites = host.carry.beforeWrites;
+    if (beforeWrites === null) {
       host.ready();
       return;
     }
-    host.beforeWrites(this.self).then(
+    beforeWrites(this.self).then(
       () => host.current(socket) && host.ready(),
       (err: Error) => host.current(socket) && host.fail(socket, err),
     );

@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
 import { decide } from '../contract/commit.js';
 import { MemcLoadError } from '../errors.js';
+import type { KeptConnections } from '../cluster/kept-conn.js';
 import type { Logger } from '../report/logger.js';
 import { leaseGuard, nodeFence } from './apply-fence.js';
 import { applyQueue, COMMIT_QUEUE, jobIds, jobLockKey, KEYS, SPLIT_QUEUE } from './names.js';
@@ -39,6 +40,8 @@ export interface WorkerContext {
   readonly logger: Logger;
   /** Encoder threads for a split of a plan with this `--workers`: this process's share of the host (host-share.ts). */
   readonly splitThreads?: (planWorkers: number) => number;
+  /** Each node's connection, kept from one apply to the next (cluster/kept-conn.ts); absent: one per apply. */
+  readonly conns?: KeptConnections;
 }
 
 /** An ApplyResult as JSON can carry it (a job's return value): the error as code and message. */
@@ -110,12 +113,14 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   const manifest = await waitForSplit(ctx, job, token, plan);
   const lockKey = jobLockKey(applyQueue(lane), job.id as string);
   const fence = nodeFence(redis, lane, { id: job.id as string, lockKey, token, what: `apply ${name} on ${lane}` });
-  const r = await applySegment(manifest, lane, plan.options, leaseGuard(redis, lockKey, token), { fence });
+  const r = await applySegment(manifest, lane, plan.options, leaseGuard(redis, lockKey, token), { fence, ...(ctx.conns === undefined ? {} : { kept: ctx.conns }) });
   const stored: StoredApply = { ...r, error: r.error === null ? null : { code: r.error.code, message: r.error.message } };
   // A job another worker took over meanwhile (this one was paused past its lock) is not ours to
   // judge: its error (the new owner's commit may have removed the spool it reads) must not fail
   // the file nor hold back the node. The new owner rewrites the lane from its first batch.
   const still = await holdsLock(redis, applyQueue(lane), job, token);
+  // Anything but a clean end opens the node's next apply a new connection, as before.
+  if (r.lostOwnership || !still || r.error !== null) ctx.conns?.drop(lane);
   if (r.lostOwnership || !still) {
     // A lease that ran out while the lock is still ours (a stalled event loop, a slow Redis) hands
     // the job back to the head of its queue, as SIGTERM does: it runs again, fenced like a takeover.

@@ -15,9 +15,11 @@
  * the same spool, apply rewrites its lane's segment in order, commit finds the rename done.
  *
  * stop(): Worker.close() on every Worker: no new job is taken, running ones finish (an apply
- * waiting for its split hands its lane back instead: processors.ts).
+ * waiting for its split hands its lane back instead: processors.ts); then the nodes' connections
+ * kept between applies (cluster/kept-conn.ts) are closed.
  */
 import { Worker, type Job } from 'bullmq';
+import { KeptConnections } from '../cluster/kept-conn.js';
 import type { LogFields, LogLevel } from '../report/logger.js';
 import type { AppliedFigures } from './metrics.js';
 import { HostShare } from './host-share.js';
@@ -53,6 +55,8 @@ export class WorkerHost {
   readonly #lastError = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   readonly #share: HostShare;
+  /** Each node's apply connection, kept from one file to the next; closed at stop(). */
+  readonly #conns = new KeptConnections();
 
   constructor(queues: Queues, settings: WorkerSettings, events: WorkerEvents) {
     this.#queues = queues;
@@ -73,6 +77,7 @@ export class WorkerHost {
       log: (m) => this.#events.log('info', m),
       logger: { log: (level, message, fields) => this.#events.log(level, message, fields) },
       splitThreads: (planWorkers) => this.#share.threads(planWorkers, this.#settings.concurrency),
+      conns: this.#conns,
     };
     this.#add(SPLIT_QUEUE, this.#settings.concurrency, (job, token) => splitJob(ctx, job, token));
     this.#add(COMMIT_QUEUE, 1, (job, token) => commitJob(ctx, job, token));
@@ -164,6 +169,7 @@ export class WorkerHost {
     } finally {
       clearInterval(watchdog);
       this.#share.unregister();
+      await this.#conns.close();
     }
   }
 }

@@ -37,6 +37,8 @@ export class FakeConnection {
   readonly peer: string;
   /** The client dropped the connection with an RST (ECONNRESET), not a FIN. */
   reset = false;
+  /** `stats settings` and `stats conns` asked here, which the server answers itself. */
+  readonly asked = { settings: 0, conns: 0 };
   #pending: Buffer = Buffer.alloc(0);
   #closed = false;
 
@@ -155,8 +157,13 @@ export class FakeServer {
     this.connections.push(conn);
     socket.on('data', (chunk: Buffer) => {
       for (const cmd of conn.take(chunk)) {
-        if (cmd.name === 'other' && cmd.line === 'stats settings') conn.write(`STAT item_size_max ${this.itemSizeMax}\r\nSTAT cas_enabled yes\r\nEND\r\n`);
-        else if (cmd.name === 'other' && cmd.line === 'stats conns') conn.write(this.#connList(conn));
+        if (cmd.name === 'other' && cmd.line === 'stats settings') {
+          conn.asked.settings++;
+          conn.write(`STAT item_size_max ${this.itemSizeMax}\r\nSTAT cas_enabled yes\r\nEND\r\n`);
+        } else if (cmd.name === 'other' && cmd.line === 'stats conns') {
+          conn.asked.conns++;
+          conn.write(this.#connList(conn));
+        }
         else {
           conn.commands.push(cmd);
           this.script(cmd, conn);

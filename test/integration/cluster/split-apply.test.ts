@@ -2,12 +2,14 @@
  * The multi-host loader's data stages (issue #14), on real memcached and real files: split a file
  * into a spool, apply every lane, and memcached holds what the oracle and the single-host loader
  * say; split is idempotent and refuses other options; a lane whose ownership is lost stops; a node
- * that is down fails its lane with an error naming it; an apply opens one socket to its node.
+ * that is down fails its lane with an error naming it; an apply opens one socket to its node, and
+ * a worker's successive applies on a node keep that one (issue #18 item 1).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { KeptConnections } from '../../../src/cluster/kept-conn.js';
 import { applySegment, fileVerdict, readManifest, removeSpool, splitFile, spoolFolder, type ApplyResult, type NodeFence, type NodeIdentity, type SplitManifest } from '../../../src/cluster/stages.js';
 import { resolveOptions, type RunOptions } from '../../../src/config/options.js';
 import { generateLogs } from '../../../src/generate/index.js';
@@ -227,6 +229,92 @@ test('an apply opens one connection to its node: the baseline, the fence and the
     assert.equal(r.evictions, 0);
     assert.equal(Number(s['cmd_set']), lane.records, 'every set reached the node once');
   } finally {
+    await Promise.all(nodes.map((s) => s.stop()));
+  }
+});
+
+/** The fence's side in memory, for job `job`: what the apply hands it, in order, into `told`. */
+function memoryFence(job: number, told: string[], recorded: (ConnIdentity | null)[]): NodeFence {
+  return {
+    async earlier() {
+      told.push(`${job}:earlier`);
+      return [];
+    },
+    async record(self) {
+      told.push(`${job}:record`);
+      recorded.push(self);
+    },
+    async passed() {},
+    async release() {
+      told.push(`${job}:release`);
+    },
+  };
+}
+
+test('one worker\'s applies of successive files on a node open one connection in all: each job asks its `stats`, and is recorded and released, over it (issue #18 item 1)', async () => {
+  const nodes = await startServers(5);
+  const kept = new KeptConnections(60_000);
+  try {
+    const dir = scratch.copy('kept-socket');
+    const spool = join(scratch.root, 'spool-kept-socket');
+    const files = pendingFiles(dir);
+    const opts = optionsFor(nodes, { failOnEvictions: true });
+    const manifests = [];
+    for (const f of files) manifests.push(await splitFile(f, spool, opts));
+    const node = nodes[4]!;
+    const server = manifests[0]!.lanes[4]!.server;
+    const told: string[] = [];
+    const recorded: (ConnIdentity | null)[] = [];
+    const total = async () => Number((await stats(node.address))['total_connections']);
+    const before = await total();
+    const results: ApplyResult[] = [];
+    for (const [i, m] of manifests.entries()) results.push(await applySegment(m, server, opts, always, { fence: memoryFence(i, told, recorded), kept }));
+    // The reading after counts its own socket, as the one before did.
+    const opened = (await total()) - before - 1;
+    for (const r of results) assert.equal(r.error, null, r.error?.message);
+    assert.deepEqual(results.map((r) => r.acknowledged), manifests.map((m) => m.lanes[4]!.records));
+    assert.equal(opened, 1, `one socket for ${files.length} files (it was one per file)`);
+    assert.deepEqual(told, files.flatMap((_, i) => [`${i}:earlier`, `${i}:record`, `${i}:release`]), 'each job read its earlier holders, recorded the socket before its first set and released it');
+    assert.equal(new Set(recorded.map((c) => c?.addr)).size, 1, 'the same socket, recorded under each job');
+    assert.ok(recorded[0] !== null);
+    assert.equal(kept.size, 1, 'kept for the next file');
+    const s = await stats(node.address);
+    assert.equal(Number(s['cmd_set']), manifests.reduce((n, m) => n + m.lanes[4]!.records, 0), 'every set reached the node once');
+    assert.ok(results.every((r) => r.node?.pid === s['pid']), 'each after-reading came back');
+    await kept.close();
+    assert.equal(kept.size, 0);
+  } finally {
+    await kept.close();
+    await Promise.all(nodes.map((s) => s.stop()));
+  }
+});
+
+test('a node restarted between two files of one worker: the next apply connects anew, and the restart shows in its reading', async () => {
+  const nodes = await startServers(5);
+  const kept = new KeptConnections(60_000);
+  try {
+    const dir = scratch.copy('kept-restart');
+    const spool = join(scratch.root, 'spool-kept-restart');
+    const files = pendingFiles(dir);
+    const opts = optionsFor(nodes);
+    const m0 = await splitFile(files[0]!, spool, opts);
+    const m1 = await splitFile(files[1]!, spool, opts);
+    const node = nodes[4]!;
+    const server = m0.lanes[4]!.server;
+    const r0 = await applySegment(m0, server, opts, always, { fence: memoryFence(0, [], []), kept });
+    assert.equal(r0.error, null, r0.error?.message);
+    assert.equal(kept.size, 1);
+    await node.restart();
+    const r1 = await applySegment(m1, server, opts, always, { fence: memoryFence(1, [], []), kept });
+    assert.notEqual(r1.node?.pid, undefined);
+    assert.notEqual(r1.node?.pid, r0.node?.pid, 'the commit and the plan\'s first-write check see another process');
+    const s = await stats(node.address);
+    // A new socket (and the two readings' own): never the one of the process that died.
+    assert.ok(Number(s['total_connections']) >= 2, `the new process was connected to (${s['total_connections']})`);
+    if (r1.error === null) assert.equal(Number(s['cmd_set']), m1.lanes[4]!.records, 'file 1 went to the new process whole');
+    else assert.match(r1.error.message, /restarted/, 'or, lost on the kept socket, it fails as a restart');
+  } finally {
+    await kept.close();
     await Promise.all(nodes.map((s) => s.stop()));
   }
 });

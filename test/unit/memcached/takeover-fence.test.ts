@@ -208,6 +208,77 @@ describe('onStats and stats() (the cluster\'s apply: its node\'s counters over i
   });
 });
 
+describe('nextJob (a connection kept across a worker\'s files: each job fenced, recorded and gated on its own, issue #18 item 1)', () => {
+  it('the idle socket takes the next job: `stats` and `stats conns` over it, no new handshake; the earlier holder fenced and the socket recorded again before the job\'s first set', async (t) => {
+    const recorded: (ConnIdentity | null)[] = [];
+    const told: (Readonly<Record<string, string>> | null)[] = [];
+    const r = await rig(t, withStats, { responseTimeoutMs: 2000, onStats: async (s) => (told.push(s), []), beforeWrites: async (self) => void recorded.push(self) });
+    r.conn.send(batch(0));
+    await r.until(1);
+    const other = await foreign(r.server);
+    t.after(() => other.socket.destroy());
+    const ours = r.server.connections[0]!;
+    assert.ok(r.conn.nextJob({ onStats: async (s) => (told.push(s), [other.id]), beforeWrites: async (self) => void recorded.push(self) }));
+    r.conn.send(batch(1));
+    await r.server.waitFor(() => told.length === 2, 2000, 'the second job\'s onStats');
+    await sleep(150);
+    assert.deepEqual(ours.keys, keysOf(0), 'no set of the new job while the earlier holder is listed');
+    assert.equal(recorded.length, 1, 'nor its record: that waits for the fence');
+    other.socket.destroy();
+    await r.until(2);
+    assert.equal(r.outcomes[1]?.delivered, true);
+    assert.deepEqual(ours.keys, [...keysOf(0), ...keysOf(1)]);
+    assert.equal(r.server.connections.length, 2, 'one socket of ours (the other is the foreign one)');
+    assert.equal(ours.asked.settings, 1, '`stats settings` once: no second handshake');
+    assert.ok(ours.asked.conns >= 2, 'the fence polled `stats conns` on the open socket');
+    assert.deepEqual(ours.commands.filter((c) => c.name === 'other').map((c) => (c as { line: string }).line), ['stats', 'stats'], 'a `stats` per job');
+    assert.equal(recorded.length, 2, 'recorded again under the new job');
+    assert.equal(recorded[1]?.addr, ours.peer, 'as the server lists it');
+    assert.equal(r.conn.reconnects, 0);
+  });
+
+  it('each job writes under its own gate: the last job\'s, closed after it ended, does not stop the next; the next\'s, closed, stops it', async (t) => {
+    let firstOpen = true;
+    const r = await rig(t, defaultReply, { writeGate: () => (firstOpen ? null : new LeaseExpiredError('job 1 lease ran out (test)')) });
+    r.conn.send(batch(0));
+    await r.until(1);
+    firstOpen = false;
+    assert.ok(r.conn.nextJob({ writeGate: () => null }));
+    r.conn.send(batch(1));
+    await r.until(2);
+    assert.equal(r.outcomes[1]?.delivered, true, 'job 2 is not held to job 1\'s lease');
+    assert.ok(r.conn.nextJob({ writeGate: () => new LeaseExpiredError('job 3 lease ran out (test)') }));
+    r.conn.send(batch(2));
+    await r.until(3);
+    assert.equal(r.outcomes[2]?.delivered, false);
+    assert.equal((r.outcomes[2]?.error as Cause).cause?.code, 'MCL_ERR_LEASE', 'job 3 is held to its own lease, not job 2\'s');
+    assert.deepEqual(r.server.connections.flatMap((c) => c.keys), [...keysOf(0), ...keysOf(1)]);
+    assert.equal(r.server.connections.length, 1);
+  });
+
+  it('a record refused for the next job fails its socket before any set of it', async (t) => {
+    const r = await rig(t, defaultReply, { retries: 1 });
+    r.conn.send(batch(0));
+    await r.until(1);
+    assert.ok(r.conn.nextJob({ beforeWrites: async () => Promise.reject(new Error('the lock is another\'s (test)')) }));
+    r.conn.send(batch(1));
+    await r.until(2, 5000);
+    assert.equal(r.outcomes[1]?.delivered, false);
+    assert.deepEqual(r.server.connections.flatMap((c) => c.keys), keysOf(0), 'nothing of the job whose record was refused');
+  });
+
+  it('only an open, idle socket is handed on', async (t) => {
+    const r = await rig(t);
+    assert.equal(r.conn.nextJob({}), false, 'no socket yet');
+    r.conn.send(batch(0));
+    assert.equal(r.conn.nextJob({}), false, 'a batch queued');
+    await r.until(1);
+    assert.equal(r.conn.nextJob({}), true);
+    await r.conn.close();
+    assert.equal(r.conn.nextJob({}), false, 'closed');
+  });
+});
+
 /** A second connection on `server` (or a fresh server), with the options under test. */
 async function rigOn(t: Parameters<typeof rig>[0], server: FakeServer | null, opts: Parameters<typeof rig>[2]) {
   if (server === null) {
