@@ -13,6 +13,11 @@
  * checked against the end of its out buffer (the room test before a line makes the later
  * checks never fail, but they do not rely on it).
  *
+ * Words are read and written little-endian (x86-64, arm64): on a big-endian host the start-up
+ * check fails and lines are encoded in JS. App ids are read a byte at a time: reading them eight
+ * bytes at once (SWAR digit masks and multiplies) took ~10% more CPU on the micro benchmark
+ * (its ids have 1-4 digits).
+ *
  * Context-aware (NAPI_MODULE_INIT), no global state: each worker thread loads it.
  */
 #ifdef MEMC_LOAD_SIMULATE_BUILD_FAILURE
