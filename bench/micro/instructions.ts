@@ -4,6 +4,8 @@
  * of the same build differ by 10–15% from run to run here; these counts differ by ~0.3%.
  *
  *   npm run bench:instructions            (LINES=20000; needs valgrind: apt-get install -y valgrind)
+ *   ENCODER=native npm run bench:instructions   the C fast path (pipeline/native-encode.ts): callgrind
+ *                                         counts the addon's instructions as it does V8's
  *
  * How: the micro benchmark runs twice under callgrind, with ROUNDS=3 and ROUNDS=8, and the
  * difference is divided by 5 rounds × LINES: start-up, data generation and the first rounds'

@@ -2,12 +2,15 @@
  * encodeChunk throughput on realistic lines (SPEC.md "Input": 32-hex ids, lat/lon uniform in
  * ±180, 2–100 distinct app ids in 0..9998), over 1 MiB chunks as the pipeline feeds it.
  *
- *   node dist/bench/micro/parse-encode.bench.js        LINES=200000 ROUNDS=10 PACKED=0 DRY=0
+ *   node dist/bench/micro/parse-encode.bench.js        LINES=200000 ROUNDS=10 PACKED=0 DRY=0 ENCODER=js
+ *
+ * ENCODER=native runs the C fast path (pipeline/native-encode.ts) where it is built.
  */
 import { DEVICE_TYPES } from '../../src/config/servers.js';
 import { BufferPool, FRAME_BUFFER_MIN_BYTES } from '../../src/pipeline/buffer-pool.js';
 import { encodeChunk } from '../../src/pipeline/encode-chunk.js';
 import type { EncodeSettings } from '../../src/pipeline/chunk-types.js';
+import { resolveEncoder } from '../../src/pipeline/native-encode.js';
 
 const LINES = Number(process.env.LINES ?? 200_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
@@ -55,6 +58,7 @@ const settings: EncodeSettings = {
   dry: process.env.DRY === '1',
   serverLabels: ['127.0.0.1:33013', '127.0.0.1:33014', '127.0.0.1:33015', '127.0.0.1:33016'],
   maxSamples: 10,
+  encoder: process.env.ENCODER === 'native' ? resolveEncoder('native') : 'js',
 };
 
 // Frame buffers come from a pool and go back once counted, as in the pipeline (encoders.ts), so

@@ -3,7 +3,7 @@
  * the help, are flags.ts's table.
  */
 import { parseArgs } from 'node:util';
-import { GUNZIP_MODES, parseServerPool, resolveOptions, type GunzipMode, type RunOptions } from '../config/options.js';
+import { ENCODER_MODES, GUNZIP_MODES, parseServerPool, resolveOptions, type EncoderMode, type GunzipMode, type RunOptions } from '../config/options.js';
 import { DEVICE_TYPES, type DeviceType, type Distribution, type ServerPool } from '../config/servers.js';
 import { envName, fromConfigFile, fromEnv, mergeSources } from '../config/sources.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
@@ -53,6 +53,11 @@ function gunzipMode(value: string | undefined): GunzipMode | undefined {
   throw new InvalidArgumentError(`--gunzip: "${value}" is not ${GUNZIP_MODES.join(', ')}`);
 }
 
+function encoderMode(value: string | undefined): EncoderMode | undefined {
+  if (value === undefined || (ENCODER_MODES as readonly string[]).includes(value)) return value as EncoderMode | undefined;
+  throw new InvalidArgumentError(`--encoder: "${value}" is not ${ENCODER_MODES.join(', ')}`);
+}
+
 function distribution(value: string | undefined): Distribution | undefined {
   if (value === undefined || value === 'ketama-weighted' || value === 'ketama' || value === 'modula') return value;
   throw new InvalidArgumentError(`--distribution: "${value}" is not ketama-weighted, ketama or modula`);
@@ -98,6 +103,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     ttl: int(values.ttl, at('ttl')),
     packed: values.packed === true,
     gunzip: gunzipMode(str(values.gunzip)),
+    encoder: encoderMode(str(values.encoder)),
     distribution: distribution(str(values.distribution)),
     waitLock: num(values['wait-lock'], at('wait-lock')),
     loadLate: values['load-late'] === true,

@@ -3,7 +3,7 @@
  * help can never drift from what is accepted; and the help texts rendered from it. The flags of
  * the reference Python loader keep their names and defaults; the rest are for operators who need more.
  */
-import { DEFAULT_SERVERS, DEFAULTS, GUNZIP_MODES } from '../config/options.js';
+import { DEFAULT_SERVERS, DEFAULTS, ENCODER_MODES, GUNZIP_MODES } from '../config/options.js';
 import { envName } from '../config/sources.js';
 import { WATCH_DEFAULTS } from '../pipeline/watch.js';
 import { LOG_LEVELS } from './log-level.js';
@@ -46,6 +46,7 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   ttl: { type: 'string', arg: 'SECONDS', help: 'item expiry; 0 = never expires', def: String(DEFAULTS.ttl) },
   packed: { type: 'boolean', help: "apps in protobuf's packed form (smaller; every protobuf parser reads it)" },
   gunzip: { type: 'string', arg: GUNZIP_MODES.join('|'), help: "the inflater: the fastest that passed its check, native ISA-L, zlib on the reading thread, or zlib on libuv's thread pool", def: DEFAULTS.gunzip },
+  encoder: { type: 'string', arg: ENCODER_MODES.join('|'), help: 'the fast path for clean lines: the native one where it passed its check, else JS (same bytes, more CPU)', def: DEFAULTS.encoder },
   'wait-lock': {
     type: 'string',
     arg: 'SECONDS',

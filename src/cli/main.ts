@@ -149,7 +149,7 @@ async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | 
   logger.log(
     'info',
     `memc-load ${packageVersion()} started: pattern=${options.pattern} ${servers} dry=${options.dry} workers=${options.workers} ` +
-      `max_error_rate=${options.maxErrorRate} batch_bytes=${options.batchBytes} ttl=${options.ttl} packed=${options.packed} gunzip=${options.gunzip}` +
+      `max_error_rate=${options.maxErrorRate} batch_bytes=${options.batchBytes} ttl=${options.ttl} packed=${options.packed} gunzip=${options.gunzip} encoder=${options.encoder}` +
       `${pooled(options) ? ` distribution=${options.distribution}` : ''}` +
       `${cli.watch ? ' watch=yes' : ''}`,
   );

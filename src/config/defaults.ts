@@ -31,6 +31,7 @@ export const DEFAULTS = {
   ttl: 0,
   packed: false,
   gunzip: 'auto',
+  encoder: 'auto',
   waitLock: 0,
   loadLate: false,
   logRejected: 10,

@@ -8,6 +8,9 @@ export { DEFAULT_PATTERN, DEFAULT_SERVERS, DEFAULTS, defaultWorkers } from './de
 /** --gunzip: which inflater reads the files (logfile/gunzip-choice.ts). */
 export const GUNZIP_MODES = ['auto', 'isal', 'inline', 'pool'] as const;
 export type GunzipMode = (typeof GUNZIP_MODES)[number];
+/** --encoder: which fast path encodes clean lines (pipeline/native-encode.ts). */
+export const ENCODER_MODES = ['auto', 'native', 'js'] as const;
+export type EncoderMode = (typeof ENCODER_MODES)[number];
 
 /** Everything a run needs, already validated. Built by the CLI or passed to `load()`. */
 export interface RunOptions {
@@ -46,6 +49,12 @@ export interface RunOptions {
    * `pool` Node's zlib stream on libuv's thread pool.
    */
   readonly gunzip: GunzipMode;
+  /**
+   * Which fast path encodes clean lines (pipeline/native-encode.ts): `auto` the native addon
+   * where it passed its start-up check, else JS; `native` the same, with a warning when it falls
+   * back; `js` the JS one (fast-line.ts). The bytes are the same; only the CPU differs.
+   */
+  readonly encoder: EncoderMode;
   /**
    * Seconds to wait for another run's lock on the folder to be released (docs/spec.md, "One run
    * per folder"); 0 gives up at once.
@@ -130,6 +139,8 @@ export function resolveOptions(input: OptionInput = {}): RunOptions {
   checkNumber('wait-lock', o.waitLock, 0, 24 * 3600);
   checkInt('log-rejected', o.logRejected, 0, 1_000_000);
   if (o.pattern.trim() === '') throw new ConfigError('--pattern: empty glob');
+  // The library's options reach the encoder unchecked otherwise: a misspelt mode would read as `auto`.
+  if (!(ENCODER_MODES as readonly string[]).includes(o.encoder)) throw new ConfigError(`--encoder: "${String(o.encoder)}" is not ${ENCODER_MODES.join(', ')}`);
   if (!(DISTRIBUTIONS as readonly string[]).includes(o.distribution)) {
     throw new ConfigError(`--distribution: "${String(o.distribution)}" is not ${DISTRIBUTIONS.join(', ')}`);
   }

@@ -16,10 +16,12 @@ import { PoolGunzip, type GunzipPieces } from './pool-gunzip.js';
 /** The inflater that runs. */
 export type Inflater = 'isal' | 'inline' | 'pool';
 
+/** A line for the log, or null: why a choice is not the one asked for, or which `auto` took; each line once per process. */
+export type ChoiceNote = { readonly level: 'info' | 'warn'; readonly msg: string } | null;
+
 export interface GunzipChoice {
   readonly inflater: Inflater;
-  /** A line for the log, or null: why the choice is not the one asked for, or which `auto` took; each line once per process. */
-  readonly note: { readonly level: 'info' | 'warn'; readonly msg: string } | null;
+  readonly note: ChoiceNote;
 }
 
 /** The lines said in this process. */
@@ -30,17 +32,20 @@ export function gunzipChoice(asked: GunzipMode): GunzipChoice {
   const zlib: Inflater = inlineGunzipAvailable() ? 'inline' : 'pool';
   const inlineWhy = zlib === 'pool' ? `inline gunzip is not verified on Node.js ${process.version}` : null;
   if (asked === 'inline') {
-    return { inflater: zlib, note: inlineWhy === null ? null : once('warn', `${inlineWhy}: inflating on libuv's thread pool instead (--gunzip pool)`) };
+    return { inflater: zlib, note: inlineWhy === null ? null : noteOnce('warn', `${inlineWhy}: inflating on libuv's thread pool instead (--gunzip pool)`) };
   }
   const isal = isalStatus();
-  if (isal.ok) return { inflater: 'isal', note: once('info', 'Inflating with the native ISA-L inflater (--gunzip isal)') };
+  if (isal.ok) return { inflater: 'isal', note: noteOnce('info', 'Inflating with the native ISA-L inflater (--gunzip isal)') };
   const instead = zlib === 'inline' ? 'with zlib on the reading thread (--gunzip inline)' : `on libuv's thread pool (--gunzip pool; ${inlineWhy})`;
   const msg = `Native ISA-L inflater not used: ${isal.why}; inflating ${instead}`;
-  return { inflater: zlib, note: once(asked === 'isal' ? 'warn' : 'info', msg) };
+  return { inflater: zlib, note: noteOnce(asked === 'isal' ? 'warn' : 'info', msg) };
 }
 
-/** The line the first time in this process (a cluster worker builds a feed per file), then null. */
-function once(level: 'info' | 'warn', msg: string): GunzipChoice['note'] {
+/**
+ * The line the first time in this process (a cluster worker builds a feed per file), then null;
+ * also for the encoder's choice (pipeline/native-encode.ts).
+ */
+export function noteOnce(level: 'info' | 'warn', msg: string): ChoiceNote {
   const line = `${level} ${msg}`;
   if (told.has(line)) return null;
   told.add(line);

@@ -1,3 +1,4 @@
+import type { Encoder } from './native-encode.js';
 import type { LaneNode } from '../pool/lanes.js';
 import type { Distribution } from '../pool/placement.js';
 import type { RejectDetail } from '../record/describe-reject.js';
@@ -24,6 +25,8 @@ export interface EncodeSettings {
   readonly distribution?: Distribution;
   /** How many rejected/warned line samples one chunk may report (counts stay exact). */
   readonly maxSamples: number;
+  /** Which fast path encodes clean lines (pipeline/native-encode.ts); absent: JS. */
+  readonly encoder?: Encoder;
 }
 
 export interface LineSample {

@@ -24,6 +24,7 @@ import { ParsedLine, parseLine, type LineRejectReason } from '../record/parse-li
 import type { RejectReason } from '../record/reasons.js';
 import type { ChunkResult, EncodeSettings, LineSample } from './chunk-types.js';
 import * as fastLine from './fast-line.js';
+import { nativeLines, nativeRun, type NativeRun } from './native-encode.js';
 
 // A constant of this module, not an imported binding, so that TurboFan inlines it without a
 // check per call (see fast-line.ts).
@@ -116,7 +117,8 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
   const tally = new Tally(settings.maxSamples, settings.maxLineBytes);
   const layout = layoutOf(settings);
   const dryOut = settings.dry ? new DryWriter(layout, input.length >>> 1) : null;
-  encodeLines(input, settings.maxLineBytes, metaSetFlags(settings.ttl), settings.packed, dryOut, tally, fast);
+  const native = fast && settings.encoder === 'native' ? nativeRun() : null;
+  encodeLines(input, settings.maxLineBytes, metaSetFlags(settings.ttl), settings.packed, dryOut, tally, fast, native);
 
   const frames: (Uint8Array | null)[] = new Array<Uint8Array | null>(layout.positions).fill(null);
   const records: number[] = new Array<number>(layout.positions).fill(0);
@@ -163,6 +165,7 @@ function encodeLines(
   dryOut: DryWriter | null,
   tally: Tally,
   fast: boolean,
+  native: NativeRun | null,
 ): void {
   const hint = input.length >>> 1;
   const used = tally.used;
@@ -177,7 +180,16 @@ function encodeLines(
   let lines = 0;
   let nonBlank = 0;
   let start = 0;
+  // Where the native encoder last stopped: that line goes the JS way below, then it is called again.
+  let nativeStop = -1;
   while (start < end) {
+    if (native !== null && start !== nativeStop && start + 4 < lastLf) {
+      const run = nativeLines(native, input, start, lastLf, maxFastLine, flags, scratch, used, records);
+      lines += run.lines;
+      nonBlank += run.lines;
+      start = nativeStop = run.stop;
+      continue;
+    }
     if (start + 4 < lastLf) {
       const type = peekType(input, start);
       if (type >= 0) {

@@ -18,6 +18,7 @@ import type { FileTally } from '../report/file-tally.js';
 import { BufferPool } from './buffer-pool.js';
 import type { ChunkResult, EncodeSettings } from './chunk-types.js';
 import { InlineEncoder, WorkerPool, type ChunkEncoder } from './encoders.js';
+import { resolveEncoder } from './native-encode.js';
 import { Sequencer } from './sequencer.js';
 
 export type Sequenced =
@@ -53,6 +54,7 @@ export class EncodeStage {
       pools: DEVICE_TYPES.map((t) => laneNodes(o.servers[t])),
       distribution: o.distribution,
       maxSamples,
+      encoder: resolveEncoder(o.encoder),
     };
     this.laneOf = runLanes(DEVICE_TYPES.map((t) => o.servers[t])).laneOf;
     this.#sequencer = new Sequencer<Sequenced>((e) => {

@@ -17,6 +17,7 @@ import type { Writable } from 'node:stream';
 import { DEFAULTS, type RunOptions } from '../config/options.js';
 import type { MemcLoadError } from '../errors.js';
 import { gunzipChoice, type Inflater } from '../logfile/gunzip-choice.js';
+import { encoderChoice } from './native-encode.js';
 import type { ChunkItem } from '../logfile/line-chunker.js';
 import { readFile } from '../logfile/read-file.js';
 import { describeTooLong } from '../record/describe-reject.js';
@@ -76,6 +77,9 @@ export class Feed {
     const gunzip = gunzipChoice(opts.gunzip);
     this.#inflater = gunzip.inflater;
     if (gunzip.note !== null) hooks.log.log(gunzip.note.level, gunzip.note.msg);
+    // EncodeStage resolves the same choice (resolveEncoder) for its threads; the line is said here.
+    const encoding = encoderChoice(opts.encoder).note;
+    if (encoding !== null) hooks.log.log(encoding.level, encoding.msg);
     this.#encode = new EncodeStage(opts, samples, (e) => this.#route(e), hooks.onFatal, hooks.keepThreads);
     this.#dryOutput?.on('drain', () => {
       this.#dryCongested = false;

@@ -21,6 +21,7 @@ test('no flags: the reference loader defaults', () => {
   assert.equal(options.maxErrorRate, 0.01);
   assert.equal(options.failOnEvictions, false);
   assert.equal(options.gunzip, 'auto');
+  assert.equal(options.encoder, 'auto');
   assert.equal(options.waitLock, 0);
   assert.equal(logFile, null);
 });
@@ -55,6 +56,8 @@ const cases: [string, string[], (c: Command) => void][] = [
   ['--batch-bytes', ['--batch-bytes', '65536'], (c) => assert.equal(c.kind === 'run' && c.options.batchBytes, 65536)],
   ['--gunzip pool', ['--gunzip', 'pool'], (c) => assert.equal(c.kind === 'run' && c.options.gunzip, 'pool')],
   ['--gunzip isal', ['--gunzip', 'isal'], (c) => assert.equal(c.kind === 'run' && c.options.gunzip, 'isal')],
+  ['--encoder js', ['--encoder', 'js'], (c) => assert.equal(c.kind === 'run' && c.options.encoder, 'js')],
+  ['--encoder native', ['--encoder', 'native'], (c) => assert.equal(c.kind === 'run' && c.options.encoder, 'native')],
   ['--wait-lock', ['--wait-lock', '90'], (c) => assert.equal(c.kind === 'run' && c.options.waitLock, 90)],
   ['--wait-lock fractional', ['--wait-lock=0.5'], (c) => assert.equal(c.kind === 'run' && c.options.waitLock, 0.5)],
   ['--log-rejected: 10 by default', [], (c) => assert.equal(c.kind === 'run' && c.options.logRejected, 10)],
@@ -93,6 +96,7 @@ const bad: [string, string[], string, RegExp][] = [
   ['an unknown log level', ['--log-level', 'trace'], 'MCL_ERR_INVALID_ARG', /--log-level: "trace" is not one of error, warn, info, debug/],
   ['-v against another --log-level', ['-v', '--log-level', 'error'], 'MCL_ERR_INVALID_ARG', /-v\/--verbose means --log-level debug/],
   ['an unknown gunzip mode', ['--gunzip', 'gpu'], 'MCL_ERR_INVALID_ARG', /--gunzip: "gpu" is not auto, isal, inline, pool/],
+  ['an unknown encoder', ['--encoder', 'wasm'], 'MCL_ERR_INVALID_ARG', /--encoder: "wasm" is not auto, native, js/],
   ['a bad node in a pool', ['--idfa', 'a:1,b'], 'MCL_ERR_CONFIG', /^--idfa: "b" is not host:port \(e\.g\. 127\.0\.0\.1:33013\); a pool is host:port\[:weight\],…/],
   ['an empty item in a pool', ['--idfa', 'a:1,'], 'MCL_ERR_CONFIG', /^--idfa: "" is not host:port/],
   ['a weight of 0', ['--gaid', 'a:1:0,b:2'], 'MCL_ERR_CONFIG', /^--gaid: "a:1:0": the weight must be a whole number from 1 to 1000$/],
@@ -171,6 +175,8 @@ test('a bad address is named where it was written: the flag, the environment var
     writeFileSync(config, JSON.stringify({ workers: 'two', 'max-error-rate': 'lots' }));
     assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), new RegExp(`^--config .*c\\.json: "workers": "two" is not a number$`));
     assert.equal(named(['--gaid', '127.0.0.1:1', '--config', config, '--workers', '1.5']), '--workers: "1.5" is not a whole number', 'the flag wins, and is named');
+    writeFileSync(config, JSON.stringify({ encoder: 'js' }));
+    assert.equal(runOptionsEnv(['--config', config], {}).options.encoder, 'js', '--encoder in a config file');
     writeFileSync(config, JSON.stringify({ max_error_rate: 0.1 }));
     assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), /^--config \S*c\.json: unknown option "max_error_rate"; did you mean "max-error-rate"\?$/);
   } finally {

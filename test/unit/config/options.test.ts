@@ -36,3 +36,10 @@ test('load() options: a pool is a "host:port[:weight],…" string, a list of add
   rejects({ servers: { idfa: ['a:1', 'a:1'] } }, /^--idfa: a:1 is listed twice/);
   rejects({ distribution: 'ketama_weighted' }, /^--distribution: "ketama_weighted" is not ketama-weighted, ketama, modula$/);
 });
+
+test('load() options: encoder is auto by default, js or native when given, and nothing else', () => {
+  assert.equal(resolveOptions({}).encoder, 'auto');
+  assert.equal(resolveOptions({ encoder: 'js' }).encoder, 'js');
+  assert.equal(resolveOptions({ encoder: 'native' }).encoder, 'native');
+  rejects({ encoder: 'c' }, /^--encoder: "c" is not auto, native, js$/);
+});

@@ -1,7 +1,9 @@
 /**
  * The encoder's fast path (src/pipeline/fast-line.ts) must take the clean lines it was made for,
  * decline every other line, and write for the lines it takes exactly the bytes the general path
- * writes. Each case runs the same chunk through encodeChunk with the fast path on and off.
+ * writes. Each case runs the same chunk through encodeChunk with the fast path on and off, and
+ * with the native encoder (pipeline/native-encode.ts), which must agree with both; `taken` asks
+ * both fast paths.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -12,11 +14,18 @@ import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
 import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from '../../../src/pipeline/fast-line.js';
 import { metaSetFlags } from '../../../src/memcached/encode.js';
 import { encodeSettings, plainResult } from '../../helpers/encode.js';
+import { nativeEncodeReady } from '../../helpers/native-encode.js';
+import { nativeRun } from '../../../src/pipeline/native-encode.js';
+
+// Without the addon (and outside CI) the JS paths are still compared; CI fails here instead.
+const native = nativeEncodeReady();
+it('the native encoder is here to be compared', { skip: native.skip }, () => assert.ok(native.ok));
 
 function bothPaths(chunk: Buffer, s: EncodeSettings = encodeSettings()): ChunkResult {
   const slow = encodeChunk(chunk, s, false);
-  const fast = encodeChunk(chunk, s, true);
+  const fast = encodeChunk(chunk, { ...s, encoder: 'js' }, true);
   assert.deepEqual(plainResult(fast), plainResult(slow));
+  if (native.ok) assert.deepEqual(plainResult(encodeChunk(chunk, { ...s, encoder: 'native' }, true)), plainResult(slow), 'native');
   return fast;
 }
 
@@ -27,6 +36,13 @@ function taken(line: string, maxLine = FAST_MAX_LINE, ttl = 0): boolean {
   if (type < 0) return false;
   const out = new Uint8Array(FAST_OUT_ROOM + 64);
   const next = encodeCleanLine(input, new DataView(input.buffer, input.byteOffset, input.byteLength), 0, out, new DataView(out.buffer), 0, metaSetFlags(ttl), maxLine);
+  if (native.ok) {
+    const outs = Array.from({ length: 4 }, () => new Uint8Array(FAST_OUT_ROOM + 64));
+    const state = new Int32Array(9);
+    const stop = nativeRun()(input, 0, input.length - 1, maxLine, metaSetFlags(ttl), outs[0], outs[1], outs[2], outs[3], state);
+    assert.equal(stop, next < 0 ? 0 : next, 'the native encoder takes the same lines');
+    if (next >= 0) assert.deepEqual(outs[type].subarray(0, state[type]), out.subarray(0, fastResult.end), 'and writes the same bytes');
+  }
   if (next < 0) return false;
   assert.equal(next, input.length, 'a taken line ends after its newline');
   assert.ok(fastResult.end > 0);

@@ -1,0 +1,252 @@
+/**
+ * The native line encoder (pipeline/native-encode.ts, native/fast-encode) against the JS fast
+ * path (fast-line.ts) and the general path (record/parse-line.ts): on the real fixtures, on
+ * generated clean lines, and on lines mutated every way a hostile file could (cut short, any
+ * byte 0x00-0xff put in, replaced or taken out anywhere, long ids, long lines, many apps).
+ * Two levels:
+ * - a run: the addon's run() from a line start against the same loop in JS over
+ *   encodeCleanLine, with the same room test; stop position, used, records, lines taken and
+ *   the bytes written must be equal, with buffers of every room (a line it lacks room for
+ *   stops both);
+ * - a chunk: encodeChunk with --encoder native, js and the general path alone must give equal
+ *   results (frames, records, rejects, samples).
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { DEVICE_TYPES } from '../../../src/config/servers.js';
+import { metaSetFlags } from '../../../src/memcached/encode.js';
+import type { EncodeSettings } from '../../../src/pipeline/chunk-types.js';
+import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
+import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from '../../../src/pipeline/fast-line.js';
+import { NATIVE_STATE_LENGTH, nativeRun, type NativeRun } from '../../../src/pipeline/native-encode.js';
+import { encodeSettings, plainResult } from '../../helpers/encode.js';
+import { nativeEncodeReady } from '../../helpers/native-encode.js';
+import { repoRoot } from '../../helpers/paths.js';
+
+const fixturesDir = join(repoRoot(), 'test/fixtures');
+
+const ready = nativeEncodeReady();
+const LF = 0x0a;
+
+// Deterministic (mulberry32), so a failure can be replayed.
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What the addon's run() does, in JS over encodeCleanLine (the reference it must equal). */
+function jsRun(input: Buffer, start: number, lastLf: number, maxLine: number, flags: Uint8Array, outs: Uint8Array[], state: Int32Array): number {
+  const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  let lines = 0;
+  while (start + 4 < lastLf) {
+    const type = peekType(input, start);
+    if (type < 0) break;
+    const out = outs[type];
+    const used = state[type];
+    if (out.length - used < FAST_OUT_ROOM + flags.length) break;
+    const next = encodeCleanLine(input, inView, start, out, new DataView(out.buffer, out.byteOffset, out.byteLength), used, flags, Math.min(maxLine, FAST_MAX_LINE));
+    if (next < 0) break;
+    state[type] = fastResult.end;
+    state[4 + type]++;
+    lines++;
+    start = next;
+  }
+  state[8] = lines;
+  return start;
+}
+
+interface RunCase {
+  readonly maxLine: number;
+  readonly ttl: number;
+  /** Per type: the buffer's size and the bytes already used in it. */
+  readonly sizes: readonly number[];
+  readonly used: readonly number[];
+}
+
+/** Native and JS runs from `start`: equal stop, counts and bytes. */
+function sameRun(run: NativeRun, input: Buffer, start: number, c: RunCase): number {
+  const lastLf = input.lastIndexOf(LF);
+  const flags = metaSetFlags(c.ttl);
+  const make = () => c.sizes.map((n, t) => {
+    const b = new Uint8Array(n);
+    for (let k = 0; k < c.used[t]; k++) b[k] = (k * 7 + t) & 0xff;
+    return b;
+  });
+  const jsOuts = make();
+  const nOuts = make();
+  const jsState = new Int32Array(NATIVE_STATE_LENGTH);
+  const nState = new Int32Array(NATIVE_STATE_LENGTH);
+  for (let t = 0; t < 4; t++) jsState[t] = nState[t] = c.used[t];
+  const want = jsRun(input, start, lastLf, c.maxLine, flags, jsOuts, jsState);
+  const got = lastLf < 0 ? start : run(input, start, lastLf, c.maxLine, flags, nOuts[0], nOuts[1], nOuts[2], nOuts[3], nState);
+  const where = `from ${start} of ${JSON.stringify(input.toString('latin1').slice(start, start + 120))}`;
+  assert.equal(got, want, `stop position ${where}`);
+  if (lastLf >= 0) assert.deepEqual([...nState], [...jsState], `used, records, lines ${where}`);
+  for (let t = 0; t < 4; t++) assert.ok(Buffer.from(nOuts[t].subarray(0, nState[t])).equals(jsOuts[t].subarray(0, jsState[t])), `bytes of type ${t} ${where}`);
+  return jsState[8];
+}
+
+/** Every line start of the input. */
+function lineStarts(input: Buffer): number[] {
+  const starts = [0];
+  for (let i = input.indexOf(LF); i >= 0 && i + 1 < input.length; i = input.indexOf(LF, i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** encodeChunk three ways: the general path alone, the JS fast path, the native one. */
+function threePaths(chunk: Buffer, s: EncodeSettings): void {
+  const general = plainResult(encodeChunk(chunk, s, false));
+  assert.deepEqual(plainResult(encodeChunk(chunk, { ...s, encoder: 'js' })), general, 'js fast path');
+  assert.deepEqual(plainResult(encodeChunk(chunk, { ...s, encoder: 'native' })), general, 'native encoder');
+}
+
+const BIG = 4 * FAST_OUT_ROOM;
+const roomy = (maxLine = FAST_MAX_LINE, ttl = 0): RunCase => ({ maxLine, ttl, sizes: [BIG, BIG, BIG, BIG], used: [0, 0, 0, 0] });
+
+function fixtureText(): string {
+  return readdirSync(fixturesDir)
+    .filter((f) => f.endsWith('.tsv.gz'))
+    .sort()
+    .map((f) => gunzipSync(readFileSync(join(fixturesDir, f))).toString('latin1'))
+    .join('');
+}
+
+function cleanLine(r: () => number): string {
+  const type = DEVICE_TYPES[Math.floor(r() * 4)];
+  const idLen = r() < 0.9 ? 32 : 1 + Math.floor(r() * 245);
+  let id = '';
+  for (let i = 0; i < idLen; i++) id += String.fromCharCode(0x21 + Math.floor(r() * 0xde)).replace('\u007f', 'x');
+  const geo = () => (r() < 0.5 ? (r() * 360 - 180).toFixed(Math.floor(r() * 12)) : String(r() * 360 - 180));
+  const n = r() < 0.05 ? Math.floor(r() * 4000) : Math.floor(r() * 100);
+  const apps = Array.from({ length: n }, () => String(Math.floor(r() < 0.2 ? r() * 1e9 : r() * 20000)));
+  return `${type}\t${id}\t${geo()}\t${geo()}\t${apps.join(',')}`;
+}
+
+/** One hostile change to `text`: a byte put in, replaced or taken out, a cut, a long id or a long line. */
+function mutate(text: string, r: () => number): string {
+  const at = Math.floor(r() * (text.length + 1));
+  const byte = String.fromCharCode(r() < 0.5 ? Math.floor(r() * 256) : [0x00, 0x09, 0x0a, 0x0d, 0x20, 0x2c, 0x2d, 0x2e, 0x7f, 0xff, 0x30, 0x39][Math.floor(r() * 12)] as number);
+  switch (Math.floor(r() * 7)) {
+    case 0:
+      return text.slice(0, at) + byte + text.slice(at);
+    case 1:
+      return text.slice(0, at) + byte + text.slice(at + 1);
+    case 2:
+      return text.slice(0, at) + text.slice(at + 1);
+    case 3:
+      return text.slice(0, at);
+    case 4:
+      return `${text.slice(0, at)}${'k'.repeat(240 + Math.floor(r() * 20))}${text.slice(at)}`;
+    case 5:
+      return `${text.slice(0, at)}${'9'.repeat(Math.floor(r() * 40))}${text.slice(at)}`;
+    default:
+      return `${text.slice(0, at)}${Array.from({ length: 14000 + Math.floor(r() * 2000) }, (_, i) => String(i % 1000)).join(',')}${text.slice(at)}`;
+  }
+}
+
+describe('native encoder: runs equal the JS fast path', { skip: ready.skip }, () => {
+  it('is here (CI builds it)', () => assert.ok(ready.ok));
+
+  it('the real fixtures: every line start, every line taken, the general path\'s bytes', () => {
+    const run = nativeRun();
+    const input = Buffer.from(fixtureText(), 'latin1');
+    assert.equal(sameRun(run, input, 0, roomy()), 200, 'all 200 real lines are clean');
+    for (const start of lineStarts(input)) sameRun(run, input, start, roomy(FAST_MAX_LINE, 3600));
+    threePaths(input, encodeSettings());
+    threePaths(input, encodeSettings({ ttl: 86400 }));
+  });
+
+  it('out buffers of every room: a line it has no room for stops it where JS grows', () => {
+    const run = nativeRun();
+    const input = Buffer.from(fixtureText(), 'latin1');
+    const r = rng(7);
+    for (let k = 0; k < 200; k++) {
+      const sizes = [0, 1, 2, 3].map(() => Math.floor(r() * 3 * FAST_OUT_ROOM));
+      const used = sizes.map((n) => Math.floor(r() * Math.min(n + 1, 4096)));
+      sameRun(run, input, 0, { maxLine: FAST_MAX_LINE, ttl: k % 2 === 0 ? 0 : 60, sizes, used });
+    }
+  });
+
+  it('generated clean lines', () => {
+    const run = nativeRun();
+    fc.assert(
+      fc.property(fc.integer(), fc.integer({ min: 1, max: 40 }), fc.constantFrom(0, 60), (seed, n, ttl) => {
+        const r = rng(seed);
+        const input = Buffer.from(`${Array.from({ length: n }, () => cleanLine(r)).join('\n')}\n`, 'latin1');
+        for (const start of lineStarts(input)) sameRun(run, input, start, roomy(FAST_MAX_LINE, ttl));
+        threePaths(input, encodeSettings({ ttl }));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('mutated and hostile lines, with line limits from 64 bytes up', () => {
+    const run = nativeRun();
+    const base = fixtureText().split('\n').slice(0, 40);
+    for (let seed = 0; seed < 1500; seed++) {
+      const r = rng(seed);
+      const lines = Array.from({ length: 1 + Math.floor(r() * 6) }, () => (r() < 0.5 ? (base[Math.floor(r() * base.length)] as string) : cleanLine(r)));
+      let text = `${lines.join('\n')}${r() < 0.9 ? '\n' : ''}`;
+      for (let m = 1 + Math.floor(r() * 3); m > 0; m--) text = mutate(text, r);
+      const input = Buffer.from(text, 'latin1');
+      const maxLine = [64, 200, 1024, FAST_MAX_LINE, 1024 * 1024][Math.floor(r() * 5)] as number;
+      for (const start of lineStarts(input)) sameRun(run, input, start, roomy(maxLine));
+      threePaths(input, encodeSettings({ maxLineBytes: maxLine }));
+    }
+  });
+
+  it('many apps and long lines: at, under and over FAST_MAX_LINE', () => {
+    const run = nativeRun();
+    for (const n of [1, 2000, 10_000, 13_100, 13_108, 13_200, 20_000]) {
+      const line = `dvid\tmany\t1.5\t-2\t${Array.from({ length: n }, (_, i) => String(i % 100_000)).join(',')}`;
+      const input = Buffer.from(`${line}\nidfa\tnext\t1\t2\t3\n`, 'latin1');
+      for (const maxLine of [line.length - 1, line.length, FAST_MAX_LINE]) {
+        sameRun(run, input, 0, roomy(maxLine));
+        threePaths(input, encodeSettings({ maxLineBytes: maxLine }));
+      }
+    }
+  });
+});
+
+describe('native encoder: what it refuses to be called with', { skip: ready.skip }, () => {
+  const flags = metaSetFlags(0);
+  const outs = () => [0, 1, 2, 3].map(() => new Uint8Array(BIG));
+  const input = Buffer.from('idfa\tx\t1\t2\t3\ngaid\ty\t1\t2\t3\n', 'latin1');
+
+  it('a lastLf that is not a newline of the input, or past it', () => {
+    const run = nativeRun();
+    const o = outs();
+    for (const lastLf of [3, input.length, input.length + 100, -1]) {
+      assert.throws(() => run(input, 0, lastLf, FAST_MAX_LINE, flags, o[0], o[1], o[2], o[3], new Int32Array(9)), RangeError, String(lastLf));
+    }
+  });
+
+  it('a used count outside its buffer', () => {
+    const run = nativeRun();
+    const o = outs();
+    for (const used of [-1, BIG + 1]) {
+      const state = new Int32Array(9);
+      state[2] = used;
+      assert.throws(() => run(input, 0, input.length - 1, FAST_MAX_LINE, flags, o[0], o[1], o[2], o[3], state), RangeError);
+    }
+  });
+
+  it('arguments of the wrong kind', () => {
+    const run = nativeRun() as unknown as (...args: unknown[]) => number;
+    const o = outs();
+    const good = [input, 0, input.length - 1, FAST_MAX_LINE, flags, o[0], o[1], o[2], o[3], new Int32Array(9)];
+    assert.equal(run(...good), input.length);
+    const bad: [number, unknown][] = [[0, 'text'], [4, [1]], [6, new Uint16Array(8)], [9, new Int32Array(8)], [9, new Uint32Array(9)], [1, 'zero']];
+    for (const [at, value] of bad) assert.throws(() => run(...good.map((v, i) => (i === at ? value : v))), TypeError, `argument ${at}`);
+    assert.throws(() => run(...good.slice(0, 9)), TypeError);
+  });
+});
