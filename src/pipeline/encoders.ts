@@ -3,6 +3,7 @@ import { WorkerError } from '../errors.js';
 import { BufferPool, FRAME_BUFFER_MIN_BYTES } from './buffer-pool.js';
 import { unsampled, type ChunkResult, type EncodeSettings } from './chunk-types.js';
 import { encodeChunk } from './encode-chunk.js';
+import { warmUp } from './warm-up.js';
 import type { ChunkReply, ChunkRequest } from './worker.js';
 
 /** A chunk's result, and the chunk's own buffer given back for reuse. */
@@ -32,6 +33,7 @@ export class InlineEncoder implements ChunkEncoder {
     this.#settings = settings;
     this.#quiet = unsampled(settings);
     this.#onResult = onResult;
+    warmUp(this.#quiet);
   }
 
   submit(seq: number, buf: Uint8Array, sample = true): void {

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BufferPool, FRAME_BUFFER_MIN_BYTES } from './buffer-pool.js';
 import { unsampled, type ChunkResult, type EncodeSettings } from './chunk-types.js';
 import { encodeChunk } from './encode-chunk.js';
+import { warmUp } from './warm-up.js';
 
 export interface ChunkRequest {
   readonly seq: number;
@@ -30,6 +31,8 @@ if (port === null) throw new Error('memc-load worker started outside a worker th
 // Four frames per chunk, a few chunks deep.
 const frames = new BufferPool(16, FRAME_BUFFER_MIN_BYTES);
 const alloc = (n: number): Uint8Array => frames.take(n);
+// Before the first chunk, so V8 optimizes the loop once with every branch seen (warm-up.ts).
+warmUp(quiet);
 
 port.on('message', (req: ChunkRequest) => {
   for (const ab of req.spare) frames.give(ab);
