@@ -116,3 +116,41 @@ export function writeDecimal(target: Uint8Array, offset: number, v: number): num
   } while (v > 0);
   return end;
 }
+
+/**
+ * `-?digits[.digits]` with 1..15 digits in all, read from `input[i]`; `decimalScan.end` is set
+ * to where it stopped. NaN when the text is not of that shape; the caller checks what follows.
+ * Below 2^53 and 10^15, `m / 10^f` is one correctly rounded division, which is what Number() and
+ * the general parser give. It is the fast path's (pipeline/fast-line.ts): that path declines what
+ * this does not take, and the general path decides.
+ */
+export function scanCoordinate(input: Uint8Array, i: number): number {
+  let negative = false;
+  if (input[i] === 0x2d) {
+    negative = true;
+    i++;
+  }
+  let m = 0;
+  const first = i;
+  let d = 0;
+  while ((d = input[i] - 0x30) >>> 0 <= 9) {
+    m = m * 10 + d;
+    i++;
+  }
+  let digits = i - first;
+  let fraction = 0;
+  if (input[i] === 0x2e) {
+    i++;
+    const fracStart = i;
+    while ((d = input[i] - 0x30) >>> 0 <= 9) {
+      m = m * 10 + d;
+      i++;
+    }
+    fraction = i - fracStart;
+    digits += fraction;
+  }
+  decimalScan.end = i;
+  if (digits === 0 || digits > 15) return NaN;
+  const v = m / POW10[fraction];
+  return negative ? -v : v;
+}
