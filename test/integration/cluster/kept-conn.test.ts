@@ -81,8 +81,20 @@ test('a worker paused on its kept socket during its next file, taken over: the n
     const deadline = performance.now() + 10_000;
     while (checks <= 2 && performance.now() < deadline) await sleep(5);
     assert.ok(checks > 2, 'A reached its pause mid-file');
-    const setsA = await sets(node!.address);
+    // A's two batches are on the wire when it pauses, not yet necessarily read by the node: on a
+    // loaded machine memcached may take a while to get to them, so wait for them to land (they
+    // must: nothing else can stop them) before judging what B does.
+    let setsA = await sets(node!.address);
+    while (setsA <= m0.lanes[0]!.records && performance.now() < deadline) {
+      await sleep(20);
+      setsA = await sets(node!.address);
+    }
     assert.ok(setsA > m0.lanes[0]!.records, 'A wrote some of file 1 before its pause');
+    // Still landing? Let the node settle, so B's wait is judged on A's whole two batches.
+    for (let again = await sets(node!.address); again !== setsA; again = await sets(node!.address)) {
+      setsA = again;
+      await sleep(50);
+    }
     assert.equal(Object.keys(await client.hgetall(fenceKey(lane))).length, 1, 'A\'s kept socket is recorded under file 1\'s job');
 
     // A's lock lapses; B takes file 1 over under a new token.
