@@ -178,7 +178,8 @@ static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8
     rest /= 10;
   }
   p += len_digits;
-  memcpy(out + p, flags, flags_len);
+  /* An empty Uint8Array has no data pointer, and memcpy from NULL is undefined even for 0 bytes. */
+  if (flags_len > 0) memcpy(out + p, flags, flags_len);
   out[q++] = '\r';
   out[q++] = '\n';
   *frame_end = q;
