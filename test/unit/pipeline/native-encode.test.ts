@@ -292,6 +292,19 @@ describe('native encoder: what it refuses to be called with', { skip: ready.skip
     }
   });
 
+  it('a records count at the top of int32: the line is left to JS, the count does not wrap', () => {
+    const run = nativeRun();
+    const o = outs();
+    const state = new Int32Array(9);
+    state[4] = 0x7fffffff;
+    assert.equal(run(input, 0, input.length - 1, FAST_MAX_LINE, flags, o[0], o[1], o[2], o[3], state), 0);
+    assert.deepEqual([...state], [0, 0, 0, 0, 0x7fffffff, 0, 0, 0, 0]);
+    state[4] = 0x7ffffffe;
+    assert.equal(run(input, 0, input.length - 1, FAST_MAX_LINE, flags, o[0], o[1], o[2], o[3], state), input.length);
+    assert.equal(state[4], 0x7fffffff);
+    assert.equal(state[5], 1);
+  });
+
   it('arguments of the wrong kind', () => {
     const run = nativeRun() as unknown as (...args: unknown[]) => number;
     const o = outs();
