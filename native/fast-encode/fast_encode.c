@@ -178,7 +178,8 @@ static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8
     rest /= 10;
   }
   p += len_digits;
-  memcpy(out + p, flags, flags_len);
+  /* An empty Uint8Array has no data pointer, and memcpy from NULL is undefined even for 0 bytes. */
+  if (flags_len > 0) memcpy(out + p, flags, flags_len);
   out[q++] = '\r';
   out[q++] = '\n';
   *frame_end = q;
@@ -257,7 +258,8 @@ static napi_value run(napi_env env, napi_callback_info info) {
     const int type = type_at(in + start);
     if (type < 0) break;
     const size_t used = (size_t)state[type];
-    if (out_lens[type] - used < room) break;
+    /* A count the caller passed at its top would overflow (undefined for int32_t): JS takes the line. */
+    if (out_lens[type] - used < room || state[TYPES + type] == INT32_MAX) break;
     size_t frame_end;
     const size_t next = encode_line(in, last_lf, start, outs[type], used, out_lens[type], flags, flags_len, max_line, &frame_end);
     if (next == 0 || frame_end > INT32_MAX) break;

@@ -38,6 +38,8 @@ interface Entry {
 export class KeptConnections {
   readonly #idleMs: number;
   readonly #entries = new Map<string, Entry>();
+  /** close() was called: an apply that ends after the worker's stop keeps nothing. */
+  #closed = false;
 
   constructor(idleMs = KEEP_IDLE_MS) {
     this.#idleMs = idleMs;
@@ -61,6 +63,8 @@ export class KeptConnections {
   /** Keeps `kept` for the next apply on `server` (its apply ended clean). */
   give(server: string, kept: KeptConnection): void {
     this.drop(server);
+    // Else its socket would hold the stopped process open until the idle timer (unref'd) closed it.
+    if (this.#closed) return void kept.conn.close();
     const lost = () => this.drop(server);
     kept.conn.on('disconnect', lost);
     const timer = setTimeout(lost, this.#idleMs).unref();
@@ -77,6 +81,7 @@ export class KeptConnections {
 
   /** Closes every kept connection (the worker stops). */
   async close(): Promise<void> {
+    this.#closed = true;
     const all = [...this.#entries];
     for (const [server, e] of all) this.#forget(server, e);
     await Promise.all(all.map(([, e]) => e.kept.conn.close()));

@@ -139,12 +139,15 @@ export function resolveOptions(input: OptionInput = {}): RunOptions {
   checkNumber('wait-lock', o.waitLock, 0, 24 * 3600);
   checkInt('log-rejected', o.logRejected, 0, 1_000_000);
   if (o.pattern.trim() === '') throw new ConfigError('--pattern: empty glob');
-  // The library's options reach the encoder unchecked otherwise: a misspelt mode would read as `auto`.
-  if (!(ENCODER_MODES as readonly string[]).includes(o.encoder)) throw new ConfigError(`--encoder: "${String(o.encoder)}" is not ${ENCODER_MODES.join(', ')}`);
-  if (!(DISTRIBUTIONS as readonly string[]).includes(o.distribution)) {
-    throw new ConfigError(`--distribution: "${String(o.distribution)}" is not ${DISTRIBUTIONS.join(', ')}`);
-  }
+  // The library's options reach their users unchecked otherwise: a misspelt mode would read as `auto`.
+  checkOneOf('gunzip', o.gunzip, GUNZIP_MODES);
+  checkOneOf('encoder', o.encoder, ENCODER_MODES);
+  checkOneOf('distribution', o.distribution, DISTRIBUTIONS);
   return o;
+}
+
+function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
+  if (!allowed.includes(value as string)) throw new ConfigError(`--${name}: "${String(value)}" is not ${allowed.join(', ')}`);
 }
 
 /**

@@ -17,7 +17,7 @@ import type { Writable } from 'node:stream';
 import { DEFAULTS, type RunOptions } from '../config/options.js';
 import type { MemcLoadError } from '../errors.js';
 import { gunzipChoice, type Inflater } from '../logfile/gunzip-choice.js';
-import { encoderChoice } from './native-encode.js';
+import { encoderChoice, type Encoder } from './native-encode.js';
 import type { ChunkItem } from '../logfile/line-chunker.js';
 import { readFile } from '../logfile/read-file.js';
 import { describeTooLong } from '../record/describe-reject.js';
@@ -62,6 +62,8 @@ export class Feed {
   readonly #fileLog: FileLog;
   readonly #encode: EncodeStage;
   readonly #inflater: Inflater;
+  /** What encodes clean lines; null: none does, every line goes the general way (--packed, --dry). */
+  readonly #encoder: Encoder | null;
   #dryCongested = false;
 
   /** Starts the worker threads; `close()` must follow, whatever happens. */
@@ -78,8 +80,9 @@ export class Feed {
     this.#inflater = gunzip.inflater;
     if (gunzip.note !== null) hooks.log.log(gunzip.note.level, gunzip.note.msg);
     // EncodeStage resolves the same choice (resolveEncoder) for its threads; the line is said here.
-    const encoding = encoderChoice(opts.encoder).note;
-    if (encoding !== null) hooks.log.log(encoding.level, encoding.msg);
+    const encoding = encoderChoice(opts.encoder);
+    if (encoding.note !== null) hooks.log.log(encoding.note.level, encoding.note.msg);
+    this.#encoder = opts.packed || opts.dry ? null : encoding.encoder;
     this.#encode = new EncodeStage(opts, samples, (e) => this.#route(e), hooks.onFatal, hooks.keepThreads);
     this.#dryOutput?.on('drain', () => {
       this.#dryCongested = false;
@@ -96,7 +99,7 @@ export class Feed {
   read(file: FileTally): Promise<MemcLoadError | null> {
     const o = this.#opts;
     const observer = this.#observer;
-    file.readWith(this.#inflater);
+    file.readWith(this.#inflater, this.#encoder);
     return readFile(
       file.path,
       {

@@ -14,10 +14,10 @@
  * the general parser's (rejects, dropped apps), so the feedback is complete before V8 decides to
  * optimize. Their output is dropped; nothing of it reaches a result, a tally or a pool.
  */
+import { DEVICE_TYPES } from '../config/servers.js';
 import type { EncodeSettings } from './chunk-types.js';
 import { encodeChunk } from './encode-chunk.js';
 
-const TYPES = ['idfa', 'gaid', 'adid', 'dvid'];
 const COORDS = ['55.55', '-42.7', '0', '-0.0001', '123.456789012345', '7', '-180', '89.99999'];
 /** App ids of every digit count the fast path reads, and varints of one, two and more bytes. */
 const APP_IDS = ['5', '99', '127', '128', '200', '9999', '16383', '16384', '12345', '123456', '1234567', '12345678', '987654321', '1', '42', '7000'];
@@ -61,7 +61,7 @@ export function warmUpChunk(): Uint8Array {
       lines.push(OTHER[(n / 50) % OTHER.length | 0] as string);
       continue;
     }
-    const type = TYPES[n % TYPES.length] as string;
+    const type = DEVICE_TYPES[n % DEVICE_TYPES.length] as string;
     // Ids of every length mod 4 (the word copy's tail), up to a UUID's.
     const id = `e7b2${(n * 2654435761 >>> 0).toString(16)}-4f1a-9c0d-${'0123456789abcdef'.slice(0, n % 17)}`.slice(0, 1 + (n % 40));
     const apps: string[] = [];

@@ -1,4 +1,5 @@
 import type { Inflater } from '../logfile/gunzip-choice.js';
+import type { Encoder } from '../pipeline/native-encode.js';
 import type { RejectCounts } from '../record/reasons.js';
 
 /** SPEC.md "A file's outcome". */
@@ -61,6 +62,12 @@ export interface FileReport {
    * zlib on the reading thread, `pool` zlib on libuv's thread pool; null when it was not read.
    */
   readonly inflater: Inflater | null;
+  /**
+   * What encoded the file's clean lines (pipeline/native-encode.ts): `native` the C addon, `js`
+   * the JS fast path; null when the file was not read, or with --packed or --dry (every line then
+   * goes the general way).
+   */
+  readonly encoder: Encoder | null;
   readonly seconds: number;
   readonly linesPerSecond: number;
 }

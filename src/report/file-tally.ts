@@ -5,6 +5,7 @@
  */
 import type { BatchSettled } from '../memcached/router.js';
 import type { Inflater } from '../logfile/gunzip-choice.js';
+import type { Encoder } from '../pipeline/native-encode.js';
 import { emptyRejectCounts, REJECT_REASONS, type RejectCounts, type RejectReason } from '../record/reasons.js';
 import type { FileOutcome, FileReport } from './file-report.js';
 
@@ -65,6 +66,7 @@ export class FileTally {
   #renameBack: string | null = null;
   #late: string | null = null;
   #inflater: Inflater | null = null;
+  #encoder: Encoder | null = null;
   /** Batches handed to lanes and not yet settled. */
   #pendingBatches = 0;
   /** Every chunk of the file has been through the pipeline (or reading failed). */
@@ -180,9 +182,10 @@ export class FileTally {
     this.#late = doneFile;
   }
 
-  /** The inflater that reads the file, once reading starts (pipeline/feed.ts). */
-  readWith(inflater: Inflater): void {
+  /** The inflater that reads the file and the encoder of its clean lines (null: none), once reading starts (pipeline/feed.ts). */
+  readWith(inflater: Inflater, encoder: Encoder | null): void {
     this.#inflater = inflater;
+    this.#encoder = encoder;
   }
 
   /** SPEC.md's outcome rules. */
@@ -217,6 +220,7 @@ export class FileTally {
       heldBackBy,
       late: this.#late,
       inflater: this.#inflater,
+      encoder: this.#encoder,
       seconds,
       linesPerSecond: seconds > 0 ? Math.round(this.#lines / seconds) : 0,
     };

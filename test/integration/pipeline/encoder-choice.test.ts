@@ -6,7 +6,7 @@
  * MEMC_LOAD_NO_NATIVE_ENCODE=1 is the "addon missing" path on purpose.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -36,11 +36,15 @@ const occurrences = (text: string, needle: string): number => text.split(needle)
 const NATIVE_LINE = 'Encoding lines with the native encoder (--encoder native)';
 const JS_LINE = 'Native line encoder not used: MEMC_LOAD_NO_NATIVE_ENCODE=1 is set; encoding lines in JS (--encoder js)';
 
-/** A run of the bin over fresh logs into fresh servers; every value read back (by type, in the oracle's key order). */
-async function load(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stderr: string; values: string[][] }> {
+/**
+ * A run of the bin over fresh logs into fresh servers; every value read back (by type, in the
+ * oracle's key order), and the encoder each file names in the --report.
+ */
+async function load(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stderr: string; values: string[][]; encoders: (string | null)[] }> {
   const { dir, expected } = await logs();
+  const report = join(dir, 'report.json');
   return withServers(4, async (servers: MemcachedHandle[]) => {
-    const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), ...args, ...serverArgs(servers.map((s) => s.address.label))], { env });
+    const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--report', report, ...args, ...serverArgs(servers.map((s) => s.address.label))], { env });
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(pendingFiles(dir), []);
     await checkServers(servers.map((s) => s.address), expected);
@@ -49,7 +53,8 @@ async function load(args: readonly string[], env: NodeJS.ProcessEnv = process.en
       const got = await readValues((servers[i] as MemcachedHandle).address, [...(expected.byType[type] as Map<string, Buffer>).keys()]);
       values.push(got.map((v) => (v === null ? '' : v.toString('hex'))));
     }
-    return { stderr: run.stderr, values };
+    const encoders = (JSON.parse(readFileSync(report, 'utf8')) as { files: { encoder: string | null }[] }).files.map((f) => f.encoder);
+    return { stderr: run.stderr, values, encoders };
   });
 }
 
@@ -63,8 +68,10 @@ test('--encoder js and --encoder native store the same bytes, on threads and wit
   for (const workers of ['2', '0']) {
     const js = await load(['--encoder', 'js', '--workers', workers], nativeEnv());
     assert.doesNotMatch(js.stderr, /native encoder|line encoder/, '--encoder js says nothing about the addon');
+    assert.deepEqual(js.encoders, ['js', 'js', 'js'], 'the report names the encoder per file');
     const native = await load(['--encoder', 'native', '--workers', workers], nativeEnv());
     assert.equal(occurrences(native.stderr, NATIVE_LINE), 1, native.stderr);
+    assert.deepEqual(native.encoders, ['native', 'native', 'native']);
     assert.ok(native.values.flat().length > 5000, 'the runs stored the records');
     assert.deepEqual(native.values, js.values, `--workers ${workers}`);
   }
@@ -74,11 +81,13 @@ test('addon built, default --encoder: the native encoder, one info line says so'
   const run = await load([], nativeEnv());
   assert.equal(occurrences(run.stderr, NATIVE_LINE), 1, run.stderr);
   assert.match(run.stderr, / encoder=auto/);
+  assert.deepEqual(run.encoders, ['native', 'native', 'native']);
 });
 
 test('addon missing (MEMC_LOAD_NO_NATIVE_ENCODE=1), default --encoder: JS encodes, one info line says so and why, the data is whole', async () => {
   const run = await load([], { ...process.env, MEMC_LOAD_NO_NATIVE_ENCODE: '1' });
   assert.equal(occurrences(run.stderr, JS_LINE), 1, run.stderr);
+  assert.deepEqual(run.encoders, ['js', 'js', 'js']);
   assert.doesNotMatch(run.stderr, /\bW .*line encoder/, 'a missing addon is no warning');
   assert.doesNotMatch(run.stderr, new RegExp(NATIVE_LINE.replace(/[()]/g, '\\$&')));
 });
@@ -86,4 +95,5 @@ test('addon missing (MEMC_LOAD_NO_NATIVE_ENCODE=1), default --encoder: JS encode
 test('addon missing, --encoder native asked for: JS encodes and it is a warning', async () => {
   const run = await load(['--encoder', 'native'], { ...process.env, MEMC_LOAD_NO_NATIVE_ENCODE: '1' });
   assert.match(run.stderr, /W .*Native line encoder not used: MEMC_LOAD_NO_NATIVE_ENCODE=1 is set/);
+  assert.deepEqual(run.encoders, ['js', 'js', 'js']);
 });

@@ -116,8 +116,13 @@ test('--dry prints every record and leaves servers and files untouched', async (
     const files = pendingFiles(dir);
     const expected = expectFrom(files);
     const labels = servers.map((s) => s.address.label);
-    const run = await runCli(['--dry', '--pattern', join(dir, '*.tsv.gz'), ...serverArgs(labels)]);
+    const report = `${dir}.report.json`;
+    const run = await runCli(['--dry', '--report', report, '--pattern', join(dir, '*.tsv.gz'), ...serverArgs(labels)]);
     assert.equal(run.code, 0, run.stderr);
+    // No fast path runs under --dry: the report names no encoder (and still the inflater).
+    const named = (JSON.parse(readFileSync(report, 'utf8')) as { files: { encoder: string | null; inflater: string | null }[] }).files;
+    assert.deepEqual(named.map((f) => f.encoder), files.map(() => null));
+    assert.ok(named.every((f) => f.inflater !== null));
     const lines = run.stdout.trimEnd().split('\n');
     assert.equal(lines.length, expected.records.length);
     for (const [i, line] of lines.entries()) {

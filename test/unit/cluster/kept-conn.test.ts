@@ -63,4 +63,13 @@ describe('KeptConnections', () => {
     assert.equal(a.r.conn.state, 'closed');
     assert.equal(b.r.conn.state, 'closed');
   });
+
+  it('after close(), a connection given back (an apply that outlived the stop) is closed, not kept', async (t) => {
+    const { r, kept } = await connected(t);
+    const keep = new KeptConnections(60_000);
+    await keep.close();
+    keep.give('n', kept);
+    assert.equal(keep.size, 0);
+    await r.server.waitFor(() => r.server.connections[0]!.closed, 2000, 'the socket closed');
+  });
 });

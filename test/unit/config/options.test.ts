@@ -43,3 +43,9 @@ test('load() options: encoder is auto by default, js or native when given, and n
   assert.equal(resolveOptions({ encoder: 'native' }).encoder, 'native');
   rejects({ encoder: 'c' }, /^--encoder: "c" is not auto, native, js$/);
 });
+
+test('load() options: gunzip is auto by default, one of its modes when given, and nothing else', () => {
+  assert.equal(resolveOptions({}).gunzip, 'auto');
+  for (const mode of ['isal', 'inline', 'pool'] as const) assert.equal(resolveOptions({ gunzip: mode }).gunzip, mode);
+  rejects({ gunzip: 'zlib' }, /^--gunzip: "zlib" is not auto, isal, inline, pool$/);
+});

@@ -217,6 +217,58 @@ describe('native encoder: runs equal the JS fast path', { skip: ready.skip }, ()
   });
 });
 
+/**
+ * Input and out buffers allocated to the byte (never a slice of Node's Buffer pool), so that a
+ * build under a memory checker (docs/architecture.md, "The native encoder") sees any read or
+ * write past them: lines cut right after the last clean one, out buffers with exactly the room
+ * the run checks, ids at their limit, 9- and 10-digit app ids, and empty flags.
+ */
+describe('native encoder: hostile input at the very ends of its buffers', { skip: ready.skip }, () => {
+  const exact = (bytes: Uint8Array): Buffer => {
+    const own = new Uint8Array(new ArrayBuffer(bytes.length));
+    own.set(bytes);
+    return Buffer.from(own.buffer, 0, own.length);
+  };
+  const tails = ['', 'idfa', 'idfa\t', 'gaid\tx\t1\t2\t3', 'dvid\tx\t1\t2\t1234', 'adid\t' + 'k'.repeat(245), '1,2,3'];
+  const lines = [
+    `idfa\t${'k'.repeat(245)}\t1\t2\t3`,
+    `gaid\t${'k'.repeat(246)}\t1\t2\t3`,
+    'adid\tx\t1\t2\t123456789,1234567890',
+    'dvid\tx\t1\t2\t999999999',
+    'idfa\tx\t-0.000000000000001\t123456789012345\t',
+    'gaid\tx\t1\t2\t1234',
+    'adid\tx\t1\t2\t1234,',
+    'dvid\tx\t1\t2\t0000000001',
+  ];
+
+  it('runs from every line start equal the JS fast path, with exactly the room checked', () => {
+    const run = nativeRun();
+    const r = rng(11);
+    for (let k = 0; k < 400; k++) {
+      const body = Array.from({ length: 1 + Math.floor(r() * 4) }, () => lines[Math.floor(r() * lines.length)] as string).join('\n');
+      const input = exact(Buffer.from(`${body}\n${tails[k % tails.length] as string}`, 'latin1'));
+      const lastLf = input.lastIndexOf(LF);
+      const flags = [new Uint8Array(0), metaSetFlags(0), metaSetFlags(3600)][k % 3] as Uint8Array;
+      const used = [0, 1, 2, 3].map(() => Math.floor(r() * 40));
+      const sizes = used.map((u) => u + FAST_OUT_ROOM + flags.length + [0, 0, 1, -1][Math.floor(r() * 4)]!);
+      for (const start of lineStarts(input)) {
+        if (start > lastLf) break;
+        const jsOuts = sizes.map((n) => new Uint8Array(n));
+        const nOuts = sizes.map((n) => new Uint8Array(new ArrayBuffer(n)));
+        const jsState = new Int32Array(NATIVE_STATE_LENGTH);
+        const nState = new Int32Array(NATIVE_STATE_LENGTH);
+        for (let t = 0; t < 4; t++) jsState[t] = nState[t] = used[t]!;
+        const want = jsRun(input, start, lastLf, FAST_MAX_LINE, flags, jsOuts, jsState);
+        const got = run(input, start, lastLf, FAST_MAX_LINE, exact(flags), nOuts[0]!, nOuts[1]!, nOuts[2]!, nOuts[3]!, nState);
+        const where = `case ${k} from ${start}`;
+        assert.equal(got, want, where);
+        assert.deepEqual([...nState], [...jsState], where);
+        for (let t = 0; t < 4; t++) assert.ok(Buffer.from(nOuts[t]!.subarray(0, nState[t])).equals(jsOuts[t]!.subarray(0, jsState[t])), `${where} type ${t}`);
+      }
+    }
+  });
+});
+
 describe('native encoder: what it refuses to be called with', { skip: ready.skip }, () => {
   const flags = metaSetFlags(0);
   const outs = () => [0, 1, 2, 3].map(() => new Uint8Array(BIG));
@@ -238,6 +290,19 @@ describe('native encoder: what it refuses to be called with', { skip: ready.skip
       state[2] = used;
       assert.throws(() => run(input, 0, input.length - 1, FAST_MAX_LINE, flags, o[0], o[1], o[2], o[3], state), RangeError);
     }
+  });
+
+  it('a records count at the top of int32: the line is left to JS, the count does not wrap', () => {
+    const run = nativeRun();
+    const o = outs();
+    const state = new Int32Array(9);
+    state[4] = 0x7fffffff;
+    assert.equal(run(input, 0, input.length - 1, FAST_MAX_LINE, flags, o[0], o[1], o[2], o[3], state), 0);
+    assert.deepEqual([...state], [0, 0, 0, 0, 0x7fffffff, 0, 0, 0, 0]);
+    state[4] = 0x7ffffffe;
+    assert.equal(run(input, 0, input.length - 1, FAST_MAX_LINE, flags, o[0], o[1], o[2], o[3], state), input.length);
+    assert.equal(state[4], 0x7fffffff);
+    assert.equal(state[5], 1);
   });
 
   it('arguments of the wrong kind', () => {
