@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { AutoEncoder, autoTestHook, threadsToStart, type AutoStart, type ProbeWindow } from '../../../src/pipeline/auto-threads.js';
+import { AutoEncoder, autoTestHook, processProbe, threadsToStart, type AutoStart, type ProbeWindow } from '../../../src/pipeline/auto-threads.js';
 import type { ChunkResult } from '../../../src/pipeline/chunk-types.js';
 import { encodeSettings, plainResult } from '../../helpers/encode.js';
 
@@ -36,6 +36,18 @@ test('the test hook reads AFTER:THREADS and nothing else', () => {
   assert.deepEqual(autoTestHook({ MEMC_LOAD_TEST_AUTO_THREADS: '0:0' }), { after: 0, threads: 1 });
   assert.equal(autoTestHook({}), null);
   assert.equal(autoTestHook({ MEMC_LOAD_TEST_AUTO_THREADS: 'yes' }), null);
+});
+
+test("the process's probe reads a spinning main thread as busy and a sleeping one as not", async () => {
+  const read = processProbe();
+  const until = Date.now() + 300;
+  while (Date.now() < until); // the main thread saturated: no event-loop idle time at all
+  const spun = read();
+  await sleep(300);
+  const slept = read();
+  assert.ok(spun.busy > 0.9, `spinning: busy ${spun.busy}`);
+  assert.ok(slept.busy < 0.5, `sleeping: busy ${slept.busy}`);
+  for (const r of [spun, slept]) assert.ok(r.idleCores >= 0 && Number.isFinite(r.idleCores), `idle cores ${r.idleCores}`);
 });
 
 const LABELS = ['10.0.0.1:1', '10.0.0.2:2', '10.0.0.3:3', '10.0.0.4:4'];
