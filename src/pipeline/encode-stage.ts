@@ -34,6 +34,7 @@ export class EncodeStage {
   /** Chunk buffers come back from the encoders and are cut into again. */
   readonly #chunkBuffers: BufferPool;
   readonly #chunkFiles = new Map<number, FileTally>();
+  /** The bound on chunks in hand for a fixed --workers; -1 with auto, whose bound follows its threads. */
   readonly #fixedInHand: number;
   /** Per output position (a ChunkResult's frames and records): its lane (pool/lanes.ts). */
   readonly laneOf: readonly number[];
