@@ -91,7 +91,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     pattern: str(values.pattern),
     servers,
     dry: values.dry === true,
-    workers: int(values.workers, at('workers')),
+    workers: values.workers === 'auto' ? 'auto' : int(values.workers, at('workers')),
     maxErrorRate: num(values['max-error-rate'], at('max-error-rate')),
     maxLineBytes: int(values['max-line-bytes'], at('max-line-bytes')),
     batchBytes: int(values['batch-bytes'], at('batch-bytes')),

@@ -31,7 +31,12 @@ export const RUN_FLAGS: Readonly<Record<string, OptionDoc>> = {
   dry: { type: 'boolean', help: 'print every record (server, key, value as JSON) to stdout; write and rename nothing' },
   test: { type: 'boolean', short: 't', help: 'self-test the value encoding against golden bytes and a protobuf decoder' },
   log: { type: 'string', short: 'l', arg: 'FILE', help: 'append the log to FILE instead of stderr' },
-  workers: { type: 'string', arg: 'N', help: 'worker threads for parsing; 0 = single-threaded', def: 'number of cores' },
+  workers: {
+    type: 'string',
+    arg: 'N|auto',
+    help: 'worker threads for parsing; 0 = single-threaded; auto = inline, starting threads (up to the cores) only while the main thread is saturated and a core idles',
+    def: 'auto',
+  },
   'max-error-rate': { type: 'string', arg: 'R', help: 'a file whose error rate reaches R fails', def: String(DEFAULTS.maxErrorRate) },
   'max-line-bytes': { type: 'string', arg: 'N', help: 'longer lines are rejected (too_long)', def: String(DEFAULTS.maxLineBytes) },
   'batch-bytes': { type: 'string', arg: 'N', help: 'decompressed bytes per batch (one mn fence per server)', def: String(DEFAULTS.batchBytes) },

@@ -19,7 +19,8 @@ export const DEFAULT_SERVERS: Readonly<Record<DeviceType, string>> = {
 export const DEFAULTS = {
   pattern: DEFAULT_PATTERN,
   dry: false,
-  workers: defaultWorkers(),
+  // Inline until encoder threads pay (pipeline/auto-threads.ts); a number fixes the threads.
+  workers: 'auto' as number | 'auto',
   maxErrorRate: 0.01,
   maxLineBytes: 1024 * 1024,
   batchBytes: 512 * 1024,
@@ -40,10 +41,9 @@ export const DEFAULTS = {
 } as const;
 
 /**
- * One worker per core (issue #2: "the default uses the machine's cores"). On 2 cores shared with
- * four local memcached, 1 worker and 2 measured alike within the machine's noise
- * (docs/benchmarks.md, optimisation log); with memcached on other hosts, parsing is the stage
- * that needs the cores.
+ * The machine's cores: the most threads `--workers auto` starts, and what auto stands for where a
+ * number is needed (the cluster's host share, queue/host-share.ts). Before auto it was the default
+ * (issue #2); `--workers 0` then took ~23% less CPU on this 2-core host (docs/benchmarks.md).
  */
 export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());

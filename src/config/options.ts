@@ -22,8 +22,12 @@ export interface RunOptions {
   readonly distribution: Distribution;
   /** Parse and encode, print records, write and rename nothing. */
   readonly dry: boolean;
-  /** Worker threads for parsing and encoding; 0 does everything in the main thread. */
-  readonly workers: number;
+  /**
+   * Worker threads for parsing and encoding; 0 does everything in the main thread; `auto` parses
+   * in the main thread and starts threads only while it is saturated and a core idles
+   * (pipeline/auto-threads.ts).
+   */
+  readonly workers: number | 'auto';
   /** A file whose error rate reaches this fails on its data (SPEC.md). */
   readonly maxErrorRate: number;
   readonly maxLineBytes: number;
@@ -126,7 +130,7 @@ export function resolveOptions(input: OptionInput = {}): RunOptions {
   const servers = {} as Record<DeviceType, ServerPool>;
   for (const type of DEVICE_TYPES) servers[type] = toPool(input.servers?.[type] ?? DEFAULT_SERVERS[type], `--${type}`);
   const o: RunOptions = { ...DEFAULTS, ...stripUndefined(input), servers };
-  checkInt('workers', o.workers, 0, 256);
+  if (o.workers !== 'auto') checkInt('workers', o.workers, 0, 256);
   checkNumber('max-error-rate', o.maxErrorRate, 0, 1);
   checkInt('max-line-bytes', o.maxLineBytes, 64, 1024 * 1024 * 1024);
   checkInt('batch-bytes', o.batchBytes, 4096, 64 * 1024 * 1024);
@@ -169,7 +173,11 @@ function checkShape(input: object): void {
       const names = [...Object.keys(defaults), 'servers'];
       throw new ConfigError(`unknown option "${key}"${suggest(key, names, '"', '"')} (options: ${names.join(', ')})`);
     }
-    const want = typeof defaults[key];
+    // workers is a number or 'auto': resolveOptions checks which.
+    if (key === 'workers' && value !== undefined && typeof value !== 'number' && value !== 'auto') {
+      throw new ConfigError(`option "workers" must be a number or "auto", not ${typeof value} (${JSON.stringify(value)})`);
+    }
+    const want = key === 'workers' ? typeof value : typeof defaults[key];
     if (value !== undefined && typeof value !== want) throw new ConfigError(`option "${key}" must be a ${want}, not ${typeof value} (${JSON.stringify(value)})`);
   }
 }

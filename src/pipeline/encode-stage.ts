@@ -1,6 +1,7 @@
 /**
  * The encode stage: whole-line chunks in, each file's chunks parsed and encoded into frames per
- * server (on worker threads, or inline with --workers 0), and back out strictly in sequence:
+ * server (on worker threads, inline with --workers 0, or inline until threads pay with --workers
+ * auto: auto-threads.ts), and back out strictly in sequence:
  *
  *   submit(file, chunk) ─ seq n ─► encoders (any order) ─► Sequencer ─► onSequenced(n), n+1, …
  *
@@ -9,7 +10,7 @@
  * each file. Nothing in it knows about sockets. It bounds the chunks in hand; the loader reads
  * on only while `hasRoom`.
  */
-import type { RunOptions } from '../config/options.js';
+import { defaultWorkers, type RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import type { MemcLoadError } from '../errors.js';
 import type { ChunkItem } from '../logfile/line-chunker.js';
@@ -17,6 +18,7 @@ import { laneNodes, runLanes } from '../pool/lanes.js';
 import type { FileTally } from '../report/file-tally.js';
 import { BufferPool } from './buffer-pool.js';
 import type { ChunkResult, EncodeSettings } from './chunk-types.js';
+import { AutoEncoder, autoTestHook, type AutoStart } from './auto-threads.js';
 import { InlineEncoder, WorkerPool, type ChunkEncoder } from './encoders.js';
 import { resolveEncoder } from './native-encode.js';
 import { Sequencer } from './sequencer.js';
@@ -32,7 +34,8 @@ export class EncodeStage {
   /** Chunk buffers come back from the encoders and are cut into again. */
   readonly #chunkBuffers: BufferPool;
   readonly #chunkFiles = new Map<number, FileTally>();
-  readonly #maxInHand: number;
+  /** The bound on chunks in hand for a fixed --workers; -1 with auto, whose bound follows its threads. */
+  readonly #fixedInHand: number;
   /** Per output position (a ChunkResult's frames and records): its lane (pool/lanes.ts). */
   readonly laneOf: readonly number[];
   #nextSeq = 0;
@@ -43,8 +46,16 @@ export class EncodeStage {
    * `onSequenced` gets every entry in submission order; `onFatal` a worker thread's failure.
    * `maxSamples`: rejected lines per chunk reported with their reason. `keepThreads`: the worker
    * threads are parked at close for the next stage of the same settings (encoders.ts).
+   * `onThreads`: with --workers auto, told once if and when encoder threads start.
    */
-  constructor(o: RunOptions, maxSamples: number, onSequenced: (e: Sequenced) => void, onFatal: (err: Error) => void, keepThreads = false) {
+  constructor(
+    o: RunOptions,
+    maxSamples: number,
+    onSequenced: (e: Sequenced) => void,
+    onFatal: (err: Error) => void,
+    keepThreads = false,
+    onThreads: (start: AutoStart) => void = () => {},
+  ) {
     const settings: EncodeSettings = {
       maxLineBytes: o.maxLineBytes,
       ttl: o.ttl,
@@ -67,15 +78,19 @@ export class EncodeStage {
       this.#chunkBuffers.give(input);
       this.#sequencer.put(seq, { kind: 'data', file, result });
     };
-    if (o.workers > 0) {
+    const cores = defaultWorkers();
+    if (o.workers === 'auto') {
+      this.#encoder = new AutoEncoder(settings, onResult, onFatal, { cores, keepThreads, onStart: onThreads, force: autoTestHook() });
+      this.#fixedInHand = -1;
+    } else if (o.workers > 0) {
       this.#encoder = WorkerPool.open(o.workers, settings, onResult, onFatal, keepThreads);
-      // Two chunks per worker keep every worker busy while the main thread applies results.
-      this.#maxInHand = o.workers * 2 + 1;
+      this.#fixedInHand = inHandFor(o.workers);
     } else {
       this.#encoder = new InlineEncoder(settings, onResult);
-      this.#maxInHand = 1;
+      this.#fixedInHand = 1;
     }
-    this.#chunkBuffers = new BufferPool(this.#maxInHand + 1, o.batchBytes + (o.batchBytes >>> 2));
+    // auto: room for the most threads it may start; the pool keeps only what is given back to it.
+    this.#chunkBuffers = new BufferPool(inHandFor(o.workers === 'auto' ? cores : o.workers) + 1, o.batchBytes + (o.batchBytes >>> 2));
   }
 
   /** Where the line chunker cuts chunks from. */
@@ -83,6 +98,11 @@ export class EncodeStage {
 
   get hasRoom(): boolean {
     return this.#inHand < this.#maxInHand;
+  }
+
+  /** The bound follows the mode: auto holds one chunk while inline, as many as its threads need after. */
+  get #maxInHand(): number {
+    return this.#fixedInHand >= 0 ? this.#fixedInHand : inHandFor((this.#encoder as AutoEncoder).threads);
   }
 
   /**
@@ -113,4 +133,9 @@ export class EncodeStage {
   close(): Promise<void> {
     return this.#encoder.close();
   }
+}
+
+/** Two chunks per worker keep every worker busy while the main thread applies results; inline, one. */
+function inHandFor(threads: number): number {
+  return threads > 0 ? threads * 2 + 1 : 1;
 }

@@ -23,6 +23,7 @@ import { readFile } from '../logfile/read-file.js';
 import { describeTooLong } from '../record/describe-reject.js';
 import type { FileTally } from '../report/file-tally.js';
 import type { Logger } from '../report/logger.js';
+import { PROBE_MS, type AutoStart } from './auto-threads.js';
 import type { LoadObserver } from '../report/observer.js';
 import { EncodeStage, type Sequenced } from './encode-stage.js';
 import { FileLog } from './file-log.js';
@@ -83,7 +84,7 @@ export class Feed {
     const encoding = encoderChoice(opts.encoder);
     if (encoding.note !== null) hooks.log.log(encoding.note.level, encoding.note.msg);
     this.#encoder = opts.packed || opts.dry ? null : encoding.encoder;
-    this.#encode = new EncodeStage(opts, samples, (e) => this.#route(e), hooks.onFatal, hooks.keepThreads);
+    this.#encode = new EncodeStage(opts, samples, (e) => this.#route(e), hooks.onFatal, hooks.keepThreads, (s) => hooks.log.log('info', threadsStarted(s)));
     this.#dryOutput?.on('drain', () => {
       this.#dryCongested = false;
       this.#room.wake();
@@ -174,4 +175,12 @@ export class Feed {
     }
     this.#room.wake();
   }
+}
+
+/** --workers auto's one line when it leaves inline parsing, with the figures that decided it. */
+export function threadsStarted(s: AutoStart): string {
+  const why = s.forced
+    ? 'forced by MEMC_LOAD_TEST_AUTO_THREADS (test hook)'
+    : `main thread busy ${s.windows.map((w) => `${Math.round(w.busy * 100)}%`).join(', ')} and ${s.windows.map((w) => w.idleCores.toFixed(2)).join(', ')} core(s) idle in the last ${s.windows.length} windows of ${PROBE_MS} ms`;
+  return `workers auto: starting ${s.threads} encoder thread(s): ${why}`;
 }

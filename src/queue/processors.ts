@@ -21,6 +21,7 @@ import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
 import { decide } from '../contract/commit.js';
+import { defaultWorkers } from '../config/defaults.js';
 import { MemcLoadError } from '../errors.js';
 import type { KeptConnections } from '../cluster/kept-conn.js';
 import type { Logger } from '../report/logger.js';
@@ -83,7 +84,9 @@ export async function splitJob(ctx: WorkerContext, job: Job<SplitData>, token: s
     throw new DelayedError();
   }
   await noteTakeover(ctx, job, `split ${fileName(plan, job.data.file)}`);
-  const workers = ctx.splitThreads?.(plan.options.workers) ?? plan.options.workers;
+  // auto stands for the cores here: a split keeps the host-share rule (host-share.ts), so its threads are known at its start.
+  const planWorkers = plan.options.workers === 'auto' ? defaultWorkers() : plan.options.workers;
+  const workers = ctx.splitThreads?.(planWorkers) ?? planWorkers;
   ctx.log(`split ${fileName(plan, job.data.file)}: started (${workers === 0 ? 'parsing inline' : `${workers} encoder thread(s)`})`);
   try {
     const m = await splitFile(job.data.file, plan.spool, { ...plan.options, workers }, { logger: ctx.logger });

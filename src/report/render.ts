@@ -25,7 +25,7 @@ export interface JsonReport {
   readonly options: {
     readonly pattern: string;
     readonly dry: boolean;
-    readonly workers: number;
+    readonly workers: number | 'auto';
     readonly maxErrorRate: number;
     readonly servers: Readonly<Record<string, string>>;
     readonly distribution: RunOptions['distribution'];

@@ -29,7 +29,7 @@ export interface RunTotals {
 export interface RunReport {
   readonly pattern: string;
   readonly dry: boolean;
-  readonly workers: number;
+  readonly workers: number | 'auto';
   readonly files: readonly FileReport[];
   readonly totals: RunTotals;
   /** One row per memcached node, in lane order (empty with --dry, or when nothing was opened). */

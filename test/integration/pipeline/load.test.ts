@@ -29,22 +29,33 @@ after(async () => {
   scratch.remove();
 });
 
+/**
+ * `--workers auto` with MEMC_LOAD_TEST_AUTO_THREADS=AFTER:THREADS (a test-only hook,
+ * pipeline/auto-threads.ts): its threads start once AFTER chunks went inline, mid-file, so inline
+ * and thread results meet in the sequencer; the log line proves the switch happened.
+ */
+const forcedEnv = (hook: string) => ({ ...process.env, MEMC_LOAD_TEST_AUTO_THREADS: hook });
+const FORCED = /I workers auto: starting 2 encoder thread\(s\): forced by MEMC_LOAD_TEST_AUTO_THREADS/;
+
 // The default inflates on the reading thread; --gunzip pool, on libuv's thread pool.
-const RUNS: { workers: number; gunzip: 'inline' | 'pool' }[] = [
-  ...[0, 1, 2, 4].map((workers) => ({ workers, gunzip: 'inline' as const })),
+const RUNS: { workers: number | 'auto'; gunzip: 'inline' | 'pool'; forced?: string }[] = [
+  ...[0, 1, 2, 4, 'auto' as const].map((workers) => ({ workers, gunzip: 'inline' as const })),
+  { workers: 'auto', gunzip: 'inline', forced: '3:2' },
   { workers: 0, gunzip: 'pool' },
   { workers: 2, gunzip: 'pool' },
 ];
-for (const { workers, gunzip } of RUNS) {
-  describe(`--workers ${workers} --gunzip ${gunzip}`, () => {
+for (const { workers, gunzip, forced } of RUNS) {
+  describe(`--workers ${workers} --gunzip ${gunzip}${forced ? `, threads forced after ${forced.split(':')[0]} chunks` : ''}`, () => {
     test('every key holds the last line naming it, every file is renamed, exit 0', async () => {
       await withServers(4, async (servers) => {
-        const dir = scratch.copy(`w${workers}-${gunzip}`);
+        const dir = scratch.copy(`w${workers}-${gunzip}${forced ? '-forced' : ''}`);
         const files = pendingFiles(dir);
         const expected = expectFrom(files);
         assert.ok(expected.records.length > new Set(expected.records.map((r) => r.key)).size * 1.2, 'the data repeats keys');
-        const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--workers', String(workers), '--gunzip', gunzip, '--batch-bytes', '65536', ...serverArgs(servers.map((s) => s.address.label))]);
+        const args = ['--pattern', join(dir, '*.tsv.gz'), '--workers', String(workers), '--gunzip', gunzip, '--batch-bytes', '65536', ...serverArgs(servers.map((s) => s.address.label))];
+        const run = await runCli(args, forced ? { env: forcedEnv(forced) } : {});
         assert.equal(run.code, 0, run.stderr);
+        if (forced) assert.match(run.stderr, FORCED);
         assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`));
         assert.deepEqual(pendingFiles(dir), []);
         await checkServers(servers.map((s) => s.address), expected);
@@ -57,14 +68,17 @@ for (const { workers, gunzip } of RUNS) {
 
 // Chunk and frame buffers are pooled and reused (pipeline/buffer-pool.ts): with 4 KiB batches
 // each buffer is reused hundreds of times, so one given back too early would leave wrong bytes.
-for (const workers of [0, 2]) {
+// auto forced mid-file: buffers from the inline encoder's pools then reach the threads' and back.
+for (const workers of ['0', '2', 'auto']) {
   test(`--workers ${workers} --batch-bytes 4096: with every buffer reused many times, every key still holds its last line`, async () => {
     await withServers(4, async (servers) => {
       const dir = scratch.copy(`small-batches-w${workers}`);
       const files = pendingFiles(dir);
       const expected = expectFrom(files);
-      const run = await runCli(['--pattern', join(dir, '*.tsv.gz'), '--workers', String(workers), '--batch-bytes', '4096', ...serverArgs(servers.map((s) => s.address.label))]);
+      const args = ['--pattern', join(dir, '*.tsv.gz'), '--workers', workers, '--batch-bytes', '4096', ...serverArgs(servers.map((s) => s.address.label))];
+      const run = await runCli(args, workers === 'auto' ? { env: forcedEnv('40:2') } : {});
       assert.equal(run.code, 0, run.stderr);
+      if (workers === 'auto') assert.match(run.stderr, FORCED);
       assert.deepEqual(doneFiles(dir), files.map((f) => `.${basename(f)}`));
       await checkServers(servers.map((s) => s.address), expected);
     });

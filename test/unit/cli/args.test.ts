@@ -145,9 +145,29 @@ test('generate and where have a short help of their own', () => {
   }
 });
 
-test('the default worker count uses every core', () => {
-  assert.ok(DEFAULTS.workers >= 1);
-  assert.equal(runOptions([]).options.workers, DEFAULTS.workers);
+test('the default worker setting is auto: inline until threads pay (issue #19); auto and numbers are accepted', () => {
+  assert.equal(DEFAULTS.workers, 'auto');
+  assert.equal(runOptions([]).options.workers, 'auto');
+  assert.equal(runOptions(['--workers', 'auto']).options.workers, 'auto');
+  assert.equal(runOptions(['--workers', '2']).options.workers, 2);
+  assert.throws(() => runOptions(['--workers', 'Auto']), /--workers: "Auto" is not a number/);
+});
+
+test('"workers": "auto" in --config, and a number there, reach the options', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'args-auto-'));
+  try {
+    const config = join(dir, 'c.json');
+    writeFileSync(config, JSON.stringify({ workers: 'auto' }));
+    assert.equal(runOptions(['--config', config]).options.workers, 'auto');
+    writeFileSync(config, JSON.stringify({ workers: 0 }));
+    assert.equal(runOptions(['--config', config]).options.workers, 0);
+    assert.equal(runOptions(['--config', config, '--workers', 'auto']).options.workers, 'auto', 'the flag wins');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a bad address is named where it was written: the flag, the environment variable, the config file (issue #12)', async () => {

@@ -21,6 +21,17 @@ test('load() options: a wrong type names the type expected', () => {
   rejects({ packed: 'yes' }, /^option "packed" must be a boolean, not string/);
 });
 
+test("load() options: workers is 'auto' by default, a whole number 0..256, or 'auto'; nothing else (issue #19)", () => {
+  assert.equal(resolveOptions({}).workers, 'auto');
+  assert.equal(resolveOptions({ workers: 'auto' }).workers, 'auto');
+  assert.equal(resolveOptions({ workers: 0 }).workers, 0);
+  assert.equal(resolveOptions({ workers: 3 }).workers, 3);
+  rejects({ workers: 'two' }, /^option "workers" must be a number or "auto", not string \("two"\)/);
+  rejects({ workers: true }, /^option "workers" must be a number or "auto", not boolean/);
+  rejects({ workers: -1 }, /^--workers: -1 is out of range/);
+  rejects({ workers: 1.5 }, /^--workers: 1.5 is not a whole number/);
+});
+
 test('load() options: a resolved RunOptions goes through unchanged', () => {
   const o = resolveOptions({ pattern: '/x/*.tsv.gz', ttl: 60, servers: { gaid: '127.0.0.1:1' } });
   assert.deepEqual(resolveOptions(o), o);
