@@ -91,7 +91,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     pattern: str(values.pattern),
     servers,
     dry: values.dry === true,
-    workers: values.workers === 'auto' ? 'auto' : int(values.workers, at('workers')),
+    workers: workersValue(values.workers, at('workers')),
     maxErrorRate: num(values['max-error-rate'], at('max-error-rate')),
     maxLineBytes: int(values['max-line-bytes'], at('max-line-bytes')),
     batchBytes: int(values['batch-bytes'], at('batch-bytes')),
@@ -227,6 +227,13 @@ function num(v: string | boolean | undefined, where: string): number | undefined
   const n = v.trim() === '' ? NaN : Number(v);
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`${where}: "${v}" is not a number`);
   return n;
+}
+
+/** `--workers`: a whole number or `auto`; a misspelt `auto` is told so, not called a bad number. */
+function workersValue(v: string | boolean | undefined, where: string): number | 'auto' | undefined {
+  if (v === 'auto') return 'auto';
+  if (typeof v === 'string' && !/^\s*[-+]?[\d.]/.test(v)) throw new InvalidArgumentError(`${where}: "${v}" is neither a number nor auto`);
+  return int(v, where);
 }
 
 function int(v: string | boolean | undefined, where: string): number | undefined {

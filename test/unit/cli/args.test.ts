@@ -150,7 +150,7 @@ test('the default worker setting is auto: inline until threads pay (issue #19); 
   assert.equal(runOptions([]).options.workers, 'auto');
   assert.equal(runOptions(['--workers', 'auto']).options.workers, 'auto');
   assert.equal(runOptions(['--workers', '2']).options.workers, 2);
-  assert.throws(() => runOptions(['--workers', 'Auto']), /--workers: "Auto" is not a number/);
+  assert.throws(() => runOptions(['--workers', 'Auto']), /--workers: "Auto" is neither a number nor auto/);
 });
 
 test('"workers": "auto" in --config, and a number there, reach the options', async () => {
@@ -193,7 +193,7 @@ test('a bad address is named where it was written: the flag, the environment var
     assert.equal(runOptionsEnv(['--gaid', '127.0.0.1:1'], env).options.servers.gaid.label, '127.0.0.1:1', 'an overridden variable is not checked');
     // A value of the wrong kind too (issue #20, item 2): the file and its key, not --workers.
     writeFileSync(config, JSON.stringify({ workers: 'two', 'max-error-rate': 'lots' }));
-    assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), new RegExp(`^--config .*c\\.json: "workers": "two" is not a number$`));
+    assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), new RegExp(`^--config .*c\\.json: "workers": "two" is neither a number nor auto$`));
     assert.equal(named(['--gaid', '127.0.0.1:1', '--config', config, '--workers', '1.5']), '--workers: "1.5" is not a whole number', 'the flag wins, and is named');
     writeFileSync(config, JSON.stringify({ encoder: 'js' }));
     assert.equal(runOptionsEnv(['--config', config], {}).options.encoder, 'js', '--encoder in a config file');
