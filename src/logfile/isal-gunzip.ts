@@ -9,8 +9,8 @@
  * zlib does; otherwise `isalStatus()` says why and the loader inflates with zlib.
  * `MEMC_LOAD_NO_ISAL=1` makes the loader ignore the addon (the "addon missing" path, on purpose).
  */
-import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
+import { loadAddon, type AddonStatus } from '../native-addon.js';
 import type { InflateEngine } from './inline-gunzip.js';
 
 interface Addon {
@@ -19,10 +19,8 @@ interface Addon {
   close(z: unknown): void;
 }
 
-/** Where the addon is built, from dist/src/logfile/ (the same in a clone and an installed package). */
-const ADDON_PATH = '../../../native/isal-inflate/build/Release/isal_inflate.node';
 
-export type IsalStatus = { readonly ok: true } | { readonly ok: false; readonly why: string };
+export type IsalStatus = AddonStatus;
 
 let addon: Addon | null = null;
 let status: IsalStatus | null = null;
@@ -34,18 +32,9 @@ export function isalStatus(): IsalStatus {
 }
 
 function check(): IsalStatus {
-  if (process.env.MEMC_LOAD_NO_ISAL === '1') return { ok: false, why: 'MEMC_LOAD_NO_ISAL=1 is set' };
-  let loaded: Addon;
-  try {
-    loaded = createRequire(import.meta.url)(ADDON_PATH) as Addon;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return { ok: false, why: e.code === 'MODULE_NOT_FOUND' ? 'the addon was not built at install (no libisal-dev, or its build failed: see the install output)' : `the addon does not load (${e.message})` };
-  }
-  const failed = sampleFails(loaded);
-  if (failed !== null) return { ok: false, why: `the addon failed its start-up check (${failed})` };
-  addon = loaded;
-  return { ok: true };
+  const loaded = loadAddon<Addon>({ path: 'isal-inflate/build/Release/isal_inflate.node', optOut: 'MEMC_LOAD_NO_ISAL', needs: 'no libisal-dev', check: sampleFails });
+  addon = loaded.addon;
+  return loaded.status;
 }
 
 /** Null when the addon inflates a two-member sample in small steps and refuses a bad CRC; else what went wrong. */

@@ -11,14 +11,12 @@
  * `MEMC_LOAD_NO_NATIVE_ENCODE=1` makes the loader ignore the addon (the "addon missing" path).
  * Checked once per thread: worker threads load it themselves.
  */
-import { createRequire } from 'node:module';
 import type { EncoderMode } from '../config/options.js';
 import { noteOnce, type ChoiceNote } from '../logfile/gunzip-choice.js';
 import { metaSetFlags } from '../memcached/encode.js';
+import { loadAddon, type AddonStatus } from '../native-addon.js';
 import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from './fast-line.js';
 
-/** Where the addon is built, from dist/src/pipeline/ (the same in a clone and an installed package). */
-const ADDON_PATH = '../../../native/fast-encode/build/Release/fast_encode.node';
 
 /** The encoder that runs: the C fast path, or the JS one (fast-line.ts). */
 export type Encoder = 'native' | 'js';
@@ -45,7 +43,7 @@ export type NativeRun = (
 /** used[4], records[4], lines taken. */
 export const NATIVE_STATE_LENGTH = 9;
 
-export type NativeEncodeStatus = { readonly ok: true } | { readonly ok: false; readonly why: string };
+export type NativeEncodeStatus = AddonStatus;
 
 let run: NativeRun | null = null;
 let status: NativeEncodeStatus | null = null;
@@ -78,18 +76,14 @@ export function encoderChoice(asked: EncoderMode): { readonly encoder: Encoder; 
 }
 
 function check(): NativeEncodeStatus {
-  if (process.env.MEMC_LOAD_NO_NATIVE_ENCODE === '1') return { ok: false, why: 'MEMC_LOAD_NO_NATIVE_ENCODE=1 is set' };
-  let loaded: { run: NativeRun };
-  try {
-    loaded = createRequire(import.meta.url)(ADDON_PATH) as { run: NativeRun };
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return { ok: false, why: e.code === 'MODULE_NOT_FOUND' ? 'the addon was not built at install (no node-gyp or Node headers, or its build failed: see the install output)' : `the addon does not load (${e.message})` };
-  }
-  const failed = sampleFails(loaded.run);
-  if (failed !== null) return { ok: false, why: `the addon failed its start-up check (${failed})` };
-  run = loaded.run;
-  return { ok: true };
+  const loaded = loadAddon<{ run: NativeRun }>({
+    path: 'fast-encode/build/Release/fast_encode.node',
+    optOut: 'MEMC_LOAD_NO_NATIVE_ENCODE',
+    needs: 'no node-gyp or Node headers',
+    check: (a) => sampleFails(a.run),
+  });
+  run = loaded.addon?.run ?? null;
+  return loaded.status;
 }
 
 /**
