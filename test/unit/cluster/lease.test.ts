@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseWatch } from '../../../src/cluster/lease.js';
+import { stallProbe } from '../../helpers/stall-probe.js';
 
 /** A guard whose lock is held while `held` says so, granting `ms` of lease per read. */
 function guard(ms: number) {
@@ -28,25 +29,10 @@ function guard(ms: number) {
 }
 
 /**
- * The longest this process's event loop went without a turn while the probe ran: a lease renewed
- * at half its time left is only as good as the scheduler, and on a loaded machine a turn can come
- * later than a short lease lasts. Such a run says nothing about LeaseWatch: it is set up again.
+ * Leases tried in turn: each doubles the last, for when a run's set-up was undone by a stall of
+ * this process (stallProbe): a lease renewed at half its time left is only as good as the
+ * scheduler, and such a run says nothing about LeaseWatch.
  */
-function stallProbe(): () => number {
-  let last = performance.now();
-  let worst = 0;
-  const tick = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last);
-    last = now;
-  }, 2);
-  return () => {
-    clearInterval(tick);
-    return Math.max(worst, performance.now() - last);
-  };
-}
-
-/** Leases tried in turn: each doubles the last, for when a run's set-up was undone by a stall. */
 const LEASES = (first: number) => [first, 2 * first, 4 * first, 8 * first, 16 * first];
 
 describe('LeaseWatch', () => {
