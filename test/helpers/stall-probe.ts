@@ -1,6 +1,7 @@
 /**
- * How late this process's timers come: the scheduling slack a timing bound must allow for on a
- * loaded machine, measured while the test runs rather than guessed.
+ * Stalls of this process: how long its event loop went without a turn (the scheduling slack a
+ * timing bound must allow for on a loaded machine, measured while the test runs rather than
+ * guessed), and a stall made on purpose, for the tests of what a stall must not break.
  */
 
 /**
@@ -19,4 +20,14 @@ export function stallProbe(): () => number {
     clearInterval(tick);
     return Math.max(worst, performance.now() - last);
   };
+}
+
+/**
+ * Stalls this process's event loop for `ms` on purpose, as a loaded machine or a long synchronous
+ * task does; returns performance.now() when it ended.
+ */
+export function stall(ms: number): number {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+  return performance.now();
 }

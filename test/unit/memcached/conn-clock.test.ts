@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { ConnectTimeoutError, ResponseTimeoutError, SocketError } from '../../../src/errors.js';
 import { backoffDelay, ConnClock, ConnTimer, expiry, RetryBudget, type ClockAction, type RetrySettings, type TimerJob } from '../../../src/memcached/conn-clock.js';
+import { stall } from '../../helpers/stall-probe.js';
 
-/** Blocks this process's event loop for `ms`, as a loaded machine does; returns when it ended. */
 /**
  * Resolves once `done()` holds: these tests wait for what the timer does, not for a time, since
  * on a loaded machine a timer fires late by any amount. The cap only ends a test that would hang.
@@ -24,12 +24,6 @@ async function until(done: () => boolean, what: string, capMs = 10_000): Promise
 
 /** Resolves after a timer armed now for `ms` has fired: a job armed before for no longer has had its turn. */
 const afterTimer = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function stall(ms: number): number {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-  return performance.now();
-}
 
 const S: RetrySettings = {
   connectTimeoutMs: 2000,

@@ -5,6 +5,7 @@ import type { ServerAddress } from '../../../src/config/servers.js';
 import { defaultReply, type FakeConnection } from '../../helpers/fake-server.js';
 import { MemcachedConnection } from '../../../src/memcached/connection.js';
 import { batch, FAST, keysOf, rig, tags } from '../../helpers/connection-rig.js';
+import { stall } from '../../helpers/stall-probe.js';
 
 /** A port nobody listens on. */
 async function deadAddress(): Promise<ServerAddress> {
@@ -13,12 +14,6 @@ async function deadAddress(): Promise<ServerAddress> {
   const { port } = srv.address() as { port: number };
   await new Promise<void>((resolve) => srv.close(() => resolve()));
   return { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
-}
-
-/** Blocks this process's event loop for `ms`, as a loaded machine or a long synchronous task does. */
-function stall(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
 }
 
 describe('MemcachedConnection (fake server)', () => {
