@@ -15,6 +15,7 @@ import {
   ServerError,
   SocketError,
 } from '../errors.js';
+import { ownStallMs } from './conn-clock.js';
 import { isValidKey } from './encode.js';
 import { ResponseParser, type Reply } from './response-parser.js';
 
@@ -176,13 +177,27 @@ function exchange(
       if (err) reject(err);
       else resolve();
     };
-    const timer = setTimeout(() => {
-      finish(
-        socket.connecting
-          ? new ConnectTimeoutError(`could not connect to ${server} within ${timeoutMs} ms`, { server })
-          : new ResponseTimeoutError(`no complete reply from ${server} within ${timeoutMs} ms`, { server }),
+    // As ConnTimer does (conn-clock.ts): a stall of this process past the due time is given back
+    // before judging, and the judgement waits for the next poll phase, so that a timer firing late
+    // does not fail a connect or a reply that is already here, unread.
+    let due = performance.now() + timeoutMs;
+    const expire = (): void => {
+      const stalled = ownStallMs(due);
+      if (stalled > 0) {
+        const giveBack = Math.min(stalled, timeoutMs);
+        due = performance.now() + giveBack;
+        timer = setTimeout(expire, giveBack);
+        return;
+      }
+      setImmediate(() =>
+        finish(
+          socket.connecting
+            ? new ConnectTimeoutError(`could not connect to ${server} within ${timeoutMs} ms`, { server })
+            : new ResponseTimeoutError(`no complete reply from ${server} within ${timeoutMs} ms`, { server }),
+        ),
       );
-    }, timeoutMs);
+    };
+    let timer = setTimeout(expire, timeoutMs);
     socket.on('data', (chunk: Buffer) => {
       try {
         parser.feed(chunk, (r) => {

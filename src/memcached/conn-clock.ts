@@ -106,11 +106,29 @@ export class ConnClock {
 
 export type TimerJob = 'connect' | 'response' | 'backoff' | 'fence';
 
+/** A timer that fires later than this past its time says this process was stalled, not idle. */
+export const OWN_STALL_MS = 50;
+
+/**
+ * How long this process was stalled past `due` (performance.now() time), 0 for the lateness of
+ * an ordinary timer. A timeout that expired while we could not look is not the server's silence.
+ */
+export function ownStallMs(due: number, now = performance.now()): number {
+  const late = now - due;
+  return late > OWN_STALL_MS ? late : 0;
+}
+
 export class ConnTimer {
   readonly #onFire: (job: TimerJob) => void;
   #timer: NodeJS.Timeout | null = null;
   #job: TimerJob | null = null;
   #ms = 0;
+  /** When the armed job is due (performance.now() time). */
+  #due = 0;
+  /** The armed timer gives back a stall of ours (`#fire`): a refresh must not shorten it to that. */
+  #givingBack = false;
+  /** Bumped by every arm and clear: a judgement deferred past them is stale (`#fire`). */
+  #generation = 0;
 
   /** `onFire` gets the job that was due; the timer is already disarmed when it runs. */
   constructor(onFire: (job: TimerJob) => void) {
@@ -123,13 +141,16 @@ export class ConnTimer {
   }
 
   arm(job: TimerJob, ms: number): void {
-    if (this.#timer !== null && this.#job === job && this.#ms === ms) {
+    if (this.#timer !== null && this.#job === job && this.#ms === ms && !this.#givingBack) {
       this.#timer.refresh();
+      this.#due = performance.now() + ms;
       return;
     }
     this.clear();
     this.#job = job;
     this.#ms = ms;
+    this.#due = performance.now() + ms;
+    this.#givingBack = false;
     this.#timer = setTimeout(this.#fire, ms);
   }
 
@@ -137,13 +158,33 @@ export class ConnTimer {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     this.#job = null;
+    this.#generation++;
   }
 
+  /**
+   * A timeout is the server's silence while we were looking. When this process was stalled (a long
+   * synchronous stretch, a loaded machine) the timer fires late, with the connect or the reply that
+   * came in time possibly still unread, or our request not even sent: the stall past the due time
+   * is given back (up to the whole timeout) before judging. Otherwise it is judged one turn later,
+   * after the loop's poll phase (timers run before I/O in each turn): a reply read there re-arms
+   * the timer. Backoff and fence polls only wait, and are never late to anyone's cost.
+   */
   readonly #fire = (): void => {
     const job = this.#job as TimerJob;
+    const stalled = job === 'connect' || job === 'response' ? ownStallMs(this.#due) : 0;
+    if (stalled > 0) {
+      const giveBack = Math.min(stalled, this.#ms);
+      this.#due = performance.now() + giveBack;
+      this.#givingBack = true;
+      this.#timer = setTimeout(this.#fire, giveBack);
+      return;
+    }
+    const generation = this.#generation;
     this.#timer = null;
     this.#job = null;
-    this.#onFire(job);
+    setImmediate(() => {
+      if (generation === this.#generation) this.#onFire(job);
+    });
   };
 }
 

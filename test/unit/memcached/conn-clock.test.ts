@@ -8,6 +8,22 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { ConnectTimeoutError, ResponseTimeoutError, SocketError } from '../../../src/errors.js';
 import { backoffDelay, ConnClock, ConnTimer, expiry, RetryBudget, type ClockAction, type RetrySettings, type TimerJob } from '../../../src/memcached/conn-clock.js';
+import { stall } from '../../helpers/stall-probe.js';
+
+/**
+ * Resolves once `done()` holds: these tests wait for what the timer does, not for a time, since
+ * on a loaded machine a timer fires late by any amount. The cap only ends a test that would hang.
+ */
+async function until(done: () => boolean, what: string, capMs = 10_000): Promise<void> {
+  const end = performance.now() + capMs;
+  while (!done()) {
+    if (performance.now() > end) assert.fail(`still waiting after ${capMs} ms for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Resolves after a timer armed now for `ms` has fired: a job armed before for no longer has had its turn. */
+const afterTimer = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const S: RetrySettings = {
   connectTimeoutMs: 2000,
@@ -66,13 +82,34 @@ describe('ConnTimer and expiry', () => {
     t.arm('connect', 30);
     t.arm('response', 10);
     assert.equal(t.job, 'response');
-    await new Promise((r) => setTimeout(r, 60));
+    await Promise.all([afterTimer(30), until(() => fired.length > 0, 'the response job')]);
     assert.deepEqual(fired, ['response'], 'the replaced job never fires');
     assert.equal(t.job, null);
     t.arm('backoff', 10);
     t.clear();
-    await new Promise((r) => setTimeout(r, 30));
+    await afterTimer(10);
+    await new Promise((r) => setImmediate(r)); // where a judgement deferred by ConnTimer would run
     assert.deepEqual(fired, ['response']);
+  });
+
+  it('gives a stall of this process back before judging a connect or a response timeout, once refreshed the full time', async () => {
+    const fired: [TimerJob, number][] = [];
+    const t = new ConnTimer((job) => fired.push([job, performance.now()]));
+    t.arm('response', 40);
+    const resumed = stall(300); // fires 260 ms late: we were not looking, the server was not silent
+    await until(() => fired.length > 0, 'the response job');
+    assert.equal(fired.length, 1);
+    const [job, at] = fired[0] as [TimerJob, number];
+    assert.equal(job, 'response');
+    // Node rounds timers to whole milliseconds: 1 ms early at most.
+    assert.ok(at - resumed >= 39, `judged ${(at - resumed).toFixed(1)} ms after the stall, not 40`);
+    t.arm('connect', 40);
+    stall(300);
+    t.arm('connect', 40); // progress during the give-back: a new full timeout, not the give-back refreshed
+    const rearmed = performance.now();
+    await until(() => fired.length > 1, 'the connect job');
+    assert.equal(fired.length, 2);
+    assert.ok((fired[1]?.[1] ?? 0) - rearmed >= 39);
   });
 
   const view = (phase: string, socket: Partial<Socket> | null, inFlight = 1) => ({
@@ -113,12 +150,13 @@ describe('ConnClock', () => {
   it('hands the connection only what it must do: a held response timeout is re-armed inside, a stuck one fails', async () => {
     const acts: ClockAction[] = [];
     const socket = { writableNeedDrain: true, writableLength: 100 } as Socket;
-    const clock = new ConnClock('h:1', fast, () => ({ phase: 'connected', socket, inFlight: 1 }), (a) => acts.push(a));
+    let expiries = 0;
+    const view = () => (expiries++, { phase: 'connected', socket, inFlight: 1 });
+    const clock = new ConnClock('h:1', fast, view, (a) => acts.push(a));
     clock.writing(socket);
     (socket as { writableLength: number }).writableLength = 40; // our bytes moved: held, not failed
-    await new Promise((r) => setTimeout(r, 35));
-    assert.equal(acts.length, 0, 'the first expiry was held');
-    await new Promise((r) => setTimeout(r, 35));
+    await until(() => acts.length > 0, 'an action');
+    assert.equal(expiries, 2, 'the first expiry was held, the second failed');
     assert.equal(acts.length, 1);
     assert.ok(acts[0]?.kind === 'fail' && acts[0].error instanceof ResponseTimeoutError);
   });
@@ -129,13 +167,14 @@ describe('ConnClock', () => {
     const step = clock.failed(refused(), true);
     assert.deepEqual(step, { kind: 'retry', delayMs: 10, attempts: 1 });
     assert.equal(clock.attempts, 1);
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => acts.length > 0, 'the backoff');
     assert.deepEqual(acts, [{ kind: 'connect' }]);
     clock.outageOver();
     assert.equal(clock.attempts, 0);
     clock.connecting();
     clock.stop();
-    await new Promise((r) => setTimeout(r, 40));
+    await afterTimer(fast.connectTimeoutMs);
+    await new Promise((r) => setImmediate(r));
     assert.equal(acts.length, 1, 'a stopped clock fires nothing');
   });
 });

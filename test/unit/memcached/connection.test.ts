@@ -5,6 +5,7 @@ import type { ServerAddress } from '../../../src/config/servers.js';
 import { defaultReply, type FakeConnection } from '../../helpers/fake-server.js';
 import { MemcachedConnection } from '../../../src/memcached/connection.js';
 import { batch, FAST, keysOf, rig, tags } from '../../helpers/connection-rig.js';
+import { stall } from '../../helpers/stall-probe.js';
 
 /** A port nobody listens on. */
 async function deadAddress(): Promise<ServerAddress> {
@@ -114,6 +115,36 @@ describe('MemcachedConnection (fake server)', () => {
     assert.equal(drains, 2, 'drain only follows a false');
     assert.deepEqual(tags(r.outcomes), [0, 1, 2, 3, 4]);
     assert.equal(conn.bufferedBytes, 0);
+  });
+
+  // A loaded machine stalls this process: its timers then fire late, in the same turn of the event
+  // loop that has the connect or the reply waiting unread. The stall here is made on purpose, by a
+  // synchronous wait three times the timeout, after the server's socket has done its part.
+  it('does not take its own stall for a connect timeout: the connect that completed meanwhile counts', async (t) => {
+    const r = await rig(t, defaultReply, { connectTimeoutMs: 100 });
+    r.conn.send(batch(0));
+    await new Promise((resolve) => setImmediate(resolve)); // net.connect issues the connect on a later tick
+    stall(300);
+    await r.until(1);
+    assert.deepEqual(r.disconnects, []);
+    assert.equal(r.outcomes[0]?.delivered, true);
+    assert.equal(r.connects, 1);
+  });
+
+  it('does not take its own stall for a response timeout: the reply sent in time counts', async (t) => {
+    let stalled = false;
+    const r = await rig(t, (cmd, conn) => {
+      defaultReply(cmd, conn);
+      // MN is on its way to the loader (loopback) before this process stalls past its timeout.
+      if (cmd.name !== 'mn' || stalled) return;
+      stalled = true;
+      stall(3 * (FAST.responseTimeoutMs ?? 0));
+    });
+    r.conn.send(batch(0));
+    await r.until(1);
+    assert.ok(stalled, 'the stall was made');
+    assert.deepEqual(r.disconnects, []);
+    assert.equal(r.outcomes[0]?.delivered, true);
   });
 
   it('on response timeout reconnects and resends unacked batches in order, before newer ones', async (t) => {
