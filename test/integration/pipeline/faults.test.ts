@@ -150,7 +150,7 @@ describe('a server gone for good', { concurrency: true }, () => {
     await checkServers(servers.map((s) => s.address), expected);
   });
 
-  test('frozen for good mid-run: bounded time with defaults, exit 1, renames stop at the first file that lost writes', async (t) => {
+  test('frozen for good mid-run: bounded time with defaults, exit 1, renames stop at the first file that lost writes or could not be confirmed', async (t) => {
     const servers = await startServers(4);
     const dir = copy(dataset, 'frozen');
     const files = pendingFiles(dir);
@@ -183,7 +183,17 @@ describe('a server gone for good', { concurrency: true }, () => {
     const renamed = files.filter((f) => done.includes(`.${basename(f)}`));
     assert.deepEqual(renamed, files.slice(0, renamed.length), 'renamed files are a prefix');
     assert.ok(renamed.length < files.length);
-    assert.match(verdictLine(run.stderr, files[renamed.length]!), new RegExp(`FAILED \\(not fully loaded\\).*failed_writes=\\d+ \\(${escapeRegExp(gaid)}=\\d+\\)`));
+    // The first file not renamed failed on the frozen server: its writes there were lost, or, when
+    // every one of them was acknowledged before the freeze and the freeze met its settle, the server
+    // could not be read there and counts as possibly restarted (issue #18 item 5). Which one depends
+    // only on how far the loader had got at the freeze; both stop the renames there.
+    const firstFailed = verdictLine(run.stderr, files[renamed.length]!);
+    assert.match(firstFailed, /FAILED \(not fully loaded\)/);
+    assert.match(
+      firstFailed,
+      new RegExp(`failed_writes=\\d+ \\(${escapeRegExp(gaid)}=\\d+\\)|memcached ${escapeRegExp(gaid)} could not be read while \\S+ settled`),
+      firstFailed,
+    );
     await checkServers(servers.map((s) => s.address), expected, { types: ['idfa', 'adid', 'dvid'] });
 
     // Thawed: the renamed files' records for the frozen server are all there (or a later value).
