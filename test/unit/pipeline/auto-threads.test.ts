@@ -39,6 +39,10 @@ test('the test hook reads AFTER:THREADS and nothing else', () => {
 });
 
 test("the process's probe reads a spinning main thread as busy and a sleeping one as not", async () => {
+  // The event loop must have started: before it has, Node reports its utilisation as 0 (seen on
+  // Node 24, where this file's synchronous tests run before the loop's first turn). The loader
+  // only probes from a timer, with the loop well under way.
+  await new Promise((resolve) => setImmediate(resolve));
   const read = processProbe();
   const until = Date.now() + 300;
   while (Date.now() < until); // the main thread saturated: no event-loop idle time at all
