@@ -122,9 +122,10 @@ export class EvictionWatch {
           }
           return;
         }
+        const readNow = () => (holds ? readPersisting(this.#stats, address, timeoutMs) : readOnce(this.#stats, address, timeoutMs));
         let now: CounterReading;
         try {
-          now = holds ? await readPersisting(this.#stats, address, timeoutMs) : await readOnce(this.#stats, address, timeoutMs);
+          now = await readNow();
         } catch (err) {
           unknown[server] = `could not read stats: ${(err as Error).message}`;
           if (holds) lost[server] = unknown[server];
@@ -134,7 +135,21 @@ export class EvictionWatch {
         }
         this.#last.set(server, now);
         if (first) return;
-        const restart = restarted(before, now, firstAck(server));
+        let restart = restarted(before, now, firstAck(server));
+        if (restart !== null && (before === undefined || before.pid === now.pid)) {
+          // Told by uptime alone. memcached moves its clock once a second on its event loop, so a
+          // server just thawed from a freeze (SIGSTOP, a VM pause) reports the uptime it had when
+          // it froze until its next tick: a restart to the eye. Read once more after a tick; a
+          // restarted server's uptime is still short, a thawed one's has caught up.
+          await new Promise((resolve) => setTimeout(resolve, CLOCK_TICK_MS));
+          try {
+            now = await readNow();
+            restart = restarted(before, now, firstAck(server));
+          } catch {
+            // Unreadable a moment after a reading that looked like a restart: the first reading stands.
+          }
+          this.#last.set(server, now);
+        }
         if (restart !== null) {
           restarts[server] = restart;
           unknown[server] = `memcached restarted (${restart.evidence}): items stored before are gone`;
@@ -151,6 +166,9 @@ export class EvictionWatch {
     return { evictions, storeNoMemory, unknown, restarts, lost, skipped: skippedServers, unreachable };
   }
 }
+
+/** Longer than memcached's clock tick (1 s), so a second reading sees the clock move. */
+const CLOCK_TICK_MS = 1100;
 
 /** Attempts at reading a server in doubt, at least; more while the timeout lasts. */
 const DOUBT_ATTEMPTS = 3;

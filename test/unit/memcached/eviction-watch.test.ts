@@ -37,6 +37,30 @@ describe('EvictionWatch', () => {
     assert.deepEqual(await watch.read(1000), { evictions: {}, storeNoMemory: {}, unknown: {}, restarts: {}, lost: {}, skipped: [], unreachable: {} }, 'no rise, nothing to say');
   });
 
+  it('a same-pid restart told by uptime alone is read again after a tick: a thawed server whose clock caught up is not restarted, a restarted one is', async (t) => {
+    // memcached moves its uptime once a second on its event loop: read just after a SIGSTOP it
+    // reports the uptime of before the freeze, which looks like a restart until its next tick.
+    for (const caughtUp of [true, false]) {
+      const c = { pid: 10, uptime: 100, evictions: 0, store_no_memory: 0 };
+      const uptimes: number[] = [];
+      const s = await FakeServer.start((cmd, conn) => {
+        if (cmd.name === 'other' && cmd.line === 'stats') {
+          const u = uptimes.shift() ?? c.uptime;
+          conn.write(Object.entries({ ...c, uptime: u }).map(([k, v]) => `STAT ${k} ${v}\r\n`).join('') + 'END\r\n');
+        }
+      });
+      t.after(() => s.stop());
+      const watch = new EvictionWatch([s.address]);
+      await watch.read(1000);
+      // The next reading looks like a restart (uptime behind); the one after a tick decides.
+      uptimes.push(97, caughtUp ? 101 : 98);
+      const r = await watch.read(1000);
+      if (caughtUp) assert.deepEqual(r.restarts, {}, 'the clock caught up: the same process');
+      else assert.match(r.unknown[s.address.label] ?? '', /memcached restarted \(pid 10 kept, but up 98 s/, 'still behind after a tick: restarted');
+      assert.equal(uptimes.length, 0, 'read twice');
+    }
+  });
+
   it('a restart (new pid) is an unknown rise that says the items are gone', async (t) => {
     const c = { pid: 10, uptime: 100, evictions: 50, store_no_memory: 0 };
     const s = await statsServer(c);
