@@ -15,7 +15,7 @@ import {
   ServerError,
   SocketError,
 } from '../errors.js';
-import { ownStallMs } from './conn-clock.js';
+import { ConnTimer } from './conn-clock.js';
 import { isValidKey } from './encode.js';
 import { ResponseParser, type Reply } from './response-parser.js';
 
@@ -172,32 +172,22 @@ function exchange(
     const finish = (err?: Error): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.clear();
       socket.destroy();
       if (err) reject(err);
       else resolve();
     };
-    // As ConnTimer does (conn-clock.ts): a stall of this process past the due time is given back
-    // before judging, and the judgement waits for the next poll phase, so that a timer firing late
-    // does not fail a connect or a reply that is already here, unread.
-    let due = performance.now() + timeoutMs;
-    const expire = (): void => {
-      const stalled = ownStallMs(due);
-      if (stalled > 0) {
-        const giveBack = Math.min(stalled, timeoutMs);
-        due = performance.now() + giveBack;
-        timer = setTimeout(expire, giveBack);
-        return;
-      }
-      setImmediate(() =>
-        finish(
-          socket.connecting
-            ? new ConnectTimeoutError(`could not connect to ${server} within ${timeoutMs} ms`, { server })
-            : new ResponseTimeoutError(`no complete reply from ${server} within ${timeoutMs} ms`, { server }),
-        ),
-      );
-    };
-    let timer = setTimeout(expire, timeoutMs);
+    // The connection's own timer (conn-clock.ts): a stall of this process past the due time is
+    // given back before judging, and the judgement waits for the next poll phase, so that a timer
+    // firing late does not fail a connect or a reply that is already here, unread.
+    const timer = new ConnTimer(() =>
+      finish(
+        socket.connecting
+          ? new ConnectTimeoutError(`could not connect to ${server} within ${timeoutMs} ms`, { server })
+          : new ResponseTimeoutError(`no complete reply from ${server} within ${timeoutMs} ms`, { server }),
+      ),
+    );
+    timer.arm('response', timeoutMs);
     socket.on('data', (chunk: Buffer) => {
       try {
         parser.feed(chunk, (r) => {
