@@ -113,7 +113,8 @@ export function parseClusterCli(command: 'enqueue' | 'worker' | 'status', argv: 
     const name = a.startsWith('--') ? (a.slice(2).split('=')[0] as string) : null;
     const doc = name === null ? undefined : own[name];
     if (doc === undefined) {
-      if (command !== 'enqueue') throw new InvalidArgumentError(`unknown option ${a}${suggest(name ?? a, Object.keys(own))}`);
+      // The loader's own wording (node:util parseArgs, cli/args.ts), so every command says it alike.
+      if (command !== 'enqueue') throw new InvalidArgumentError(`Unknown option '${a}'${suggest(name ?? a, Object.keys(own))}`);
       rest.push(a);
       continue;
     }
@@ -128,6 +129,8 @@ export function parseClusterCli(command: 'enqueue' | 'worker' | 'status', argv: 
     throw new InvalidArgumentError(`${(err as Error).message}`, { cause: err });
   }
   if (values['help'] === true) return { kind: 'cluster-help', command };
+  // enqueue's load options first: a misspelt flag is the mistake to name, not the missing --redis.
+  const run = command === 'enqueue' ? parseCli(rest, env) : null;
   const url = str(values['redis']) ?? env[REDIS_ENV];
   if (url === undefined || url === '') throw new InvalidArgumentError(`give --redis URL (e.g. redis://127.0.0.1:6379) or set ${REDIS_ENV}`);
   const redis = { url, timeoutMs: whole(values['redis-timeout'], 'redis-timeout', 5000, 1, 600_000) };
@@ -144,7 +147,7 @@ export function parseClusterCli(command: 'enqueue' | 'worker' | 'status', argv: 
       log: logArgs(values),
     };
   }
-  const run = parseCli(rest, env);
+  if (run === null) throw new Error('unreachable: enqueue parses its load options above');
   if (run.kind !== 'run') throw new InvalidArgumentError(`${rest.join(' ')} is not a load option`);
   if (run.options.dry) throw new ConfigError('enqueue: --dry has no meaning for a plan; run memc-load --dry on one host');
   if (run.cli.watch !== null) throw new ConfigError('enqueue: --watch is not for plans; run enqueue from cron, or with --wait in a loop');

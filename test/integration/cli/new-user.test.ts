@@ -60,7 +60,7 @@ test('mistakes name their likely cause: a misspelt flag or config key, an unquot
   assert.match(glob!.stderr, /the shell expanded an unquoted --pattern into several files; quote it/);
   assert.equal(port!.stderr, 'memc-load: --idfa: "127.0.0.1:0": port 0 out of range (1-65535)\n');
   assert.match(value!.stderr, new RegExp(`--config ${escapeRegExp(two)}: "workers": "two" is neither a number nor auto`));
-  assert.match(worker!.stderr, /^memc-load worker: unknown option --concurency; did you mean --concurrency\?\nTry 'memc-load worker --help'/);
+  assert.match(worker!.stderr, /^memc-load worker: Unknown option '--concurency'; did you mean --concurrency\?\nTry 'memc-load worker --help'/);
 });
 
 test('enqueue checks the pattern and the spool as the loader checks its pattern, before Redis: exit 2 with a hint', async () => {

@@ -54,7 +54,7 @@ test('usage: --redis is required, a bad URL or flag is exit 2; each command has 
   assert.match(url.stderr, /--redis: "http:\/\/x" is not a redis:\/\/ or rediss:\/\/ URL/);
   const flag = await runCli(['worker', '--redis', 'redis://127.0.0.1:1', '--pattern', 'x']);
   assert.equal(flag.code, 2);
-  assert.match(flag.stderr, /worker: unknown option --pattern/);
+  assert.match(flag.stderr, /worker: Unknown option '--pattern'/);
   for (const [cmd, mention] of [['enqueue', '--spool DIR'], ['worker', '--concurrency N'], ['status', '--json']] as const) {
     const h = await runCli([cmd, '--help']);
     assert.equal(h.code, 0, h.stderr);

@@ -40,8 +40,10 @@ test('worker and status: defaults and ranges', () => {
 
 const bad: [string, 'enqueue' | 'worker' | 'status', string[], string, RegExp][] = [
   ['no redis', 'status', [], 'MCL_ERR_INVALID_ARG', /give --redis URL/],
-  ['unknown worker flag', 'worker', [...R, '--pattern', 'x'], 'MCL_ERR_INVALID_ARG', /^unknown option --pattern$/],
-  ['misspelt worker flag', 'worker', [...R, '--concurency', '2'], 'MCL_ERR_INVALID_ARG', /unknown option --concurency; did you mean --concurrency\?/],
+  // A misspelt load flag is named before the missing --redis: it is the mistake on the line.
+  ['misspelt enqueue flag, no redis', 'enqueue', ['--patern', 'x'], 'MCL_ERR_INVALID_ARG', /^Unknown option '--patern'; did you mean --pattern\?/],
+  ['unknown worker flag', 'worker', [...R, '--pattern', 'x'], 'MCL_ERR_INVALID_ARG', /^Unknown option '--pattern'$/],
+  ['misspelt worker flag', 'worker', [...R, '--concurency', '2'], 'MCL_ERR_INVALID_ARG', /^Unknown option '--concurency'; did you mean --concurrency\?/],
   ['worker log level', 'worker', [...R, '--log-level', 'loud'], 'MCL_ERR_INVALID_ARG', /--log-level: "loud" is not one of error, warn, info, debug/],
   ['worker log format', 'worker', [...R, '--log-format', 'xml'], 'MCL_ERR_INVALID_ARG', /--log-format: "xml" is not text or json/],
   ['warn-idle 0', 'enqueue', [...R, '--warn-idle', '0'], 'MCL_ERR_CONFIG', /--warn-idle: 0 is out of range/],
