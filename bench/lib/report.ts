@@ -3,6 +3,7 @@
  * `npm run bench` prints. bench/doc.ts renders the same JSON as docs/benchmarks.md, so both
  * read these types and tables.
  */
+import { cpuTargetText, type NodesResult } from './nodes.js';
 import type { MachineInfo } from './proc.js';
 
 export const RESULT_VERSION = 1;
@@ -15,6 +16,8 @@ export interface Row {
   readonly kind: 'floor' | 'memc-load' | 'baseline' | 'diagnostic';
   /** The command line, for memc-load rows. */
   readonly command?: string;
+  /** The Node that ran it (`v22.11.0`) when not the harness's (NODES); absent otherwise. */
+  readonly node?: string;
   /** Non-blank lines the rates are computed from. */
   readonly lines: number;
   /** Uncompressed bytes of those lines. */
@@ -124,6 +127,8 @@ export interface BenchResult {
   readonly memcached: { readonly memoryMb: number; readonly threads: number; readonly warm: boolean };
   readonly floor: FloorResult;
   readonly rows: readonly Row[];
+  /** The Nodes the default row ran on (NODES): the harness's, the others, those not had. Absent in older results. */
+  readonly nodes?: NodesResult;
   readonly scaling: readonly ScaleRow[];
   readonly scalingNote: string | null;
   readonly micro: readonly MicroResult[];
@@ -227,6 +232,9 @@ export function textReport(r: BenchResult): string {
   for (const row of r.rows) for (const p of row.problems) out.push(`  FAILED ${row.name}: ${p}`);
   for (const row of r.rows) for (const p of row.notes) out.push(`  note ${row.name}: ${p}`);
   for (const p of r.floor.problems) out.push(`  FAILED floor: ${p}`);
+  for (const x of r.nodes?.skipped ?? []) out.push(`  Node ${x.spec} not run: ${x.why}`);
+  const cpu = cpuTargetText(r.rows, DEFAULT_ROW, r.nodes?.running ?? r.machine.node, r.nodes?.skipped);
+  if (cpu) out.push('', cpu.replace(/\*\*/g, ''));
   if (r.scaling.length > 0) {
     out.push('');
     out.push('scaling: memc-load default settings');

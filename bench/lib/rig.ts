@@ -11,6 +11,7 @@ import { repoRoot } from '../../test/helpers/paths.js';
 import { CACHE_DIR, dataFiles, type Dataset } from './dataset.js';
 import type { Expectation } from './expect.js';
 import { log } from './log.js';
+import { usedFromLog, type Used } from './nodes.js';
 import { MiB } from './report.js';
 import { killChildren, runMeasured, type Measured } from './proc.js';
 import { measuredSample, Monitor, type Around, type Sample } from './sample.js';
@@ -22,6 +23,12 @@ export const ROOT = repoRoot();
 /** The compiled bench/ (children run from there). */
 export const DIST = join(ROOT, 'dist', 'bench');
 export const BIN = join(ROOT, 'bin', 'memc-load.js');
+
+/** How the bin is run: another build's bin (bench:compare), another node binary (NODES). */
+export interface BinRun {
+  readonly bin?: string;
+  readonly node?: string;
+}
 
 export class Rig {
   readonly s: Settings;
@@ -110,15 +117,16 @@ export class Rig {
 
   /**
    * One timed run of the real bin on `ds` with `args`, then the check; into `on` (other servers,
-   * such as pools, with their warming frames) instead of the rig's four. `bin`: another build's
-   * bin/memc-load.js (bench/before-after.ts), judged by this harness's checks.
+   * such as pools, with their warming frames) instead of the rig's four. `how.bin`: another
+   * build's bin/memc-load.js (bench/before-after.ts), judged by this harness's checks;
+   * `how.node`: another node binary to run it (NODES).
    */
-  async loader(ds: Dataset, args: readonly string[], on?: { servers: Servers; ms: Buffer[]; md: Buffer[] }, bin = BIN): Promise<Sample> {
+  async loader(ds: Dataset, args: readonly string[], on?: { servers: Servers; ms: Buffer[]; md: Buffer[] }, how: BinRun = {}): Promise<Sample> {
     const servers = on?.servers ?? this.servers;
     const before = await this.freshServers(servers, on?.ms, on?.md);
-    const { m, around, problems } = await this.runBin(ds, servers.cliArgs(), args, () => 0, servers, bin);
+    const { m, around, problems, used } = await this.runBin(ds, servers.cliArgs(), args, () => 0, servers, how);
     const check = await verify(servers, ds.expect, before, problems);
-    return measuredSample(m, around, check, check.problems);
+    return measuredSample(m, around, check, check.problems, used);
   }
 
   /**
@@ -132,19 +140,21 @@ export class Rig {
     args: readonly string[],
     otherCpuS: () => number = () => 0,
     servers = this.servers,
-    bin = BIN,
-  ): Promise<{ m: Measured; around: Around; problems: string[] }> {
+    how: BinRun = {},
+  ): Promise<{ m: Measured; around: Around; problems: string[]; used: Used }> {
     const dir = await this.scratch(ds);
     const logFile = join(dir, 'memc-load.log');
     try {
       const mon = await this.startWatch(servers);
       const m = await runMeasured({
-        script: bin,
+        script: how.bin ?? BIN,
+        ...(how.node ? { node: how.node } : {}),
         args: ['--pattern', join(dir, '*.tsv.gz'), ...serverArgs, '--log', logFile, ...this.s.loaderArgs, ...args],
         timeoutMs: this.s.timeoutMs,
       });
       const around = mon.end(m.cpuMs / 1000 + otherCpuS());
-      return { m, around, problems: loaderProblems(m, ds.expect, dir, logFile) };
+      const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+      return { m, around, problems: loaderProblems(m, ds.expect, dir, text), used: usedFromLog(text) };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -152,12 +162,11 @@ export class Rig {
 }
 
 /** What the loader itself says went wrong: exit status, its Done line, the renames. */
-function loaderProblems(m: Measured, expect: Expectation, dir: string, logFile: string): string[] {
+function loaderProblems(m: Measured, expect: Expectation, dir: string, text: string): string[] {
   const problems: string[] = [];
   if (m.timedOut) problems.push(`killed after the ${m.wallMs.toFixed(0)} ms time limit`);
   if (m.exitCode !== 0) problems.push(`exit status ${m.exitCode ?? m.signal}${m.stderr ? `: ${m.stderr.trim().slice(-300)}` : ''}`);
   if (m.source !== 'exit-hook') problems.push('no exit report from the child: CPU and RSS from /proc polling (lower bounds)');
-  const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
   const done = /Done: .*?lines=(\d+) loaded=(\d+) rejected=(\d+) failed_writes=(\d+)/.exec(text);
   if (!done) {
     problems.push(`no "Done:" line in the loader's log${text ? `; it ends: ${text.trim().split('\n').slice(-2).join(' / ').slice(0, 300)}` : ''}`);

