@@ -114,7 +114,7 @@ export function render(r: BenchResult, log: string, compared: CompareResult | nu
       'together they show the wall time lost to scheduling rather than to work; *others* is how many ' +
       'cores\' worth of CPU other processes on the machine used during the run (machine busy time from /proc/stat less the ' +
       'measured processes: above ~0.3 the run was disturbed); *check* is the read-back check below; a range after the wall time ' +
-      'is the fastest and slowest of the runs, the figure itself their median.',
+      'is the fastest and slowest of the runs, the figure itself their median; with several runs, *CPU s* (and what is worked out from it) is the median of the runs\' CPU, the other columns the median-wall run\'s.',
   );
   out.push('');
   out.push('### The floor');
