@@ -9,14 +9,17 @@
  * Bounds: the caller passes `last_lf`, the chunk's last newline, which is checked here to be one.
  * Every scan below advances only over bytes that are not a newline (key bytes, digits, '-', '.',
  * ','), and reads one byte past what it advanced over only after the previous was such a byte,
- * so no read passes `last_lf`; the 4-byte id loads stop 4 bytes before it. Every write is
- * checked against the end of its out buffer (the room test before a line makes the later
- * checks never fail, but they do not rely on it).
+ * so no byte read is past `last_lf`. Word loads (8 bytes of the id, of app ids and of a
+ * coordinate's digits) are made only where all 8 bytes are before `last_lf`; nearer it the same
+ * scans go a byte at a time. Writes: encode_line checks the room once, for the longest line it
+ * takes (see there), so the stores of one app id or of the id need no test each.
  *
  * Words are read and written little-endian (x86-64, arm64): on a big-endian host the start-up
- * check fails and lines are encoded in JS. App ids are read a byte at a time: reading them eight
- * bytes at once (SWAR digit masks and multiplies) took ~10% more CPU on the micro benchmark
- * (its ids have 1-4 digits).
+ * check fails and lines are encoded in JS. App ids: most are 4 digits and a comma, taken by one
+ * 4-byte test and a branch that is nearly always taken. Counting each id's digits from a word
+ * without that branch (a ctz per id) made every id wait for the previous one's count: ~10% more
+ * CPU than a byte at a time on the micro benchmark, and no faster on the bench's lines for 18%
+ * fewer instructions (issue #19's entry in docs/benchmarks.md's log).
  *
  * Context-aware (NAPI_MODULE_INIT), no global state: each worker thread loads it.
  */
@@ -61,31 +64,101 @@ static int type_at(const uint8_t *in) {
   return -1;
 }
 
+#define ONES 0x0101010101010101ull
+
+/*
+ * App ids, 8 input bytes at a time (in[i..i+7], all before last_lf). A byte is a digit when
+ * c - '0' is 0..9: below '0' the subtraction borrows (its top bit set), from 10 up c - '0' +
+ * 0x76 reaches 0x80, and from 0x8a up it carries. A borrow or a carry only spoils the bytes
+ * after a non-digit, so the lowest flagged byte of non_digits() is exactly the first non-digit.
+ */
+static inline uint64_t non_digits(uint64_t d) { return (d | (d + 0x76 * ONES)) & 0x80 * ONES; }
+
+/* The value of the 4 digits d holds (c - '0' each, the first in the low byte): pairs, then the pair of pairs. */
+static inline uint32_t four_digits(uint32_t d) {
+  d = d * 10 + (d >> 8);
+  return ((d & 0x00ff00ffu) * (1 + (100u << 16))) >> 16;
+}
+
+/* The value of the first n (1..8) digits of d: moved to the word's top (leading zeros below), then summed in pairs, fours and eights. */
+static inline uint32_t digits_value(uint64_t d, unsigned n) {
+  uint64_t x = d << (64 - 8 * n);
+  x = x * 10 + (x >> 8);
+  x = ((x & 0x000000ff000000ffull) * (100 + (1000000ull << 32)) + ((x >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32))) >> 32;
+  return (uint32_t)x;
+}
+
+/* Tag and varint at out[q]; returns the end. 1- and 2-byte varints (ids < 16384) are one store. */
+static inline size_t put_app(uint8_t *out, size_t q, uint32_t v) {
+  if (v - 0x80 < 0x4000 - 0x80) {
+    const uint32_t b = TAG_APPS_VARINT | ((v & 0x7f) | 0x80) << 8 | (v >> 7) << 16;
+    memcpy(out + q, &b, 4);
+    return q + 3;
+  }
+  if (v < 0x80) {
+    const uint16_t b = (uint16_t)(TAG_APPS_VARINT | v << 8);
+    memcpy(out + q, &b, 2);
+    return q + 2;
+  }
+  out[q++] = TAG_APPS_VARINT;
+  while (v >= 0x80) {
+    out[q++] = (uint8_t)((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out[q++] = (uint8_t)v;
+  return q;
+}
+
+/*
+ * The digits at in[i] appended to *m (m * 10 + digit each); returns where they stop. Eight
+ * bytes at a time while they are before last_lf (i < last_lf: in[i] is not the line's newline).
+ */
+static inline size_t digit_run(const uint8_t *in, size_t i, size_t last_lf, uint64_t *m) {
+  static const uint64_t SCALE[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+  uint64_t acc = *m;
+  while (i + 7 < last_lf) {
+    uint64_t w;
+    memcpy(&w, in + i, 8);
+    const uint64_t d = w - 0x30 * ONES;
+    const uint64_t nd = non_digits(d);
+    const unsigned n = nd == 0 ? 8 : (unsigned)__builtin_ctzll(nd) >> 3;
+    if (n > 0) acc = acc * SCALE[n] + digits_value(d, n);
+    i += n;
+    if (n < 8) {
+      *m = acc;
+      return i;
+    }
+  }
+  while (digit(in[i])) acc = acc * 10 + (uint64_t)(in[i++] - '0');
+  *m = acc;
+  return i;
+}
+
 /*
  * `-?digits[.digits]` with 1..15 digits in all, from in[*pos]; *pos is left where it stopped.
  * Returns 0 when the text is not of that shape (fast-line.ts parseCoordinate's NaN).
+ * The digits gather in an integer: with at most 15 of them m < 10^15 < 2^53, so (double)m is
+ * exact and m / 10^k is the one correctly rounded division JS does. More digits wrap the
+ * unsigned sum harmlessly: such a text is declined.
  */
-static int coordinate(const uint8_t *in, size_t *pos, double *out) {
+static int coordinate(const uint8_t *in, size_t last_lf, size_t *pos, double *out) {
   size_t i = *pos;
-  int negative = 0;
-  if (in[i] == '-') {
-    negative = 1;
-    i++;
-  }
-  double m = 0;
-  size_t first = i;
-  while (digit(in[i])) m = m * 10 + (in[i++] - '0');
+  const int negative = in[i] == '-';
+  i += (size_t)negative;
+  uint64_t m = 0;
+  const size_t first = i;
+  i = digit_run(in, i, last_lf, &m);
   size_t digits = i - first;
   size_t fraction = 0;
   if (in[i] == '.') {
-    size_t frac_start = ++i;
-    while (digit(in[i])) m = m * 10 + (in[i++] - '0');
+    const size_t frac_start = ++i;
+    i = digit_run(in, i, last_lf, &m);
     fraction = i - frac_start;
     digits += fraction;
   }
   *pos = i;
   if (digits == 0 || digits > 15) return 0;
-  double v = m / POW10[fraction];
+  const double v = (double)m / POW10[fraction];
   *out = negative ? -v : v;
   return 1;
 }
@@ -94,11 +167,20 @@ static int coordinate(const uint8_t *in, size_t *pos, double *out) {
  * The line at in[start] (its type and tab checked by the caller) into out[p..out_end), if clean:
  * returns the position after its newline and sets *frame_end; or 0 (a line never ends at 0),
  * having written nothing the caller keeps.
+ *
+ * Room: the caller's test (FAST_OUT_ROOM + flags_len free at p, max_line <= FAST_MAX_LINE) is
+ * made again here once, and bounds every write of the line, so none is checked on its own. The
+ * header is at most 8 + 245 + 4 + flags_len bytes. An app id of n <= 9 digits is at most n + 1
+ * bytes (a tag and a varint of <= n bytes: 10^n < 2^7n) and was read with its separator, n + 1
+ * bytes of the input; every id written starts at or before `limit` (the line is declined as
+ * soon as one starts past it), so the value's ids take at most max_line + 10 bytes, and a store
+ * reaches 1 byte past them (3 bytes in a 4-byte store); the id's fixed 32-byte copy, 32 bytes
+ * past the header's start.
+ * Then geo (18), a longer length's shift (2) and `\r\n`: all well inside the 512 spare bytes.
  */
 static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8_t *out, size_t p, size_t out_end,
                           const uint8_t *flags, size_t flags_len, size_t max_line, size_t *frame_end) {
-  /* `ms <type>:`, the prefix, the id, ` NNNNN`, the flags: the header's most. */
-  if (out_end - p < 8 + MAX_DEV_ID_BYTES + 6 + flags_len) return 0;
+  if (out_end - p < FAST_OUT_ROOM + flags_len || max_line > FAST_MAX_LINE) return 0;
   memcpy(out + p, "ms ", 3);
   memcpy(out + p + 3, in + start, TYPE_BYTES);
   out[p + 7] = ':';
@@ -109,24 +191,29 @@ static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8
   size_t id_stop = id_start + MAX_DEV_ID_BYTES + 1;
   /* Words while none of their bytes ends the id (fast-line.ts has the bit test's why). */
   size_t word_stop = (id_stop < last_lf ? id_stop : last_lf);
-  while (i + 4 <= word_stop) {
-    uint32_t w;
-    memcpy(&w, in + i, 4);
-    uint32_t x = w ^ 0x7f7f7f7fu;
-    if ((((w - 0x21212121u) & ~w) | ((x - 0x01010101u) & ~x)) & 0x80808080u) break;
-    i += 4;
+  while (i + 8 <= word_stop) {
+    uint64_t w;
+    memcpy(&w, in + i, 8);
+    uint64_t x = w ^ 0x7f * ONES;
+    if ((((w - 0x21 * ONES) & ~w) | ((x - ONES) & ~x)) & 0x80 * ONES) break;
+    i += 8;
   }
   while (i < id_stop && key_byte(in[i])) i++;
   size_t id_len = i - id_start;
   if (in[i] != TAB || id_len == 0 || id_len > MAX_DEV_ID_BYTES) return 0;
-  memcpy(out + p, in + id_start, id_len);
+  if (id_len <= 32 && id_start + 32 <= last_lf) {
+    /* The usual 32-byte id in fixed-size copies; the bytes past it are written over below. */
+    memcpy(out + p, in + id_start, 32);
+  } else {
+    memcpy(out + p, in + id_start, id_len);
+  }
   p += id_len;
 
   double lat, lon;
   i++;
-  if (!coordinate(in, &i, &lat) || in[i] != TAB) return 0;
+  if (!coordinate(in, last_lf, &i, &lat) || in[i] != TAB) return 0;
   i++;
-  if (!coordinate(in, &i, &lon) || in[i] != TAB) return 0;
+  if (!coordinate(in, last_lf, &i, &lon) || in[i] != TAB) return 0;
   i++;
 
   /* The value goes where a 3-digit length would leave it: ` NNN` then the flags. */
@@ -134,29 +221,56 @@ static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8
   size_t q = header_end;
   const size_t limit = start + max_line;
   if (in[i] != LF) {
+    /*
+     * Ids before fast_stop are at most `limit` and have 8 bytes before last_lf to read a word
+     * from. Any id after `limit` makes the line too long (i only grows, and so must end at most
+     * at `limit`), so it is declined as soon as one starts there.
+     */
+    const size_t fast_stop = last_lf >= 7 && last_lf - 7 < limit + 1 ? last_lf - 7 : limit + 1;
     for (;;) {
+      if (i < fast_stop) {
+        /*
+         * Most ids are 4 digits and a comma: a branch that is nearly always taken, so the next
+         * id's load does not wait for this one's digit count (a chain of ~15 cycles an id).
+         */
+        uint32_t w4;
+        memcpy(&w4, in + i, 4);
+        const uint32_t d4 = w4 - 0x30303030u;
+        if (((d4 | (d4 + 0x76767676u)) & 0x80808080u) == 0 && in[i + 4] == ',') {
+          q = put_app(out, q, four_digits(d4));
+          i += 5;
+          continue;
+        }
+        uint64_t w;
+        memcpy(&w, in + i, 8);
+        const uint64_t d = w - 0x30 * ONES;
+        const uint64_t nd = non_digits(d);
+        if (nd != 0) {
+          const unsigned n = (unsigned)__builtin_ctzll(nd) >> 3;
+          if (n == 0) return 0;
+          q = put_app(out, q, digits_value(d, n));
+          i += n;
+          if (in[i] != ',') break;
+          i++;
+          continue;
+        }
+      }
+      if (i > limit) return 0;
+      /* 8 digits or more, or too near last_lf for a word: a byte at a time. */
       if (!digit(in[i])) return 0;
       const size_t first = i;
       uint32_t v = 0;
       /* Unsigned, so a long run wraps harmlessly; more than 9 digits is declined below. */
       while (digit(in[i])) v = v * 10 + (uint32_t)(in[i++] - '0');
       if (i - first > 9) return 0;
-      if (out_end - q < 6) return 0;
-      out[q++] = TAG_APPS_VARINT;
-      while (v >= 0x80) {
-        out[q++] = (uint8_t)((v & 0x7f) | 0x80);
-        v >>= 7;
-      }
-      out[q++] = (uint8_t)v;
+      q = put_app(out, q, v);
       if (in[i] != ',') break;
       i++;
-      if (i > limit) return 0;
     }
     if (in[i] != LF) return 0;
   }
   if (i > limit) return 0;
   /* Geo, a longer length's shift (at most 2: the value is < 10^5 bytes) and `\r\n`. */
-  if (out_end - q < GEO_BYTES + 2 + 2) return 0;
   out[q] = TAG_LAT;
   memcpy(out + q + 1, &lat, 8);
   out[q + 9] = TAG_LON;
@@ -184,6 +298,34 @@ static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8
   out[q++] = '\n';
   *frame_end = q;
   return i + 1;
+}
+
+/*
+ * Clean lines from `start` while they are before `last_lf` and their type's out buffer has the
+ * room; returns the start of the first line not taken. Its arguments are checked by run().
+ */
+static size_t run_lines(const uint8_t *in, size_t start, size_t last_lf, size_t max_line_arg, const uint8_t *flags, size_t flags_len,
+                        uint8_t *const *outs, const size_t *out_lens, int32_t *state) {
+  const size_t max_line = max_line_arg < FAST_MAX_LINE ? max_line_arg : FAST_MAX_LINE;
+  const size_t room = FAST_OUT_ROOM + flags_len;
+  int32_t lines = 0;
+  while (start + 4 < last_lf) {
+    if (in[start + TYPE_BYTES] != TAB) break;
+    const int type = type_at(in + start);
+    if (type < 0) break;
+    const size_t used = (size_t)state[type];
+    /* A count the caller passed at its top would overflow (undefined for int32_t): JS takes the line. */
+    if (out_lens[type] - used < room || state[TYPES + type] == INT32_MAX) break;
+    size_t frame_end;
+    const size_t next = encode_line(in, last_lf, start, outs[type], used, out_lens[type], flags, flags_len, max_line, &frame_end);
+    if (next == 0 || frame_end > INT32_MAX) break;
+    state[type] = (int32_t)frame_end;
+    state[TYPES + type]++;
+    lines++;
+    start = next;
+  }
+  state[2 * TYPES] = lines;
+  return start;
 }
 
 #define CHECK(env, call)                                                 \
@@ -248,29 +390,9 @@ static napi_value run(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  const size_t last_lf = (size_t)last_lf64;
-  const size_t max_line = max_line64 < FAST_MAX_LINE ? (size_t)max_line64 : FAST_MAX_LINE;
-  const size_t room = FAST_OUT_ROOM + flags_len;
-  size_t start = (size_t)start64;
-  int32_t lines = 0;
-  while (start + 4 < last_lf) {
-    if (in[start + TYPE_BYTES] != TAB) break;
-    const int type = type_at(in + start);
-    if (type < 0) break;
-    const size_t used = (size_t)state[type];
-    /* A count the caller passed at its top would overflow (undefined for int32_t): JS takes the line. */
-    if (out_lens[type] - used < room || state[TYPES + type] == INT32_MAX) break;
-    size_t frame_end;
-    const size_t next = encode_line(in, last_lf, start, outs[type], used, out_lens[type], flags, flags_len, max_line, &frame_end);
-    if (next == 0 || frame_end > INT32_MAX) break;
-    state[type] = (int32_t)frame_end;
-    state[TYPES + type]++;
-    lines++;
-    start = next;
-  }
-  state[2 * TYPES] = lines;
+  const size_t stop = run_lines(in, (size_t)start64, (size_t)last_lf64, (size_t)max_line64, flags, flags_len, outs, out_lens, state);
   napi_value result;
-  CHECK(env, napi_create_double(env, (double)start, &result));
+  CHECK(env, napi_create_double(env, (double)stop, &result));
   return result;
 }
 

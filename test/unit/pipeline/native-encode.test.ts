@@ -269,6 +269,71 @@ describe('native encoder: hostile input at the very ends of its buffers', { skip
   });
 });
 
+/**
+ * The C side reads app ids and coordinates 8 bytes at a time while those bytes are before the
+ * chunk's last newline, and a byte at a time after: every digit count (1..10, where 4 digits and
+ * a comma have a path of their own) at every distance from the end, in buffers allocated to the
+ * byte, so a memory checker sees any read past last_lf's buffer.
+ */
+describe('native encoder: ids and coordinates of every length at every distance from the end', { skip: ready.skip }, () => {
+  const exact = (text: string): Buffer => {
+    const own = new Uint8Array(new ArrayBuffer(text.length));
+    own.set(Buffer.from(text, 'latin1'));
+    return Buffer.from(own.buffer, 0, own.length);
+  };
+  const flags = metaSetFlags(0);
+  const compare = (run: NativeRun, text: string): void => {
+    const input = exact(text);
+    const lastLf = input.lastIndexOf(LF);
+    const sizes = [0, 1, 2, 3].map(() => FAST_OUT_ROOM + flags.length);
+    const jsOuts = sizes.map((n) => new Uint8Array(n));
+    const nOuts = sizes.map((n) => new Uint8Array(new ArrayBuffer(n)));
+    const jsState = new Int32Array(NATIVE_STATE_LENGTH);
+    const nState = new Int32Array(NATIVE_STATE_LENGTH);
+    const want = jsRun(input, 0, lastLf, FAST_MAX_LINE, flags, jsOuts, jsState);
+    const got = run(input, 0, lastLf, FAST_MAX_LINE, flags, nOuts[0]!, nOuts[1]!, nOuts[2]!, nOuts[3]!, nState);
+    const where = JSON.stringify(text.slice(-60));
+    assert.equal(got, want, where);
+    assert.deepEqual([...nState], [...jsState], where);
+    for (let t = 0; t < 4; t++) assert.ok(Buffer.from(nOuts[t]!.subarray(0, nState[t])).equals(jsOuts[t]!.subarray(0, jsState[t])), `${where} type ${t}`);
+  };
+  const ids = ['0', '7', '00', '99', '127', '128', '0012', '0127', '1234', '9999', '12345', '16383', '16384', '123456', '2097152', '12345678', '99999999', '123456789', '1234567890'];
+
+  it('app ids of 1..10 digits, then a comma, a newline or a bad byte, at every offset before the end', () => {
+    const run = nativeRun();
+    let taken = 0;
+    for (const id of ids) {
+      for (let pad = 0; pad <= 12; pad++) {
+        const before = Array.from({ length: pad }, (_, k) => String(k % 10)).join(',');
+        const apps = before === '' ? id : `${before},${id}`;
+        for (const after of ['', ',5', ',1234', ',', 'x', ',1234,']) {
+          for (const tail of ['', 'i', 'idfa\tx\t1\t2\t1234']) {
+            compare(run, `gaid\tx\t1\t2\t${apps}${after}\n${tail}`);
+            if (after === '' || after === ',5' || after === ',1234') taken++;
+          }
+        }
+      }
+    }
+    assert.ok(taken > 0);
+  });
+
+  it('coordinates of 1..16 digits, with and without a point or a sign, at every distance from the end', () => {
+    const run = nativeRun();
+    for (let n = 1; n <= 16; n++) {
+      const digits = '1234567890123456'.slice(0, n);
+      for (let dot = 0; dot <= n; dot++) {
+        const c = dot === n ? digits : `${digits.slice(0, dot)}.${digits.slice(dot)}`;
+        for (const coord of [c, `-${c}`]) {
+          for (const rest of ['\t', '\t1', '\t12345678', 'x\t1', '..\t1']) {
+            compare(run, `adid\tx\t1\t${coord}${rest}\n`);
+            compare(run, `adid\tx\t${coord}${rest}\t1\n`);
+          }
+        }
+      }
+    }
+  });
+});
+
 describe('native encoder: what it refuses to be called with', { skip: ready.skip }, () => {
   const flags = metaSetFlags(0);
   const outs = () => [0, 1, 2, 3].map(() => new Uint8Array(BIG));
