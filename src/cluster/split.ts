@@ -3,11 +3,11 @@
  * (pipeline/feed.ts: read, encode on worker threads, so the caller's event loop stays free to keep
  * its job lock, and route), its lanes' frames written into segments instead of sent:
  *
- *   Feed (read ─► encode ─► route) ─► per lane: SegmentWriter (.tmp → rename)
+ *   Feed (read ─► encode ─► route) ─► per lane: SegmentWriter (.tmp, ~1 MiB writes → rename)
  *                                     then the manifest (.tmp → rename): done
  *
- * Reading waits (pipeline/room.ts) while the encoders hold their bound or a segment's stream is
- * full, as the loader waits for a full lane: memory stays flat whatever the file's size.
+ * Reading waits (pipeline/room.ts) while the encoders hold their bound; a segment writer writes
+ * each batch out (gathered to ~1 MiB) as it comes, so memory stays flat whatever the file's size.
  */
 import { randomBytes } from 'node:crypto';
 import { rename, stat, writeFile } from 'node:fs/promises';
@@ -59,7 +59,7 @@ export async function splitFile(file: string, spoolDir: string, options: RunOpti
   const lanes = laneAddresses(DEVICE_TYPES.map((t) => opts.servers[t]));
   const tally = new FileTally(path, 0, started);
   const room = new RoomWait();
-  const writers = lanes.map((_, i) => new SegmentWriter(folder, `${splitId}.${i}.seg`, () => room.wake()));
+  const writers = lanes.map((_, i) => new SegmentWriter(folder, `${splitId}.${i}.seg`));
   let fatal: Error | null = null;
   let ended: () => void = () => {};
   const end = new Promise<void>((r) => (ended = r));
@@ -79,7 +79,8 @@ export async function splitFile(file: string, spoolDir: string, options: RunOpti
         }
       },
       ended: () => ended(),
-      full: () => writers.some((w) => w.full),
+      // A segment writer writes (or gathers) each batch when handed it: it never holds the feed back.
+      full: () => false,
       stopped: () => fatal ?? writers.find((w) => w.error !== null)?.error ?? (hooks.signal?.aborted ? interrupted(path) : null),
     },
     // One split per file, file after file in a worker: its encoder threads are kept between them.

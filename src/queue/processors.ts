@@ -16,7 +16,7 @@
  * Every processor throws UnrecoverableError for a verdict: with `attempts: 1` BullMQ would not
  * retry anyway, and the name says so in the job's failedReason.
  */
-import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
@@ -30,7 +30,10 @@ import { applyQueue, COMMIT_QUEUE, jobIds, jobLockKey, KEYS, SPLIT_QUEUE } from 
 import { releaseIfLast } from './plan-lock.js';
 import { committedCount, fileName, legacyPlan, planEvent, renamed, readPlan, recordFile, type ApplyData, type CommitData, type Plan, type SplitData } from './plan.js';
 import type { Queues } from './queues.js';
+import { bullmq } from './cjs.js';
 import { checkNodes, holdsLock, indexOf, settleLosses, watchApply, withRenames } from './restart-watch.js';
+
+const { DelayedError, UnrecoverableError, WaitingError } = bullmq;
 
 export interface WorkerContext {
   readonly queues: Queues;

@@ -2,8 +2,9 @@
  * BullMQ's Queue objects of one process, opened once each on the command's Redis connection.
  * Queue objects only add and read jobs; the Workers that run them are in worker-host.ts.
  */
-import { FlowProducer, Queue } from 'bullmq';
+import type { FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { bullmq } from './cjs.js';
 import { PREFIX } from './names.js';
 
 export class Queues {
@@ -18,7 +19,7 @@ export class Queues {
   get(name: string): Queue {
     let q = this.#open.get(name);
     if (q === undefined) {
-      q = new Queue(name, { connection: this.redis, prefix: PREFIX });
+      q = new bullmq.Queue(name, { connection: this.redis, prefix: PREFIX });
       // Queue objects re-emit their connection's errors; connectRedis already listens for them.
       q.on('error', () => {});
       this.#open.set(name, q);
@@ -28,7 +29,7 @@ export class Queues {
 
   get flow(): FlowProducer {
     if (this.#flow === null) {
-      this.#flow = new FlowProducer({ connection: this.redis, prefix: PREFIX });
+      this.#flow = new bullmq.FlowProducer({ connection: this.redis, prefix: PREFIX });
       this.#flow.on('error', () => {});
     }
     return this.#flow;

@@ -4,7 +4,8 @@
  * when it fills up: a file would then run twice or never, with nobody told. So every command
  * checks it first and refuses to start otherwise.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from './cjs.js';
 import { ConfigError, RedisError } from '../errors.js';
 import type { Logger } from '../report/logger.js';
 
@@ -30,7 +31,7 @@ export async function connectRedis(s: RedisSettings): Promise<Redis> {
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new ConfigError(`--redis: "${s.url}" is not a redis:// or rediss:// URL`);
   }
-  const redis = new Redis(s.url, {
+  const redis = new ioredis.Redis(s.url, {
     lazyConnect: true,
     maxRetriesPerRequest: null,
     enableReadyCheck: true,

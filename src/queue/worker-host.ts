@@ -18,10 +18,11 @@
  * waiting for its split hands its lane back instead: processors.ts); then the nodes' connections
  * kept between applies (cluster/kept-conn.ts) are closed.
  */
-import { Worker, type Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import { KeptConnections } from '../cluster/kept-conn.js';
 import type { LogFields, LogLevel } from '../report/logger.js';
 import type { AppliedFigures } from './metrics.js';
+import { bullmq } from './cjs.js';
 import { HostShare } from './host-share.js';
 import { applyQueue, COMMIT_QUEUE, KEYS, PREFIX, SPLIT_QUEUE } from './names.js';
 import { applyJob, commitJob, splitJob, type WorkerContext } from './processors.js';
@@ -99,7 +100,7 @@ export class WorkerHost {
   // BullMQ's processor type is generic over the job's data; ours are each for one queue.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   #add(name: string, concurrency: number, processor: (job: Job<any>, token: string | undefined) => Promise<unknown>, completed?: (result: unknown) => void): void {
-    const w = new Worker(name, processor, {
+    const w = new bullmq.Worker(name, processor, {
       connection: this.#queues.redis,
       prefix: PREFIX,
       concurrency,
