@@ -180,17 +180,30 @@ function encodeLines(
   let lines = 0;
   let nonBlank = 0;
   let start = 0;
-  // Where the native encoder last stopped: that line goes the JS way below, then it is called again.
+  // Where the native encoder last stopped: that line is grown room for or parsed below, then it is called again.
   let nativeStop = -1;
   while (start < end) {
-    if (native !== null && start !== nativeStop && start + 4 < lastLf) {
-      const run = nativeLines(native, input, start, lastLf, maxFastLine, flags, scratch, used, records);
-      lines += run.lines;
-      nonBlank += run.lines;
-      start = nativeStop = run.stop;
-      continue;
-    }
-    if (start + 4 < lastLf) {
+    if (native !== null) {
+      if (start + 4 < lastLf) {
+        if (start !== nativeStop) {
+          const run = nativeLines(native, input, start, lastLf, maxFastLine, flags, scratch, used, records);
+          lines += run.lines;
+          nonBlank += run.lines;
+          start = nativeStop = run.stop;
+          continue;
+        }
+        // The addon stopped here for want of room, or at a line it does not take. Room for the
+        // largest clean line settles which: with it, the line is not clean and goes to the general
+        // parser below. Never the JS fast path, which takes the lines the addon takes: calling it
+        // only to decline made TurboFan compile its largest function in every run (issue #19).
+        const type = peekType(input, start);
+        if (type >= 0 && scratch[type].length - used[type] < fastRoom) {
+          grow(type, used[type], fastRoom, hint);
+          nativeStop = -1;
+          continue;
+        }
+      }
+    } else if (start + 4 < lastLf) {
       const type = peekType(input, start);
       if (type >= 0) {
         let out = scratch[type];

@@ -13,6 +13,10 @@
  * The lines below take each of those branches within the first few dozen lines, and a few take
  * the general parser's (rejects, dropped apps), so the feedback is complete before V8 decides to
  * optimize. Their output is dropped; nothing of it reaches a result, a tally or a pool.
+ *
+ * With the native encoder the same chunk warms only what then runs in JS: the loop, the addon's
+ * call and the general parser on the lines the addon declines. encode-chunk.ts never calls the
+ * JS fast path in that mode, so its TurboFan compile is not paid (issue #19).
  */
 import { DEVICE_TYPES } from '../config/servers.js';
 import type { EncodeSettings } from './chunk-types.js';
