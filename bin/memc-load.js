@@ -1,4 +1,12 @@
 #!/usr/bin/env node
+import module from 'node:module';
+
+// Node 22.1+: V8's code for the loader's ~100 modules is cached across runs, ~0.03 s of the
+// ~0.35 s of CPU that every run pays before its first line. The cache lives where Node puts it by default, under the
+// temporary folder (os.tmpdir()/node-compile-cache; NODE_COMPILE_CACHE moves it and
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off), never beside the install, so a read-only install
+// works the same. It never throws: a cache that cannot be written is only not used.
+module.enableCompileCache?.();
 // A clone runs from dist/, which `npm run build` makes; say so instead of a module-not-found stack.
 let main;
 try {

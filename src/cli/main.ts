@@ -9,10 +9,10 @@ import type { Server } from 'node:http';
 import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
-import { generateLogs } from '../generate/index.js';
 import type { BatchSettled } from '../memcached/router.js';
 // Metrics and the self-test pull in prom-client and protobufjs, ~0.1 s of start-up each: they are
-// loaded only when asked for (--metrics-port, self-test), not on every start.
+// loaded only when asked for (--metrics-port, self-test), not on every start; so is `generate`
+// (nine modules that a load never runs).
 import { describeLag } from '../report/lag.js';
 import type { LoaderMetrics } from '../metrics/metrics.js';
 import { Loader } from '../pipeline/loader.js';
@@ -67,6 +67,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${packageVersion()}\n`);
       return EXIT.OK;
     case 'generate': {
+      const { generateLogs } = await import('../generate/index.js');
       let summary;
       try {
         summary = await generateLogs(command.generate);

@@ -4,32 +4,30 @@
  *   input ─┬─ clean line ──▶ fast-line.ts: parsed and written in one pass ──▶ scratch[type]
  *          └─ any other ───▶ parseLine ──ok──▶ frame written into scratch[type]
  *                                └─reject──▶ counted by reason (+ a few samples)
- *   end of chunk: each non-empty scratch[type] + `mn\r\n` is copied once into a buffer from `alloc`;
- *   a type whose servers are a pool is first split by key into one buffer per node (pool/lanes.ts)
+ *   end of chunk: each non-empty scratch[type] gets `mn\r\n` and is handed over as the frame, and
+ *   the next chunk takes a fresh one from `alloc`; a type whose servers are a pool is instead split
+ *   by key into one buffer per node (pool/lanes.ts), and its scratch buffer is kept
  *
- * Why scratch + one copy instead of writing into the result directly: the scratch buffers are
- * reused across chunks (a worker encodes one chunk at a time) and stay in cache, and a result's
- * size is only known at the end. The copy is one memcpy of ~0.7x the input. The result buffers
- * come from a pool in the pipeline (buffer-pool.ts), so they are reused too and cost no page
- * faults; each is at offset 0 of an ArrayBuffer of its own, so a worker can transfer it.
+ * The scratch buffers come from `alloc`, a pool in the pipeline (buffer-pool.ts), so they are
+ * reused and cost no page faults; each is at offset 0 of an ArrayBuffer of its own, so a worker
+ * can transfer it. A result's size is only known at the end, so a scratch buffer is sized by its
+ * type's last frame and grown (one copy) by a chunk that outgrows it.
  */
 import { DEVICE_TYPES } from '../config/servers.js';
-import { KEY_PREFIXES, MN, metaSetFlags, metaSetHeaderMaxSize, writeMetaSetHeader } from '../memcached/encode.js';
+import { MN, metaSetFlags, metaSetHeaderMaxSize, writeMetaSetHeader } from '../memcached/encode.js';
 import { laneLayout, type LaneLayout } from '../pool/lanes.js';
 import { splitPool } from '../pool/split.js';
 import { userAppsSize, writeUserApps } from '../proto/user-apps.js';
-import * as decimal from '../record/decimal.js';
 import { describeReject } from '../record/describe-reject.js';
 import { ParsedLine, parseLine, type LineRejectReason } from '../record/parse-line.js';
 import type { RejectReason } from '../record/reasons.js';
 import type { ChunkResult, EncodeSettings, LineSample } from './chunk-types.js';
+import { DryWriter } from './dry-writer.js';
 import * as fastLine from './fast-line.js';
 import { nativeLines, nativeRun, type NativeRun } from './native-encode.js';
 
-// A constant of this module, not an imported binding, so that TurboFan inlines it without a
-// check per call (see fast-line.ts).
-const { writeDecimal } = decimal;
-// The same for the fast path's functions and result object, used per line.
+// Constants of this module, not imported bindings, so that TurboFan inlines the fast path's
+// functions and result object, used per line, without a check per call (see fast-line.ts).
 const { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } = fastLine;
 const SERVERS = DEVICE_TYPES.length;
 const LF = 0x0a;
@@ -37,6 +35,7 @@ const MIN_SCRATCH = 64 * 1024;
 // A scratch buffer grown past this by one huge chunk is dropped afterwards, not kept for life.
 const MAX_RETAINED_SCRATCH = 64 * 1024 * 1024;
 const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
 
 // Module-level state is safe: encodeChunk is synchronous and never re-entered.
 const parsed = new ParsedLine(256);
@@ -57,29 +56,53 @@ function layoutOf(settings: EncodeSettings): LaneLayout {
   return layout;
 }
 
-/** Grow `scratch[server]` (keeping `used` bytes) so it has at least `need` bytes free. */
+/** Where result buffers come from: `n` bytes at offset 0 of an ArrayBuffer of their own. */
+export type Allocate = (n: number) => Uint8Array;
+
+const allocateFresh: Allocate = (n) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+
+/** The current chunk's `alloc`, for `grow` (set by encodeChunk, which is never re-entered). */
+let allocNow: Allocate = allocateFresh;
+/** Per type: the bytes of its last frame, to size the next scratch buffer taken from `alloc`. */
+const lastUsed = [0, 0, 0, 0];
+
+/**
+ * Grow `scratch[server]` (keeping `used` bytes) so it has at least `need` bytes free. A scratch
+ * buffer that was handed over as a frame (see `handOver`) is replaced from `alloc`, sized by the
+ * type's last frame, so that most chunks fill it without growing again.
+ */
 function grow(server: number, used: number, need: number, hint: number): Uint8Array {
   const old = scratch[server];
-  let size = Math.max(old.length * 2, hint, MIN_SCRATCH);
+  let size = used === 0 && old.length === 0 ? Math.max(MIN_SCRATCH, lastUsed[server] + (lastUsed[server] >>> 2)) + need : Math.max(old.length * 2, hint, MIN_SCRATCH);
   while (size - used < need) size *= 2;
-  const next = new Uint8Array(size);
+  // The whole ArrayBuffer: alloc's view is `size` bytes of it, and nothing else holds it.
+  const next = new Uint8Array(allocNow(size).buffer);
   if (used > 0) next.set(old.subarray(0, used));
   scratch[server] = next;
   views[server] = new DataView(next.buffer);
   return next;
 }
 
-/** Where result buffers come from: `n` bytes at offset 0 of an ArrayBuffer of their own. */
-export type Allocate = (n: number) => Uint8Array;
-
-const allocateFresh: Allocate = (n) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+/**
+ * `scratch[server]`'s `used` bytes and `mn\r\n` as a frame: the scratch buffer itself, which is
+ * at offset 0 of an ArrayBuffer of its own from `alloc`, so nothing is copied; the next chunk
+ * takes a fresh one (grow). Copying each chunk's frames out cost a memmove of ~0.7x the input.
+ */
+function handOver(server: number, used: number): Uint8Array {
+  const buf = scratch[server];
+  if (buf.length - used < MN.length) return ownedCopy(buf, used, MN, allocNow);
+  buf.set(MN, used);
+  lastUsed[server] = used;
+  scratch[server] = EMPTY;
+  views[server] = EMPTY_VIEW;
+  return buf.subarray(0, used + MN.length);
+}
 
 /** A copy at offset 0 of an ArrayBuffer of its own (transferable), from `alloc`. */
-function ownedCopy(src: Uint8Array, used: number, tail: Uint8Array | null, alloc: Allocate): Uint8Array {
-  const size = used + (tail === null ? 0 : tail.length);
-  const out = alloc(size);
+function ownedCopy(src: Uint8Array, used: number, tail: Uint8Array, alloc: Allocate): Uint8Array {
+  const out = alloc(used + tail.length);
   out.set(src.subarray(0, used));
-  if (tail !== null) out.set(tail, used);
+  out.set(tail, used);
   return out;
 }
 
@@ -118,6 +141,7 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
   const layout = layoutOf(settings);
   const dryOut = settings.dry ? new DryWriter(layout, input.length >>> 1) : null;
   const native = fast && settings.encoder === 'native' ? nativeRun() : null;
+  allocNow = alloc;
   encodeLines(input, settings.maxLineBytes, metaSetFlags(settings.ttl), settings.packed, dryOut, tally, fast, native);
 
   const frames: (Uint8Array | null)[] = new Array<Uint8Array | null>(layout.positions).fill(null);
@@ -128,13 +152,13 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
     const placement = layout.placements[s];
     if (placement === null || placement === undefined) {
       records[base] = tally.records[s];
-      frames[base] = used === 0 ? null : ownedCopy(scratch[s], used, MN, alloc);
+      frames[base] = used === 0 ? null : handOver(s, used);
     } else if (used > 0) {
       splitPool(scratch[s], used, placement, base, records, frames, (buf, n) => ownedCopy(buf, n, MN, alloc));
     }
     if (scratch[s].length > MAX_RETAINED_SCRATCH) {
       scratch[s] = EMPTY;
-      views[s] = new DataView(EMPTY.buffer);
+      views[s] = EMPTY_VIEW;
     }
   }
   const rejected: Partial<Record<RejectReason, number>> = {};
@@ -180,17 +204,30 @@ function encodeLines(
   let lines = 0;
   let nonBlank = 0;
   let start = 0;
-  // Where the native encoder last stopped: that line goes the JS way below, then it is called again.
+  // Where the native encoder last stopped: that line is grown room for or parsed below, then it is called again.
   let nativeStop = -1;
   while (start < end) {
-    if (native !== null && start !== nativeStop && start + 4 < lastLf) {
-      const run = nativeLines(native, input, start, lastLf, maxFastLine, flags, scratch, used, records);
-      lines += run.lines;
-      nonBlank += run.lines;
-      start = nativeStop = run.stop;
-      continue;
-    }
-    if (start + 4 < lastLf) {
+    if (native !== null) {
+      if (start + 4 < lastLf) {
+        if (start !== nativeStop) {
+          const run = nativeLines(native, input, start, lastLf, maxFastLine, flags, scratch, used, records);
+          lines += run.lines;
+          nonBlank += run.lines;
+          start = nativeStop = run.stop;
+          continue;
+        }
+        // The addon stopped here for want of room, or at a line it does not take. Room for the
+        // largest clean line settles which: with it, the line is not clean and goes to the general
+        // parser below. Never the JS fast path, which takes the lines the addon takes: calling it
+        // only to decline made TurboFan compile its largest function in every run (issue #19).
+        const type = peekType(input, start);
+        if (type >= 0 && scratch[type].length - used[type] < fastRoom) {
+          grow(type, used[type], fastRoom, hint);
+          nativeStop = -1;
+          continue;
+        }
+      }
+    } else if (start + 4 < lastLf) {
       const type = peekType(input, start);
       if (type >= 0) {
         let out = scratch[type];
@@ -244,85 +281,4 @@ function encodeLines(
   }
   tally.lines = lines;
   tally.nonBlank = nonBlank;
-}
-
-/**
- * `--dry` output, one `<server>\t<key>\t<json>\n` line per record. The key is copied as raw bytes
- * so a non-UTF-8 id shows as it would be stored. Written byte by byte rather than through
- * template strings, which ran at ~0.16 M lines/s on the micro benchmark (now ~2-3x that).
- */
-class DryWriter {
-  #buf: Uint8Array;
-  #pos = 0;
-  /** Per lane: `<label>\t<type>:`. */
-  readonly #labels: readonly Uint8Array[];
-  readonly #layout: LaneLayout;
-  #key = new Uint8Array(256);
-
-  constructor(layout: LaneLayout, hint: number) {
-    this.#buf = new Uint8Array(Math.max(hint, 1024));
-    this.#layout = layout;
-    // KEY_PREFIXES are `ms <type>:`; the dry line wants `<label>\t<type>:`.
-    this.#labels = layout.labels.map((label, lane) => {
-      let type = 0;
-      while (type + 1 < layout.base.length && (layout.base[type + 1] as number) <= lane) type++;
-      return Buffer.concat([Buffer.from(`${label}\t`, 'utf8'), KEY_PREFIXES[type].subarray(3)]);
-    });
-  }
-
-  /** The lane of a record: its type's, or in a pool the node its key goes to. */
-  #lane(input: Uint8Array, rec: ParsedLine): number {
-    const base = this.#layout.base[rec.type] as number;
-    const placement = this.#layout.placements[rec.type];
-    if (placement === null || placement === undefined) return base;
-    const prefix = KEY_PREFIXES[rec.type].subarray(3);
-    const len = prefix.length + rec.idEnd - rec.idStart;
-    if (this.#key.length < len) this.#key = new Uint8Array(len * 2);
-    this.#key.set(prefix, 0);
-    this.#key.set(input.subarray(rec.idStart, rec.idEnd), prefix.length);
-    return base + placement.nodeOf(this.#key, 0, len);
-  }
-
-  write(input: Uint8Array, rec: ParsedLine): void {
-    // JSON prints numbers as JS does: String(-0) is "0", 1e21 is "1e+21".
-    const lat = String(rec.lat);
-    const lon = String(rec.lon);
-    const label = this.#labels[this.#lane(input, rec)] as Uint8Array;
-    const max = label.length + (rec.idEnd - rec.idStart) + 32 + rec.appCount * 11 + lat.length + lon.length;
-    let buf = this.#buf;
-    if (buf.length - this.#pos < max) buf = this.#grow(max);
-    let p = this.#pos;
-    for (let i = 0; i < label.length; i++) buf[p++] = label[i];
-    for (let i = rec.idStart; i < rec.idEnd; i++) buf[p++] = input[i];
-    p = writeAscii(buf, p, '\t{"apps":[');
-    for (let i = 0; i < rec.appCount; i++) {
-      if (i > 0) buf[p++] = 0x2c;
-      p = writeDecimal(buf, p, rec.apps[i]);
-    }
-    p = writeAscii(buf, p, '],"lat":');
-    p = writeAscii(buf, p, lat);
-    p = writeAscii(buf, p, ',"lon":');
-    p = writeAscii(buf, p, lon);
-    buf[p++] = 0x7d;
-    buf[p++] = 0x0a;
-    this.#pos = p;
-  }
-
-  finish(): Uint8Array {
-    return ownedCopy(this.#buf, this.#pos, null, allocateFresh);
-  }
-
-  #grow(need: number): Uint8Array {
-    let size = this.#buf.length * 2;
-    while (size - this.#pos < need) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
-    return next;
-  }
-}
-
-function writeAscii(buf: Uint8Array, p: number, text: string): number {
-  for (let i = 0; i < text.length; i++) buf[p++] = text.charCodeAt(i);
-  return p;
 }

@@ -13,6 +13,11 @@
  * The lines below take each of those branches within the first few dozen lines, and a few take
  * the general parser's (rejects, dropped apps), so the feedback is complete before V8 decides to
  * optimize. Their output is dropped; nothing of it reaches a result, a tally or a pool.
+ *
+ * With the native encoder only the chunk's first NATIVE_LINES are used: what then runs in JS is
+ * the loop, the addon's call and the general parser on the lines the addon declines, and those
+ * lines have each of them (encode-chunk.ts never calls the JS fast path in that mode). Making the
+ * 3,000 lines cost 30-70 ms of CPU in cold code, in every run and every thread (issue #19).
  */
 import { DEVICE_TYPES } from '../config/servers.js';
 import type { EncodeSettings } from './chunk-types.js';
@@ -36,11 +41,13 @@ const OTHER = [
 ];
 /** Lines in the warm-up chunk: enough for V8 to optimize within it, as it would in a real one. */
 const LINES = 3000;
+/** With the native encoder: the first lines, every OTHER line (one each 50) and both long ones among them. */
+export const NATIVE_LINES = 500;
 
 /** Lines with long values: a 4-digit and a 5-digit length (the value is moved once its length is known). */
 const LONG_APPS = [400, 2500];
 
-let cached: Uint8Array | null = null;
+const cached = new Map<number, Uint8Array>();
 
 /**
  * The warm-up chunk: deterministic, every variant in the first few dozen lines. A view over an
@@ -48,10 +55,11 @@ let cached: Uint8Array | null = null;
  * Buffer of it as of a real chunk (a Buffer made from a string had another map, and the loop
  * was deoptimized for it at the first real chunk).
  */
-export function warmUpChunk(): Uint8Array {
-  if (cached !== null) return cached;
+export function warmUpChunk(count = LINES): Uint8Array {
+  const made = cached.get(count);
+  if (made !== undefined) return made;
   const lines: string[] = [];
-  for (let n = 0; n < LINES; n++) {
+  for (let n = 0; n < count; n++) {
     if (n === 3 || n === 11) {
       const count = LONG_APPS[n === 3 ? 0 : 1] as number;
       lines.push(`idfa\tlong${n}\t1.5\t-2.5\t${Array.from({ length: count }, (_, k) => APP_IDS[k % APP_IDS.length]).join(',')}`);
@@ -71,11 +79,11 @@ export function warmUpChunk(): Uint8Array {
   const text = Buffer.from(`${lines.join('\n')}\n`, 'latin1');
   const chunk = new Uint8Array(new ArrayBuffer(text.length), 0, text.length);
   chunk.set(text);
-  cached = chunk;
+  cached.set(count, chunk);
   return chunk;
 }
 
 /** Runs the encoder over the warm-up chunk with `settings`, dropping what it makes. */
 export function warmUp(settings: EncodeSettings): void {
-  encodeChunk(warmUpChunk(), settings);
+  encodeChunk(warmUpChunk(settings.encoder === 'native' ? NATIVE_LINES : LINES), settings);
 }

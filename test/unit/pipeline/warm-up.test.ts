@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
-import { warmUp, warmUpChunk } from '../../../src/pipeline/warm-up.js';
+import { NATIVE_LINES, warmUp, warmUpChunk } from '../../../src/pipeline/warm-up.js';
 import { encodeSettings, plainResult } from '../../helpers/encode.js';
 import { repoRoot } from '../../helpers/paths.js';
 
@@ -32,5 +32,13 @@ describe('encoder warm-up', () => {
     for (const reason of ['empty', 'key', 'type', 'geo', 'fields'] as const) assert.ok((r.rejected[reason] ?? 0) > 0, reason);
     assert.ok(r.appWarnings > 0);
     assert.ok(r.records.every((n) => n > 100), `records per type: ${r.records.join(', ')}`);
+  });
+
+  it("the native encoder's shorter chunk still has each reject reason and dropped apps", () => {
+    const r = encodeChunk(warmUpChunk(NATIVE_LINES), encodeSettings());
+    assert.equal(r.lines, NATIVE_LINES);
+    for (const reason of ['empty', 'key', 'type', 'geo', 'fields'] as const) assert.ok((r.rejected[reason] ?? 0) > 0, reason);
+    assert.ok(r.appWarnings > 0);
+    assert.ok(r.records.every((n) => n > 20), `records per type: ${r.records.join(', ')}`);
   });
 });
