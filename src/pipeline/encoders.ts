@@ -9,8 +9,15 @@ import type { ChunkReply, ChunkRequest } from './worker.js';
 /** A chunk's result, and the chunk's own buffer given back for reuse. */
 export type ResultHandler = (seq: number, result: ChunkResult, input: ArrayBuffer) => void;
 
-/** Frame buffers kept for reuse: about a run's batches in flight to four servers. */
-const FRAME_POOL_MAX = 64;
+/**
+ * Frame buffers kept for reuse. It must cover the frames in use at once, or every chunk past the
+ * cap takes fresh memory (first-touch page faults in the encoder) while as many come back only to
+ * be dropped: each lane holds up to --max-buffered-bytes of batches (8 MiB, ~40 frames of ~200 KiB,
+ * by default), so four lanes keep ~160-220 frames in use. At 64 a run took ~700 fresh buffers;
+ * at 512, ~250 (docs/benchmarks.md, optimisation log). The pool never holds more than were in use
+ * at once, so the cap adds nothing to the peak memory that the lanes' bound allows.
+ */
+const FRAME_POOL_MAX = 512;
 
 /** Where chunks get parsed and encoded: the main thread (--workers 0) or a pool of threads. */
 export interface ChunkEncoder {
