@@ -16,6 +16,8 @@ export interface ReadOptions {
   readonly inflater: Inflater;
   /** Where chunks are cut from. */
   readonly takeBuffer: (n: number) => Uint8Array;
+  /** `submit` takes lent chunks (line-chunker.ts: views valid until it returns), which spares most copies. */
+  readonly lend?: boolean;
   /** The file is open: its size in bytes. */
   readonly onOpen?: (size: number) => void;
   /** Compressed bytes read so far. */
@@ -24,7 +26,7 @@ export interface ReadOptions {
 
 /** Reads `path` to its end through `submit`. Resolves to null, or to why reading stopped early. */
 export async function readFile(path: string, o: ReadOptions, submit: (item: ChunkItem) => Promise<void>): Promise<MemcLoadError | null> {
-  const chunker = new LineChunker(o.batchBytes, o.maxLineBytes, o.takeBuffer);
+  const chunker = new LineChunker(o.batchBytes, o.maxLineBytes, o.takeBuffer, o.lend === true);
   const pieces: GunzipPieces = gunzipPieces(o.inflater, path, o.onOpen);
   try {
     for await (const piece of pieces) {

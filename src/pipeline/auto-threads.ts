@@ -131,9 +131,19 @@ export class AutoEncoder implements ChunkEncoder {
     this.#o.onStart(start);
   }
 
+  /** Inline until the pool starts; the test hook starts it in the submit after its count. */
+  inPlace(): boolean {
+    return this.#pool === null && !this.#forceDue();
+  }
+
+  #forceDue(): boolean {
+    const force = this.#o.force;
+    return force != null && this.#pool === null && this.#submitted >= force.after;
+  }
+
   submit(seq: number, buf: Uint8Array, sample = true): void {
     const force = this.#o.force;
-    if (force != null && this.#pool === null && this.#submitted >= force.after) this.#start({ threads: force.threads, windows: [], forced: true });
+    if (force != null && this.#forceDue()) this.#start({ threads: force.threads, windows: [], forced: true });
     this.#submitted++;
     if (this.#pool === null) this.#inline.submit(seq, buf, sample);
     else this.#pool.submit(seq, buf, sample);

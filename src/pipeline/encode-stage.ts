@@ -39,6 +39,8 @@ export class EncodeStage {
   /** Per output position (a ChunkResult's frames and records): its lane (pool/lanes.ts). */
   readonly laneOf: readonly number[];
   #nextSeq = 0;
+  /** The last chunk submitted as a view (encoded in place): its buffer is not the pool's. */
+  #lentSeq = -1;
   /** Chunks submitted to encoders and not yet out of the sequencer. */
   #inHand = 0;
 
@@ -75,7 +77,8 @@ export class EncodeStage {
     const onResult = (seq: number, result: ChunkResult, input: ArrayBuffer) => {
       const file = this.#chunkFiles.get(seq) as FileTally;
       this.#chunkFiles.delete(seq);
-      this.#chunkBuffers.give(input);
+      // A lent chunk's memory is the chunker's or the inflater's, never the pool's.
+      if (seq !== this.#lentSeq) this.#chunkBuffers.give(input);
       this.#sequencer.put(seq, { kind: 'data', file, result });
     };
     const cores = defaultWorkers();
@@ -117,7 +120,16 @@ export class EncodeStage {
     }
     this.#inHand++;
     this.#chunkFiles.set(seq, file);
-    this.#encoder.submit(seq, item.buf, sample);
+    let buf = item.buf;
+    if (item.lent === true) {
+      // Encoded before this returns, a view will do; a thread needs a buffer of its own to transfer.
+      if (this.#encoder.inPlace()) this.#lentSeq = seq;
+      else {
+        buf = this.#chunkBuffers.take(buf.length);
+        buf.set(item.buf);
+      }
+    }
+    this.#encoder.submit(seq, buf, sample);
   }
 
   /** The end of `file`, after all its chunks (`error`: why reading stopped early). */

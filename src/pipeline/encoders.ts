@@ -25,6 +25,11 @@ export interface ChunkEncoder {
   submit(seq: number, buf: Uint8Array, sample?: boolean): void;
   /** A frame buffer the connections are done with (its batch has an outcome), for reuse. */
   recycle(frames: ArrayBuffer): void;
+  /**
+   * Whether the next submit encodes its chunk on this thread before it returns, so a view of
+   * memory that is reused afterwards will do; otherwise the chunk must be a buffer of its own.
+   */
+  inPlace(): boolean;
   close(): Promise<void>;
 }
 
@@ -49,6 +54,10 @@ export class InlineEncoder implements ChunkEncoder {
 
   recycle(frames: ArrayBuffer): void {
     this.#frames.give(frames);
+  }
+
+  inPlace(): boolean {
+    return true;
   }
 
   async close(): Promise<void> {}
@@ -132,6 +141,10 @@ export class WorkerPool implements ChunkEncoder {
 
   recycle(frames: ArrayBuffer): void {
     if (this.#spare.length < FRAME_POOL_MAX) this.#spare.push(frames);
+  }
+
+  inPlace(): boolean {
+    return false;
   }
 
   async close(): Promise<void> {

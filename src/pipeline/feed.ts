@@ -108,6 +108,7 @@ export class Feed {
         maxLineBytes: o.maxLineBytes,
         inflater: this.#inflater,
         takeBuffer: this.#encode.takeBuffer,
+        lend: true,
         onOpen: observer.fileStarted && ((size) => observer.fileStarted?.(file.path, file.index, size)),
         onBytesRead: observer.bytesRead && ((bytes) => observer.bytesRead?.(file.path, bytes)),
       },

@@ -113,3 +113,50 @@ test('borrowed pieces: the bytes kept across pushes survive several rounds of th
     ['aaaabbbbcc\n', 'dddddee\n', 'fff\n'],
   );
 });
+
+test('property: lent chunks (views, read before the next push) give the same chunks and drops, with borrowed and owned pieces', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.stringMatching(/^[ab \n]{0,40}$/), { maxLength: 20 }),
+      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: 4, max: 50 }),
+      fc.boolean(),
+      (pieces, target, maxLine, borrowed) => {
+        const c = new LineChunker(target, maxLine, undefined, true);
+        const shared = Buffer.alloc(64);
+        const text: string[] = [];
+        let lent = 0;
+        // What a consumer of lent chunks may do: use each before the next push, no later.
+        const read = (items: ChunkItem[]) => {
+          for (const i of items) {
+            if (i.kind === 'data' && i.lent === true) lent++;
+            text.push(i.kind === 'data' ? Buffer.from(i.buf).toString('latin1') : i.blank ? '<blank_long>' : '<too_long>');
+          }
+        };
+        for (const p of pieces) {
+          read(c.push(borrowed ? shared.subarray(0, shared.write(p, 'latin1')) : enc(p), borrowed));
+          if (borrowed) shared.fill(0x58);
+        }
+        read(c.end());
+        assert.deepEqual(text, run(pieces, target, maxLine).text);
+        // A piece after a newline whose first two lines each reach the target: its second line is a chunk of its own, lent.
+        const lendable = pieces.some((p, k) => {
+          const [a, b] = p.split('\n');
+          return k > 0 && pieces[k - 1]?.endsWith('\n') === true && p.split('\n').length > 2 && (a as string).length + 1 >= target && (b as string).length + 1 >= target;
+        });
+        if (lendable && !text.some((t) => t.startsWith('<'))) assert.ok(lent > 0, 'no chunk was lent');
+      },
+    ),
+  );
+});
+
+test('lent chunks are views of the piece, not copies; copies only where a chunk straddles two pieces', () => {
+  const c = new LineChunker(4, 100, undefined, true);
+  const piece = enc('aaaa\nbbbb\ncc');
+  const items = c.push(piece, true);
+  assert.deepEqual(items.map((i) => i.kind === 'data' && i.lent === true && i.buf.buffer === piece.buffer), [true, true]);
+  const show = (items: ChunkItem[]) => items.map((i) => (i.kind === 'data' ? [Buffer.from(i.buf).toString('latin1'), i.lent === true] : null));
+  // 'cc' was carried over: the chunk that completes it straddles the carry and the next piece.
+  assert.deepEqual(show(c.push(enc('c\nddd'), true)), [['ccc\n', false]]);
+  assert.deepEqual(show(c.push(enc('d\neeee\n'), true)), [['dddd\n', false], ['eeee\n', true]]);
+});
