@@ -100,6 +100,7 @@ function inlineResults(n: number) {
 test('auto parses inline while the probe reads no need, and starts a pool once it does; results match inline', async () => {
   let saturated = false;
   const a = autoEncoder(() => (saturated ? w(0.97, 1.2) : w(0.97, 0.1)));
+  assert.equal(a.enc.inPlace(), true);
   a.enc.submit(0, chunk(0));
   assert.equal(a.got.size, 1, 'inline: the result is there at once');
   await sleep(40);
@@ -109,6 +110,7 @@ test('auto parses inline while the probe reads no need, and starts a pool once i
   saturated = true;
   for (let i = 0; i < 200 && a.enc.threads === 0; i++) await sleep(5);
   assert.equal(a.enc.threads, 1, 'one core idle: one thread');
+  assert.equal(a.enc.inPlace(), false, 'a thread takes the next chunk: no view will do');
   assert.equal(a.starts.length, 1);
   assert.equal(a.starts[0]?.forced, false);
   assert.deepEqual(a.starts[0]?.windows.at(-1), w(0.97, 1.2), 'the log line gets the windows that decided it');
@@ -124,10 +126,16 @@ test('auto parses inline while the probe reads no need, and starts a pool once i
 
 test('the test hook starts the threads after AFTER chunks, whatever the probe would read', async () => {
   const a = autoEncoder(undefined, { after: 3, threads: 2 });
-  for (let i = 0; i < 3; i++) a.enc.submit(i, chunk(i));
+  for (let i = 0; i < 3; i++) {
+    assert.equal(a.enc.inPlace(), true, 'a chunk that will be encoded inline may be a view');
+    a.enc.submit(i, chunk(i));
+  }
   assert.equal(a.got.size, 3, 'the first three inline');
   assert.equal(a.enc.threads, 0);
+  // The hook starts the threads inside the next submit: that chunk must already be one of its own.
+  assert.equal(a.enc.inPlace(), false);
   for (let i = 3; i < 9; i++) a.enc.submit(i, chunk(i));
+  assert.equal(a.enc.inPlace(), false);
   assert.equal(a.enc.threads, 2);
   assert.deepEqual(a.starts, [{ threads: 2, windows: [], forced: true }]);
   await a.until(9);
