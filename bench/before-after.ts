@@ -41,7 +41,7 @@ async function runOnce(rig: Rig, build: Build, row: CompareRun['row'], node: str
   // A Redis of its own per run: the two builds may not agree on what their queues hold.
   const redis = await startRedis();
   try {
-    return (await clusterRun(rig, redis, how)).sample;
+    return (await clusterRun(rig, redis, rig.s.clusterWorkers[0] as number, how)).sample;
   } finally {
     await redis.stop();
   }
@@ -86,7 +86,7 @@ async function compare(a: CompareArgs): Promise<number> {
   try {
     for (const turn of schedule(a.rows, s.runs, on.versions)) {
       const build = turn.build === 'base' ? base : head;
-      log(`${rowName(turn.row, s.clusterWorkers)}${turn.node ? `, Node ${turn.node}` : ''}, ${turn.build} ${build.commit} (run ${turn.run + 1}/${s.runs})`);
+      log(`${rowName(turn.row, s.clusterWorkers[0] as number)}${turn.node ? `, Node ${turn.node}` : ''}, ${turn.build} ${build.commit} (run ${turn.run + 1}/${s.runs})`);
       const smp = await runOnce(rig, build, turn.row, on.paths.get(turn.node ?? '') ?? process.execPath);
       log(`  ${smp.wallS.toFixed(2)} s wall, ${smp.cpuS?.toFixed(2)} s CPU, ${smp.peakRssMb?.toFixed(0)} MB peak RSS, others ${smp.othersCores.toFixed(2)} cores${smp.used ? `, ${usedText(smp.used)}` : ''}, ${checkText(smp.problems)}`);
       runs.push({
@@ -108,10 +108,10 @@ async function compare(a: CompareArgs): Promise<number> {
     date: new Date().toISOString(),
     machine: start.machine,
     load: { start: start.loadStart, end: loadAverage() },
-    settings: { ...dataSettings(s), ...runSettings(s), CLUSTER_WORKERS: s.clusterWorkers, LOADER_ARGS: s.loaderArgs.join(' ') },
+    settings: { ...dataSettings(s), ...runSettings(s), CLUSTER_WORKERS: s.clusterWorkers[0] as number, LOADER_ARGS: s.loaderArgs.join(' ') },
     lines: data.main.expect.lines,
     files: data.main.gen.files.length,
-    clusterWorkers: s.clusterWorkers,
+    clusterWorkers: s.clusterWorkers[0] as number,
     base: { ref: base.ref, commit: base.commit, how: base.how },
     head: { ref: head.ref, commit: head.commit, how: head.how },
     rows: a.rows,

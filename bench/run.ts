@@ -8,7 +8,7 @@
  *        (the real bin, a child; wall, CPU, peak RSS)
  *        2b. the default into null sinks (a diagnostic row: the loader without the servers' work)
  *        2c. the default into four pools of two nodes (8 memcached), beside the four singles
- *        2d. the cluster mode: redis-server, `enqueue --wait` and two `worker`s on this machine
+ *        2d. the cluster mode: redis-server, `enqueue --wait` and 1 `worker` (judged), then 2 (informational)
  *     3. memjs: one awaited set per record on a slice, extrapolated
  *     4. scaling: memc-load default on 100 k / 1 M / (10 M) lines: µs/line, peak RSS
  *     5. micro benches (MICRO=1), once the servers are gone
@@ -24,7 +24,7 @@ import type { Row } from './lib/report.js';
 import { Rig, removeStaleScratch } from './lib/rig.js';
 import { readSettings } from './lib/settings.js';
 import { baselineRow } from './steps/baseline.js';
-import { clusterRow } from './steps/cluster.js';
+import { clusterRows } from './steps/cluster.js';
 import { prepareData } from './steps/data.js';
 import { measureFloor } from './steps/floor.js';
 import { gunzipModeRows } from './steps/gunzip-modes.js';
@@ -50,7 +50,7 @@ async function main(): Promise<number> {
     rows.push(...(await gunzipModeRows(rig, floor.basis)));
     rows.push(await nullSinkRow(rig, floor.basis));
     if (!s.skipPools) rows.push(await poolRow(rig, floor.basis));
-    if (!s.skipCluster) rows.push(await clusterRow(rig, floor.basis));
+    if (!s.skipCluster) rows.push(...(await clusterRows(rig, floor.basis)));
     if (!s.skipBaseline) rows.push(await baselineRow(rig, floor.basis));
     const scaling = await scalingRows(rig, data.scales);
     measured = {

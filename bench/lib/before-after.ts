@@ -3,6 +3,7 @@
  * its timed runs, the result it writes (bench/results/compare.json) and the side-by-side table
  * that both its stdout and docs/benchmarks.md show.
  */
+import { clusterRowName } from './cluster-rows.js';
 import { nodeRowName, parseNodeList } from './nodes.js';
 import type { MachineInfo } from './proc.js';
 import { fmtInt, mdTable, textTable } from './report.js';
@@ -103,7 +104,7 @@ function parseRows(list: string): RowId[] {
 /** The row's name, as the bench's main table spells it. */
 export function rowName(id: RowId, clusterWorkers: number): string {
   if (id === 'default') return 'memc-load (default)';
-  if (id === 'cluster') return `memc-load cluster: enqueue + ${clusterWorkers} workers, 1 host`;
+  if (id === 'cluster') return clusterRowName(clusterWorkers);
   return `memc-load --workers ${id.slice('workers-'.length)}`;
 }
 

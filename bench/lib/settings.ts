@@ -11,7 +11,10 @@
  *   SCALES=100000,1000000,10000000   scaling run sizes (lines), as issue #3 asks; SKIP_SCALING=1 skips it
  *   BASELINE_RECORDS=20000  memjs slice; SKIP_BASELINE=1 skips it
  *   SKIP_POOLS=1            no row for four pools of two nodes (8 memcached)
- *   SKIP_CLUSTER=1          no row for the cluster mode (redis-server, enqueue + CLUSTER_WORKERS=2 workers)
+ *   SKIP_CLUSTER=1          no row for the cluster mode (redis-server, enqueue + worker processes)
+ *   CLUSTER_WORKERS=1,2     a cluster row per count of worker processes on this host, in rotation; the
+ *                        headline judges the 1-worker row (one process per host, docs/cluster.md), the
+ *                        others are informational; bench:compare's `cluster` row is the first count
  *   RUNS=1               repetitions of every timed configuration (median kept, range shown)
  *   SAMPLE=2000          keys read back and compared after every run
  *   WARM=1               warm the servers before each timed run (0: fresh servers only)
@@ -44,8 +47,8 @@ export interface Settings {
   readonly skipPools: boolean;
   /** SKIP_CLUSTER=1: no row for enqueue + workers on Redis (issue #14). */
   readonly skipCluster: boolean;
-  /** CLUSTER_WORKERS: worker processes of the cluster row (2). */
-  readonly clusterWorkers: number;
+  /** CLUSTER_WORKERS: a cluster row per count of worker processes (1,2); the first is bench:compare's. */
+  readonly clusterWorkers: readonly number[];
   readonly runs: number;
   readonly sample: number;
   readonly warm: boolean;
@@ -81,6 +84,11 @@ function list(name: string, dflt: readonly number[]): readonly number[] {
   });
 }
 
+function clusterCounts(counts: readonly number[]): readonly number[] {
+  if (counts.length === 0 || counts.some((n) => n < 1)) throw new Error('bench: CLUSTER_WORKERS must name one or more counts of at least 1 (SKIP_CLUSTER=1 skips the rows)');
+  return counts;
+}
+
 const int = (n: number): boolean => Number.isInteger(n) && n >= 0;
 const pos = (n: number): boolean => Number.isInteger(n) && n > 0;
 const rate = (n: number): boolean => n >= 0 && n <= 1;
@@ -104,7 +112,7 @@ export function readSettings(): Settings {
     skipBaseline: flag('SKIP_BASELINE'),
     skipPools: flag('SKIP_POOLS'),
     skipCluster: flag('SKIP_CLUSTER'),
-    clusterWorkers: num('CLUSTER_WORKERS', 2, pos),
+    clusterWorkers: clusterCounts(list('CLUSTER_WORKERS', [1, 2])),
     runs: num('RUNS', 1, pos),
     sample: num('SAMPLE', quick ? 500 : 2_000, pos),
     warm: process.env['WARM'] === undefined ? true : flag('WARM'),

@@ -65,6 +65,7 @@ export async function writeResults(s: Settings, start: Start, r: Measurements): 
     settings: {
       ...dataSettings(s),
       WORKERS: s.workers,
+      CLUSTER_WORKERS: s.skipCluster ? 'skipped' : s.clusterWorkers,
       NODES: process.env['NODES'] ?? `default (${DEFAULT_NODE_MAJORS.join(',')})`,
       LOADER_ARGS: s.loaderArgs.join(' '),
       SCALES: s.skipScaling ? 'skipped' : s.scales,

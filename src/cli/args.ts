@@ -7,7 +7,7 @@ import { ENCODER_MODES, GUNZIP_MODES, parseServerPool, resolveOptions, type Enco
 import { DEVICE_TYPES, type DeviceType, type Distribution, type ServerPool } from '../config/servers.js';
 import { envName, fromConfigFile, fromEnv, mergeSources } from '../config/sources.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
-import { WATCH_DEFAULTS, type WatchOptions } from '../pipeline/watch.js';
+import { WATCH_DEFAULTS, type WatchOptions } from '../config/defaults.js';
 import type { LogLevel } from '../report/logger.js';
 import { suggest } from '../config/did-you-mean.js';
 import { GENERATE_FLAGS, RUN_FLAGS, type OptionDoc } from './flags.js';

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_SERVERS, DEFAULTS, ENCODER_MODES, GUNZIP_MODES } from '../config/options.js';
 import { envName } from '../config/sources.js';
-import { WATCH_DEFAULTS } from '../pipeline/watch.js';
+import { WATCH_DEFAULTS } from '../config/defaults.js';
 import { LOG_LEVELS } from './log-level.js';
 
 export interface OptionDoc {

@@ -15,11 +15,8 @@ import type { BatchSettled } from '../memcached/router.js';
 // (nine modules that a load never runs).
 import { describeLag } from '../report/lag.js';
 import type { LoaderMetrics } from '../metrics/metrics.js';
-import { Loader } from '../pipeline/loader.js';
 import { laneAddresses } from '../pool/lanes.js';
 import { nodeForKey } from '../pool/where.js';
-import { lockedRun } from '../pipeline/run-lock.js';
-import { watch } from '../pipeline/watch.js';
 import { combineObservers, type LoadObserver } from '../report/observer.js';
 import { renderSummary, toJsonReport } from '../report/render.js';
 import type { LogLevel } from '../report/logger.js';
@@ -128,6 +125,12 @@ async function withLogger(
 }
 
 async function runLoad(options: RunOptions, cli: CliSettings, logFile: string | null, baseLogger: ClosableLogger): Promise<number> {
+  // The pipeline (~70 modules) loads only for a load: enqueue, worker and status never run it.
+  const [{ Loader }, { lockedRun }, { watch }] = await Promise.all([
+    import('../pipeline/loader.js'),
+    import('../pipeline/run-lock.js'),
+    import('../pipeline/watch.js'),
+  ]);
   preflight(options, cli.report);
   // The progress line shares stderr with the log: clear it before a log line, redraw after.
   const style = progressStyle(process.stderr, cli.quiet, process.env);

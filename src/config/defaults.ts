@@ -40,6 +40,18 @@ export const DEFAULTS = {
   distribution: 'ketama-weighted',
 } as const;
 
+/** --watch's timings (pipeline/watch.ts): here, so the CLI's flags and --help need no pipeline. */
+export interface WatchOptions {
+  /** How often the folder is looked at. */
+  readonly intervalMs: number;
+  /** A file modified more recently than this is still being written. */
+  readonly settleMs: number;
+  /** Wait before retrying a file that failed to load. */
+  readonly retryMs: number;
+}
+
+export const WATCH_DEFAULTS: WatchOptions = { intervalMs: 1000, settleMs: 2000, retryMs: 5000 };
+
 /**
  * The machine's cores: the most threads `--workers auto` starts, and what auto stands for where a
  * number is needed (the cluster's host share, queue/host-share.ts). Before auto it was the default

@@ -22,17 +22,10 @@ import { summarize, type RunReport } from '../report/run-report.js';
 import { silentLogger } from '../report/logger.js';
 import { leaveOut, type LoadHooks } from './loader.js';
 import { LoadSession } from './session.js';
+import { WATCH_DEFAULTS, type WatchOptions } from '../config/defaults.js';
 
-export interface WatchOptions {
-  /** How often the folder is looked at. */
-  readonly intervalMs: number;
-  /** A file modified more recently than this is still being written. */
-  readonly settleMs: number;
-  /** Wait before retrying a file that failed to load. */
-  readonly retryMs: number;
-}
-
-export const WATCH_DEFAULTS: WatchOptions = { intervalMs: 1000, settleMs: 2000, retryMs: 5000 };
+// Re-exported: the CLI reads the defaults from config/defaults.ts, not through the pipeline.
+export { WATCH_DEFAULTS, type WatchOptions };
 
 export async function watch(opts: RunOptions, hooks: LoadHooks, w: WatchOptions = WATCH_DEFAULTS): Promise<RunReport> {
   const started = performance.now();

@@ -19,10 +19,16 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pidAlive } from '../logfile/folder-lock.js';
 
-/** Encoder threads for one split: 0 (inline) when its share of the cores is one or less. */
-export function splitThreads(planWorkers: number, cores: number, processes: number, concurrency: number): number {
+/**
+ * Encoder threads for one split: 0 (inline) when its share of the cores is one or less. The plan's
+ * `auto`, on a host the split has to itself (one process, one split at a time: the production
+ * rule), stays `auto`: inline until threads pay, at most the cores (pipeline/auto-threads.ts), as
+ * the single host runs by default; a smaller share is that many threads from the start.
+ */
+export function splitThreads(planWorkers: number | 'auto', cores: number, processes: number, concurrency: number): number | 'auto' {
   const share = Math.floor(cores / (Math.max(1, processes) * Math.max(1, concurrency)));
   if (share <= 1) return 0;
+  if (planWorkers === 'auto') return share >= cores ? 'auto' : share;
   return Math.min(planWorkers, share);
 }
 
@@ -73,7 +79,7 @@ export class HostShare {
   }
 
   /** Threads for a split of a plan with `planWorkers`, this process running `concurrency` splits at once. */
-  threads(planWorkers: number, concurrency: number, cores: number = availableParallelism()): number {
+  threads(planWorkers: number | 'auto', concurrency: number, cores: number = availableParallelism()): number | 'auto' {
     return splitThreads(planWorkers, cores, this.processes(), concurrency);
   }
 }

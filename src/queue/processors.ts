@@ -43,7 +43,7 @@ export interface WorkerContext {
   /** The split's samples of rejected lines, as the loader logs them (--log-rejected of the plan). */
   readonly logger: Logger;
   /** Encoder threads for a split of a plan with this `--workers`: this process's share of the host (host-share.ts). */
-  readonly splitThreads?: (planWorkers: number) => number;
+  readonly splitThreads?: (planWorkers: number | 'auto') => number | 'auto';
   /** Each node's connection, kept from one apply to the next (cluster/kept-conn.ts); absent: one per apply. */
   readonly conns?: KeptConnections;
 }
@@ -87,10 +87,10 @@ export async function splitJob(ctx: WorkerContext, job: Job<SplitData>, token: s
     throw new DelayedError();
   }
   await noteTakeover(ctx, job, `split ${fileName(plan, job.data.file)}`);
-  // auto stands for the cores here: a split keeps the host-share rule (host-share.ts), so its threads are known at its start.
-  const planWorkers = plan.options.workers === 'auto' ? defaultWorkers() : plan.options.workers;
-  const workers = ctx.splitThreads?.(planWorkers) ?? planWorkers;
-  ctx.log(`split ${fileName(plan, job.data.file)}: started (${workers === 0 ? 'parsing inline' : `${workers} encoder thread(s)`})`);
+  // The host-share rule (host-share.ts): auto stays auto only for a split with the host to itself.
+  const workers = ctx.splitThreads?.(plan.options.workers) ?? (plan.options.workers === 'auto' ? defaultWorkers() : plan.options.workers);
+  const mode = workers === 'auto' ? 'inline until encoder threads pay (auto)' : workers === 0 ? 'parsing inline' : `${workers} encoder thread(s)`;
+  ctx.log(`split ${fileName(plan, job.data.file)}: started (${mode})`);
   try {
     const m = await splitFile(job.data.file, plan.spool, { ...plan.options, workers }, { logger: ctx.logger });
     return { lines: m.lines, records: m.records, verdict: m.verdict };

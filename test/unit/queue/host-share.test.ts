@@ -31,6 +31,15 @@ test('worker processes or splits sharing the cores: each takes its share; one co
   assert.equal(splitThreads(2, 1, 1, 1), 0);
 });
 
+test('the plan\'s auto stays auto only for a split with the host to itself; a smaller share is a fixed count', () => {
+  assert.equal(splitThreads('auto', 2, 1, 1), 'auto');
+  assert.equal(splitThreads('auto', 8, 1, 1), 'auto');
+  assert.equal(splitThreads('auto', 4, 2, 1), 2);
+  assert.equal(splitThreads('auto', 8, 1, 2), 4);
+  assert.equal(splitThreads('auto', 2, 2, 1), 0);
+  assert.equal(splitThreads('auto', 1, 1, 1), 0);
+});
+
 test('the processes of a host are counted by their files: alive ones only, this one always', async () => {
   const dir = folder();
   const me = new HostShare(dir);
