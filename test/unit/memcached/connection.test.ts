@@ -169,7 +169,7 @@ describe('MemcachedConnection (fake server)', () => {
     await r.until(8);
     assert.deepEqual(tags(r.outcomes), [0, 1, 2, 3, 4, 5, 6, 7]);
     assert.ok(r.outcomes.every((o) => o.delivered && o.failed === 0));
-    assert.equal(r.disconnects.length, 1);
+    assert.equal(r.disconnects.length, 1, `disconnects: ${r.disconnects.map((e) => `${(e as { code?: string }).code}: ${e.message}`).join(' | ')}`);
     assert.equal((r.disconnects[0] as { code?: string }).code, 'MCL_ERR_RESPONSE_TIMEOUT');
     assert.match(r.disconnects[0]?.message ?? '', new RegExp(r.server.address.label));
     assert.deepEqual(r.server.connections[0]?.keys, [0, 1, 2, 3, 4].flatMap((i) => keysOf(i)));
