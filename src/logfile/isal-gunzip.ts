@@ -19,7 +19,6 @@ interface Addon {
   close(z: unknown): void;
 }
 
-
 export type IsalStatus = AddonStatus;
 
 let addon: Addon | null = null;

@@ -17,7 +17,6 @@ import { metaSetFlags } from '../memcached/encode.js';
 import { loadAddon, type AddonStatus } from '../native-addon.js';
 import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from './fast-line.js';
 
-
 /** The encoder that runs: the C fast path, or the JS one (fast-line.ts). */
 export type Encoder = 'native' | 'js';
 
