@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseCli, type Command } from '../../../src/cli/args.js';
 import { helpText } from '../../../src/cli/flags.js';
@@ -153,29 +156,19 @@ test('the default worker setting is auto: inline until threads pay (issue #19); 
   assert.throws(() => runOptions(['--workers', 'Auto']), /--workers: "Auto" is neither a number nor auto/);
 });
 
-test('"workers": "auto" in --config, and a number there, reach the options', async () => {
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'args-auto-'));
-  try {
+test('"workers": "auto" in --config, and a number there, reach the options', () => {
+  withTempDir((dir) => {
     const config = join(dir, 'c.json');
     writeFileSync(config, JSON.stringify({ workers: 'auto' }));
     assert.equal(runOptions(['--config', config]).options.workers, 'auto');
     writeFileSync(config, JSON.stringify({ workers: 0 }));
     assert.equal(runOptions(['--config', config]).options.workers, 0);
     assert.equal(runOptions(['--config', config, '--workers', 'auto']).options.workers, 'auto', 'the flag wins');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
-test('a bad address is named where it was written: the flag, the environment variable, the config file (issue #12)', async () => {
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'memc-args-'));
-  try {
+test('a bad address is named where it was written: the flag, the environment variable, the config file (issue #12)', () => {
+  withTempDir((dir) => {
     const config = join(dir, 'c.json');
     writeFileSync(config, JSON.stringify({ adid: 'nohost' }));
     const env = { MEMC_LOAD_GAID: 'badhost' };
@@ -199,17 +192,11 @@ test('a bad address is named where it was written: the flag, the environment var
     assert.equal(runOptionsEnv(['--config', config], {}).options.encoder, 'js', '--encoder in a config file');
     writeFileSync(config, JSON.stringify({ max_error_rate: 0.1 }));
     assert.match(named(['--gaid', '127.0.0.1:1', '--config', config]), /^--config \S*c\.json: unknown option "max_error_rate"; did you mean "max-error-rate"\?$/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
-test('a pool is written the same way in a flag, an environment variable and the config file, where it may also be an array', async () => {
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'memc-args-'));
-  try {
+test('a pool is written the same way in a flag, an environment variable and the config file, where it may also be an array', () => {
+  withTempDir((dir) => {
     const pool = 'mc1:11211,[::1]:11211:2,mc3:11212:3';
     const flag = runOptions(['--gaid', pool]).options.servers.gaid;
     assert.equal(flag.nodes.length, 3);
@@ -225,9 +212,7 @@ test('a pool is written the same way in a flag, an environment variable and the 
     assert.equal(runOptionsEnv([], { MEMC_LOAD_DISTRIBUTION: 'modula' }).options.distribution, 'modula');
     writeFileSync(asArray, JSON.stringify({ gaid: ['mc1:11211', 7] }));
     assert.throws(() => parseCli(['--config', asArray], {}), /"gaid" must be "host:port\[:weight\],…" or a non-empty array of such strings/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 function runOptionsEnv(argv: string[], env: NodeJS.ProcessEnv) {
@@ -246,3 +231,13 @@ test('--help keeps every option text in one column, a long flag putting its text
     assert.ok(text[36] === ' ' && text[37] !== undefined && text[37] !== ' ', `misaligned: ${JSON.stringify(l)}`);
   }
 });
+
+/** Runs `body` with a fresh temporary folder (for config files), removed afterwards whatever happens. */
+function withTempDir(body: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'memc-args-'));
+  try {
+    body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
