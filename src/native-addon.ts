@@ -6,6 +6,7 @@
  * so that "missing", "does not load" and "failed its check" read the same in either log line.
  */
 import { createRequire } from 'node:module';
+import { packagePath } from './package-file.js';
 
 export type AddonStatus = { readonly ok: true } | { readonly ok: false; readonly why: string };
 
@@ -26,8 +27,8 @@ export function loadAddon<T>(spec: AddonSpec<T>): { readonly status: AddonStatus
   if (process.env[spec.optOut] === '1') return not(`${spec.optOut}=1 is set`);
   let loaded: T;
   try {
-    // From dist/src/ (the same in a clone and an installed package).
-    loaded = createRequire(import.meta.url)(`../../native/${spec.path}`) as T;
+    // From the package's root (the same in a clone and an installed package, tsc's build or the bundle).
+    loaded = createRequire(import.meta.url)(packagePath(`native/${spec.path}`)) as T;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return not(e.code === 'MODULE_NOT_FOUND' ? `the addon was not built at install (${spec.needs}, or its build failed: see the install output)` : `the addon does not load (${e.message})`);

@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import type { RunOptions } from '../config/options.js';
 import { DEVICE_TYPES } from '../config/servers.js';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
+import { packageUrl } from '../package-file.js';
 import type { BatchSettled } from '../memcached/router.js';
 // Metrics and the self-test pull in prom-client and protobufjs, ~0.1 s of start-up each: they are
 // loaded only when asked for (--metrics-port, self-test), not on every start; so is `generate`
@@ -34,7 +35,7 @@ import { usageError } from './usage-error.js';
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, LOCKED: 75, SIGINT: 130, SIGTERM: 143 } as const;
 
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packageUrl('package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

@@ -3,8 +3,8 @@
  * encoded by the production code, compared with bytes Google's protobuf produced (SPEC.md's
  * golden vector and real tracker lines), then decoded by protobufjs from appsinstalled.proto.
  */
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { packagePath } from '../package-file.js';
 import { encodeUserApps } from '../proto/user-apps.js';
 import { parseLineString } from '../record/parse-line.js';
 import type { Logger } from '../report/logger.js';
@@ -21,7 +21,7 @@ const SAMPLES: readonly (readonly [line: string, hex: string])[] = [
   ],
 ];
 
-export const PROTO_PATH = fileURLToPath(new URL('../../../appsinstalled.proto', import.meta.url));
+export const PROTO_PATH = packagePath('appsinstalled.proto');
 
 export async function runSelfTest(logger: Logger): Promise<boolean> {
   const UserApps = (await protobuf.load(PROTO_PATH)).lookupType('UserApps');
