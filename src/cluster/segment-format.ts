@@ -45,6 +45,19 @@ function endsWithFence(b: Uint8Array): boolean {
   return n >= 4 && b[n - 4] === FENCE[0] && b[n - 3] === FENCE[1] && b[n - 2] === FENCE[2] && b[n - 1] === FENCE[3];
 }
 
+/** What `pushWhole` took from a chunk. */
+export interface WholeBatches {
+  readonly batches: SegmentBatch[];
+  /** Bytes taken: the magic and the whole batches. */
+  readonly used: number;
+  /** The least bytes the rest of the chunk needs to make its batch whole: its header, then header and body. */
+  readonly need: number;
+}
+
+function u32le(b: Uint8Array, at: number): number {
+  return ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16)) + (b[at + 3] as number) * 0x1000000;
+}
+
 /** What a whole segment held, for checking against the manifest. */
 export interface SegmentTotals {
   readonly bytes: number;
@@ -125,6 +138,38 @@ export class SegmentReader {
       this.#ended(body, this.#records);
     }
     return this.#out.splice(0);
+  }
+
+  /**
+   * Like `push`, but takes only the magic and whole batches (header and body inside `chunk`), each
+   * a view of it: `used` bytes; the rest is the start of the next batch, which the caller hands
+   * again at the start of its next chunk (`need`: that chunk's least size, the whole batch once its
+   * header is in). No batch is then ever a copy of its own (issue #19 item 4). Between batches only.
+   */
+  pushWhole(chunk: Uint8Array): WholeBatches {
+    if (this.#body !== null || this.#headerSeen > 0) throw new Error(`${this.#name}: pushWhole inside a batch`);
+    this.#out.length = 0; // what a push that threw left
+    let i = 0;
+    while (i < chunk.byteLength && this.#magicSeen < SEGMENT_MAGIC.length) {
+      if (chunk[i] !== SEGMENT_MAGIC[this.#magicSeen]) throw new Error(`${this.#name}: not a segment (bad magic at byte ${this.#magicSeen})`);
+      this.#magicSeen++;
+      i++;
+    }
+    let need = BATCH_HEADER_BYTES;
+    while (chunk.byteLength - i >= BATCH_HEADER_BYTES) {
+      const len = u32le(chunk, i);
+      const records = u32le(chunk, i + 4);
+      if (len < 4 || len > MAX_SEGMENT_BATCH_BYTES || records < 1) {
+        throw new Error(`${this.#name}: damaged batch header (${len} bytes, ${records} records) after batch ${this.#batches}`);
+      }
+      need = BATCH_HEADER_BYTES + len;
+      if (chunk.byteLength - i < need) break;
+      this.#ended(chunk.subarray(i + BATCH_HEADER_BYTES, i + need), records);
+      i += need;
+      need = BATCH_HEADER_BYTES;
+    }
+    this.#bytes += i;
+    return { batches: this.#out.splice(0), used: i, need };
   }
 
   #ended(body: Uint8Array, records: number): void {

@@ -80,3 +80,34 @@ test('a foreign or damaged segment is refused', () => {
   noFence[8 + 8 + batches[0]!.buf.length - 3] = 0x78; // the first batch's `mn` becomes `mx`
   assert.throws(() => new SegmentReader('s').push(noFence), /does not end with its mn fence/);
 });
+
+test('pushWhole takes only whole batches, as views, and says what the rest needs; the rest handed again completes them', () => {
+  for (let cut = 0; cut <= golden.length; cut++) {
+    const chunk = Buffer.from(golden.subarray(0, cut));
+    const r = new SegmentReader('s');
+    const first = r.pushWhole(chunk);
+    for (const b of first.batches) assert.equal(b.buf.buffer, chunk.buffer, `cut ${cut}: a view of the chunk`);
+    const rest = golden.subarray(first.used); // the rest of the chunk, then what follows it
+    const left = cut - first.used;
+    // The rest is a batch's start: its header when whole says the batch's size, else a header is needed.
+    if (left >= 8) assert.equal(first.need, 8 + rest.readUInt32LE(0), `cut ${cut}`);
+    else assert.equal(first.need, 8, `cut ${cut}`);
+    assert.ok(left < first.need || first.used === golden.length, `cut ${cut}: the rest is not yet whole`);
+    const second = r.pushWhole(Buffer.from(rest));
+    assert.equal(first.used + second.used, golden.length, `cut ${cut}: all taken`);
+    const got = [...first.batches, ...second.batches];
+    assert.deepEqual(got.map((b) => [Buffer.from(b.buf).toString('latin1'), b.records]), batches.map((b) => [b.buf.toString('latin1'), b.records]), `cut ${cut}`);
+    assert.deepEqual(r.end(), { bytes: golden.length, records: 4, batches: 3 });
+  }
+});
+
+test('pushWhole refuses a damaged header or foreign bytes as push does, and runs only between batches', () => {
+  assert.throws(() => new SegmentReader('s').pushWhole(Buffer.from('MCLSEG2\n')), /not a segment/);
+  assert.throws(() => new SegmentReader('s').pushWhole(Buffer.concat([SEGMENT_MAGIC, Buffer.alloc(8)])), /damaged batch header/);
+  const noFence = Buffer.from(golden);
+  noFence[8 + 8 + batches[0]!.buf.length - 3] = 0x78;
+  assert.throws(() => new SegmentReader('s').pushWhole(noFence), /does not end with its mn fence/);
+  const r = new SegmentReader('s');
+  r.push(golden.subarray(0, 8 + 8 + 2)); // inside the first batch
+  assert.throws(() => r.pushWhole(golden.subarray(8 + 8 + 2)), /pushWhole inside a batch/);
+});
