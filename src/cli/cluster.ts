@@ -20,7 +20,7 @@ import { Queues } from '../queue/queues.js';
 import { connectRedis, redisLabel, watchRedis } from '../queue/redis.js';
 import { liveWorkers, planSettled, readStatus, type Status } from '../queue/status.js';
 import { describeLag } from '../report/lag.js';
-import { clusterHelp, type ClusterCommand } from './cluster-args.js';
+import type { ClusterCommand } from './cluster-args.js';
 import { usageError } from './usage-error.js';
 import { checkFolderWritable, checkPattern } from './preflight.js';
 import { createTextLogger, type ClosableLogger } from './text-logger.js';
@@ -29,11 +29,8 @@ const EXIT = { OK: 0, FAILED: 1, USAGE: 2, BUSY: 75, SIGINT: 130, SIGTERM: 143 }
 
 type Enqueue = Extract<ClusterCommand, { kind: 'enqueue' }>;
 
-export async function runCluster(command: ClusterCommand): Promise<number> {
-  if (command.kind === 'cluster-help') {
-    process.stdout.write(`${clusterHelp(command.command)}\n`);
-    return EXIT.OK;
-  }
+/** Every cluster command but its help, which main.ts prints without loading this module (and BullMQ). */
+export async function runCluster(command: Exclude<ClusterCommand, { kind: 'cluster-help' }>): Promise<number> {
   // What the operator can fix is checked before Redis is asked anything, as the loader does.
   let logger: ClosableLogger | null = null;
   let spool: string | null = null;
