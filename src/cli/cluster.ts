@@ -11,11 +11,11 @@
  * enqueue and worker log as the loader does (--log, --log-level, --log-format); status prints.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { enqueue } from '../queue/enqueue.js';
-import { defaultSpool } from '../queue/plan.js';
+import { currentPlan, defaultSpool } from '../queue/plan.js';
+import { PlanEvents } from '../queue/plan-events.js';
 import { Queues } from '../queue/queues.js';
 import { connectRedis, redisLabel, watchRedis } from '../queue/redis.js';
 import { liveWorkers, planSettled, readStatus, type Status } from '../queue/status.js';
@@ -119,23 +119,39 @@ async function runEnqueue(queues: Queues, c: Enqueue, spool: string, logger: Clo
   }
 }
 
+/**
+ * Blocks on the plan's job events (queue/plan-events.ts) and reads the job counts only when a
+ * job ended, or after `tick` without one: no polling (issue #19 item 4). The tick also looks for
+ * live workers when none has shown itself by an event, for --warn-idle.
+ */
 async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, verdict: (ok: boolean) => number, plan: string | null): Promise<number> {
-  let idleSince = performance.now();
-  for (;;) {
-    const s = (await planSettled(queues)) ? await readStatus(queues) : null;
-    if (s?.settled === true) {
-      const failed = s.files.filter((f) => f.state === 'failed');
-      for (const f of failed) logger.log('error', `failed: ${f.file}: ${f.detail ?? 'no reason recorded'}`, { file: f.file, reason: f.detail });
-      logger.log(failed.length > 0 || s.counts.in_flight > 0 ? 'error' : 'info', `plan ${s.plan} settled: ${summary(s)}`);
-      return verdict(s.counts.failed === 0 && s.counts.in_flight === 0);
+  const current = await currentPlan(queues.redis);
+  const events = await PlanEvents.open(queues.redis, current?.lanes ?? []);
+  // A quarter of --warn-idle keeps the warning within 1.25 x of it; 5 s at most, so that
+  // nothing an event could miss (a queue obliterated by hand) waits longer than that.
+  const tick = Math.min(5000, Math.max(250, c.warnIdleMs / 4));
+  try {
+    let idleSince = performance.now();
+    let look = true;
+    for (;;) {
+      const s = look && (await planSettled(queues)) ? await readStatus(queues) : null;
+      if (s?.settled === true) {
+        const failed = s.files.filter((f) => f.state === 'failed');
+        for (const f of failed) logger.log('error', `failed: ${f.file}: ${f.detail ?? 'no reason recorded'}`, { file: f.file, reason: f.detail });
+        logger.log(failed.length > 0 || s.counts.in_flight > 0 ? 'error' : 'info', `plan ${s.plan} settled: ${summary(s)}`);
+        return verdict(s.counts.failed === 0 && s.counts.in_flight === 0);
+      }
+      const woken = await events.next(tick);
+      look = woken.ended || !woken.worker;
+      // A plan with no worker alive waits for ever: say so while waiting, not never.
+      if (woken.worker || (await liveWorkers(queues)) > 0) idleSince = performance.now();
+      else if (performance.now() - idleSince >= c.warnIdleMs) {
+        logger.log('warn', `no worker alive for ${Math.round(c.warnIdleMs / 1000)} s: ${plan === null ? 'the plan' : `plan ${plan}`} waits; start one: memc-load worker --redis ${redisLabel(c.redis.url)}`);
+        idleSince = performance.now();
+      }
     }
-    // A plan with no worker alive waits for ever: say so while waiting, not never.
-    if ((await liveWorkers(queues)) > 0) idleSince = performance.now();
-    else if (performance.now() - idleSince >= c.warnIdleMs) {
-      logger.log('warn', `no worker alive for ${Math.round(c.warnIdleMs / 1000)} s: ${plan === null ? 'the plan' : `plan ${plan}`} waits; start one: memc-load worker --redis ${redisLabel(c.redis.url)}`);
-      idleSince = performance.now();
-    }
-    await sleep(250);
+  } finally {
+    events.close();
   }
 }
 
