@@ -11,6 +11,7 @@
  * enqueue and worker log as the loader does (--log, --log-level, --log-format); status prints.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { enqueue } from '../queue/enqueue.js';
@@ -121,7 +122,7 @@ async function runEnqueue(queues: Queues, c: Enqueue, spool: string, logger: Clo
 
 /**
  * Blocks on the plan's job events (queue/plan-events.ts) and reads the job counts only when a
- * job ended, or after `tick` without one: no polling (issue #19 item 4). The tick also looks for
+ * job ended (at most every 250 ms), or after `tick` without one: no polling (issue #19 item 4). The tick also looks for
  * live workers when none has shown itself by an event, for --warn-idle.
  */
 async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, verdict: (ok: boolean) => number, plan: string | null): Promise<number> {
@@ -134,6 +135,7 @@ async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, v
     let idleSince = performance.now();
     let look = true;
     for (;;) {
+      const turn = performance.now();
       const s = look && (await planSettled(queues)) ? await readStatus(queues) : null;
       if (s?.settled === true) {
         const failed = s.files.filter((f) => f.state === 'failed');
@@ -142,6 +144,10 @@ async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, v
         return verdict(s.counts.failed === 0 && s.counts.in_flight === 0);
       }
       const woken = await events.next(tick);
+      // At most one turn per 250 ms, the old polling's rate: many workers end jobs in bursts,
+      // whose events then wait in the stream and are read as one batch.
+      const early = 250 - (performance.now() - turn);
+      if (early > 0) await sleep(early);
       look = woken.ended || !woken.worker;
       // A plan with no worker alive waits for ever: say so while waiting, not never.
       if (woken.worker || (await liveWorkers(queues)) > 0) idleSince = performance.now();
