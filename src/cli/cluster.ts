@@ -15,12 +15,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
 import { enqueue } from '../queue/enqueue.js';
-import { defaultSpool } from '../queue/plan.js';
+import { currentPlan, defaultSpool } from '../queue/plan.js';
+import { PlanEvents } from '../queue/plan-events.js';
 import { Queues } from '../queue/queues.js';
 import { connectRedis, redisLabel, watchRedis } from '../queue/redis.js';
 import { liveWorkers, planSettled, readStatus, type Status } from '../queue/status.js';
 import { describeLag } from '../report/lag.js';
-import { clusterHelp, type ClusterCommand } from './cluster-args.js';
+import type { ClusterCommand } from './cluster-args.js';
 import { usageError } from './usage-error.js';
 import { checkFolderWritable, checkPattern } from './preflight.js';
 import { createTextLogger, type ClosableLogger } from './text-logger.js';
@@ -29,11 +30,8 @@ const EXIT = { OK: 0, FAILED: 1, USAGE: 2, BUSY: 75, SIGINT: 130, SIGTERM: 143 }
 
 type Enqueue = Extract<ClusterCommand, { kind: 'enqueue' }>;
 
-export async function runCluster(command: ClusterCommand): Promise<number> {
-  if (command.kind === 'cluster-help') {
-    process.stdout.write(`${clusterHelp(command.command)}\n`);
-    return EXIT.OK;
-  }
+/** Every cluster command but its help, which main.ts prints without loading this module (and BullMQ). */
+export async function runCluster(command: Exclude<ClusterCommand, { kind: 'cluster-help' }>): Promise<number> {
   // What the operator can fix is checked before Redis is asked anything, as the loader does.
   let logger: ClosableLogger | null = null;
   let spool: string | null = null;
@@ -122,23 +120,44 @@ async function runEnqueue(queues: Queues, c: Enqueue, spool: string, logger: Clo
   }
 }
 
+/**
+ * Blocks on the plan's job events (queue/plan-events.ts) and reads the job counts only when a
+ * job ended (at most every 250 ms), or after `tick` without one: no polling (issue #19 item 4). The tick also looks for
+ * live workers when none has shown itself by an event, for --warn-idle.
+ */
 async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, verdict: (ok: boolean) => number, plan: string | null): Promise<number> {
-  let idleSince = performance.now();
-  for (;;) {
-    const s = (await planSettled(queues)) ? await readStatus(queues) : null;
-    if (s?.settled === true) {
-      const failed = s.files.filter((f) => f.state === 'failed');
-      for (const f of failed) logger.log('error', `failed: ${f.file}: ${f.detail ?? 'no reason recorded'}`, { file: f.file, reason: f.detail });
-      logger.log(failed.length > 0 || s.counts.in_flight > 0 ? 'error' : 'info', `plan ${s.plan} settled: ${summary(s)}`);
-      return verdict(s.counts.failed === 0 && s.counts.in_flight === 0);
+  const current = await currentPlan(queues.redis);
+  const events = await PlanEvents.open(queues.redis, current?.lanes ?? []);
+  // A quarter of --warn-idle keeps the warning within 1.25 x of it; 5 s at most, so that
+  // nothing an event could miss (a queue obliterated by hand) waits longer than that.
+  const tick = Math.min(5000, Math.max(250, c.warnIdleMs / 4));
+  try {
+    let idleSince = performance.now();
+    let look = true;
+    for (;;) {
+      const turn = performance.now();
+      const s = look && (await planSettled(queues)) ? await readStatus(queues) : null;
+      if (s?.settled === true) {
+        const failed = s.files.filter((f) => f.state === 'failed');
+        for (const f of failed) logger.log('error', `failed: ${f.file}: ${f.detail ?? 'no reason recorded'}`, { file: f.file, reason: f.detail });
+        logger.log(failed.length > 0 || s.counts.in_flight > 0 ? 'error' : 'info', `plan ${s.plan} settled: ${summary(s)}`);
+        return verdict(s.counts.failed === 0 && s.counts.in_flight === 0);
+      }
+      const woken = await events.next(tick);
+      // At most one turn per 250 ms, the old polling's rate: many workers end jobs in bursts,
+      // whose events then wait in the stream and are read as one batch.
+      const early = 250 - (performance.now() - turn);
+      if (early > 0) await sleep(early);
+      look = woken.ended || !woken.worker;
+      // A plan with no worker alive waits for ever: say so while waiting, not never.
+      if (woken.worker || (await liveWorkers(queues)) > 0) idleSince = performance.now();
+      else if (performance.now() - idleSince >= c.warnIdleMs) {
+        logger.log('warn', `no worker alive for ${Math.round(c.warnIdleMs / 1000)} s: ${plan === null ? 'the plan' : `plan ${plan}`} waits; start one: memc-load worker --redis ${redisLabel(c.redis.url)}`);
+        idleSince = performance.now();
+      }
     }
-    // A plan with no worker alive waits for ever: say so while waiting, not never.
-    if ((await liveWorkers(queues)) > 0) idleSince = performance.now();
-    else if (performance.now() - idleSince >= c.warnIdleMs) {
-      logger.log('warn', `no worker alive for ${Math.round(c.warnIdleMs / 1000)} s: ${plan === null ? 'the plan' : `plan ${plan}`} waits; start one: memc-load worker --redis ${redisLabel(c.redis.url)}`);
-      idleSince = performance.now();
-    }
-    await sleep(250);
+  } finally {
+    events.close();
   }
 }
 

@@ -55,8 +55,8 @@ export interface Status {
 /**
  * Whether the current plan has settled (no job of it waiting, delayed or running): the few job
  * counts readStatus starts with, without its files, folder and lanes. `enqueue --wait` asks this
- * every 250 ms and reads the whole status once it says so (a whole status every 250 ms was
- * ~0.5 s of CPU over a 14 s plan: issue #19 item 4).
+ * when a job of the plan has ended (queue/plan-events.ts) and reads the whole status once it says
+ * so (a whole status every 250 ms was ~0.5 s of CPU over a 14 s plan: issue #19 item 4).
  */
 export async function planSettled(queues: Queues): Promise<boolean> {
   const plan = await currentPlan(queues.redis);
