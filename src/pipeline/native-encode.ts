@@ -131,6 +131,9 @@ export const SAMPLE_FRAMES: SampleFrames = {
   ],
 };
 
+/** Room for every sample line of a type, so that room never stops either encoder. */
+const SAMPLE_OUT_BYTES = 2 * FAST_OUT_ROOM + 64 * 1024;
+
 function digest(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -140,8 +143,7 @@ export function jsSampleFrames(): SampleFrames {
   const input = sampleInput();
   const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
   const flags = metaSetFlags(3600);
-  const size = 2 * FAST_OUT_ROOM + 64 * 1024;
-  const js = Array.from({ length: 4 }, () => new Uint8Array(size));
+  const js = Array.from({ length: 4 }, () => new Uint8Array(SAMPLE_OUT_BYTES));
   const jsUsed = [0, 0, 0, 0];
   let start = 0;
   let taken = 0;
@@ -161,8 +163,7 @@ export function sampleFails(native: NativeRun): string | null {
   try {
     const input = sampleInput();
     const want = SAMPLE_FRAMES;
-    const size = 2 * FAST_OUT_ROOM + 64 * 1024;
-    const outs = Array.from({ length: 4 }, () => new Uint8Array(size));
+      const outs = Array.from({ length: 4 }, () => new Uint8Array(SAMPLE_OUT_BYTES));
     const state = new Int32Array(NATIVE_STATE_LENGTH);
     const stop = native(input, 0, input.length - 1, FAST_MAX_LINE, metaSetFlags(3600), outs[0] as Uint8Array, outs[1] as Uint8Array, outs[2] as Uint8Array, outs[3] as Uint8Array, state);
     if (stop !== want.stop || state[8] !== want.taken) return `it stopped at ${stop} after ${state[8]} lines, not at ${want.stop} after ${want.taken}`;
