@@ -106,7 +106,12 @@ function ownedCopy(src: Uint8Array, used: number, tail: Uint8Array, alloc: Alloc
   return out;
 }
 
-/** What one chunk adds up to; filled in by `encodeLines`. */
+/**
+ * What one chunk adds up to; filled in by `encodeLines`. One for life, reset for each chunk: a
+ * Tally per chunk lived only while its chunk encoded, so at a full GC none was alive, V8 dropped
+ * the object shape its fields had been added through, and threw away the optimized encodeChunk
+ * and encodeLines that had it built in ("weak objects"), to compile them again (issue #19).
+ */
 class Tally {
   lines = 0;
   nonBlank = 0;
@@ -115,11 +120,22 @@ class Tally {
   /** Bytes written into each scratch buffer. */
   readonly used = [0, 0, 0, 0];
   readonly rejected: Record<LineRejectReason, number> = { too_long: 0, fields: 0, empty: 0, type: 0, key: 0, geo: 0 };
-  readonly samples: LineSample[] = [];
-  constructor(
-    readonly maxSamples: number,
-    readonly maxLineBytes: number,
-  ) {}
+  /** A new array each chunk: the chunk's result takes it. */
+  samples: LineSample[] = [];
+  maxSamples = 0;
+  maxLineBytes = 0;
+
+  reset(maxSamples: number, maxLineBytes: number): this {
+    this.lines = this.nonBlank = this.appWarnings = 0;
+    this.records.fill(0);
+    this.used.fill(0);
+    const r = this.rejected;
+    r.too_long = r.fields = r.empty = r.type = r.key = r.geo = 0;
+    this.samples = [];
+    this.maxSamples = maxSamples;
+    this.maxLineBytes = maxLineBytes;
+    return this;
+  }
 
   /** Line `line` is `input[start, end)`; only a line that makes the sample is described (a few per chunk). */
   sample(line: number, reason: LineRejectReason | 'apps', input: Buffer, start: number, end: number): void {
@@ -127,6 +143,9 @@ class Tally {
     this.samples.push({ line, reason, detail: describeReject(input, start, end, reason, this.maxLineBytes) });
   }
 }
+
+/** encodeChunk's counts (it is never re-entered). */
+const theTally = new Tally();
 
 /**
  * Parse and encode one chunk of whole lines. The frames are written into buffers from `alloc`
@@ -137,7 +156,7 @@ export function encodeChunk(chunk: Uint8Array, settings: EncodeSettings, fast = 
   // Buffer#indexOf is memchr; Uint8Array#indexOf is a generic loop, ~6x slower per line here.
   // Always parsing a Buffer also keeps parseLine monomorphic.
   const input = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  const tally = new Tally(settings.maxSamples, settings.maxLineBytes);
+  const tally = theTally.reset(settings.maxSamples, settings.maxLineBytes);
   const layout = layoutOf(settings);
   const dryOut = settings.dry ? new DryWriter(layout, input.length >>> 1) : null;
   const native = fast && settings.encoder === 'native' ? nativeRun() : null;

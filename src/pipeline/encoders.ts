@@ -45,7 +45,8 @@ export class InlineEncoder implements ChunkEncoder {
     this.#settings = settings;
     this.#quiet = unsampled(settings);
     this.#onResult = onResult;
-    warmUp(this.#quiet);
+    // The line chunker's chunks are Buffers (line-chunker.ts).
+    warmUp(this.#quiet, true);
   }
 
   submit(seq: number, buf: Uint8Array, sample = true): void {

@@ -6,11 +6,13 @@
  *
  * The addon is optional: it is built at install wherever node-gyp and Node's headers are
  * (scripts/build-native.mjs, which never fails the install). It is used only when it loads and a
- * start-up check encodes known lines to the JS fast path's bytes and stops at a line the JS fast
- * path declines; otherwise `nativeEncodeStatus()` says why and lines are encoded in JS.
+ * start-up check encodes known lines to the JS fast path's bytes (pinned as SAMPLE_FRAMES) and
+ * stops at a line the JS fast path declines; otherwise `nativeEncodeStatus()` says why and lines
+ * are encoded in JS.
  * `MEMC_LOAD_NO_NATIVE_ENCODE=1` makes the loader ignore the addon (the "addon missing" path).
  * Checked once per thread: worker threads load it themselves.
  */
+import { createHash } from 'node:crypto';
 import type { EncoderMode } from '../config/options.js';
 import { noteOnce, type ChoiceNote } from '../logfile/gunzip-choice.js';
 import { metaSetFlags } from '../memcached/encode.js';
@@ -100,33 +102,74 @@ const SAMPLE = [
 ];
 const SAMPLE_TAKEN = 5;
 
-/** Null when the addon writes the JS fast path's bytes for SAMPLE's clean lines and stops at the declined one; else what went wrong. */
-function sampleFails(native: NativeRun): string | null {
+/** SAMPLE as the encoders read it: latin1, each line ending in a newline. */
+export function sampleInput(): Buffer {
+  return Buffer.from(`${SAMPLE.join('\n')}\n`, 'latin1');
+}
+
+/** What an encoder made of SAMPLE: where it stopped, lines taken, and per type the bytes' length and SHA-256. */
+export interface SampleFrames {
+  readonly stop: number;
+  readonly taken: number;
+  readonly types: readonly (readonly [used: number, sha256: string])[];
+}
+
+/**
+ * SAMPLE's frames as the JS fast path writes them (TTL 3600): what the addon must write.
+ * Pinned, not computed at start-up: running encodeCleanLine over the sample's 3,800 app ids made
+ * V8 compile it with TurboFan in every run, though with the addon it never runs (issue #19). The
+ * unit test derives these from encodeCleanLine (jsSampleFrames), so they cannot drift from it.
+ */
+export const SAMPLE_FRAMES: SampleFrames = {
+  stop: 22496,
+  taken: SAMPLE_TAKEN,
+  types: [
+    [103, '6b45d695b101ab58604b2b304d60be29f155593fba34aebe668e882271857072'],
+    [10287, '5b331ab2d643300333161583062bc7cbe086b22deb23f55a3c95a9c29af44b76'],
+    [328, '5f20e915307e465d8a03077dcdcce0fc623824860a27c1eb7d4432822a87a430'],
+    [1216, '4a9cfeb86ac1d8c571a40156872a3785efa5719f2c473711286c86bef0781925'],
+  ],
+};
+
+/** Room for every sample line of a type, so that room never stops either encoder. */
+const SAMPLE_OUT_BYTES = 2 * FAST_OUT_ROOM + 64 * 1024;
+
+function digest(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** SAMPLE through the JS fast path: what SAMPLE_FRAMES pins (the unit test's reference). */
+export function jsSampleFrames(): SampleFrames {
+  const input = sampleInput();
+  const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  const flags = metaSetFlags(3600);
+  const js = Array.from({ length: 4 }, () => new Uint8Array(SAMPLE_OUT_BYTES));
+  const jsUsed = [0, 0, 0, 0];
+  let start = 0;
+  let taken = 0;
+  for (;;) {
+    const type = peekType(input, start);
+    const next = type < 0 ? -1 : encodeCleanLine(input, inView, start, js[type] as Uint8Array, new DataView((js[type] as Uint8Array).buffer), jsUsed[type] as number, flags, FAST_MAX_LINE);
+    if (next < 0) break;
+    jsUsed[type] = fastResult.end;
+    taken++;
+    start = next;
+  }
+  return { stop: start, taken, types: js.map((out, t) => [jsUsed[t] as number, digest(out.subarray(0, jsUsed[t]))] as const) };
+}
+
+/** Null when the addon writes SAMPLE_FRAMES for SAMPLE's clean lines and stops at the declined one; else what went wrong. */
+export function sampleFails(native: NativeRun): string | null {
   try {
-    const input = Buffer.from(`${SAMPLE.join('\n')}\n`, 'latin1');
-    const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
-    const lastLf = input.length - 1;
-    const flags = metaSetFlags(3600);
-    const size = 2 * FAST_OUT_ROOM + 64 * 1024;
-    const js = Array.from({ length: 4 }, () => new Uint8Array(size));
-    const jsUsed = [0, 0, 0, 0];
-    let start = 0;
-    let taken = 0;
-    for (;;) {
-      const type = peekType(input, start);
-      const next = type < 0 ? -1 : encodeCleanLine(input, inView, start, js[type] as Uint8Array, new DataView((js[type] as Uint8Array).buffer), jsUsed[type] as number, flags, FAST_MAX_LINE);
-      if (next < 0) break;
-      jsUsed[type] = fastResult.end;
-      taken++;
-      start = next;
-    }
-    if (taken !== SAMPLE_TAKEN) return `the JS fast path took ${taken} sample lines`;
-    const outs = Array.from({ length: 4 }, () => new Uint8Array(size));
+    const input = sampleInput();
+    const want = SAMPLE_FRAMES;
+      const outs = Array.from({ length: 4 }, () => new Uint8Array(SAMPLE_OUT_BYTES));
     const state = new Int32Array(NATIVE_STATE_LENGTH);
-    const stop = native(input, 0, lastLf, FAST_MAX_LINE, flags, outs[0] as Uint8Array, outs[1] as Uint8Array, outs[2] as Uint8Array, outs[3] as Uint8Array, state);
-    if (stop !== start || state[8] !== taken) return `it stopped at ${stop} after ${state[8]} lines, not at ${start} after ${taken}`;
+    const stop = native(input, 0, input.length - 1, FAST_MAX_LINE, metaSetFlags(3600), outs[0] as Uint8Array, outs[1] as Uint8Array, outs[2] as Uint8Array, outs[3] as Uint8Array, state);
+    if (stop !== want.stop || state[8] !== want.taken) return `it stopped at ${stop} after ${state[8]} lines, not at ${want.stop} after ${want.taken}`;
     for (let t = 0; t < 4; t++) {
-      if (state[t] !== jsUsed[t] || Buffer.compare((outs[t] as Uint8Array).subarray(0, state[t]), (js[t] as Uint8Array).subarray(0, jsUsed[t])) !== 0) return `wrong bytes for type ${t}`;
+      const [used, sha] = want.types[t] as readonly [number, string];
+      if (state[t] !== used || digest((outs[t] as Uint8Array).subarray(0, used)) !== sha) return `wrong bytes for type ${t}`;
     }
     return null;
   } catch (err) {

@@ -71,7 +71,13 @@ export class FileTally {
   #pendingBatches = 0;
   /** Every chunk of the file has been through the pipeline (or reading failed). */
   #readDone = false;
-  #settledAt = 0;
+  /**
+   * When the last batch settled (performance.now()); NaN until then. A double from the start: a
+   * field that began as the small integer 0 changed the objects' shape when the first file
+   * settled, and V8 threw away the optimized code of every function that touches a FileTally
+   * (the lanes, the settle path) and compiled it again (issue #19).
+   */
+  #settledAt = Number.NaN;
 
   constructor(path: string, index: number, now: number) {
     this.path = path;
@@ -196,7 +202,7 @@ export class FileTally {
   /** `heldBackBy`: the earlier file that kept this one from being renamed, if any. */
   report(maxErrorRate: number, renamed: boolean, heldBackBy: string | null = null): FileReport {
     const counts = this.#counts();
-    const seconds = Math.max(0, (this.#settledAt || performance.now()) - this.startedAt) / 1000;
+    const seconds = Math.max(0, (Number.isNaN(this.#settledAt) ? performance.now() : this.#settledAt) - this.startedAt) / 1000;
     return {
       path: this.path,
       lines: this.#lines,
@@ -236,7 +242,7 @@ export class FileTally {
   }
 
   #noteSettled(): void {
-    if (this.settled && this.#settledAt === 0) this.#settledAt = performance.now();
+    if (this.settled && Number.isNaN(this.#settledAt)) this.#settledAt = performance.now();
   }
 
   /**

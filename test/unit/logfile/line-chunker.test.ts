@@ -160,3 +160,17 @@ test('lent chunks are views of the piece, not copies; copies only where a chunk 
   assert.deepEqual(show(c.push(enc('c\nddd'), true)), [['ccc\n', false]]);
   assert.deepEqual(show(c.push(enc('d\neeee\n'), true)), [['dddd\n', false], ['eeee\n', true]]);
 });
+
+test('every chunk is a Buffer, lent from a piece or from the carry, or copied (the encoder takes one kind)', () => {
+  const c = new LineChunker(4, 100, undefined, true);
+  const items = [...c.push(enc('aaaa\nbb'), true), ...c.push(enc('bb\ncc\n'), true), ...c.push(enc('d\n'), true), ...c.end()];
+  const data = items.flatMap((i) => (i.kind === 'data' ? [i] : []));
+  assert.deepEqual(
+    data.map((i) => [Buffer.from(i.buf).toString('latin1'), i.lent === true]),
+    [['aaaa\n', true], ['bbbb\n', false], ['cc\nd\n', false]],
+  );
+  const carried = new LineChunker(100, 100, undefined, true);
+  const ends = [...carried.push(enc('ee\nff\n'), true), ...carried.end()];
+  assert.deepEqual(ends.map((i) => (i.kind === 'data' ? [Buffer.from(i.buf).toString('latin1'), i.lent === true] : null)), [['ee\nff\n', true]]);
+  for (const i of [...data, ...ends]) assert.ok(i.kind === 'data' && Buffer.isBuffer(i.buf), 'a plain Uint8Array chunk');
+});

@@ -22,7 +22,7 @@ import { metaSetFlags } from '../../../src/memcached/encode.js';
 import type { EncodeSettings } from '../../../src/pipeline/chunk-types.js';
 import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
 import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from '../../../src/pipeline/fast-line.js';
-import { NATIVE_STATE_LENGTH, nativeRun, type NativeRun } from '../../../src/pipeline/native-encode.js';
+import { NATIVE_STATE_LENGTH, SAMPLE_FRAMES, jsSampleFrames, nativeRun, sampleFails, sampleInput, type NativeRun } from '../../../src/pipeline/native-encode.js';
 import { encodeSettings, plainResult } from '../../helpers/encode.js';
 import { nativeEncodeReady } from '../../helpers/native-encode.js';
 import { repoRoot } from '../../helpers/paths.js';
@@ -378,5 +378,32 @@ describe('native encoder: what it refuses to be called with', { skip: ready.skip
     const bad: [number, unknown][] = [[0, 'text'], [4, [1]], [6, new Uint16Array(8)], [9, new Int32Array(8)], [9, new Uint32Array(9)], [1, 'zero']];
     for (const [at, value] of bad) assert.throws(() => run(...good.map((v, i) => (i === at ? value : v))), TypeError, `argument ${at}`);
     assert.throws(() => run(...good.slice(0, 9)), TypeError);
+  });
+});
+
+describe("native encoder: the start-up check's reference", () => {
+  it("SAMPLE_FRAMES are the JS fast path's bytes for the sample (change both together)", () => {
+    const js = jsSampleFrames();
+    assert.equal(js.taken, 5);
+    assert.ok(js.stop > 0 && js.stop < sampleInput().length, 'stops at the declined line, before the end');
+    assert.ok(js.types.every(([used]) => used > 0), 'every type has a line');
+    assert.deepEqual(js, SAMPLE_FRAMES);
+  });
+
+  it('the check passes the addon, and fails it for one wrong byte or one line too few', { skip: ready.skip }, () => {
+    const run = nativeRun();
+    assert.equal(sampleFails(run), null);
+    const flipped: NativeRun = (input, start, lastLf, maxLine, flags, o0, o1, o2, o3, state) => {
+      const stop = run(input, start, lastLf, maxLine, flags, o0, o1, o2, o3, state);
+      o1[(state[1] as number) - 7] ^= 1;
+      return stop;
+    };
+    assert.equal(sampleFails(flipped), 'wrong bytes for type 1');
+    const short: NativeRun = (input, start, lastLf, maxLine, flags, o0, o1, o2, o3, state) => {
+      const stop = run(input, start, lastLf, maxLine, flags, o0, o1, o2, o3, state);
+      (state[8] as number)--;
+      return stop;
+    };
+    assert.match(sampleFails(short) ?? '', /after 4 lines, not at \d+ after 5/);
   });
 });
