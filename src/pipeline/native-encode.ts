@@ -163,7 +163,7 @@ export function sampleFails(native: NativeRun): string | null {
   try {
     const input = sampleInput();
     const want = SAMPLE_FRAMES;
-      const outs = Array.from({ length: 4 }, () => new Uint8Array(SAMPLE_OUT_BYTES));
+    const outs = Array.from({ length: 4 }, () => new Uint8Array(SAMPLE_OUT_BYTES));
     const state = new Int32Array(NATIVE_STATE_LENGTH);
     const stop = native(input, 0, input.length - 1, FAST_MAX_LINE, metaSetFlags(3600), outs[0] as Uint8Array, outs[1] as Uint8Array, outs[2] as Uint8Array, outs[3] as Uint8Array, state);
     if (stop !== want.stop || state[8] !== want.taken) return `it stopped at ${stop} after ${state[8]} lines, not at ${want.stop} after ${want.taken}`;
