@@ -10,15 +10,17 @@
  *   status   0 (the state is in the output, not the exit status); 1 Redis unreachable
  * enqueue and worker log as the loader does (--log, --log-level, --log-format); status prints.
  */
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { ERROR_CODES, MemcLoadError } from '../errors.js';
+import { donePath } from '../logfile/mark-done.js';
 import { enqueue } from '../queue/enqueue.js';
 import { currentPlan, defaultSpool } from '../queue/plan.js';
 import { PlanEvents } from '../queue/plan-events.js';
 import { Queues } from '../queue/queues.js';
-import { connectRedis, redisLabel, watchRedis } from '../queue/redis.js';
+import { connectRedis, redisLabel, redisWhere, watchRedis } from '../queue/redis.js';
 import { liveWorkers, planSettled, readStatus, type Status } from '../queue/status.js';
 import { describeLag } from '../report/lag.js';
 import type { ClusterCommand } from './cluster-args.js';
@@ -114,7 +116,7 @@ async function runEnqueue(queues: Queues, c: Enqueue, spool: string, logger: Clo
   }
   const unwatch = watchRedis(queues.redis, c.redis.url, logger, 'enqueue --wait keeps waiting and reconnects by itself');
   try {
-    return await waitForPlan(queues, c, logger, verdict, r.plan);
+    return await waitForPlan(queues, c, logger, verdict, r.plan, r.kind === 'nothing' ? [] : r.files);
   } finally {
     unwatch();
   }
@@ -125,7 +127,7 @@ async function runEnqueue(queues: Queues, c: Enqueue, spool: string, logger: Clo
  * job ended (at most every 250 ms), or after `tick` without one: no polling (issue #19 item 4). The tick also looks for
  * live workers when none has shown itself by an event, for --warn-idle.
  */
-async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, verdict: (ok: boolean) => number, plan: string | null): Promise<number> {
+async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, verdict: (ok: boolean) => number, plan: string | null, files: readonly string[]): Promise<number> {
   const current = await currentPlan(queues.redis);
   const events = await PlanEvents.open(queues.redis, current?.lanes ?? []);
   // A quarter of --warn-idle keeps the warning within 1.25 x of it; 5 s at most, so that
@@ -138,6 +140,7 @@ async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, v
       const turn = performance.now();
       const s = look && (await planSettled(queues)) ? await readStatus(queues) : null;
       if (s?.settled === true) {
+        if (plan !== null && s.plan !== plan) return planGone(logger, redisWhere(c.redis.url), plan, s.plan, files, verdict);
         const failed = s.files.filter((f) => f.state === 'failed');
         for (const f of failed) logger.log('error', `failed: ${f.file}: ${f.detail ?? 'no reason recorded'}`, { file: f.file, reason: f.detail });
         logger.log(failed.length > 0 || s.counts.in_flight > 0 ? 'error' : 'info', `plan ${s.plan} settled: ${summary(s)}`);
@@ -159,6 +162,24 @@ async function waitForPlan(queues: Queues, c: Enqueue, logger: ClosableLogger, v
   } finally {
     events.close();
   }
+}
+
+/**
+ * The plan waited on is no longer Redis's current plan: Redis lost it (restarted without its
+ * data, flushed), or it settled and a newer plan replaced it between two looks. Its records went
+ * with it, so the files decide: done only if every file this enqueue planned is renamed. Anything
+ * else cannot be told, and is not reported as a success (it once was: `plan null settled`, exit 0).
+ */
+function planGone(logger: ClosableLogger, redis: string, plan: string, now: string | null, files: readonly string[], verdict: (ok: boolean) => number): number {
+  const where = now === null ? `Redis at ${redis} holds no plan (restarted without its data, or flushed?)` : `Redis at ${redis} now holds plan ${now}`;
+  const left = files.filter((f) => !existsSync(donePath(f)));
+  if (files.length > 0 && left.length === 0) {
+    logger.log('info', `plan ${plan} is no longer in Redis (${where}); its ${files.length} file(s) are all marked done`);
+    return verdict(true);
+  }
+  const what = files.length === 0 ? 'how it ended cannot be told from here' : `${left.length} of its ${files.length} file(s) are not marked done (first: ${left[0]})`;
+  logger.log('error', `plan ${plan} is gone: ${where}; ${what}. Run memc-load enqueue again: it plans every file still pending`);
+  return EXIT.FAILED;
 }
 
 async function runStatus(queues: Queues, json: boolean): Promise<number> {

@@ -5,13 +5,15 @@
  * the worker logs as the loader does (--log-format json, a failed job at error); a split whose
  * spool cannot be made fails its job, naming the path, and the worker stops on the first SIGTERM;
  * a worker logs a split's rejected lines as the loader does (capped by --log-rejected); and a Redis
- * restart is said, lost then back, by the worker and by enqueue --wait.
+ * restart is said, lost then back, by the worker and by enqueue --wait; a plan that Redis loses
+ * while enqueue --wait waits on it ends the wait with exit 1, never as settled.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { Redis } from 'ioredis';
 import { generateLogs } from '../../../src/generate/index.js';
 import { runCli, startCli } from '../../helpers/cli.js';
 import { clusterSuite, startCluster } from '../../helpers/cluster.js';
@@ -120,4 +122,27 @@ test('Redis stopped and started again on its port: the worker says it lost Redis
   assert.match(done.stderr, /I plan p\d+ settled: 1 done, 0 failed/);
   second.child.kill('SIGTERM');
   assert.equal((await second.done).code, 0);
+});
+
+test('a plan that Redis loses while enqueue --wait waits on it (flushed, or restarted without its data) ends the wait with exit 1 and says so; it was once "plan null settled", exit 0', { skip, timeout: 120_000 }, async () => {
+  const rig = await startCluster();
+  const dir = scratch.copy('gone');
+  const files = readdirSync(dir).filter((n) => n.endsWith('.tsv.gz'));
+  assert.ok(files.length > 0, 'the folder has files to plan');
+  // No worker: the plan stays in flight, so only its loss can end the wait.
+  const wait = startCli(['enqueue', '--redis', rig.redis.url, ...rig.serverArgs, '--pattern', join(dir, '*.tsv.gz'), '--wait', '--warn-idle', '3600'], { timeoutMs: 90_000 });
+  await wait.waitForStderr(/I planned p1: /);
+  const redis = new Redis(rig.redis.url, { maxRetriesPerRequest: null });
+  try {
+    assert.equal(await redis.flushall(), 'OK');
+    assert.equal(await redis.dbsize(), 0, 'the fault was made: Redis holds nothing');
+  } finally {
+    redis.disconnect();
+  }
+  const done = await wait.done;
+  assert.equal(done.code, 1, done.stderr);
+  const where = escapeRegExp(`127.0.0.1:${rig.redis.port}`);
+  assert.match(done.stderr, new RegExp(`E plan p1 is gone: Redis at ${where} holds no plan \\(restarted without its data, or flushed\\?\\); ${files.length} of its ${files.length} file\\(s\\) are not marked done \\(first: ${escapeRegExp(join(dir, files[0] as string))}\\)\\. Run memc-load enqueue again`));
+  assert.doesNotMatch(done.stderr, /settled/);
+  for (const f of files) assert.ok(existsSync(join(dir, f)), `${f} is still pending`);
 });
