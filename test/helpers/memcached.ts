@@ -86,6 +86,18 @@ export async function refusedAddress(): Promise<ServerAddress> {
   return { host: '127.0.0.2', port, label: `127.0.0.2:${port}` };
 }
 
+/**
+ * A loopback address of its own (in 127.0.0.0/8, never 127.0.0.1), for servers a test stops and
+ * starts again on their port. While one is down its port is free, and a test in another process
+ * may be given it by freePort() and start a server there: on 127.0.0.1, so never at this address.
+ * (On 127.0.0.1, the watch test's loader once wrote into the signal test's server that way, and
+ * both failed in CI.)
+ */
+export function ownLoopback(): string {
+  const n = (max: number) => 1 + Math.floor(Math.random() * max);
+  return `127.${n(254)}.${n(254)}.${n(253) + 1}`;
+}
+
 export async function startMemcached(opts: MemcachedOptions = {}): Promise<MemcachedHandle> {
   if (!existsSync(MEMCACHED_BIN)) {
     throw new Error(`memcached not found at ${MEMCACHED_BIN}: install memcached: apt-get install -y memcached`);

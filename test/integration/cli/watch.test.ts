@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { generateLogs } from '../../../src/generate/index.js';
 import { checkServers, doneFiles } from '../../helpers/check.js';
 import { serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
-import { startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { ownLoopback, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
 import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
 
@@ -39,7 +39,8 @@ interface WatchReport {
  * down: every file has gaid records, so each attempt fails fast (one retry of a refused connect).
  */
 async function watchWithServerDown(name: string): Promise<{ cli: ReturnType<typeof startCli>; dir: string; down: MemcachedHandle; servers: MemcachedHandle[]; reportPath: string }> {
-  const servers = await startServers(4);
+  // Their own address: the down server's port is free meanwhile, for any other test to take.
+  const servers = await startServers(4, { host: ownLoopback() });
   const down = servers[1] as MemcachedHandle;
   await down.stop();
   const dir = scratch.copy(name);

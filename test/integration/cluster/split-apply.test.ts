@@ -17,7 +17,7 @@ import { load } from '../../../src/index.js';
 import { stats } from '../../../src/memcached/admin.js';
 import type { ConnIdentity } from '../../../src/memcached/handshake.js';
 import { readValues } from '../../helpers/check.js';
-import { refusedAddress, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { ownLoopback, refusedAddress, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles, TYPES } from '../../helpers/oracle.js';
 import { Scratch } from '../../helpers/scratch.js';
 import { segmentKeys } from './segment-keys.js';
@@ -48,7 +48,7 @@ async function applyAll(m: SplitManifest, opts: RunOptions): Promise<ApplyResult
 }
 
 test('split, then apply every lane: every key holds the oracle\'s bytes, on the node the single-host loader puts it on', async () => {
-  const cluster = await startServers(5);
+  const cluster = await startServers(5, { host: ownLoopback() }); // restarted below: their ports are free meanwhile
   try {
     const dir = scratch.copy('values');
     const spool = join(scratch.root, 'spool-values');
@@ -290,7 +290,7 @@ test('one worker\'s applies of successive files on a node open one connection in
 });
 
 test('a node restarted between two files of one worker: the next apply connects anew, and the restart shows in its reading', async () => {
-  const nodes = await startServers(5);
+  const nodes = await startServers(5, { host: ownLoopback() }); // one is restarted below: its port is free meanwhile
   const kept = new KeptConnections(60_000);
   try {
     const dir = scratch.copy('kept-restart');

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { generateLogs } from '../../../src/generate/index.js';
 import { serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
-import { freePort, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { freePort, ownLoopback, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { processState } from '../../helpers/proc.js';
 import { Scratch } from '../../helpers/scratch.js';
 
@@ -20,7 +20,7 @@ const scratch = new Scratch('memc-load-server-up-');
 let servers: MemcachedHandle[];
 
 before(async () => {
-  servers = await startServers(4);
+  servers = await startServers(4, { host: ownLoopback() }); // the victim's port is free while it is down
 });
 after(async () => {
   await stopAllCli();

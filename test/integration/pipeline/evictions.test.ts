@@ -13,7 +13,7 @@ import { generateLogs } from '../../../src/generate/index.js';
 import { stats } from '../../../src/memcached/admin.js';
 import { checkServers, doneFiles } from '../../helpers/check.js';
 import { runCli, serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
-import { startMemcached, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { ownLoopback, startMemcached, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles } from '../../helpers/oracle.js';
 import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
 
@@ -116,7 +116,7 @@ test('-M (no evictions): SERVER_ERROR out of memory is a failed write with its r
 });
 
 test('a server restarted mid-run (its items are gone): a failed load with or without --fail-on-evictions', async () => {
-  const s = await startServers(4);
+  const s = await startServers(4, { host: ownLoopback() }); // gaid's port is free while it restarts
   const gaid = s[1]!.address.label;
   for (const failOn of [false, true]) {
     const dir = scratch.copy(`restart-${failOn}`);

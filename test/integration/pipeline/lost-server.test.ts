@@ -15,7 +15,7 @@ import { generateLogs } from '../../../src/generate/index.js';
 import type { FileReport } from '../../../src/report/file-report.js';
 import { checkServers, doneFiles } from '../../helpers/check.js';
 import { runCli, serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
-import { startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { ownLoopback, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles, type Expected } from '../../helpers/oracle.js';
 import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
 
@@ -46,7 +46,7 @@ interface Report {
 
 test('gaid killed as the last file (no gaid lines) starts, back empty after the run: exit 1, nothing it held stays renamed; the rerun restores every value', async (t) => {
   for (let attempt = 1; ; attempt++) {
-    const s = await startServers(4);
+    const s = await startServers(4, { host: ownLoopback() }); // gaid's port is free while it is down
     const dir = scratch.copy(`run${attempt}`);
     const files = pendingFiles(dir);
     const gaid = s[1]!.address.label;

@@ -14,7 +14,7 @@ import { generateLogs } from '../../../src/generate/index.js';
 import type { FileReport } from '../../../src/report/file-report.js';
 import { checkServers, doneFiles } from '../../helpers/check.js';
 import { runCli, serverArgs, startCli, stopAllCli } from '../../helpers/cli.js';
-import { startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { ownLoopback, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles, type Expected } from '../../helpers/oracle.js';
 import { escapeRegExp, Scratch } from '../../helpers/scratch.js';
 
@@ -40,7 +40,7 @@ const verdict = (file: string) => new RegExp(`${escapeRegExp(basename(file))}: \
  * `beforeRestart` runs between the rename and the restart.
  */
 async function loadWithRestart(name: string, beforeRestart: (dir: string, files: string[]) => void = () => {}) {
-  const s = await startServers(4);
+  const s = await startServers(4, { host: ownLoopback() }); // a restarted server's port is free meanwhile
   const dir = scratch.copy(name);
   const files = pendingFiles(dir);
   const report = join(scratch.root, `${name}.report.json`);
