@@ -103,6 +103,8 @@ export function nodeRowName(base: string, version: string): string {
 export interface Used {
   readonly inflater: 'isal' | 'inline' | 'pool' | null;
   readonly encoder: 'native' | 'js' | null;
+  /** Whether the native encoder said it reads app ids with AVX-512 (absent: it did not say). */
+  readonly simd?: boolean;
   /** Why the native one was not used, as the log says it. */
   readonly why: readonly string[];
 }
@@ -116,8 +118,9 @@ export interface Used {
 export function usedFromLog(text: string): Used {
   const inflater = /\(--gunzip (isal|inline|pool)[;)]/.exec(text)?.[1] as Used['inflater'] | undefined;
   const encoder = /\(--encoder (native|js)\)/.exec(text)?.[1] as Used['encoder'] | undefined;
+  const ids = /\(--encoder native\), app ids (AVX-512)?/.exec(text);
   const why = [...text.matchAll(/Native (ISA-L inflater|line encoder) not used: ([^;\n]*)/g)].map((m) => `${m[1]}: ${m[2]}`);
-  return { inflater: inflater ?? null, encoder: encoder ?? null, why };
+  return { inflater: inflater ?? null, encoder: encoder ?? null, ...(ids === null ? {} : { simd: ids[1] !== undefined }), why };
 }
 
 const INFLATER_TEXT: Readonly<Record<string, string>> = { isal: 'ISA-L', inline: 'zlib inline', pool: "zlib on libuv's pool" };
@@ -125,7 +128,7 @@ const INFLATER_TEXT: Readonly<Record<string, string>> = { isal: 'ISA-L', inline:
 /** `ISA-L + native encoder`, as a row's note says it. */
 export function usedText(u: Used): string {
   const inf = u.inflater === null ? 'inflater not named in the log' : (INFLATER_TEXT[u.inflater] ?? u.inflater);
-  const enc = u.encoder === null ? 'encoder not named in the log' : u.encoder === 'native' ? 'native encoder' : 'JS encoder';
+  const enc = u.encoder === null ? 'encoder not named in the log' : u.encoder === 'native' ? (u.simd === true ? 'native encoder (AVX-512)' : 'native encoder') : 'JS encoder';
   return `${inf} + ${enc}`;
 }
 
@@ -137,7 +140,7 @@ export function usedText(u: Used): string {
 export function usedProblem(got: Used, want: Used | null, version: string): string | null {
   if (got.inflater === null || got.encoder === null) return `Node ${version}: the loader's log does not say which ${got.inflater === null ? 'inflater' : 'encoder'} ran`;
   if (want === null || want.inflater === null || want.encoder === null) return null;
-  if (got.inflater === want.inflater && got.encoder === want.encoder) return null;
+  if (got.inflater === want.inflater && got.encoder === want.encoder && got.simd === want.simd) return null;
   const why = got.why.length ? ` (${got.why.join('; ')})` : '';
   return `Node ${version} ran ${usedText(got)}, the default row on the harness's Node ${usedText(want)}${why}`;
 }

@@ -29,6 +29,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TAB 0x09
@@ -163,6 +164,93 @@ static int coordinate(const uint8_t *in, size_t last_lf, size_t *pos, double *ou
   return 1;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_APPS_SIMD 1
+#define APPS_SIMD_TARGET __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi,bmi2,popcnt")))
+
+/* Whether this CPU runs apps_simd (vpcompressb is AVX512-VBMI2: Ice Lake, Zen 4 and later). */
+static int apps_simd_supported(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+         __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+}
+
+/*
+ * App ids 16 at a time, from in[i] (the start of an id) while they are all of 1..4 digits, each
+ * followed by a comma or, for the last, the line's newline; the scalar loop takes over at the
+ * first 64 bytes that hold anything else (a longer or empty id, another byte, an id past
+ * `limit`), from the start of the id it stopped at, so a line is written or declined exactly as
+ * there. Returns where it stopped; *at_lf is set when that is the line's newline, all ids taken.
+ *
+ * Per block: the separators' positions are compressed out of 0..63 (vpcompressb), each id's
+ * digits gathered right-aligned into a 32-bit lane (vpermb, zeros before its start), valued by
+ * two multiply-adds, and written as the scalar put_app writes them (tag, then a 1- or 2-byte
+ * varint: a 4-digit id is < 16384) by one compressing store of the bytes each lane keeps.
+ * Reads: 64 bytes masked to those up to last_lf (masked bytes are not read). Writes: only the
+ * bytes kept, as many as the scalar loop writes for the same ids.
+ */
+APPS_SIMD_TARGET static size_t apps_simd(const uint8_t *in, size_t i, size_t last_lf, size_t limit, uint8_t *out, size_t *qp, int *at_lf) {
+  const __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38,
+                                       37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
+                                       11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  /* Byte b of lane j takes lane j's entry: j = b / 4. */
+  const __m512i by_lane = _mm512_srli_epi16(_mm512_and_si512(iota, _mm512_set1_epi8(0x3c)), 2);
+  /* Byte b of a lane reads the id's end - 4 + b (b = 3 is its last digit). */
+  const __m512i back = _mm512_set1_epi32((int)0xfffefdfc);
+  const __m512i ten_one = _mm512_set1_epi16(0x010a);
+  const __m512i hundred_one = _mm512_set1_epi32(0x00010064);
+  size_t q = *qp;
+  *at_lf = 0;
+  while (i + 63 <= limit) {
+    const size_t avail = last_lf + 1 - i;
+    const __mmask64 loaded = avail >= 64 ? ~0ull : (1ull << avail) - 1;
+    const __m512i v = _mm512_maskz_loadu_epi8(loaded, in + i);
+    const __mmask64 comma = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(','));
+    const __mmask64 digits = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
+    const uint64_t other = ~(comma | digits);
+    uint64_t seps = comma;
+    if (other != 0) {
+      const unsigned p = (unsigned)__builtin_ctzll(other);
+      if (p >= avail || in[i + p] != LF) break;
+      seps = (comma & ((1ull << p) - 1)) | 1ull << p;
+    }
+    if (seps == 0) break;
+    /* At most 16 ids: the separators from the 17th on are left for the next block. */
+    if (__builtin_popcountll(seps) > 16) seps &= _pdep_u64(1ull << 15, seps) * 2 - 1;
+    const unsigned last = 63 - (unsigned)__builtin_clzll(seps);
+    const uint64_t region = last == 63 ? ~0ull : (2ull << last) - 1;
+    const uint64_t d = digits & region;
+    /* An empty id (a separator first or after another), or one of 5 digits or more. */
+    if ((seps & ((seps << 1) | 1)) != 0 || (d & d >> 1 & d >> 2 & d >> 3 & d >> 4) != 0) break;
+    const unsigned k = (unsigned)__builtin_popcountll(seps);
+    const uint64_t lanes = k == 16 ? ~0ull : (1ull << (4 * k)) - 1;
+    const __m512i ends = _mm512_maskz_compress_epi8(seps, iota);
+    const __m512i starts = _mm512_maskz_compress_epi8((seps << 1 | 1) & region, iota);
+    const __m512i at = _mm512_add_epi8(_mm512_permutexvar_epi8(by_lane, ends), back);
+    const __mmask64 taken = _mm512_cmpge_epi8_mask(at, _mm512_permutexvar_epi8(by_lane, starts)) & lanes;
+    const __m512i dv = _mm512_maskz_sub_epi8(taken, _mm512_permutexvar_epi8(at, v), _mm512_set1_epi8('0'));
+    const __m512i value = _mm512_madd_epi16(_mm512_maddubs_epi16(dv, ten_one), hundred_one);
+    const __mmask16 two = _mm512_cmpge_epu32_mask(value, _mm512_set1_epi32(0x80));
+    const __m512i low = _mm512_mask_or_epi32(_mm512_and_si512(value, _mm512_set1_epi32(0x7f)), two, _mm512_and_si512(value, _mm512_set1_epi32(0x7f)),
+                                             _mm512_set1_epi32(0x80));
+    const __m512i bytes = _mm512_or_si512(_mm512_or_si512(_mm512_set1_epi32(TAG_APPS_VARINT), _mm512_slli_epi32(low, 8)),
+                                          _mm512_slli_epi32(_mm512_srli_epi32(value, 7), 16));
+    const uint64_t keep = (0x3333333333333333ull | _pdep_u64(two, 0x4444444444444444ull)) & lanes;
+    _mm512_mask_compressstoreu_epi8(out + q, keep, bytes);
+    q += (size_t)__builtin_popcountll(keep);
+    if (in[i + last] == LF) {
+      i += last;
+      *at_lf = 1;
+      break;
+    }
+    i += last + 1;
+  }
+  *qp = q;
+  return i;
+}
+#endif
+
 /*
  * The line at in[start] (its type and tab checked by the caller) into out[p..out_end), if clean:
  * returns the position after its newline and sets *frame_end; or 0 (a line never ends at 0),
@@ -179,7 +267,7 @@ static int coordinate(const uint8_t *in, size_t last_lf, size_t *pos, double *ou
  * Then geo (18), a longer length's shift (2) and `\r\n`: all well inside the 512 spare bytes.
  */
 static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8_t *out, size_t p, size_t out_end,
-                          const uint8_t *flags, size_t flags_len, size_t max_line, size_t *frame_end) {
+                          const uint8_t *flags, size_t flags_len, size_t max_line, int simd, size_t *frame_end) {
   if (out_end - p < FAST_OUT_ROOM + flags_len || max_line > FAST_MAX_LINE) return 0;
   memcpy(out + p, "ms ", 3);
   memcpy(out + p + 3, in + start, TYPE_BYTES);
@@ -220,7 +308,15 @@ static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8
   const size_t header_end = p + 1 + LEN_DIGITS + flags_len;
   size_t q = header_end;
   const size_t limit = start + max_line;
-  if (in[i] != LF) {
+  /* The vector path stops at the start of an id: from there the loop below takes the line on, an empty id included. */
+  const size_t apps_start = i;
+  int at_lf = 0;
+#ifdef HAVE_APPS_SIMD
+  if (simd && in[i] != LF) i = apps_simd(in, i, last_lf, limit, out, &q, &at_lf);
+#else
+  (void)simd;
+#endif
+  if (!at_lf && (in[i] != LF || i != apps_start)) {
     /*
      * Ids before fast_stop are at most `limit` and have 8 bytes before last_lf to read a word
      * from. Any id after `limit` makes the line too long (i only grows, and so must end at most
@@ -305,7 +401,7 @@ static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8
  * room; returns the start of the first line not taken. Its arguments are checked by run().
  */
 static size_t run_lines(const uint8_t *in, size_t start, size_t last_lf, size_t max_line_arg, const uint8_t *flags, size_t flags_len,
-                        uint8_t *const *outs, const size_t *out_lens, int32_t *state) {
+                        uint8_t *const *outs, const size_t *out_lens, int32_t *state, int simd) {
   const size_t max_line = max_line_arg < FAST_MAX_LINE ? max_line_arg : FAST_MAX_LINE;
   const size_t room = FAST_OUT_ROOM + flags_len;
   int32_t lines = 0;
@@ -317,7 +413,7 @@ static size_t run_lines(const uint8_t *in, size_t start, size_t last_lf, size_t 
     /* A count the caller passed at its top would overflow (undefined for int32_t): JS takes the line. */
     if (out_lens[type] - used < room || state[TYPES + type] == INT32_MAX) break;
     size_t frame_end;
-    const size_t next = encode_line(in, last_lf, start, outs[type], used, out_lens[type], flags, flags_len, max_line, &frame_end);
+    const size_t next = encode_line(in, last_lf, start, outs[type], used, out_lens[type], flags, flags_len, max_line, simd, &frame_end);
     if (next == 0 || frame_end > INT32_MAX) break;
     state[type] = (int32_t)frame_end;
     state[TYPES + type]++;
@@ -356,7 +452,8 @@ static int bytes_of(napi_env env, napi_value v, uint8_t **data, size_t *len) {
 static napi_value run(napi_env env, napi_callback_info info) {
   size_t argc = 10;
   napi_value argv[10];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *simd;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, &simd));
   if (argc != 10) {
     napi_throw_type_error(env, NULL, "fast-encode: run takes 10 arguments");
     return NULL;
@@ -390,15 +487,28 @@ static napi_value run(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  const size_t stop = run_lines(in, (size_t)start64, (size_t)last_lf64, (size_t)max_line64, flags, flags_len, outs, out_lens, state);
+  const size_t stop = run_lines(in, (size_t)start64, (size_t)last_lf64, (size_t)max_line64, flags, flags_len, outs, out_lens, state, simd != NULL);
   napi_value result;
   CHECK(env, napi_create_double(env, (double)stop, &result));
   return result;
 }
 
+/*
+ * exports: run, and `simd`, the app ids' path it took: "avx512" where the CPU has AVX512-VBMI2,
+ * "none" otherwise or with MEMC_LOAD_NO_SIMD=1 in the environment when the addon is loaded
+ * (tests compare both paths; operators can rule out the vector path). Passed to run as its data:
+ * no global state.
+ */
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  if (napi_create_function(env, "run", NAPI_AUTO_LENGTH, run, NULL, &fn) != napi_ok) return NULL;
+  int simd = 0;
+#ifdef HAVE_APPS_SIMD
+  const char *off = getenv("MEMC_LOAD_NO_SIMD");
+  simd = apps_simd_supported() && !(off != NULL && strcmp(off, "1") == 0);
+#endif
+  napi_value fn, name;
+  if (napi_create_function(env, "run", NAPI_AUTO_LENGTH, run, simd ? (void *)1 : NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "run", fn) != napi_ok) return NULL;
+  if (napi_create_string_utf8(env, simd ? "avx512" : "none", NAPI_AUTO_LENGTH, &name) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "simd", name) != napi_ok) return NULL;
   return exports;
 }

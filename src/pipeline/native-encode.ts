@@ -47,6 +47,8 @@ export const NATIVE_STATE_LENGTH = 9;
 export type NativeEncodeStatus = AddonStatus;
 
 let run: NativeRun | null = null;
+/** How the addon reads app ids: with AVX-512 (AVX512-VBMI2 CPUs), or one at a time. */
+let simd: 'avx512' | 'none' = 'none';
 let status: NativeEncodeStatus | null = null;
 
 /** Whether the native encoder can be used in this thread (checked once), or why not. */
@@ -61,6 +63,11 @@ export function nativeRun(): NativeRun {
   throw new Error('the native line encoder is not available (see nativeEncodeStatus())');
 }
 
+/** How the addon reads app ids in this thread: 'avx512' (16 at a time) or 'none' (one at a time); 'none' when it is not used. */
+export function nativeEncodeSimd(): 'avx512' | 'none' {
+  return nativeEncodeStatus().ok ? simd : 'none';
+}
+
 /** The encoder for --encoder `asked`: `auto` and `native` take the native one where it passed its check. */
 export function resolveEncoder(asked: EncoderMode): Encoder {
   return asked !== 'js' && nativeEncodeStatus().ok ? 'native' : 'js';
@@ -70,20 +77,24 @@ export function resolveEncoder(asked: EncoderMode): Encoder {
 export function encoderChoice(asked: EncoderMode): { readonly encoder: Encoder; readonly note: ChoiceNote } {
   const encoder = resolveEncoder(asked);
   if (asked === 'js') return { encoder, note: null };
-  if (encoder === 'native') return { encoder, note: noteOnce('info', 'Encoding lines with the native encoder (--encoder native)') };
+  if (encoder === 'native') {
+    const ids = simd === 'avx512' ? 'AVX-512, 16 at a time' : 'one at a time (no AVX512-VBMI2, or MEMC_LOAD_NO_SIMD=1)';
+    return { encoder, note: noteOnce('info', `Encoding lines with the native encoder (--encoder native), app ids ${ids}`) };
+  }
   const s = nativeEncodeStatus();
   const msg = `Native line encoder not used: ${s.ok ? 'unknown' : s.why}; encoding lines in JS (--encoder js)`;
   return { encoder, note: noteOnce(asked === 'native' ? 'warn' : 'info', msg) };
 }
 
 function check(): NativeEncodeStatus {
-  const loaded = loadAddon<{ run: NativeRun }>({
+  const loaded = loadAddon<{ run: NativeRun; simd?: string }>({
     path: 'fast-encode/build/Release/fast_encode.node',
     optOut: 'MEMC_LOAD_NO_NATIVE_ENCODE',
     needs: 'no node-gyp or Node headers',
     check: (a) => sampleFails(a.run),
   });
   run = loaded.addon?.run ?? null;
+  simd = loaded.addon?.simd === 'avx512' ? 'avx512' : 'none';
   return loaded.status;
 }
 

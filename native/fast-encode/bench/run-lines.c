@@ -29,6 +29,11 @@ int main(int argc, char **argv) {
   FILE *f = fopen(argv[1], "rb");
   if (f == NULL) return 1;
   const int rounds = argc > 2 ? atoi(argv[2]) : 5;
+#ifdef HAVE_APPS_SIMD
+  const int simd = apps_simd_supported() && getenv("MEMC_LOAD_NO_SIMD") == NULL;
+#else
+  const int simd = 0;
+#endif
   FILE *dump = argc > 3 ? fopen(argv[3], "wb") : NULL;
   fseek(f, 0, SEEK_END);
   const size_t n = (size_t)ftell(f);
@@ -56,7 +61,7 @@ int main(int argc, char **argv) {
       int32_t state[STATE_LEN] = {0};
       size_t start = cs;
       while (start < last_lf) {
-        start = run_lines(in, start, last_lf, 1 << 20, flags, sizeof flags - 1, outs, out_lens, state);
+        start = run_lines(in, start, last_lf, 1 << 20, flags, sizeof flags - 1, outs, out_lens, state, simd);
         taken += (unsigned long long)state[2 * TYPES];
         for (int t = 0; t < TYPES; t++) {
           /* Flushed when full or at the chunk's end, as the pipeline sends its frames. */

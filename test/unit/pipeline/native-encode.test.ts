@@ -12,6 +12,7 @@
  *   results (frames, records, rejects, samples).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -22,7 +23,9 @@ import { metaSetFlags } from '../../../src/memcached/encode.js';
 import type { EncodeSettings } from '../../../src/pipeline/chunk-types.js';
 import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
 import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from '../../../src/pipeline/fast-line.js';
-import { NATIVE_STATE_LENGTH, SAMPLE_FRAMES, jsSampleFrames, nativeRun, sampleFails, sampleInput, type NativeRun } from '../../../src/pipeline/native-encode.js';
+import { NATIVE_STATE_LENGTH, SAMPLE_FRAMES, jsSampleFrames, nativeEncodeSimd, nativeRun, sampleFails, sampleInput, type NativeRun } from '../../../src/pipeline/native-encode.js';
+import { appIdInputs } from '../../helpers/app-id-lines.js';
+import { driveDigest } from '../../helpers/native-drive.js';
 import { encodeSettings, plainResult } from '../../helpers/encode.js';
 import { nativeEncodeReady } from '../../helpers/native-encode.js';
 import { repoRoot } from '../../helpers/paths.js';
@@ -378,6 +381,35 @@ describe('native encoder: what it refuses to be called with', { skip: ready.skip
     const bad: [number, unknown][] = [[0, 'text'], [4, [1]], [6, new Uint16Array(8)], [9, new Int32Array(8)], [9, new Uint32Array(9)], [1, 'zero']];
     for (const [at, value] of bad) assert.throws(() => run(...good.map((v, i) => (i === at ? value : v))), TypeError, `argument ${at}`);
     assert.throws(() => run(...good.slice(0, 9)), TypeError);
+  });
+});
+
+describe('native encoder: app ids 16 at a time (AVX-512) and one at a time', { skip: ready.skip }, () => {
+  it('every id shape the vector path hands back, at every distance from its 64-byte block: the JS fast path\'s stops and bytes', () => {
+    const run = nativeRun();
+    let taken = 0;
+    appIdInputs(0, 3000).forEach((input, k) => {
+      const maxLine = [64, 100, 250, FAST_MAX_LINE][k % 4] as number;
+      for (const start of lineStarts(input)) taken += sameRun(run, input, start, roomy(maxLine, k % 3 === 0 ? 60 : 0));
+    });
+    assert.ok(taken > 1500, `lines taken: ${taken}`);
+  });
+
+  it('the path this CPU should take: AVX-512 where it has AVX512-VBMI2', () => {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1]?.split(/\s+/) ?? [];
+    const vector = ['avx512f', 'avx512bw', 'avx512vbmi', 'avx512_vbmi2', 'bmi2'].every((f) => flags.includes(f));
+    assert.equal(nativeEncodeSimd(), vector && process.env.MEMC_LOAD_NO_SIMD !== '1' ? 'avx512' : 'none');
+  });
+
+  it('MEMC_LOAD_NO_SIMD=1 (in a child, read when the addon loads): ids one at a time, the same stops and bytes', () => {
+    const drive = join(repoRoot(), 'dist/test/helpers/native-drive.js');
+    const child = spawnSync(process.execPath, [drive, '5000', '1500'], { env: { ...process.env, MEMC_LOAD_NO_SIMD: '1' }, encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    const scalar = JSON.parse(child.stdout) as ReturnType<typeof driveDigest>;
+    assert.equal(scalar.simd, 'none', 'the child read app ids one at a time');
+    const here = driveDigest(5000, 1500);
+    assert.ok(here.taken > 700, `lines taken: ${here.taken}`);
+    assert.deepEqual({ digest: scalar.digest, taken: scalar.taken }, { digest: here.digest, taken: here.taken }, `this process read app ids with ${here.simd}`);
   });
 });
 
