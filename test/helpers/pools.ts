@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { stats } from '../../src/memcached/admin.js';
-import { startMemcached, type MemcachedHandle } from './memcached.js';
+import { ownLoopback, startMemcached, type MemcachedHandle } from './memcached.js';
 import { TYPES, type Expected } from './oracle.js';
 import { repoRoot } from './paths.js';
 
@@ -24,9 +24,12 @@ export function pylibmcMissing(): string | false {
   return `${PYTHON} cannot import pylibmc (apt-get install -y python3-pylibmc): ${(probe.stderr || String(probe.error)).trim().split('\n').pop()}`;
 }
 
-/** One node to start: where it listens, how the flag names it (localhost for 127.0.0.1), its weight. */
+/**
+ * One node to start: where it listens, how the flag names it (localhost for 127.0.0.1; `own`: a
+ * loopback address of its own, for a node the test stops and starts again, see ownLoopback), its weight.
+ */
 export interface NodePlan {
-  readonly host?: '127.0.0.1' | '::1' | 'localhost';
+  readonly host?: '127.0.0.1' | '::1' | 'localhost' | 'own';
   readonly weight?: number;
 }
 
@@ -40,7 +43,7 @@ export interface StartedPool {
 
 export async function startPool(plan: readonly NodePlan[], memoryMb = 16): Promise<StartedPool> {
   const servers = await Promise.all(
-    plan.map((n) => startMemcached({ memoryMb, host: n.host === '::1' ? '::1' : '127.0.0.1' })),
+    plan.map((n) => startMemcached({ memoryMb, host: n.host === '::1' ? '::1' : n.host === 'own' ? ownLoopback() : '127.0.0.1' })),
   );
   const labels = servers.map((s, i) => (plan[i]?.host === 'localhost' ? `localhost:${s.port}` : s.address.label));
   const specs = labels.map((l, i) => (plan[i]?.weight === undefined ? l : `${l}:${plan[i]?.weight}`));
