@@ -7,8 +7,8 @@
  */
 import { DEVICE_TYPES } from '../../src/config/servers.js';
 
-// mulberry32, as test/unit/pipeline/native-encode.test.ts
-function rng(seed: number): () => number {
+/** Deterministic numbers in [0, 1) (mulberry32), so a failure can be replayed from its seed. */
+export function rng(seed: number): () => number {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = seed;

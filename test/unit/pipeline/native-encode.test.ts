@@ -24,7 +24,7 @@ import type { EncodeSettings } from '../../../src/pipeline/chunk-types.js';
 import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
 import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from '../../../src/pipeline/fast-line.js';
 import { NATIVE_STATE_LENGTH, SAMPLE_FRAMES, jsSampleFrames, nativeEncodeSimd, nativeRun, sampleFails, sampleInput, type NativeRun } from '../../../src/pipeline/native-encode.js';
-import { appIdInputs } from '../../helpers/app-id-lines.js';
+import { appIdInputs, rng } from '../../helpers/app-id-lines.js';
 import { driveDigest } from '../../helpers/native-drive.js';
 import { encodeSettings, plainResult } from '../../helpers/encode.js';
 import { nativeEncodeReady } from '../../helpers/native-encode.js';
@@ -35,16 +35,6 @@ const fixturesDir = join(repoRoot(), 'test/fixtures');
 const ready = nativeEncodeReady();
 const LF = 0x0a;
 
-// Deterministic (mulberry32), so a failure can be replayed.
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the addon's run() does, in JS over encodeCleanLine (the reference it must equal). */
 function jsRun(input: Buffer, start: number, lastLf: number, maxLine: number, flags: Uint8Array, outs: Uint8Array[], state: Int32Array): number {
