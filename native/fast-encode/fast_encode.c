@@ -11,7 +11,9 @@
  * ','), and reads one byte past what it advanced over only after the previous was such a byte,
  * so no byte read is past `last_lf`. Word loads (8 bytes of the id, of app ids and of a
  * coordinate's digits) are made only where all 8 bytes are before `last_lf`; nearer it the same
- * scans go a byte at a time. Writes: encode_line checks the room once, for the longest line it
+ * scans go a byte at a time. The vector paths for app ids: apps_simd's 64-byte load is masked to
+ * the bytes up to `last_lf`; apps_avx2 (AVX2 has no masked loads) reads a 64-byte block only
+ * where all of it is at or before `last_lf`, and leaves the rest of the line to the scalar loop. Writes: encode_line checks the room once, for the longest line it
  * takes (see there), so the stores of one app id or of the id need no test each.
  *
  * Words are read and written little-endian (x86-64, arm64): on a big-endian host the start-up
@@ -335,7 +337,7 @@ static const int8_t KEEP_BYTES[16][16] = {
  * first lanes' bytes or, with 4 ids or fewer, the first's bytes again at the same place. So a
  * step writes what the scalar loop writes for its ids and at most 14 bytes past them, which the
  * line's next ids or its geo fields (18 bytes, written after the ids) write over; every store is
- * within the room encode_line checked (16 bytes past the ids at most, of 512 spare).
+ * within the room encode_line checked (14 bytes past the ids at most, of 512 spare).
  */
 APPS_AVX2_TARGET static size_t apps_avx2(const uint8_t *in, size_t i, size_t last_lf, size_t limit, uint8_t *out, size_t *qp, int *at_lf) {
   /* Byte b of lane j (j = 0..7: 4 lanes a 128-bit half) takes byte j of a 64-bit word broadcast to both halves. */
@@ -431,8 +433,8 @@ APPS_AVX2_TARGET static size_t apps_avx2(const uint8_t *in, size_t i, size_t las
  * bytes (a tag and a varint of <= n bytes: 10^n < 2^7n) and was read with its separator, n + 1
  * bytes of the input; every id written starts at or before `limit` (the line is declined as
  * soon as one starts past it), so the value's ids take at most max_line + 10 bytes, and a store
- * reaches 1 byte past them (3 bytes in a 4-byte store); the id's fixed 32-byte copy, 32 bytes
- * past the header's start.
+ * reaches 1 byte past them (3 bytes in a 4-byte store), apps_avx2's 16-byte stores 14 bytes past
+ * them; the id's fixed 32-byte copy, 32 bytes past the header's start.
  * Then geo (18), a longer length's shift (2) and `\r\n`: all well inside the 512 spare bytes.
  */
 static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8_t *out, size_t p, size_t out_end,
