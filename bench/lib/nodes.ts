@@ -103,8 +103,8 @@ export function nodeRowName(base: string, version: string): string {
 export interface Used {
   readonly inflater: 'isal' | 'inline' | 'pool' | null;
   readonly encoder: 'native' | 'js' | null;
-  /** Whether the native encoder said it reads app ids with AVX-512 (absent: it did not say). */
-  readonly simd?: boolean;
+  /** How the native encoder said it reads app ids: AVX-512, AVX2 or one at a time (absent: it did not say). */
+  readonly simd?: 'avx512' | 'avx2' | 'none';
   /** Why the native one was not used, as the log says it. */
   readonly why: readonly string[];
 }
@@ -118,17 +118,18 @@ export interface Used {
 export function usedFromLog(text: string): Used {
   const inflater = /\(--gunzip (isal|inline|pool)[;)]/.exec(text)?.[1] as Used['inflater'] | undefined;
   const encoder = /\(--encoder (native|js)\)/.exec(text)?.[1] as Used['encoder'] | undefined;
-  const ids = /\(--encoder native\), app ids (AVX-512)?/.exec(text);
+  const ids = /\(--encoder native\), app ids (AVX-512|AVX2)?/.exec(text);
   const why = [...text.matchAll(/Native (ISA-L inflater|line encoder) not used: ([^;\n]*)/g)].map((m) => `${m[1]}: ${m[2]}`);
-  return { inflater: inflater ?? null, encoder: encoder ?? null, ...(ids === null ? {} : { simd: ids[1] !== undefined }), why };
+  return { inflater: inflater ?? null, encoder: encoder ?? null, ...(ids === null ? {} : { simd: ids[1] === 'AVX-512' ? 'avx512' : ids[1] === 'AVX2' ? 'avx2' : 'none' }), why };
 }
 
 const INFLATER_TEXT: Readonly<Record<string, string>> = { isal: 'ISA-L', inline: 'zlib inline', pool: "zlib on libuv's pool" };
+const SIMD_TEXT: Readonly<Record<string, string>> = { avx512: ' (AVX-512)', avx2: ' (AVX2)', none: '' };
 
 /** `ISA-L + native encoder`, as a row's note says it. */
 export function usedText(u: Used): string {
   const inf = u.inflater === null ? 'inflater not named in the log' : (INFLATER_TEXT[u.inflater] ?? u.inflater);
-  const enc = u.encoder === null ? 'encoder not named in the log' : u.encoder === 'native' ? (u.simd === true ? 'native encoder (AVX-512)' : 'native encoder') : 'JS encoder';
+  const enc = u.encoder === null ? 'encoder not named in the log' : u.encoder === 'native' ? `native encoder${SIMD_TEXT[u.simd ?? 'none'] ?? ''}` : 'JS encoder';
   return `${inf} + ${enc}`;
 }
 

@@ -11,7 +11,9 @@
  * ','), and reads one byte past what it advanced over only after the previous was such a byte,
  * so no byte read is past `last_lf`. Word loads (8 bytes of the id, of app ids and of a
  * coordinate's digits) are made only where all 8 bytes are before `last_lf`; nearer it the same
- * scans go a byte at a time. Writes: encode_line checks the room once, for the longest line it
+ * scans go a byte at a time. The vector paths for app ids: apps_simd's 64-byte load is masked to
+ * the bytes up to `last_lf`; apps_avx2 (AVX2 has no masked loads) reads a 64-byte block only
+ * where all of it is at or before `last_lf`, and leaves the rest of the line to the scalar loop. Writes: encode_line checks the room once, for the longest line it
  * takes (see there), so the stores of one app id or of the id need no test each.
  *
  * Words are read and written little-endian (x86-64, arm64): on a big-endian host the start-up
@@ -66,6 +68,9 @@ static int type_at(const uint8_t *in) {
 }
 
 #define ONES 0x0101010101010101ull
+
+/* The app ids' path, chosen when the addon loads (simd_mode): one at a time, apps_avx2 or apps_simd. */
+enum { SIMD_NONE = 0, SIMD_AVX2 = 1, SIMD_AVX512 = 2 };
 
 /*
  * App ids, 8 input bytes at a time (in[i..i+7], all before last_lf). A byte is a digit when
@@ -249,6 +254,172 @@ APPS_SIMD_TARGET static size_t apps_simd(const uint8_t *in, size_t i, size_t las
   *qp = q;
   return i;
 }
+
+#define APPS_AVX2_TARGET __attribute__((target("avx2,bmi,bmi2,popcnt")))
+
+/* Whether this CPU runs apps_avx2 (AVX2 and BMI2: Intel Haswell and later, AMD Zen and later). */
+static int apps_avx2_supported(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+}
+
+/* The positions of the set bits of a byte, lowest first, one a byte (the first 4: a byte of separators holds at most 4 of ids that are not empty). */
+static const uint32_t SEP_POSITIONS[256] = {
+    0x00000000u, 0x00000000u, 0x00000001u, 0x00000100u, 0x00000002u, 0x00000200u, 0x00000201u, 0x00020100u,
+    0x00000003u, 0x00000300u, 0x00000301u, 0x00030100u, 0x00000302u, 0x00030200u, 0x00030201u, 0x03020100u,
+    0x00000004u, 0x00000400u, 0x00000401u, 0x00040100u, 0x00000402u, 0x00040200u, 0x00040201u, 0x04020100u,
+    0x00000403u, 0x00040300u, 0x00040301u, 0x04030100u, 0x00040302u, 0x04030200u, 0x04030201u, 0x03020100u,
+    0x00000005u, 0x00000500u, 0x00000501u, 0x00050100u, 0x00000502u, 0x00050200u, 0x00050201u, 0x05020100u,
+    0x00000503u, 0x00050300u, 0x00050301u, 0x05030100u, 0x00050302u, 0x05030200u, 0x05030201u, 0x03020100u,
+    0x00000504u, 0x00050400u, 0x00050401u, 0x05040100u, 0x00050402u, 0x05040200u, 0x05040201u, 0x04020100u,
+    0x00050403u, 0x05040300u, 0x05040301u, 0x04030100u, 0x05040302u, 0x04030200u, 0x04030201u, 0x03020100u,
+    0x00000006u, 0x00000600u, 0x00000601u, 0x00060100u, 0x00000602u, 0x00060200u, 0x00060201u, 0x06020100u,
+    0x00000603u, 0x00060300u, 0x00060301u, 0x06030100u, 0x00060302u, 0x06030200u, 0x06030201u, 0x03020100u,
+    0x00000604u, 0x00060400u, 0x00060401u, 0x06040100u, 0x00060402u, 0x06040200u, 0x06040201u, 0x04020100u,
+    0x00060403u, 0x06040300u, 0x06040301u, 0x04030100u, 0x06040302u, 0x04030200u, 0x04030201u, 0x03020100u,
+    0x00000605u, 0x00060500u, 0x00060501u, 0x06050100u, 0x00060502u, 0x06050200u, 0x06050201u, 0x05020100u,
+    0x00060503u, 0x06050300u, 0x06050301u, 0x05030100u, 0x06050302u, 0x05030200u, 0x05030201u, 0x03020100u,
+    0x00060504u, 0x06050400u, 0x06050401u, 0x05040100u, 0x06050402u, 0x05040200u, 0x05040201u, 0x04020100u,
+    0x06050403u, 0x05040300u, 0x05040301u, 0x04030100u, 0x05040302u, 0x04030200u, 0x04030201u, 0x03020100u,
+    0x00000007u, 0x00000700u, 0x00000701u, 0x00070100u, 0x00000702u, 0x00070200u, 0x00070201u, 0x07020100u,
+    0x00000703u, 0x00070300u, 0x00070301u, 0x07030100u, 0x00070302u, 0x07030200u, 0x07030201u, 0x03020100u,
+    0x00000704u, 0x00070400u, 0x00070401u, 0x07040100u, 0x00070402u, 0x07040200u, 0x07040201u, 0x04020100u,
+    0x00070403u, 0x07040300u, 0x07040301u, 0x04030100u, 0x07040302u, 0x04030200u, 0x04030201u, 0x03020100u,
+    0x00000705u, 0x00070500u, 0x00070501u, 0x07050100u, 0x00070502u, 0x07050200u, 0x07050201u, 0x05020100u,
+    0x00070503u, 0x07050300u, 0x07050301u, 0x05030100u, 0x07050302u, 0x05030200u, 0x05030201u, 0x03020100u,
+    0x00070504u, 0x07050400u, 0x07050401u, 0x05040100u, 0x07050402u, 0x05040200u, 0x05040201u, 0x04020100u,
+    0x07050403u, 0x05040300u, 0x05040301u, 0x04030100u, 0x05040302u, 0x04030200u, 0x04030201u, 0x03020100u,
+    0x00000706u, 0x00070600u, 0x00070601u, 0x07060100u, 0x00070602u, 0x07060200u, 0x07060201u, 0x06020100u,
+    0x00070603u, 0x07060300u, 0x07060301u, 0x06030100u, 0x07060302u, 0x06030200u, 0x06030201u, 0x03020100u,
+    0x00070604u, 0x07060400u, 0x07060401u, 0x06040100u, 0x07060402u, 0x06040200u, 0x06040201u, 0x04020100u,
+    0x07060403u, 0x06040300u, 0x06040301u, 0x04030100u, 0x06040302u, 0x04030200u, 0x04030201u, 0x03020100u,
+    0x00070605u, 0x07060500u, 0x07060501u, 0x06050100u, 0x07060502u, 0x06050200u, 0x06050201u, 0x05020100u,
+    0x07060503u, 0x06050300u, 0x06050301u, 0x05030100u, 0x06050302u, 0x05030200u, 0x05030201u, 0x03020100u,
+    0x07060504u, 0x06050400u, 0x06050401u, 0x05040100u, 0x06050402u, 0x05040200u, 0x05040201u, 0x04020100u,
+    0x06050403u, 0x05040300u, 0x05040301u, 0x04030100u, 0x05040302u, 0x04030200u, 0x04030201u, 0x03020100u};
+
+/* The bytes a lane of tag, low and high varint byte keeps, 4 lanes: 2 each, and the third where bit j of the index is set (a 2-byte varint). */
+static const int8_t KEEP_BYTES[16][16] = {
+    {0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1},
+    {0, 1, 2, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1},
+    {0, 1, 4, 5, 6, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1},
+    {0, 1, 2, 4, 5, 6, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1},
+    {0, 1, 4, 5, 8, 9, 10, 12, 13, -1, -1, -1, -1, -1, -1, -1},
+    {0, 1, 2, 4, 5, 8, 9, 10, 12, 13, -1, -1, -1, -1, -1, -1},
+    {0, 1, 4, 5, 6, 8, 9, 10, 12, 13, -1, -1, -1, -1, -1, -1},
+    {0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, -1, -1, -1, -1, -1},
+    {0, 1, 4, 5, 8, 9, 12, 13, 14, -1, -1, -1, -1, -1, -1, -1},
+    {0, 1, 2, 4, 5, 8, 9, 12, 13, 14, -1, -1, -1, -1, -1, -1},
+    {0, 1, 4, 5, 6, 8, 9, 12, 13, 14, -1, -1, -1, -1, -1, -1},
+    {0, 1, 2, 4, 5, 6, 8, 9, 12, 13, 14, -1, -1, -1, -1, -1},
+    {0, 1, 4, 5, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, -1, -1},
+    {0, 1, 2, 4, 5, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, -1},
+    {0, 1, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, -1},
+    {0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1}};
+
+/*
+ * App ids with AVX2 (CPUs without AVX512-VBMI2): apps_simd's contract, 64 bytes read at a time,
+ * ids taken 16 bytes at a time. Takes ids of 1..4 digits each followed by a comma or, for the
+ * last, the line's newline, from in[i] (the start of an id); stops at the start of the first id
+ * of a block that holds anything else (a longer or empty id, another byte, a block past `limit`
+ * or, as AVX2 has no masked loads, past last_lf), and the scalar loop goes on from there.
+ * Returns where it stopped; *at_lf is set when that is the line's newline, all ids taken.
+ *
+ * A block: 64 bytes at in[i] (all <= last_lf and <= limit), commas and digits as 64-bit masks
+ * (movemask), the separators up to the first other byte (which must be the newline) checked at
+ * once for an empty id or a 5th digit. Then, from the block's start o = 0 while o <= 48 (so its
+ * 16 bytes are in the block), a step takes the ids whose separators are in in[i+o..i+o+15]
+ * (1..8): their end positions come from two lookups of the separator mask's bytes, each id's
+ * digits are gathered right-aligned into a 32-bit lane by one pshufb of those 16 bytes (in both
+ * halves of a ymm register; bytes before the id's start zeroed), valued by two multiply-adds,
+ * and written as put_app writes them (tag, then a 1- or 2-byte varint) by a pshufb per 4 lanes
+ * that keeps each lane's 2 or 3 bytes. Writes: two 16-byte stores, the second right after the
+ * first lanes' bytes or, with 4 ids or fewer, the first's bytes again at the same place. So a
+ * step writes what the scalar loop writes for its ids and at most 14 bytes past them, which the
+ * line's next ids or its geo fields (18 bytes, written after the ids) write over; every store is
+ * within the room encode_line checked (14 bytes past the ids at most, of 512 spare).
+ */
+APPS_AVX2_TARGET static size_t apps_avx2(const uint8_t *in, size_t i, size_t last_lf, size_t limit, uint8_t *out, size_t *qp, int *at_lf) {
+  /* Byte b of lane j (j = 0..7: 4 lanes a 128-bit half) takes byte j of a 64-bit word broadcast to both halves. */
+  const __m256i by_lane = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+  /* Byte b of a lane reads the id's end - 4 + b (b = 3 is its last digit). */
+  const __m256i back = _mm256_set1_epi32((int)0xfffefdfc);
+  const __m256i ten_one = _mm256_set1_epi16(0x010a);
+  const __m256i hundred_one = _mm256_set1_epi32(0x00010064);
+  const __m256i zero_char = _mm256_set1_epi8('0');
+  const __m256i comma_char = _mm256_set1_epi8(',');
+  const __m256i nine = _mm256_set1_epi8(9);
+  size_t q = *qp;
+  *at_lf = 0;
+  while (i + 63 <= limit && i + 63 <= last_lf) {
+    const __m256i v0 = _mm256_loadu_si256((const __m256i *)(in + i));
+    const __m256i v1 = _mm256_loadu_si256((const __m256i *)(in + i + 32));
+    const __m256i d0 = _mm256_sub_epi8(v0, zero_char);
+    const __m256i d1 = _mm256_sub_epi8(v1, zero_char);
+    /* A digit: c - '0' <= 9 unsigned, that is min(c - '0', 9) == c - '0'. */
+    const uint64_t comma = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, comma_char)) |
+                           (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, comma_char)) << 32;
+    const uint64_t digits = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_min_epu8(d0, nine), d0)) |
+                            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_min_epu8(d1, nine), d1)) << 32;
+    const uint64_t other = ~(comma | digits);
+    uint64_t seps = comma;
+    int line_end = 0;
+    if (other != 0) {
+      const unsigned p = (unsigned)__builtin_ctzll(other);
+      if (in[i + p] != LF) break;
+      seps = (comma & ((1ull << p) - 1)) | 1ull << p;
+      line_end = 1;
+    }
+    if (seps == 0) break;
+    const unsigned last = 63 - (unsigned)__builtin_clzll(seps);
+    const uint64_t region = last == 63 ? ~0ull : (2ull << last) - 1;
+    const uint64_t d = digits & region;
+    /* An empty id (a separator first or after another), or one of 5 digits or more. */
+    if ((seps & ((seps << 1) | 1)) != 0 || (d & d >> 1 & d >> 2 & d >> 3 & d >> 4) != 0) break;
+    unsigned o = 0;
+    for (;;) {
+      const unsigned s16 = (unsigned)(seps >> o) & 0xffff;
+      if (s16 == 0) break;
+      const unsigned lo = s16 & 0xff, hi = s16 >> 8;
+      const unsigned k = (unsigned)__builtin_popcount(s16);
+      /* The ids' ends (separators) from o, one a byte; an id starts after the previous one's end, the first at 0. */
+      const uint64_t ends = (uint64_t)SEP_POSITIONS[lo] | (uint64_t)(SEP_POSITIONS[hi] + 0x08080808u) << (8 * __builtin_popcount(lo));
+      const uint64_t starts = (ends + ONES) << 8;
+      const __m256i e = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)ends), by_lane);
+      const __m256i st = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)starts), by_lane);
+      __m256i at = _mm256_add_epi8(e, back);
+      /* Bytes before the id's start read as 0 (a pshufb index with its top bit set). */
+      at = _mm256_or_si256(at, _mm256_cmpgt_epi8(st, at));
+      const __m256i src = _mm256_broadcastsi128_si256(_mm_sub_epi8(_mm_loadu_si128((const __m128i *)(in + i + o)), _mm_set1_epi8('0')));
+      const __m256i dv = _mm256_shuffle_epi8(src, at);
+      const __m256i value = _mm256_madd_epi16(_mm256_maddubs_epi16(dv, ten_one), hundred_one);
+      const __m256i two = _mm256_cmpgt_epi32(value, _mm256_set1_epi32(0x7f));
+      const __m256i low = _mm256_or_si256(_mm256_and_si256(value, _mm256_set1_epi32(0x7f)), _mm256_and_si256(two, _mm256_set1_epi32(0x80)));
+      const __m256i bytes = _mm256_or_si256(_mm256_or_si256(_mm256_set1_epi32(TAG_APPS_VARINT), _mm256_slli_epi32(low, 8)),
+                                            _mm256_slli_epi32(_mm256_srli_epi32(value, 7), 16));
+      const unsigned twos = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(two)) & ((1u << k) - 1);
+      const __m128i first = _mm_shuffle_epi8(_mm256_castsi256_si128(bytes), _mm_loadu_si128((const __m128i *)KEEP_BYTES[twos & 0xf]));
+      const __m128i later = _mm_shuffle_epi8(_mm256_extracti128_si256(bytes, 1), _mm_loadu_si128((const __m128i *)KEEP_BYTES[twos >> 4]));
+      /* With 4 ids or fewer the second store writes the first's bytes again, at the same place. */
+      const __m128i more = _mm_set1_epi8((char)-(k > 4));
+      const __m128i second = _mm_blendv_epi8(first, later, more);
+      const size_t second_at = q + (k > 4 ? 8 + (size_t)__builtin_popcount(twos & 0xf) : 0);
+      _mm_storeu_si128((__m128i *)(out + q), first);
+      _mm_storeu_si128((__m128i *)(out + second_at), second);
+      q += 2 * (size_t)k + (size_t)__builtin_popcount(twos);
+      o += 32 - (unsigned)__builtin_clz(s16);
+      if (o > 48) break;
+    }
+    if (line_end && o == last + 1) {
+      i += last;
+      *at_lf = 1;
+      break;
+    }
+    i += o;
+  }
+  *qp = q;
+  return i;
+}
 #endif
 
 /*
@@ -262,8 +433,8 @@ APPS_SIMD_TARGET static size_t apps_simd(const uint8_t *in, size_t i, size_t las
  * bytes (a tag and a varint of <= n bytes: 10^n < 2^7n) and was read with its separator, n + 1
  * bytes of the input; every id written starts at or before `limit` (the line is declined as
  * soon as one starts past it), so the value's ids take at most max_line + 10 bytes, and a store
- * reaches 1 byte past them (3 bytes in a 4-byte store); the id's fixed 32-byte copy, 32 bytes
- * past the header's start.
+ * reaches 1 byte past them (3 bytes in a 4-byte store), apps_avx2's 16-byte stores 14 bytes past
+ * them; the id's fixed 32-byte copy, 32 bytes past the header's start.
  * Then geo (18), a longer length's shift (2) and `\r\n`: all well inside the 512 spare bytes.
  */
 static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8_t *out, size_t p, size_t out_end,
@@ -312,7 +483,8 @@ static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8
   const size_t apps_start = i;
   int at_lf = 0;
 #ifdef HAVE_APPS_SIMD
-  if (simd && in[i] != LF) i = apps_simd(in, i, last_lf, limit, out, &q, &at_lf);
+  if (simd == SIMD_AVX512 && in[i] != LF) i = apps_simd(in, i, last_lf, limit, out, &q, &at_lf);
+  else if (simd == SIMD_AVX2 && in[i] != LF) i = apps_avx2(in, i, last_lf, limit, out, &q, &at_lf);
 #else
   (void)simd;
 #endif
@@ -487,28 +659,46 @@ static napi_value run(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  const size_t stop = run_lines(in, (size_t)start64, (size_t)last_lf64, (size_t)max_line64, flags, flags_len, outs, out_lens, state, simd != NULL);
+  const size_t stop = run_lines(in, (size_t)start64, (size_t)last_lf64, (size_t)max_line64, flags, flags_len, outs, out_lens, state, (int)(uintptr_t)simd);
   napi_value result;
   CHECK(env, napi_create_double(env, (double)stop, &result));
   return result;
 }
 
 /*
- * exports: run, and `simd`, the app ids' path it took: "avx512" where the CPU has AVX512-VBMI2,
- * "none" otherwise or with MEMC_LOAD_NO_SIMD=1 in the environment when the addon is loaded
- * (tests compare both paths; operators can rule out the vector path). Passed to run as its data:
- * no global state.
+ * The app ids' path for this CPU and environment: MEMC_LOAD_NO_SIMD=1 means none; MEMC_LOAD_SIMD
+ * = avx512, avx2 or none asks for that path, or the best this CPU has below it when it lacks it
+ * (any other value, or none set: the best this CPU has). avx512 needs AVX512-VBMI2, avx2 AVX2
+ * and BMI2. Read when the addon loads (run-lines.c too).
+ */
+static int simd_mode(void) {
+  int best = SIMD_NONE;
+#ifdef HAVE_APPS_SIMD
+  best = apps_simd_supported() ? SIMD_AVX512 : apps_avx2_supported() ? SIMD_AVX2 : SIMD_NONE;
+#endif
+  const char *off = getenv("MEMC_LOAD_NO_SIMD");
+  if (off != NULL && strcmp(off, "1") == 0) return SIMD_NONE;
+  const char *asked = getenv("MEMC_LOAD_SIMD");
+  if (asked == NULL) return best;
+  if (strcmp(asked, "none") == 0) return SIMD_NONE;
+  if (strcmp(asked, "avx2") == 0) return best >= SIMD_AVX2 ? SIMD_AVX2 : best;
+  return best;
+}
+
+static const char *const SIMD_NAMES[3] = {"none", "avx2", "avx512"};
+
+/*
+ * exports: run, and `simd`, the app ids' path it took (simd_mode): "avx512" where the CPU has
+ * AVX512-VBMI2, "avx2" where it has AVX2 and BMI2, "none" otherwise or as the environment asks
+ * when the addon is loaded (tests compare the paths; operators can rule out a vector path).
+ * Passed to run as its data: no global state.
  */
 NAPI_MODULE_INIT() {
-  int simd = 0;
-#ifdef HAVE_APPS_SIMD
-  const char *off = getenv("MEMC_LOAD_NO_SIMD");
-  simd = apps_simd_supported() && !(off != NULL && strcmp(off, "1") == 0);
-#endif
+  const int simd = simd_mode();
   napi_value fn, name;
-  if (napi_create_function(env, "run", NAPI_AUTO_LENGTH, run, simd ? (void *)1 : NULL, &fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "run", NAPI_AUTO_LENGTH, run, (void *)(uintptr_t)simd, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "run", fn) != napi_ok) return NULL;
-  if (napi_create_string_utf8(env, simd ? "avx512" : "none", NAPI_AUTO_LENGTH, &name) != napi_ok) return NULL;
+  if (napi_create_string_utf8(env, SIMD_NAMES[simd], NAPI_AUTO_LENGTH, &name) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "simd", name) != napi_ok) return NULL;
   return exports;
 }

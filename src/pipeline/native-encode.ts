@@ -47,8 +47,9 @@ export const NATIVE_STATE_LENGTH = 9;
 export type NativeEncodeStatus = AddonStatus;
 
 let run: NativeRun | null = null;
-/** How the addon reads app ids: with AVX-512 (AVX512-VBMI2 CPUs), or one at a time. */
-let simd: 'avx512' | 'none' = 'none';
+/** How the addon reads app ids: with AVX-512 (AVX512-VBMI2 CPUs), with AVX2 (AVX2 and BMI2 CPUs without it), or one at a time. */
+export type NativeSimd = 'avx512' | 'avx2' | 'none';
+let simd: NativeSimd = 'none';
 let status: NativeEncodeStatus | null = null;
 
 /** Whether the native encoder can be used in this thread (checked once), or why not. */
@@ -63,8 +64,13 @@ export function nativeRun(): NativeRun {
   throw new Error('the native line encoder is not available (see nativeEncodeStatus())');
 }
 
-/** How the addon reads app ids in this thread: 'avx512' (16 at a time) or 'none' (one at a time); 'none' when it is not used. */
-export function nativeEncodeSimd(): 'avx512' | 'none' {
+/**
+ * How the addon reads app ids in this thread: 'avx512' (16 at a time), 'avx2' (up to 8 at a time)
+ * or 'none' (one at a time); 'none' when it is not used. The addon picks the best its CPU has
+ * when it loads; MEMC_LOAD_SIMD=avx512|avx2|none asks for one (a path the CPU lacks gives the
+ * best below it), MEMC_LOAD_NO_SIMD=1 means none.
+ */
+export function nativeEncodeSimd(): NativeSimd {
   return nativeEncodeStatus().ok ? simd : 'none';
 }
 
@@ -78,7 +84,8 @@ export function encoderChoice(asked: EncoderMode): { readonly encoder: Encoder; 
   const encoder = resolveEncoder(asked);
   if (asked === 'js') return { encoder, note: null };
   if (encoder === 'native') {
-    const ids = simd === 'avx512' ? 'AVX-512, 16 at a time' : 'one at a time (no AVX512-VBMI2, or MEMC_LOAD_NO_SIMD=1)';
+    const ids =
+      simd === 'avx512' ? 'AVX-512, 16 at a time' : simd === 'avx2' ? 'AVX2, up to 8 at a time' : 'one at a time (no AVX2, or MEMC_LOAD_SIMD=none or MEMC_LOAD_NO_SIMD=1)';
     return { encoder, note: noteOnce('info', `Encoding lines with the native encoder (--encoder native), app ids ${ids}`) };
   }
   const s = nativeEncodeStatus();
@@ -94,7 +101,8 @@ function check(): NativeEncodeStatus {
     check: (a) => sampleFails(a.run),
   });
   run = loaded.addon?.run ?? null;
-  simd = loaded.addon?.simd === 'avx512' ? 'avx512' : 'none';
+  const said = loaded.addon?.simd;
+  simd = said === 'avx512' || said === 'avx2' ? said : 'none';
   return loaded.status;
 }
 

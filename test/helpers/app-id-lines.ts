@@ -1,9 +1,10 @@
 /**
- * Lines whose app ids put every shape the native encoder's vector path must hand back to its
+ * Lines whose app ids put every shape the native encoder's vector paths must hand back to its
  * scalar loop (an empty id, a trailing comma, 5 digits or more, a byte of another kind, a leading
- * zero below 128) at every distance from the start of the 64-byte block it reads, and lines that
- * end where the input does, so its masked load meets the chunk's last newline. Deterministic:
- * the same seed gives the same bytes in every process (the scalar path runs in a child).
+ * zero below 128) at every distance from the start of the 64-byte block they read (and, for
+ * AVX2, of its 16-byte steps), and lines that end where the input does, so AVX-512's masked load
+ * meets the chunk's last newline and AVX2 stops a block short of it. Deterministic: the same seed
+ * gives the same bytes in every process (each path runs in a child).
  */
 import { DEVICE_TYPES } from '../../src/config/servers.js';
 

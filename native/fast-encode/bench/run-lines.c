@@ -29,11 +29,9 @@ int main(int argc, char **argv) {
   FILE *f = fopen(argv[1], "rb");
   if (f == NULL) return 1;
   const int rounds = argc > 2 ? atoi(argv[2]) : 5;
-#ifdef HAVE_APPS_SIMD
-  const int simd = apps_simd_supported() && getenv("MEMC_LOAD_NO_SIMD") == NULL;
-#else
-  const int simd = 0;
-#endif
+  /* As the addon: MEMC_LOAD_SIMD=avx512|avx2|none, MEMC_LOAD_NO_SIMD=1 (simd_mode). */
+  const int simd = simd_mode();
+  fprintf(stderr, "app ids: %s\n", SIMD_NAMES[simd]);
   FILE *dump = argc > 3 ? fopen(argv[3], "wb") : NULL;
   fseek(f, 0, SEEK_END);
   const size_t n = (size_t)ftell(f);

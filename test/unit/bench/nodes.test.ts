@@ -62,10 +62,13 @@ test('the log names the inflater and encoder the loader chose, and why not the n
   assert.deepEqual(native, { inflater: 'isal', encoder: 'native', why: [] });
   assert.equal(usedText(native), 'ISA-L + native encoder');
   const vector = usedFromLog(logOf('Inflating with the native ISA-L inflater (--gunzip isal)', 'Encoding lines with the native encoder (--encoder native), app ids AVX-512, 16 at a time'));
-  assert.deepEqual(vector, { inflater: 'isal', encoder: 'native', simd: true, why: [] });
+  assert.deepEqual(vector, { inflater: 'isal', encoder: 'native', simd: 'avx512', why: [] });
   assert.equal(usedText(vector), 'ISA-L + native encoder (AVX-512)');
-  const scalar = usedFromLog(logOf('Encoding lines with the native encoder (--encoder native), app ids one at a time (no AVX512-VBMI2, or MEMC_LOAD_NO_SIMD=1)'));
-  assert.equal(scalar.simd, false);
+  const avx2 = usedFromLog(logOf('Inflating with the native ISA-L inflater (--gunzip isal)', 'Encoding lines with the native encoder (--encoder native), app ids AVX2, up to 8 at a time'));
+  assert.deepEqual(avx2, { inflater: 'isal', encoder: 'native', simd: 'avx2', why: [] });
+  assert.equal(usedText(avx2), 'ISA-L + native encoder (AVX2)');
+  const scalar = usedFromLog(logOf('Encoding lines with the native encoder (--encoder native), app ids one at a time (no AVX2, or MEMC_LOAD_SIMD=none or MEMC_LOAD_NO_SIMD=1)'));
+  assert.equal(scalar.simd, 'none');
   assert.equal(usedText(scalar), 'inflater not named in the log + native encoder');
   const zlib = usedFromLog(
     logOf(
@@ -92,9 +95,10 @@ test('a run on another Node fails when it inflated or encoded otherwise than the
   const zlib: Used = { inflater: 'inline', encoder: 'native', why: ['ISA-L inflater: the addon failed its check'] };
   assert.equal(usedProblem(zlib, isal, 'v24.22.3'), "Node v24.22.3 ran zlib inline + native encoder, the default row on the harness's Node ISA-L + native encoder (ISA-L inflater: the addon failed its check)");
   assert.match(usedProblem({ inflater: 'isal', encoder: 'js', why: [] }, isal, 'v22.1.0') ?? '', /ran ISA-L \+ JS encoder/);
-  const vector: Used = { inflater: 'isal', encoder: 'native', simd: true, why: [] };
+  const vector: Used = { inflater: 'isal', encoder: 'native', simd: 'avx512', why: [] };
   assert.equal(usedProblem(vector, vector, 'v24.22.3'), null);
-  assert.match(usedProblem({ ...vector, simd: false }, vector, 'v24.22.3') ?? '', /ran ISA-L \+ native encoder, the default row on the harness's Node ISA-L \+ native encoder \(AVX-512\)/);
+  assert.match(usedProblem({ ...vector, simd: 'none' }, vector, 'v24.22.3') ?? '', /ran ISA-L \+ native encoder, the default row on the harness's Node ISA-L \+ native encoder \(AVX-512\)/);
+  assert.match(usedProblem({ ...vector, simd: 'avx2' }, vector, 'v24.22.3') ?? '', /ran ISA-L \+ native encoder \(AVX2\), the default row on the harness's Node ISA-L \+ native encoder \(AVX-512\)/);
   assert.equal(usedProblem({ inflater: null, encoder: 'native', why: [] }, isal, 'v22.1.0'), "Node v22.1.0: the loader's log does not say which inflater ran");
   assert.equal(usedProblem({ inflater: 'isal', encoder: null, why: [] }, isal, 'v22.1.0'), "Node v22.1.0: the loader's log does not say which encoder ran");
   // Nothing to hold it to when the default row's own log did not say: that row shows it.

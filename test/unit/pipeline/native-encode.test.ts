@@ -23,9 +23,9 @@ import { metaSetFlags } from '../../../src/memcached/encode.js';
 import type { EncodeSettings } from '../../../src/pipeline/chunk-types.js';
 import { encodeChunk } from '../../../src/pipeline/encode-chunk.js';
 import { FAST_MAX_LINE, FAST_OUT_ROOM, encodeCleanLine, fastResult, peekType } from '../../../src/pipeline/fast-line.js';
-import { NATIVE_STATE_LENGTH, SAMPLE_FRAMES, jsSampleFrames, nativeEncodeSimd, nativeRun, sampleFails, sampleInput, type NativeRun } from '../../../src/pipeline/native-encode.js';
+import { NATIVE_STATE_LENGTH, SAMPLE_FRAMES, jsSampleFrames, nativeEncodeSimd, nativeRun, sampleFails, sampleInput, type NativeRun, type NativeSimd } from '../../../src/pipeline/native-encode.js';
 import { appIdInputs, rng } from '../../helpers/app-id-lines.js';
-import { driveDigest } from '../../helpers/native-drive.js';
+import { driveDigest, type DriveResult } from '../../helpers/native-drive.js';
 import { encodeSettings, plainResult } from '../../helpers/encode.js';
 import { nativeEncodeReady } from '../../helpers/native-encode.js';
 import { repoRoot } from '../../helpers/paths.js';
@@ -374,8 +374,56 @@ describe('native encoder: what it refuses to be called with', { skip: ready.skip
   });
 });
 
-describe('native encoder: app ids 16 at a time (AVX-512) and one at a time', { skip: ready.skip }, () => {
-  it('every id shape the vector path hands back, at every distance from its 64-byte block: the JS fast path\'s stops and bytes', () => {
+/** This CPU's flags (x86-64 Linux; none elsewhere, where the addon has no vector path). */
+function cpuFlags(): readonly string[] {
+  if (process.arch !== 'x64') return [];
+  return readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1]?.split(/\s+/) ?? [];
+}
+
+/**
+ * The app id path the addon must take on this CPU with `env` (fast_encode.c simd_mode): the best
+ * the flags allow (AVX512-VBMI2: avx512; AVX2 and BMI2: avx2), MEMC_LOAD_SIMD=avx2 or none asking
+ * for a lower one, MEMC_LOAD_NO_SIMD=1 for none.
+ */
+function expectedSimd(env: NodeJS.ProcessEnv): NativeSimd {
+  const flags = cpuFlags();
+  const has = (fs: readonly string[]) => fs.every((f) => flags.includes(f));
+  const best: NativeSimd = has(['avx512f', 'avx512bw', 'avx512vbmi', 'avx512_vbmi2', 'bmi2', 'popcnt'])
+    ? 'avx512'
+    : has(['avx2', 'bmi1', 'bmi2', 'popcnt'])
+      ? 'avx2'
+      : 'none';
+  if (env.MEMC_LOAD_NO_SIMD === '1' || env.MEMC_LOAD_SIMD === 'none') return 'none';
+  if (env.MEMC_LOAD_SIMD === 'avx2') return best === 'avx512' ? 'avx2' : best;
+  return best;
+}
+
+/** driveDigest in a child whose addon loads with `env` added (and MEMC_LOAD_SIMD / MEMC_LOAD_NO_SIMD as given, not inherited). */
+function childDigest(env: Readonly<Record<string, string>>, args: readonly string[]): DriveResult {
+  const drive = join(repoRoot(), 'dist/test/helpers/native-drive.js');
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  delete childEnv.MEMC_LOAD_SIMD;
+  delete childEnv.MEMC_LOAD_NO_SIMD;
+  Object.assign(childEnv, env);
+  const child = spawnSync(process.execPath, [drive, ...args], { env: childEnv, encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  const got = JSON.parse(child.stdout) as DriveResult;
+  assert.equal(got.simd, expectedSimd(childEnv), `the child with ${JSON.stringify(env)} read app ids the way this CPU's flags call for`);
+  return got;
+}
+
+/** The addon's run() as jsRun does it: the JS fast path's stops and bytes. */
+const jsNativeRun: NativeRun = (input, start, lastLf, maxLine, flags, o0, o1, o2, o3, state) => jsRun(Buffer.from(input.buffer, input.byteOffset, input.byteLength), start, lastLf, maxLine, flags, [o0, o1, o2, o3], state);
+
+/** Every path the addon has, by MEMC_LOAD_SIMD, and what it must report on a CPU that has them all. */
+const PATHS = [
+  { env: { MEMC_LOAD_SIMD: 'avx512' }, simd: 'avx512' },
+  { env: { MEMC_LOAD_SIMD: 'avx2' }, simd: 'avx2' },
+  { env: { MEMC_LOAD_SIMD: 'none' }, simd: 'none' },
+] as const;
+
+describe('native encoder: app ids 16 at a time (AVX-512), up to 8 at a time (AVX2) and one at a time', { skip: ready.skip }, () => {
+  it('every id shape the vector paths hand back, at every distance from their blocks: the JS fast path\'s stops and bytes', () => {
     const run = nativeRun();
     let taken = 0;
     appIdInputs(0, 3000).forEach((input, k) => {
@@ -385,21 +433,33 @@ describe('native encoder: app ids 16 at a time (AVX-512) and one at a time', { s
     assert.ok(taken > 1500, `lines taken: ${taken}`);
   });
 
-  it('the path this CPU should take: AVX-512 where it has AVX512-VBMI2', () => {
-    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1]?.split(/\s+/) ?? [];
-    const vector = ['avx512f', 'avx512bw', 'avx512vbmi', 'avx512_vbmi2', 'bmi2'].every((f) => flags.includes(f));
-    assert.equal(nativeEncodeSimd(), vector && process.env.MEMC_LOAD_NO_SIMD !== '1' ? 'avx512' : 'none');
+  it('the path this CPU should take: AVX-512 where it has AVX512-VBMI2, AVX2 where it has AVX2 and BMI2, as MEMC_LOAD_SIMD and MEMC_LOAD_NO_SIMD ask', () => {
+    assert.equal(nativeEncodeSimd(), expectedSimd(process.env));
+    // Each setting in a child (read when the addon loads); the child checks its path (childDigest).
+    const envs: Record<string, string>[] = [{}, { MEMC_LOAD_SIMD: 'avx512' }, { MEMC_LOAD_SIMD: 'avx2' }, { MEMC_LOAD_SIMD: 'none' }, { MEMC_LOAD_SIMD: 'sse' }, { MEMC_LOAD_NO_SIMD: '1' }, { MEMC_LOAD_NO_SIMD: '1', MEMC_LOAD_SIMD: 'avx2' }];
+    for (const env of envs) childDigest(env, ['1', '1']);
   });
 
-  it('MEMC_LOAD_NO_SIMD=1 (in a child, read when the addon loads): ids one at a time, the same stops and bytes', () => {
-    const drive = join(repoRoot(), 'dist/test/helpers/native-drive.js');
-    const child = spawnSync(process.execPath, [drive, '5000', '1500'], { env: { ...process.env, MEMC_LOAD_NO_SIMD: '1' }, encoding: 'utf8' });
-    assert.equal(child.status, 0, child.stderr);
-    const scalar = JSON.parse(child.stdout) as ReturnType<typeof driveDigest>;
-    assert.equal(scalar.simd, 'none', 'the child read app ids one at a time');
+  it('each path in a child (MEMC_LOAD_SIMD=avx512, avx2, none; MEMC_LOAD_NO_SIMD=1): the same stops and bytes as this process', () => {
     const here = driveDigest(5000, 1500);
     assert.ok(here.taken > 700, `lines taken: ${here.taken}`);
-    assert.deepEqual({ digest: scalar.digest, taken: scalar.taken }, { digest: here.digest, taken: here.taken }, `this process read app ids with ${here.simd}`);
+    const envs: Record<string, string>[] = [...PATHS.map((p) => p.env), { MEMC_LOAD_NO_SIMD: '1' }];
+    for (const env of envs) {
+      const child = childDigest(env, ['5000', '1500']);
+      assert.deepEqual({ digest: child.digest, taken: child.taken }, { digest: here.digest, taken: here.taken }, `${JSON.stringify(env)} (${child.simd}) against this process (${here.simd})`);
+    }
+  });
+
+  it('every id shape at every distance under each path (a child each): the JS fast path\'s digest of the same runs', () => {
+    const want = driveDigest(0, 3000, [60, 0, 0], jsNativeRun);
+    assert.ok(want.taken > 1500, `lines taken: ${want.taken}`);
+    const flags = cpuFlags();
+    for (const p of PATHS) {
+      const child = childDigest(p.env, ['0', '3000', '60,0,0']);
+      // On a CPU with every path (this machine: AVX512-VBMI2 and AVX2), each child really ran the one asked for.
+      if (flags.includes('avx512_vbmi2')) assert.equal(child.simd, p.simd);
+      assert.deepEqual({ digest: child.digest, taken: child.taken }, { digest: want.digest, taken: want.taken }, `app ids ${child.simd} against the JS fast path`);
+    }
   });
 });
 
