@@ -182,6 +182,34 @@ static int apps_simd_supported(void) {
 }
 
 /*
+ * A 64-byte block's separators for the vector paths, from its comma and digit masks (bit b:
+ * in[i+b]): the commas up to the first byte that is neither, and that byte, which must be the
+ * line's newline and among the `avail` bytes read (*line_end set, where line_end is given); 0
+ * when the block holds another byte there, or no separator.
+ */
+static inline uint64_t block_seps(const uint8_t *in, size_t i, uint64_t comma, uint64_t digits, size_t avail, int *line_end) {
+  const uint64_t other = ~(comma | digits);
+  if (line_end != NULL) *line_end = other != 0;
+  if (other == 0) return comma;
+  const unsigned p = (unsigned)__builtin_ctzll(other);
+  if (p >= avail || in[i + p] != LF) return 0;
+  return (comma & ((1ull << p) - 1)) | 1ull << p;
+}
+
+/* Bits 0..bit set. */
+static inline uint64_t bits_through(unsigned bit) { return bit == 63 ? ~0ull : (2ull << bit) - 1; }
+
+/*
+ * Whether every id the separators `seps` end (from bit 0) has 1..4 digits: none empty (a
+ * separator first or after another), none of 5 digits or more. *last is the last separator's bit.
+ */
+static inline int ids_of_4_digits(uint64_t seps, uint64_t digits, unsigned *last) {
+  *last = 63 - (unsigned)__builtin_clzll(seps);
+  const uint64_t d = digits & bits_through(*last);
+  return (seps & ((seps << 1) | 1)) == 0 && (d & d >> 1 & d >> 2 & d >> 3 & d >> 4) == 0;
+}
+
+/*
  * App ids 16 at a time, from in[i] (the start of an id) while they are all of 1..4 digits, each
  * followed by a comma or, for the last, the line's newline; the scalar loop takes over at the
  * first 64 bytes that hold anything else (a longer or empty id, another byte, an id past
@@ -213,21 +241,13 @@ APPS_SIMD_TARGET static size_t apps_simd(const uint8_t *in, size_t i, size_t las
     const __m512i v = _mm512_maskz_loadu_epi8(loaded, in + i);
     const __mmask64 comma = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(','));
     const __mmask64 digits = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
-    const uint64_t other = ~(comma | digits);
-    uint64_t seps = comma;
-    if (other != 0) {
-      const unsigned p = (unsigned)__builtin_ctzll(other);
-      if (p >= avail || in[i + p] != LF) break;
-      seps = (comma & ((1ull << p) - 1)) | 1ull << p;
-    }
+    uint64_t seps = block_seps(in, i, comma, digits, avail, NULL);
     if (seps == 0) break;
     /* At most 16 ids: the separators from the 17th on are left for the next block. */
     if (__builtin_popcountll(seps) > 16) seps &= _pdep_u64(1ull << 15, seps) * 2 - 1;
-    const unsigned last = 63 - (unsigned)__builtin_clzll(seps);
-    const uint64_t region = last == 63 ? ~0ull : (2ull << last) - 1;
-    const uint64_t d = digits & region;
-    /* An empty id (a separator first or after another), or one of 5 digits or more. */
-    if ((seps & ((seps << 1) | 1)) != 0 || (d & d >> 1 & d >> 2 & d >> 3 & d >> 4) != 0) break;
+    unsigned last;
+    if (!ids_of_4_digits(seps, digits, &last)) break;
+    const uint64_t region = bits_through(last);
     const unsigned k = (unsigned)__builtin_popcountll(seps);
     const uint64_t lanes = k == 16 ? ~0ull : (1ull << (4 * k)) - 1;
     const __m512i ends = _mm512_maskz_compress_epi8(seps, iota);
@@ -237,8 +257,8 @@ APPS_SIMD_TARGET static size_t apps_simd(const uint8_t *in, size_t i, size_t las
     const __m512i dv = _mm512_maskz_sub_epi8(taken, _mm512_permutexvar_epi8(at, v), _mm512_set1_epi8('0'));
     const __m512i value = _mm512_madd_epi16(_mm512_maddubs_epi16(dv, ten_one), hundred_one);
     const __mmask16 two = _mm512_cmpge_epu32_mask(value, _mm512_set1_epi32(0x80));
-    const __m512i low = _mm512_mask_or_epi32(_mm512_and_si512(value, _mm512_set1_epi32(0x7f)), two, _mm512_and_si512(value, _mm512_set1_epi32(0x7f)),
-                                             _mm512_set1_epi32(0x80));
+    const __m512i low7 = _mm512_and_si512(value, _mm512_set1_epi32(0x7f));
+    const __m512i low = _mm512_mask_or_epi32(low7, two, low7, _mm512_set1_epi32(0x80));
     const __m512i bytes = _mm512_or_si512(_mm512_or_si512(_mm512_set1_epi32(TAG_APPS_VARINT), _mm512_slli_epi32(low, 8)),
                                           _mm512_slli_epi32(_mm512_srli_epi32(value, 7), 16));
     const uint64_t keep = (0x3333333333333333ull | _pdep_u64(two, 0x4444444444444444ull)) & lanes;
@@ -361,21 +381,10 @@ APPS_AVX2_TARGET static size_t apps_avx2(const uint8_t *in, size_t i, size_t las
                            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, comma_char)) << 32;
     const uint64_t digits = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_min_epu8(d0, nine), d0)) |
                             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_min_epu8(d1, nine), d1)) << 32;
-    const uint64_t other = ~(comma | digits);
-    uint64_t seps = comma;
-    int line_end = 0;
-    if (other != 0) {
-      const unsigned p = (unsigned)__builtin_ctzll(other);
-      if (in[i + p] != LF) break;
-      seps = (comma & ((1ull << p) - 1)) | 1ull << p;
-      line_end = 1;
-    }
-    if (seps == 0) break;
-    const unsigned last = 63 - (unsigned)__builtin_clzll(seps);
-    const uint64_t region = last == 63 ? ~0ull : (2ull << last) - 1;
-    const uint64_t d = digits & region;
-    /* An empty id (a separator first or after another), or one of 5 digits or more. */
-    if ((seps & ((seps << 1) | 1)) != 0 || (d & d >> 1 & d >> 2 & d >> 3 & d >> 4) != 0) break;
+    int line_end;
+    const uint64_t seps = block_seps(in, i, comma, digits, 64, &line_end);
+    unsigned last;
+    if (seps == 0 || !ids_of_4_digits(seps, digits, &last)) break;
     unsigned o = 0;
     for (;;) {
       const unsigned s16 = (unsigned)(seps >> o) & 0xffff;
