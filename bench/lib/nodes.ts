@@ -6,6 +6,7 @@
  * The running Node is never run twice: the main rows already run on it. Where the binaries
  * come from (bench/.cache/nodes, npm's node-<os>-<cpu> packages): bench/lib/node-bins.ts.
  */
+import type { NativeSimd } from '../../src/pipeline/native-encode.js';
 
 /** One item of NODES. */
 export type NodeSpec =
@@ -104,7 +105,7 @@ export interface Used {
   readonly inflater: 'isal' | 'inline' | 'pool' | null;
   readonly encoder: 'native' | 'js' | null;
   /** How the native encoder said it reads app ids: AVX-512, AVX2 or one at a time (absent: it did not say). */
-  readonly simd?: 'avx512' | 'avx2' | 'none';
+  readonly simd?: NativeSimd;
   /** Why the native one was not used, as the log says it. */
   readonly why: readonly string[];
 }

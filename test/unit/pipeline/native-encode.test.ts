@@ -35,7 +35,6 @@ const fixturesDir = join(repoRoot(), 'test/fixtures');
 const ready = nativeEncodeReady();
 const LF = 0x0a;
 
-
 /** What the addon's run() does, in JS over encodeCleanLine (the reference it must equal). */
 function jsRun(input: Buffer, start: number, lastLf: number, maxLine: number, flags: Uint8Array, outs: Uint8Array[], state: Int32Array): number {
   const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
