@@ -11,7 +11,7 @@
  * ','), and reads one byte past what it advanced over only after the previous was such a byte,
  * so no byte read is past `last_lf`. Word loads (8 bytes of the id, of app ids and of a
  * coordinate's digits) are made only where all 8 bytes are before `last_lf`; nearer it the same
- * scans go a byte at a time. The vector paths for app ids: apps_simd's 64-byte load is masked to
+ * scans go a byte at a time. The vector paths for app ids: apps_avx512's 64-byte load is masked to
  * the bytes up to `last_lf`; apps_avx2 (AVX2 has no masked loads) reads a 64-byte block only
  * where all of it is at or before `last_lf`, and leaves the rest of the line to the scalar loop. Writes: encode_line checks the room once, for the longest line it
  * takes (see there), so the stores of one app id or of the id need no test each.
@@ -69,7 +69,7 @@ static int type_at(const uint8_t *in) {
 
 #define ONES 0x0101010101010101ull
 
-/* The app ids' path, chosen when the addon loads (simd_mode): one at a time, apps_avx2 or apps_simd. */
+/* The app ids' path, chosen when the addon loads (simd_mode): one at a time, apps_avx2 or apps_avx512. */
 enum { SIMD_NONE = 0, SIMD_AVX2 = 1, SIMD_AVX512 = 2 };
 
 /*
@@ -172,10 +172,10 @@ static int coordinate(const uint8_t *in, size_t last_lf, size_t *pos, double *ou
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define HAVE_APPS_SIMD 1
-#define APPS_SIMD_TARGET __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi,bmi2,popcnt")))
+#define APPS_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi,bmi2,popcnt")))
 
-/* Whether this CPU runs apps_simd (vpcompressb is AVX512-VBMI2: Ice Lake, Zen 4 and later). */
-static int apps_simd_supported(void) {
+/* Whether this CPU runs apps_avx512 (vpcompressb is AVX512-VBMI2: Ice Lake, Zen 4 and later). */
+static int apps_avx512_supported(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
          __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
@@ -223,7 +223,7 @@ static inline int ids_of_4_digits(uint64_t seps, uint64_t digits, unsigned *last
  * Reads: 64 bytes masked to those up to last_lf (masked bytes are not read). Writes: only the
  * bytes kept, as many as the scalar loop writes for the same ids.
  */
-APPS_SIMD_TARGET static size_t apps_simd(const uint8_t *in, size_t i, size_t last_lf, size_t limit, uint8_t *out, size_t *qp, int *at_lf) {
+APPS_AVX512_TARGET static size_t apps_avx512(const uint8_t *in, size_t i, size_t last_lf, size_t limit, uint8_t *out, size_t *qp, int *at_lf) {
   const __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38,
                                        37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
                                        11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
@@ -338,7 +338,7 @@ static const int8_t KEEP_BYTES[16][16] = {
     {0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1}};
 
 /*
- * App ids with AVX2 (CPUs without AVX512-VBMI2): apps_simd's contract, 64 bytes read at a time,
+ * App ids with AVX2 (CPUs without AVX512-VBMI2): apps_avx512's contract, 64 bytes read at a time,
  * ids taken 16 bytes at a time. Takes ids of 1..4 digits each followed by a comma or, for the
  * last, the line's newline, from in[i] (the start of an id); stops at the start of the first id
  * of a block that holds anything else (a longer or empty id, another byte, a block past `limit`
@@ -492,7 +492,7 @@ static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8
   const size_t apps_start = i;
   int at_lf = 0;
 #ifdef HAVE_APPS_SIMD
-  if (simd == SIMD_AVX512 && in[i] != LF) i = apps_simd(in, i, last_lf, limit, out, &q, &at_lf);
+  if (simd == SIMD_AVX512 && in[i] != LF) i = apps_avx512(in, i, last_lf, limit, out, &q, &at_lf);
   else if (simd == SIMD_AVX2 && in[i] != LF) i = apps_avx2(in, i, last_lf, limit, out, &q, &at_lf);
 #else
   (void)simd;
@@ -683,7 +683,7 @@ static napi_value run(napi_env env, napi_callback_info info) {
 static int simd_mode(void) {
   int best = SIMD_NONE;
 #ifdef HAVE_APPS_SIMD
-  best = apps_simd_supported() ? SIMD_AVX512 : apps_avx2_supported() ? SIMD_AVX2 : SIMD_NONE;
+  best = apps_avx512_supported() ? SIMD_AVX512 : apps_avx2_supported() ? SIMD_AVX2 : SIMD_NONE;
 #endif
   const char *off = getenv("MEMC_LOAD_NO_SIMD");
   if (off != NULL && strcmp(off, "1") == 0) return SIMD_NONE;
