@@ -12,6 +12,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerAddress } from '../../src/config/servers.js';
+import { listenOutsideEphemeral } from './ports.js';
 
 export type FakeCommand =
   | { readonly name: 'ms'; readonly key: string; readonly flags: readonly string[]; readonly data: Buffer }
@@ -114,7 +115,7 @@ export class FakeServer {
     const server = createServer();
     const fake = new FakeServer(server, script);
     server.on('connection', (socket) => fake.#accept(socket));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await listenOutsideEphemeral(server);
     return fake;
   }
 

@@ -9,11 +9,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerAddress } from '../../src/config/servers.js';
 import { stats } from '../../src/memcached/admin.js';
 import { stopTracked } from './child-exit.js';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 export const MEMCACHED_BIN = process.env['MEMCACHED_BIN'] ?? '/usr/bin/memcached';
 
@@ -59,20 +61,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     for (const child of live) killNow(child);
     process.kill(process.pid, signal);
-  });
-}
-
-/** A port that was free a moment ago (bind port 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
   });
 }
 

@@ -6,6 +6,7 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { ServerAddress } from '../../src/config/servers.js';
+import { listenOutsideEphemeral } from './ports.js';
 
 export interface ForwarderCounters {
   /** Client connections accepted. */
@@ -31,19 +32,21 @@ export class TcpForwarder {
     this.#target = { host: target.host, port: target.port };
   }
 
-  /** Listens (port 0 the first time, the same port afterwards). */
+  /** Listens (a free port outside the ephemeral range the first time, the same port afterwards). */
   async start(): Promise<void> {
     if (this.#server !== null) return;
     const server = createServer((client) => this.#accept(client));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
+    if (this.#port === 0) {
+      this.#port = await listenOutsideEphemeral(server);
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.#port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
-    const addr = server.address();
-    if (typeof addr === 'object' && addr !== null) this.#port = addr.port;
+    }
     this.#server = server;
   }
 

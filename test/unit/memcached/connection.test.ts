@@ -1,20 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import type { ServerAddress } from '../../../src/config/servers.js';
 import { defaultReply, type FakeConnection } from '../../helpers/fake-server.js';
+import { refusedAddress } from '../../helpers/memcached.js';
 import { MemcachedConnection } from '../../../src/memcached/connection.js';
 import { batch, FAST, keysOf, rig, tags, type Rig } from '../../helpers/connection-rig.js';
 import { stall } from '../../helpers/stall-probe.js';
-
-/** A port nobody listens on. */
-async function deadAddress(): Promise<ServerAddress> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
-}
 
 describe('MemcachedConnection (fake server)', () => {
   it('delivers pipelined batches with outcomes in send order', async (t) => {
@@ -245,7 +235,7 @@ describe('MemcachedConnection (fake server)', () => {
   });
 
   it('gives up after the retry budget with ServerGoneError naming host:port; later sends fail fast in order', async (t) => {
-    const dead = await deadAddress();
+    const dead = await refusedAddress();
     const r = await rig(t, defaultReply, { retries: 3 }, dead);
     const gone: Error[] = [];
     r.conn.on('gone', (err: Error) => gone.push(err));
@@ -281,7 +271,7 @@ describe('MemcachedConnection (fake server)', () => {
   });
 
   it('gives up when an outage outlasts giveUpAfterMs, whatever the attempts left', async (t) => {
-    const dead = await deadAddress();
+    const dead = await refusedAddress();
     const r = await rig(t, defaultReply, { retries: 1000, retryBaseDelayMs: 20, retryMaxDelayMs: 20, giveUpAfterMs: 300 }, dead);
     const started = performance.now();
     r.conn.send(batch(0));
