@@ -35,6 +35,17 @@ function candidate(): number {
   return FLOOR + Math.floor(Math.random() * (low - FLOOR));
 }
 
+/** Listens `server` on `host`:`port`; rejects with the listen error (EADDRINUSE, say). */
+export function listen(server: Server, port: number, host = '127.0.0.1'): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /**
  * Listens `server` on `host` at a port outside the ephemeral range, trying others while one is
  * taken; resolves to the port.
@@ -44,13 +55,7 @@ export async function listenOutsideEphemeral(server: Server, host = '127.0.0.1')
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = candidate();
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      await listen(server, port, host);
       const addr = server.address();
       return typeof addr === 'object' && addr !== null ? addr.port : port;
     } catch (err) {

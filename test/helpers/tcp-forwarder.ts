@@ -6,7 +6,7 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { ServerAddress } from '../../src/config/servers.js';
-import { listenOutsideEphemeral } from './ports.js';
+import { listen, listenOutsideEphemeral } from './ports.js';
 
 export interface ForwarderCounters {
   /** Client connections accepted. */
@@ -36,17 +36,8 @@ export class TcpForwarder {
   async start(): Promise<void> {
     if (this.#server !== null) return;
     const server = createServer((client) => this.#accept(client));
-    if (this.#port === 0) {
-      this.#port = await listenOutsideEphemeral(server);
-    } else {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.#port, '127.0.0.1', () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    }
+    if (this.#port === 0) this.#port = await listenOutsideEphemeral(server);
+    else await listen(server, this.#port);
     this.#server = server;
   }
 
