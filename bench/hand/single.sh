@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT}
 NODE=${NODE:-node}
 PORT_BASE=${PORT_BASE:-21210}
-DATA=${DATA:-$(ls -d "$ROOT"/bench/.cache/f3x1000000-r0.05-b0.001-s1-*/files 2>/dev/null | head -1)}
+DATA=${DATA:-$(ls -d "$ROOT"/bench/.cache/f3x1000000-r0.05-b0.001-s1-*/files 2>/dev/null | head -1 || true)}
 if [ -z "$DATA" ] || ! ls "$DATA"/*.tsv.gz >/dev/null 2>&1; then
   echo "no bench data: run npm run bench (or npm run bench:compare) once, or set DATA=folder" >&2
   exit 2
