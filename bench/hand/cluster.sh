@@ -11,23 +11,9 @@
 # on PORT_BASE+9;
 # WORKER_FLAGS: node flags for the worker process (e.g. --cpu-prof).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${BUILD:-$ROOT}
-NODE=${NODE:-node}
 PORT_BASE=${PORT_BASE:-21220}
-DATA=${DATA:-$(ls -d "$ROOT"/bench/.cache/f3x1000000-r0.05-b0.001-s1-*/files 2>/dev/null | head -1 || true)}
-if [ -z "$DATA" ] || ! ls "$DATA"/*.tsv.gz >/dev/null 2>&1; then
-  echo "no bench data: run npm run bench (or npm run bench:compare) once, or set DATA=folder" >&2
-  exit 2
-fi
-SCRATCH=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$SCRATCH"; }
-trap cleanup EXIT
-for f in "$DATA"/*.tsv.gz; do ln "$f" "$SCRATCH/" 2>/dev/null || cp "$f" "$SCRATCH/"; done
-for i in 1 2 3 4; do
-  memcached -u nobody -t 1 -m 1508 -U 0 -l 127.0.0.1 -p $((PORT_BASE + i)) & pids+=($!)
-done
+# shellcheck source=servers.sh
+. "$(dirname "$0")/servers.sh"
 REDIS=redis://127.0.0.1:$((PORT_BASE + 9))
 redis-server --port $((PORT_BASE + 9)) --bind 127.0.0.1 --save '' --appendonly no >/dev/null & pids+=($!)
 sleep 0.4
@@ -39,9 +25,7 @@ sleep 1.5
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 t0=$(ticks "$worker")
 /usr/bin/time -f "enqueue: user %U s, sys %S s, wall %e s" "$NODE" "$BUILD/bin/memc-load.js" enqueue --redis "$REDIS" \
-  --pattern "$SCRATCH/*.tsv.gz" --wait -q \
-  --idfa 127.0.0.1:$((PORT_BASE + 1)) --gaid 127.0.0.1:$((PORT_BASE + 2)) \
-  --adid 127.0.0.1:$((PORT_BASE + 3)) --dvid 127.0.0.1:$((PORT_BASE + 4)) "$@" >/dev/null
+  --pattern "$SCRATCH/*.tsv.gz" --wait -q "${SERVERS[@]}" "$@" >/dev/null
 t1=$(ticks "$worker")
 hz=$(getconf CLK_TCK)
 echo "worker: $(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN{printf "%.2f", d / hz}') s of CPU, $(grep VmHWM "/proc/$worker/status" | tr -s ' \t' ' ')"
