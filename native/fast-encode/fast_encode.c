@@ -11,10 +11,11 @@
  * ','), and reads one byte past what it advanced over only after the previous was such a byte,
  * so no byte read is past `last_lf`. Word loads (8 bytes of the id, of app ids and of a
  * coordinate's digits) are made only where all 8 bytes are before `last_lf`; nearer it the same
- * scans go a byte at a time. The vector paths for app ids: apps_avx512's 64-byte load is masked to
- * the bytes up to `last_lf`; apps_avx2 (AVX2 has no masked loads) reads a 64-byte block only
- * where all of it is at or before `last_lf`, and leaves the rest of the line to the scalar loop. Writes: encode_line checks the room once, for the longest line it
- * takes (see there), so the stores of one app id or of the id need no test each.
+ * scans go a byte at a time. The vector paths for app ids: apps_avx512's 64-byte load is masked
+ * to the bytes up to `last_lf`; apps_avx2 (AVX2 has no masked loads) reads a 64-byte block only
+ * where all of it is at or before `last_lf`, and leaves the rest of the line to the scalar loop.
+ * Writes: encode_line checks the room once, for the longest line it takes (see there), so the
+ * stores of one app id or of the id need no test each.
  *
  * Words are read and written little-endian (x86-64, arm64): on a big-endian host the start-up
  * check fails and lines are encoded in JS. App ids: most are 4 digits and a comma, taken by one
@@ -492,8 +493,10 @@ static size_t encode_line(const uint8_t *in, size_t last_lf, size_t start, uint8
   const size_t apps_start = i;
   int at_lf = 0;
 #ifdef HAVE_APPS_SIMD
-  if (simd == SIMD_AVX512 && in[i] != LF) i = apps_avx512(in, i, last_lf, limit, out, &q, &at_lf);
-  else if (simd == SIMD_AVX2 && in[i] != LF) i = apps_avx2(in, i, last_lf, limit, out, &q, &at_lf);
+  if (in[i] != LF) {
+    if (simd == SIMD_AVX512) i = apps_avx512(in, i, last_lf, limit, out, &q, &at_lf);
+    else if (simd == SIMD_AVX2) i = apps_avx2(in, i, last_lf, limit, out, &q, &at_lf);
+  }
 #else
   (void)simd;
 #endif
