@@ -125,12 +125,12 @@ export function usedFromLog(text: string): Used {
 }
 
 const INFLATER_TEXT: Readonly<Record<string, string>> = { isal: 'ISA-L', inline: 'zlib inline', pool: "zlib on libuv's pool" };
-const SIMD_TEXT: Readonly<Record<string, string>> = { avx512: ' (AVX-512)', avx2: ' (AVX2)', none: '' };
+const SIMD_TEXT: Readonly<Record<NativeSimd, string>> = { avx512: ' (AVX-512)', avx2: ' (AVX2)', none: '' };
 
 /** `ISA-L + native encoder`, as a row's note says it. */
 export function usedText(u: Used): string {
   const inf = u.inflater === null ? 'inflater not named in the log' : (INFLATER_TEXT[u.inflater] ?? u.inflater);
-  const enc = u.encoder === null ? 'encoder not named in the log' : u.encoder === 'native' ? `native encoder${SIMD_TEXT[u.simd ?? 'none'] ?? ''}` : 'JS encoder';
+  const enc = u.encoder === null ? 'encoder not named in the log' : u.encoder === 'native' ? `native encoder${SIMD_TEXT[u.simd ?? 'none']}` : 'JS encoder';
   return `${inf} + ${enc}`;
 }
 

@@ -17,8 +17,14 @@ const FLOOR = 10_000;
 /** Fewer free ports than this below the ephemeral range: use listen(0) as before. */
 const LEAST_ROOM = 4096;
 
-/** The kernel's ephemeral range (Linux's default where it cannot be read). */
-export function ephemeralRange(): { low: number; high: number } {
+let range: { readonly low: number; readonly high: number } | null = null;
+
+/** The kernel's ephemeral range, read once (Linux's default where it cannot be read). */
+export function ephemeralRange(): { readonly low: number; readonly high: number } {
+  return (range ??= readRange());
+}
+
+function readRange(): { low: number; high: number } {
   try {
     const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
     if (Number.isInteger(low) && Number.isInteger(high)) return { low: low as number, high: high as number };
