@@ -138,11 +138,12 @@ describe('MemcachedConnection (fake server)', () => {
   });
 
   it('on response timeout reconnects and resends unacked batches in order, before newer ones', async (t) => {
-    // The reconnect binds the old connection's local port again (the reconnect fence). That port
-    // is an ephemeral one, and on a machine running other tests at once another process can be
-    // given it to listen on meanwhile: the bind then fails (EADDRINUSE) and the connection, as
-    // designed, counts a disconnect and takes any port next time. That is the environment, not a
-    // second stall, and this test counts exactly one: it says so and sets the scenario up again.
+    // The reconnect binds the old connection's local port again (the reconnect fence). Test
+    // servers no longer listen in the ephemeral range (helpers/ports.ts), but on a machine running
+    // other tests at once another process's outgoing connection can still be given that port
+    // meanwhile: the bind then fails (EADDRINUSE) and the connection, as designed, counts a
+    // disconnect and takes any port next time. That is the environment, not a second stall, and
+    // this test counts exactly one: it says so and sets the scenario up again.
     const portTaken = (e: Error) => {
       const cause = (e as { cause?: NodeJS.ErrnoException }).cause;
       return cause?.code === 'EADDRINUSE' && cause.syscall === 'bind';
