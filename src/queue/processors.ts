@@ -187,14 +187,18 @@ export async function commitJob(ctx: WorkerContext, job: Job<CommitData>, token:
   if (prev !== null && !(await renamed(prev))) {
     const prevJob = await ctx.queues.get(COMMIT_QUEUE).getJob(jobIds.commit(planId, prev));
     const state = prevJob === undefined ? 'missing' : await prevJob.getState();
-    if (state === 'failed' || state === 'missing' || state === 'completed') {
+    // Completed between the two reads: F−1's commit renamed it after the first, so read it again.
+    const settledSince = state === 'completed' && (await renamed(prev));
+    if (!settledSince && (state === 'failed' || state === 'missing' || state === 'completed')) {
       const reason = `held back by ${fileName(plan, prev)}, which ${state === 'completed' ? 'was loaded but not renamed' : 'failed to load'}: it will be reloaded after it`;
       await recordFile(redis, planId, file, { state: 'failed', outcome: null, reason, at: new Date().toISOString() });
       throw new UnrecoverableError(reason);
     }
-    // F−1 is still being committed: come back shortly, without holding a commit slot.
-    await job.moveToDelayed(Date.now() + 200, token);
-    throw new DelayedError();
+    if (!settledSince) {
+      // F−1 is still being committed: come back shortly, without holding a commit slot.
+      await job.moveToDelayed(Date.now() + 200, token);
+      throw new DelayedError();
+    }
   }
   if (await renamed(file)) {
     // This commit ran before and died after the rename (a stalled job run again).
