@@ -53,6 +53,10 @@ export const CLUSTER_FLAGS: Readonly<Record<'enqueue' | 'worker' | 'status', Rea
     ...COMMON,
     concurrency: { type: 'string', arg: 'N', help: 'split jobs at once in this process (apply: one per node in the cluster)', def: '1' },
     'lock-duration': { type: 'string', arg: 'MS', help: "a job's lock; a worker silent this long loses its jobs to others", def: '30000' },
+    'spool-every-lane': {
+      type: 'boolean',
+      help: "write every lane of a split to the spool, even a lane whose apply waits in this process (by default the split hands that lane's records straight to it)",
+    },
     'metrics-port': { type: 'string', arg: 'PORT', help: 'serve Prometheus /metrics and /healthz on this port' },
     'metrics-host': { type: 'string', arg: 'HOST', help: 'address the metrics server listens on', def: '127.0.0.1' },
     ...LOGGING,
@@ -91,6 +95,8 @@ export type ClusterCommand =
       readonly redis: RedisArgs;
       readonly concurrency: number;
       readonly lockMs: number;
+      /** Splits here hand no lane straight to its apply (cluster/hand-off.ts). */
+      readonly spoolEveryLane: boolean;
       readonly metricsPort: number | null;
       readonly metricsHost: string;
       readonly log: LogArgs;
@@ -142,6 +148,7 @@ export function parseClusterCli(command: 'enqueue' | 'worker' | 'status', argv: 
       redis,
       concurrency: whole(values['concurrency'], 'concurrency', 1, 1, 64),
       lockMs: whole(values['lock-duration'], 'lock-duration', 30_000, 1000, 3_600_000),
+      spoolEveryLane: values['spool-every-lane'] === true,
       metricsPort: port === undefined ? null : whole(port, 'metrics-port', 0, 0, 65535),
       metricsHost: str(values['metrics-host']) ?? '127.0.0.1',
       log: logArgs(values),

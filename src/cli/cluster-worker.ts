@@ -22,7 +22,7 @@ export async function runWorker(queues: Queues, c: Extract<ClusterCommand, { kin
   // The lost connection is logged by WorkerHost (once per reason, at E); its return is said
   // here, as the loader says "memcached … answers now".
   const unwatch = watchRedis(queues.redis, c.redis.url, logger, null, (up) => metrics?.redis(up));
-  const host = new WorkerHost(queues, { concurrency: c.concurrency, lockMs: c.lockMs }, {
+  const host = new WorkerHost(queues, { concurrency: c.concurrency, lockMs: c.lockMs, handOff: !c.spoolEveryLane }, {
     log: (level, message, fields) => logger.log(level, message, fields),
     job: (queue, outcome, ms) => metrics?.job(queue, outcome, ms),
     applied: (figures) => metrics?.applied(figures),

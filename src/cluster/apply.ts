@@ -13,6 +13,8 @@
  *
  * The segment is read a piece at a time and a batch is handed on only while the connection has
  * room (--max-buffered-bytes), so memory stays flat. Nothing is ever sent to another node.
+ * applyHandOff is the same apply with its batches handed over by the split in this process
+ * (hand-off.ts) instead of read from a segment: one loop, applyBatches, serves both.
  *
  * Losing ownership stops the handing on at once. With a lease (the cluster's guard, lease.ts)
  * the socket is reset and nothing more is written, not even what was handed on: the new owner
@@ -34,10 +36,12 @@ import { MemcachedConnection } from '../memcached/connection.js';
 import type { ConnIdentity } from '../memcached/handshake.js';
 import { laneOptions, outcomeCounts } from '../memcached/router.js';
 import { RoomWait } from '../pipeline/room.js';
-import { shapeMismatch, shapeOf, type SplitManifest } from './manifest.js';
+import { shapeMismatch, shapeOf, type LaneAddress, type SplitManifest } from './manifest.js';
 import { LeaseWatch, type OwnershipGuard } from './lease.js';
 import type { KeptConnection, KeptConnections } from './kept-conn.js';
 import { NodeCounters, type Identity, type NodeIdentity, type NodeLosses } from './node-counters.js';
+import type { HandOffSource } from './hand-off.js';
+import type { SegmentBatch, SegmentTotals } from './segment-format.js';
 import { SegmentSource } from './segment-source.js';
 import { releaseLost, takeoverError } from './takeover-end.js';
 
@@ -114,7 +118,61 @@ export async function applySegment(
   const started = performance.now();
   const file = manifest.file;
   const lane = manifest.lanes.find((l) => l.server === server);
-  const r = {
+  const refuse = (error: MemcLoadError): ApplyResult => ({ ...emptyResult(file, server, lane?.records ?? 0, lane?.batches ?? 0, started), error });
+  if (lane === undefined) {
+    return refuse(new SpoolError(`${file}: ${server} is not a lane of its split (lanes: ${manifest.lanes.map((l) => l.server).join(', ')})`, { file, server }));
+  }
+  const differs = shapeMismatch(manifest.shape, shapeOf(options));
+  if (differs !== null) {
+    return refuse(new SpoolError(`${file}: refusing to apply its spool to ${server}: ${differs}; run with the split's options`, { file, server }));
+  }
+  if (lane.handOff === true) {
+    // Its split fed another apply of this lane in its own process, which had it all acknowledged;
+    // that apply's job did not complete (its worker stopped just after). Nothing here to send.
+    return refuse(new SpoolError(`${file}: its split handed ${server}'s records straight to an apply whose worker stopped before its job completed; there is no segment to apply again: enqueue again, and the file is split anew`, { file, server }));
+  }
+  if (lane.segment === null) return emptyResult(file, server, 0, 0, started);
+  const path = join(manifest.folder, lane.segment);
+  const size = await stat(path).then((s) => s.size, (err: Error) => err);
+  if (size !== lane.bytes) {
+    const why = typeof size === 'number' ? `${size} bytes, the manifest says ${lane.bytes}` : size.message;
+    return refuse(new SpoolError(`${file}: segment ${path} for ${server} is unusable (${why}); delete ${manifest.folder} to split the file again`, { file, server }));
+  }
+  const unreadable = (err: Error) => new SpoolError(`${file}: could not read segment ${path} for ${server} (${err.message}); delete ${manifest.folder} to split the file again`, { file, server, cause: err });
+  const source = new SegmentSource(path);
+  return applyBatches(file, lane, source, () => lane, options, guard, hooks, started, (totals) => {
+    if (totals.records === lane.records && totals.batches === lane.batches) return null;
+    return new SpoolError(`${file}: segment ${path} holds ${totals.records} records in ${totals.batches} batches, the manifest says ${lane.records} in ${lane.batches}; delete ${manifest.folder} to split the file again`, { file, server });
+  }, unreadable);
+}
+
+/**
+ * The lane's batches as its split in this process hands them over (hand-off.ts), streamed to the
+ * node exactly as a segment's are: same connection, fence, lease and counters.
+ */
+export async function applyHandOff(file: string, source: HandOffSource, options: RunOptions, guard: OwnershipGuard, hooks: ApplyHooks = {}): Promise<ApplyResult> {
+  const lane = source.lane;
+  const stopped = (err: Error) => new SpoolError(`${file}: its split stopped before handing ${lane.server} every record (${err.message}); the file is split again`, { file, server: lane.server, cause: err });
+  return applyBatches(file, lane, source, () => source.pushed, options, guard, hooks, performance.now(), () => null, stopped);
+}
+
+/** What an apply reads its batches from: a segment in the spool, or its split's hand-off. */
+interface BatchSource {
+  batches(): AsyncGenerator<SegmentBatch>;
+  /** The connection is done with this batch's bytes. */
+  release(buf: Uint8Array): void;
+  /** The totals read; throws if the source stopped part-way. */
+  end(): SegmentTotals;
+  close(): Promise<void>;
+}
+
+function emptyResult(file: string, server: string, records: number, batches: number, started: number): ApplyResult {
+  return { file, server, records, batches, ...noCounts(), seconds: (performance.now() - started) / 1000 };
+}
+
+/** An apply's counts before it sent anything. */
+function noCounts() {
+  return {
     sent: 0,
     acknowledged: 0,
     tooLarge: 0,
@@ -127,25 +185,25 @@ export async function applySegment(
     lostOwnership: false,
     error: null as MemcLoadError | null,
   };
-  const result = (): ApplyResult => ({ file, server, records: lane?.records ?? 0, batches: lane?.batches ?? 0, ...r, seconds: (performance.now() - started) / 1000 });
-  if (lane === undefined) {
-    r.error = new SpoolError(`${file}: ${server} is not a lane of its split (lanes: ${manifest.lanes.map((l) => l.server).join(', ')})`, { file, server });
-    return result();
-  }
-  const differs = shapeMismatch(manifest.shape, shapeOf(options));
-  if (differs !== null) {
-    r.error = new SpoolError(`${file}: refusing to apply its spool to ${server}: ${differs}; run with the split's options`, { file, server });
-    return result();
-  }
-  if (lane.segment === null) return result();
-  const path = join(manifest.folder, lane.segment);
-  const size = await stat(path).then((s) => s.size, (err: Error) => err);
-  if (size !== lane.bytes) {
-    const why = typeof size === 'number' ? `${size} bytes, the manifest says ${lane.bytes}` : size.message;
-    r.error = new SpoolError(`${file}: segment ${path} for ${server} is unusable (${why}); delete ${manifest.folder} to split the file again`, { file, server });
-    return result();
-  }
+}
 
+async function applyBatches(
+  file: string,
+  lane: LaneAddress,
+  source: BatchSource,
+  /** The lane's records and batches, as the result reports them. */
+  size: () => { readonly records: number; readonly batches: number },
+  options: RunOptions,
+  guard: OwnershipGuard,
+  hooks: ApplyHooks,
+  started: number,
+  /** The source's totals against what the split said it holds: the error, or null. */
+  check: (totals: SegmentTotals) => MemcLoadError | null,
+  /** The source failed to give a batch. */
+  unreadable: (err: Error) => MemcLoadError,
+): Promise<ApplyResult> {
+  const server = lane.server;
+  const r = noCounts();
   const address = { host: lane.host, port: lane.port, label: lane.server };
   const hint = `is memcached running at ${server}? Start it; this file stays pending, and applying it again resends the whole segment`;
   const connOptions = { ...laneOptions(options), unreachableHint: hint };
@@ -168,7 +226,6 @@ export async function applySegment(
   };
   const room = new RoomWait();
   const wake = () => room.wake();
-  const source = new SegmentSource(path);
   const onOutcome = (o: BatchOutcome): void => {
     source.release(o.batch.buf); // the connection is done with it: its read buffer may be reused
     const counts = outcomeCounts(o);
@@ -212,17 +269,14 @@ export async function applySegment(
   try {
     await handOn(source, conn, { r, file, server, signal: hooks.signal, guard, lease, room, maxBufferedBytes: options.maxBufferedBytes });
     if (r.error === null && !r.lostOwnership) {
-      const totals = source.end();
-      if (totals.records !== lane.records || totals.batches !== lane.batches) {
-        r.error = new SpoolError(`${file}: segment ${path} holds ${totals.records} records in ${totals.batches} batches, the manifest says ${lane.records} in ${lane.batches}; delete ${manifest.folder} to split the file again`, { file, server });
-      }
+      r.error = check(source.end());
     }
     // Every set settled, the node's counters are read over the socket that wrote them, before it closes.
     await room.until(() => conn.pendingBatches + conn.inFlightBatches === 0);
     const asked = r.batchesAcknowledged > 0 ? conn.stats() : null;
     if (asked !== null) losses = await counters.after(options.failOnEvictions, file, asked);
   } catch (err) {
-    r.error ??= new SpoolError(`${file}: could not read segment ${path} for ${server} (${(err as Error).message}); delete ${manifest.folder} to split the file again`, { file, server, cause: err });
+    r.error ??= unreadable(err as Error);
   } finally {
     await source.close();
     // Kept only clean: all acknowledged, read after over this socket, the lease held throughout.
@@ -256,7 +310,8 @@ export async function applySegment(
     r.error ??= losses.error;
     r.node = losses.node;
   }
-  return result();
+  const { records, batches } = size();
+  return { file, server, records, batches, ...r, seconds: (performance.now() - started) / 1000 };
 }
 
 interface HandOn {
@@ -277,7 +332,7 @@ interface HandOn {
  * loop that had never run, and compiled again: ~0.36 s of TurboFan on the worker's first file,
  * the largest single compile there (issue #19 item 4).
  */
-async function handOn(source: SegmentSource, conn: MemcachedConnection, s: HandOn): Promise<void> {
+async function handOn(source: BatchSource, conn: MemcachedConnection, s: HandOn): Promise<void> {
   const { r, lease, guard } = s;
   let leased = false;
   for await (const batch of source.batches()) {

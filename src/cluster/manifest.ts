@@ -4,7 +4,7 @@
  * is complete; everything apply and commit need to know about the file is in it.
  *
  *   <spool>/<file key>/manifest.json              the key: name@hash of the path (logfile/file-key.ts)
- *   <spool>/<file key>/<splitId>.<lane>.seg     one per lane with records
+ *   <spool>/<file key>/<splitId>.<lane>.seg     one per lane with records, unless handed off
  *
  * Segment names carry the split's id: two splits of one file (a stalled job run twice) never
  * write the same name, and the manifest that lands last names a complete set of its own.
@@ -38,13 +38,21 @@ export interface ManifestLane {
   readonly server: string;
   readonly host: string;
   readonly port: number;
-  /** The segment's file name inside the file's spool folder; null when the lane has no record. */
+  /** The segment's file name inside the file's spool folder; null when the lane has no record, or was handed off. */
   readonly segment: string | null;
+  /**
+   * The lane's frames went straight to its apply in the split's process (hand-off.ts), which had
+   * them all acknowledged before this manifest was written: there is no segment to apply again.
+   */
+  readonly handOff?: true;
   readonly records: number;
   /** The segment's size in bytes (0 without a segment). */
   readonly bytes: number;
   readonly batches: number;
 }
+
+/** Where a lane's node is, as the split names it. */
+export type LaneAddress = Pick<ManifestLane, 'server' | 'host' | 'port'>;
 
 export interface SplitManifest {
   readonly version: number;

@@ -22,10 +22,16 @@ import { laneAddresses } from '../pool/lanes.js';
 import { FileTally } from '../report/file-tally.js';
 import { silentLogger, type Logger } from '../report/logger.js';
 import { MANIFEST_NAME, MANIFEST_VERSION, readManifest, shapeMismatch, shapeOf, spoolFolder, type ManifestLane, type SplitManifest } from './manifest.js';
+import { HandOffSource, handOffFailure } from './hand-off.js';
 import { SegmentWriter } from './segment-writer.js';
 
 export interface SplitHooks {
   readonly signal?: AbortSignal;
+  /**
+   * The applies of this file waiting in this process (hand-off.ts): the lanes whose frames go
+   * straight to them, each through the source `make` builds. Absent: every lane to the spool.
+   */
+  readonly handOff?: (lanes: readonly string[], make: (server: string) => HandOffSource) => Promise<ReadonlyMap<string, HandOffSource>>;
   /** Samples of rejected lines (as the loader logs them); silent by default. */
   readonly logger?: Logger;
 }
@@ -42,7 +48,8 @@ export async function splitFile(file: string, spoolDir: string, options: RunOpti
   const before = await statInput(path);
   const shape = shapeOf(options);
   const existing = await readManifest(path, spoolDir);
-  if (existing !== undefined) {
+  // A manifest with a lane handed off is not reused: nothing could apply that lane again.
+  if (existing !== undefined && !existing.lanes.some((l) => l.handOff === true)) {
     const differs = shapeMismatch(existing.shape, shape);
     if (differs === null) return existing;
     const folder = spoolFolder(path, spoolDir);
@@ -60,6 +67,10 @@ export async function splitFile(file: string, spoolDir: string, options: RunOpti
   const tally = new FileTally(path, 0, started);
   const room = new RoomWait();
   const writers = lanes.map((_, i) => new SegmentWriter(folder, `${splitId}.${i}.seg`));
+  // Lanes handed off to their applies here, claimed once the feed is up (so a failure from
+  // there on reaches them through the catch below).
+  let claimed: ReadonlyMap<string, HandOffSource> = new Map();
+  let sources: (HandOffSource | null)[] = [];
   let fatal: Error | null = null;
   let ended: () => void = () => {};
   const end = new Promise<void>((r) => (ended = r));
@@ -68,19 +79,24 @@ export async function splitFile(file: string, spoolDir: string, options: RunOpti
     ended();
     room.wake();
   };
+  let pushed = false;
   const feed = new Feed(
     opts,
     {
       lane: (_file, lane, frames, records) => {
+        const done = () => feed.recycle(frames.buffer as ArrayBuffer);
+        const source = sources[lane];
+        if (source != null) return source.push(frames, records, done);
         try {
-          (writers[lane] as SegmentWriter).write(frames, records, () => feed.recycle(frames.buffer as ArrayBuffer));
+          (writers[lane] as SegmentWriter).write(frames, records, done);
         } catch (err) {
           fail(err as Error);
         }
       },
       ended: () => ended(),
-      // A segment writer writes (or gathers) each batch when handed it: it never holds the feed back.
-      full: () => false,
+      // A segment writer writes (or gathers) each batch when handed it: it never holds the feed
+      // back. An apply fed by a hand-off does, while it has --max-buffered-bytes not yet taken.
+      full: () => sources.some((s) => s?.full === true),
       stopped: () => fatal ?? writers.find((w) => w.error !== null)?.error ?? (hooks.signal?.aborted ? interrupted(path) : null),
     },
     // One split per file, file after file in a worker: its encoder threads are kept between them.
@@ -88,6 +104,19 @@ export async function splitFile(file: string, spoolDir: string, options: RunOpti
   );
 
   try {
+    const make = (server: string) => {
+      const a = lanes.find((l) => l.label === server) as (typeof lanes)[number];
+      return new HandOffSource({ server, host: a.host, port: a.port }, opts.maxBufferedBytes, room);
+    };
+    claimed = (await hooks.handOff?.(lanes.map((a) => a.label), make)) ?? claimed;
+    sources = lanes.map((a) => claimed.get(a.label) ?? null);
+    // An apply that stopped early (its lease ran out, its node failed) ends the split at once:
+    // without a manifest, whatever the rest of the file holds.
+    for (const [lane, source] of claimed) {
+      void source.ended.then((e) => {
+        if (!pushed && !e.clean) fail(handOffFailure(path, [[lane, e]]) as Error);
+      });
+    }
     const readError = await feed.read(tally);
     // Interrupted or failed meanwhile: readFile reports that as a read error; it is not the file's.
     if (fatal) throw fatal;
@@ -99,9 +128,17 @@ export async function splitFile(file: string, spoolDir: string, options: RunOpti
     if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
       throw new FileReadError(`${path}: changed while it was being split (size ${before.size} -> ${after.size}); split it again once it is complete`, { file: path });
     }
+    pushed = true;
+    for (const s of claimed.values()) s.finish();
     const segments = await Promise.all(writers.map((w) => w.finish()));
+    // The manifest names a lane handed off only once its apply has it all, acknowledged.
+    const ends = await Promise.all([...claimed].map(async ([lane, s]) => [lane, await s.ended] as const));
+    const failed = handOffFailure(path, ends);
+    if (failed !== null) throw failed;
     const report = tally.report(opts.maxErrorRate, false);
     const manifestLanes: ManifestLane[] = lanes.map((a, i) => {
+      const s = sources[i];
+      if (s != null) return { server: a.label, host: a.host, port: a.port, segment: null, handOff: true, records: s.pushed.records, bytes: 0, batches: s.pushed.batches };
       const w = writers[i] as SegmentWriter;
       return { server: a.label, host: a.host, port: a.port, segment: segments[i] ?? null, records: w.records, bytes: w.bytes, batches: w.batches };
     });
@@ -129,6 +166,7 @@ export async function splitFile(file: string, spoolDir: string, options: RunOpti
     await rename(tmp, join(folder, MANIFEST_NAME));
     return manifest;
   } catch (err) {
+    for (const s of claimed.values()) s.fail(err as Error);
     await Promise.all(writers.map((w) => w.abort()));
     throw err;
   } finally {

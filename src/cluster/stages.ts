@@ -22,6 +22,12 @@
  *   --max-error-rate (`failed_load` with `error` when it could not be read to its end).
  *   Throws FileReadError (cannot open, or changed while split), SpoolError, InterruptedError.
  *
+ *   With `hooks.handOff` (issue #19 item 4, hand-off.ts) the lanes whose applies wait in the
+ *   caller's process are fed to them (`HandOffSource`) instead of written; the manifest marks
+ *   them `handOff` and is written only once each such apply reported a clean end (all
+ *   acknowledged, lease held); otherwise the split throws `HandOffFailed` and writes none. A
+ *   manifest with a lane handed off is never returned as an earlier complete split.
+ *
  * - `readManifest(file, spoolDir) → SplitManifest | undefined`
  *   The manifest of a complete, current split, or undefined (none yet, or the input changed).
  *
@@ -38,6 +44,10 @@
  *   lane's records are all acknowledged. Lanes of one file may be applied in any order and on
  *   any host; one lane's files must be applied in file order, one at a time (that is the queue's).
  *
+ * - `applyHandOff(file, source, options, guard, hooks) → ApplyResult`: the same apply fed by a
+ *   HandOffSource, its split running in this process; its end goes back by `source.settle()`.
+ *   applySegment refuses a lane handed off (MCL_ERR_SPOOL): it has no segment.
+ *
  * - `fileVerdict(manifest, results) → { outcome, error }`: the file's outcome once every lane has
  *   applied, by SPEC.md's rules through the loader's own rule (report/file-tally.ts fileOutcome;
  *   too-large records count as rejected).
@@ -50,9 +60,10 @@ import { fileOutcome } from '../report/file-tally.js';
 import type { ApplyResult } from './apply.js';
 import type { SplitManifest } from './manifest.js';
 
-export { applySegment, type ApplyHooks, type ApplyResult, type NodeFence, type NodeIdentity, type OwnershipGuard } from './apply.js';
+export { applyHandOff, applySegment, type ApplyHooks, type ApplyResult, type NodeFence, type NodeIdentity, type OwnershipGuard } from './apply.js';
 export { readManifest, removeSpool, spoolFolder, type ManifestLane, type SplitManifest, type SplitShape } from './manifest.js';
 export { splitFile, type SplitHooks } from './split.js';
+export { HandOffs, HandOffSource, type HandOffEnd } from './hand-off.js';
 export { markDone } from '../logfile/mark-done.js';
 
 /**

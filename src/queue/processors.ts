@@ -19,10 +19,11 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
+import { applyHandOff, applySegment, fileVerdict, markDone, readManifest, removeSpool, splitFile, type ApplyResult, type SplitManifest } from '../cluster/stages.js';
 import { decide } from '../contract/commit.js';
 import { defaultWorkers } from '../config/defaults.js';
 import { MemcLoadError } from '../errors.js';
+import { HandOffFailed, type HandOffs, type HandOffSource } from '../cluster/hand-off.js';
 import type { KeptConnections } from '../cluster/kept-conn.js';
 import type { Logger } from '../report/logger.js';
 import { leaseGuard, nodeFence } from './apply-fence.js';
@@ -46,6 +47,10 @@ export interface WorkerContext {
   readonly splitThreads?: (planWorkers: number | 'auto') => number | 'auto';
   /** Each node's connection, kept from one apply to the next (cluster/kept-conn.ts); absent: one per apply. */
   readonly conns?: KeptConnections;
+  /** The applies waiting here for their splits, which a split here feeds directly (cluster/hand-off.ts); absent: all through the spool. */
+  readonly handOffs?: HandOffs;
+  /** Serve every node's apply queue that some plan names, now (not at the next poll): a split's lanes. */
+  readonly serveLanes?: () => Promise<void>;
 }
 
 /** An ApplyResult as JSON can carry it (a job's return value): the error as code and message. */
@@ -90,11 +95,28 @@ export async function splitJob(ctx: WorkerContext, job: Job<SplitData>, token: s
   // The host-share rule (host-share.ts): auto stays auto only for a split with the host to itself.
   const workers = ctx.splitThreads?.(plan.options.workers) ?? (plan.options.workers === 'auto' ? defaultWorkers() : plan.options.workers);
   const mode = workers === 'auto' ? 'inline until encoder threads pay (auto)' : workers === 0 ? 'parsing inline' : `${workers} encoder thread(s)`;
-  ctx.log(`split ${fileName(plan, job.data.file)}: started (${mode})`);
+  const name = fileName(plan, job.data.file);
+  ctx.log(`split ${name}: started (${mode})`);
+  const handOffs = ctx.handOffs;
+  const handOff = handOffs === undefined ? undefined : async (lanes: readonly string[], make: (server: string) => HandOffSource) => {
+    // A worker started before the plan serves its nodes' queues from its next poll: now, so
+    // that the first file's applies can be fetched here and offered.
+    await ctx.serveLanes?.().catch(() => {});
+    const claimed = await handOffs.claim(plan.id, job.data.file, plan.files[job.data.index - 1] ?? null, lanes, make);
+    const spooled = lanes.filter((l) => !claimed.has(l));
+    if (claimed.size > 0) ctx.log(`split ${name}: hands ${[...claimed.keys()].join(', ')} straight to their applies here${spooled.length > 0 ? `; ${spooled.join(', ')} to the spool` : ''}`);
+    return claimed;
+  };
   try {
-    const m = await splitFile(job.data.file, plan.spool, { ...plan.options, workers }, { logger: ctx.logger });
+    const m = await splitFile(job.data.file, plan.spool, { ...plan.options, workers }, { logger: ctx.logger, ...(handOff === undefined ? {} : { handOff }) });
     return { lines: m.lines, records: m.records, verdict: m.verdict };
   } catch (err) {
+    if (err instanceof HandOffFailed && err.lostOwnership) {
+      // The apply whose lease ran out runs again and finds no manifest: this split must run again too.
+      await planEvent(redis, plan.id, `split ${name}: ${err.message}`);
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     const reason = describe(err);
     await recordFile(ctx.queues.redis, plan.id, job.data.file, { state: 'failed', outcome: 'failed_load', reason: `split: ${reason}`, at: new Date().toISOString() });
     throw new UnrecoverableError(reason);
@@ -102,6 +124,16 @@ export async function splitJob(ctx: WorkerContext, job: Job<SplitData>, token: s
 }
 
 export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: string | undefined): Promise<StoredApply> {
+  // A split here that is about to start waits for this apply's offer rather than spool its lane.
+  ctx.handOffs?.starting(job.data.plan, job.data.file, job.data.lane);
+  try {
+    return await startApply(ctx, job, token);
+  } finally {
+    ctx.handOffs?.ended(job.data.plan, job.data.file, job.data.lane);
+  }
+}
+
+async function startApply(ctx: WorkerContext, job: Job<ApplyData>, token: string | undefined): Promise<StoredApply> {
   const { plan: planId, file, lane } = job.data;
   const redis = ctx.queues.redis;
   const plan = await planOf(redis, planId);
@@ -116,10 +148,29 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   }
   await noteTakeover(ctx, job, `apply ${name} on ${lane}`);
   ctx.log(`apply ${name} on ${lane}: started`);
-  const manifest = await waitForSplit(ctx, job, token, plan);
+  const fed = await waitForSplit(ctx, job, token, plan);
+  // Until it settles, the split that feeds this apply (if one does) keeps its manifest back.
+  const settle = (clean: boolean, lostOwnership: boolean, why: string | null) => fed.source?.settle({ clean, lostOwnership, why });
+  try {
+    return await applyFed(ctx, job, token, plan, fed, settle);
+  } catch (err) {
+    settle(false, false, `its apply stopped: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+type Fed = { readonly manifest: SplitManifest; readonly source?: undefined } | { readonly source: HandOffSource; readonly manifest?: undefined };
+
+async function applyFed(ctx: WorkerContext, job: Job<ApplyData>, token: string | undefined, plan: Plan, fed: Fed, settle: (clean: boolean, lost: boolean, why: string | null) => void): Promise<StoredApply> {
+  const { plan: planId, file, lane } = job.data;
+  const redis = ctx.queues.redis;
+  const name = fileName(plan, file);
   const lockKey = jobLockKey(applyQueue(lane), job.id as string);
   const fence = nodeFence(redis, lane, { id: job.id as string, lockKey, token, what: `apply ${name} on ${lane}` });
-  const r = await applySegment(manifest, lane, plan.options, leaseGuard(redis, lockKey, token), { fence, ...(ctx.conns === undefined ? {} : { kept: ctx.conns }) });
+  const guard = leaseGuard(redis, lockKey, token);
+  const hooks = { fence, ...(ctx.conns === undefined ? {} : { kept: ctx.conns }) };
+  if (fed.source !== undefined) ctx.log(`apply ${name} on ${lane}: fed by its split here`);
+  const r = fed.source !== undefined ? await applyHandOff(file, fed.source, plan.options, guard, hooks) : await applySegment(fed.manifest, lane, plan.options, guard, hooks);
   const stored: StoredApply = { ...r, error: r.error === null ? null : { code: r.error.code, message: r.error.message } };
   // A job another worker took over meanwhile (this one was paused past its lock) is not ours to
   // judge: its error (the new owner's commit may have removed the spool it reads) must not fail
@@ -128,6 +179,7 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   // Anything but a clean end opens the node's next apply a new connection, as before.
   if (r.lostOwnership || !still || r.error !== null) ctx.conns?.drop(lane);
   if (r.lostOwnership || !still) {
+    settle(false, true, `${still ? 'its lease ran out' : 'its lock was lost'} mid-apply`);
     // A lease that ran out while the lock is still ours (a stalled event loop, a slow Redis) hands
     // the job back to the head of its queue, as SIGTERM does: it runs again, fenced like a takeover.
     await planEvent(redis, planId, `apply ${name} on ${lane}: ${still ? 'lease ran out' : 'lock lost'} mid-apply, stopped writing and reset its connection; ${still ? 'the job runs again' : 'another worker takes it over'}`);
@@ -140,42 +192,62 @@ export async function applyJob(ctx: WorkerContext, job: Job<ApplyData>, token: s
   const restarted = await watchApply(redis, plan, file, lane, r, ctx.log);
   if (r.error !== null || r.failedWrites > 0 || restarted !== null) {
     const reason = restarted ?? r.error?.message ?? `${r.failedWrites} failed write(s) on ${lane}`;
+    settle(false, false, reason);
     await redis.hsetnx(KEYS.laneFailed(planId), lane, file);
     await recordFile(redis, planId, file, { state: 'failed', outcome: 'failed_load', reason, at: new Date().toISOString() });
     await planEvent(redis, planId, `apply ${name} on ${lane} failed: ${reason}`);
     throw new UnrecoverableError(reason);
   }
+  settle(true, false, null);
   return stored;
 }
 
 /**
- * F's manifest, once split(F) has written it. Holding the lane meanwhile is the point: F+1's
- * apply on this node cannot start first. On SIGTERM an apply that has written nothing yet goes
- * back to the head of its queue (BullMQ's moveToWait pushes there), so its lane keeps its order.
+ * F's manifest, once split(F) has written it, or F's frames themselves, when split(F) runs in
+ * this process and takes this apply's offer (cluster/hand-off.ts). Holding the lane meanwhile is
+ * the point: F+1's apply on this node cannot start first. On SIGTERM an apply that has written
+ * nothing yet goes back to the head of its queue (BullMQ's moveToWait pushes there), so its lane
+ * keeps its order; one a split here has claimed is fed to its end instead.
  */
-export async function waitForSplit(ctx: WorkerContext, job: Job<ApplyData>, token: string | undefined, plan: Plan): Promise<SplitManifest> {
+export async function waitForSplit(ctx: WorkerContext, job: Job<ApplyData>, token: string | undefined, plan: Plan): Promise<Fed> {
   const splits = ctx.queues.get(SPLIT_QUEUE);
   const splitId = jobIds.split(plan.id, job.data.file);
-  for (let round = 0; ; round++) {
-    const m = await readManifest(job.data.file, plan.spool);
-    if (m !== undefined) return m;
-    if (round % 10 === 0) {
-      const split = await splits.getJob(splitId);
-      const state = split === undefined ? 'missing' : await split.getState();
-      if (state === 'failed') throw new UnrecoverableError(`split of ${fileName(plan, job.data.file)} failed: ${split?.failedReason ?? ''}`);
-      if (state === 'completed' || state === 'missing') {
-        // The split may have completed after the read above (issue #18, item 8): its manifest is
-        // there now. Still none: the input changed since (readManifest calls that stale).
-        const after = await readManifest(job.data.file, plan.spool);
-        if (after !== undefined) return after;
-        throw new UnrecoverableError(`split of ${fileName(plan, job.data.file)} is ${state} but ${plan.spool} holds no current manifest for it (was the file changed?)`);
+  const offer = ctx.handOffs?.offer(plan.id, job.data.file, job.data.lane);
+  // Every way out but the hand-off takes the offer back first; a split that claimed it meanwhile feeds this apply.
+  const claimed = async (): Promise<Fed | null> => (offer !== undefined && !offer.withdraw() ? { source: await offer.claimed } : null);
+  try {
+    for (let round = 0; ; round++) {
+      const m = await readManifest(job.data.file, plan.spool);
+      // One that handed this lane off is an earlier split's (a plan that failed, enqueued again):
+      // this plan's split writes another, since none reuses it (cluster/split.ts).
+      if (m !== undefined && m.lanes.find((l) => l.server === job.data.lane)?.handOff !== true) return (await claimed()) ?? { manifest: m };
+      if (round % 10 === 0) {
+        const split = await splits.getJob(splitId);
+        const state = split === undefined ? 'missing' : await split.getState();
+        if (state === 'failed') throw new UnrecoverableError(`split of ${fileName(plan, job.data.file)} failed: ${split?.failedReason ?? ''}`);
+        if (state === 'completed' || state === 'missing') {
+          // The split may have completed after the read above (issue #18, item 8): its manifest is
+          // there now. Still none: the input changed since (readManifest calls that stale).
+          // One that handed this lane off, from this plan's split: applySegment says what to do.
+          const after = await readManifest(job.data.file, plan.spool);
+          if (after !== undefined) return (await claimed()) ?? { manifest: after };
+          throw new UnrecoverableError(`split of ${fileName(plan, job.data.file)} is ${state} but ${plan.spool} holds no current manifest for it (was the file changed?)`);
+        }
       }
+      if (ctx.closing()) {
+        const fed = await claimed();
+        if (fed !== null) return fed;
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const pause = sleep(100).then(() => null);
+      const source = await (offer === undefined ? pause : Promise.race([pause, offer.claimed]));
+      if (source !== null) return { source };
     }
-    if (ctx.closing()) {
-      await job.moveToWait(token);
-      throw new WaitingError();
-    }
-    await sleep(100);
+  } catch (err) {
+    // Thrown with the offer claimed: the split waits for this apply, which ends here.
+    (await claimed())?.source?.settle({ clean: false, lostOwnership: false, why: `its apply stopped: ${(err as Error).message}` });
+    throw err;
   }
 }
 

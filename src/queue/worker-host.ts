@@ -19,6 +19,7 @@
  * kept between applies (cluster/kept-conn.ts) are closed.
  */
 import type { Job, Worker } from 'bullmq';
+import { HandOffs } from '../cluster/hand-off.js';
 import { KeptConnections } from '../cluster/kept-conn.js';
 import type { LogFields, LogLevel } from '../report/logger.js';
 import type { AppliedFigures } from './metrics.js';
@@ -35,6 +36,8 @@ export interface WorkerSettings {
   readonly lockMs: number;
   /** Counts the worker processes of this host, for the split's threads (a test gives its own folder). */
   readonly share?: HostShare;
+  /** A split here hands a lane straight to its apply waiting here (cluster/hand-off.ts); default true. */
+  readonly handOff?: boolean;
 }
 
 export interface WorkerEvents {
@@ -58,6 +61,8 @@ export class WorkerHost {
   readonly #share: HostShare;
   /** Each node's apply connection, kept from one file to the next; closed at stop(). */
   readonly #conns = new KeptConnections();
+  /** This process's applies waiting for their splits, fed by a split here (cluster/hand-off.ts). */
+  readonly #handOffs = new HandOffs();
 
   constructor(queues: Queues, settings: WorkerSettings, events: WorkerEvents) {
     this.#queues = queues;
@@ -72,6 +77,7 @@ export class WorkerHost {
 
   async start(): Promise<void> {
     this.#share.register();
+    let serveLanes = async (): Promise<void> => {};
     const ctx: WorkerContext = {
       queues: this.#queues,
       closing: () => this.#closing,
@@ -79,15 +85,19 @@ export class WorkerHost {
       logger: { log: (level, message, fields) => this.#events.log(level, message, fields) },
       splitThreads: (planWorkers) => this.#share.threads(planWorkers, this.#settings.concurrency),
       conns: this.#conns,
+      ...(this.#settings.handOff === false ? {} : { handOffs: this.#handOffs, serveLanes: () => serveLanes() }),
     };
     this.#add(SPLIT_QUEUE, this.#settings.concurrency, (job, token) => splitJob(ctx, job, token));
     this.#add(COMMIT_QUEUE, 1, (job, token) => commitJob(ctx, job, token));
     const lanes = async () => {
       for (const lane of await this.#queues.redis.smembers(KEYS.lanes)) {
         const name = applyQueue(lane);
-        if (!this.#workers.has(name) && !this.#closing) this.#add(name, 1, (job, token) => applyJob(ctx, job, token), (r) => this.#events.applied?.(r as AppliedFigures));
+        if (this.#workers.has(name) || this.#closing) continue;
+        this.#add(name, 1, (job, token) => applyJob(ctx, job, token), (r) => this.#events.applied?.(r as AppliedFigures));
+        this.#handOffs.serving(lane);
       }
     };
+    serveLanes = lanes;
     await lanes();
     const poll = () => {
       this.#timer = setTimeout(() => {

@@ -23,6 +23,7 @@ test('worker and status: defaults and ranges', () => {
     redis: { url: 'redis://127.0.0.1:6379', timeoutMs: 5000 },
     concurrency: 1,
     lockMs: 30_000,
+    spoolEveryLane: false,
     metricsPort: null,
     metricsHost: '127.0.0.1',
     log: { file: null, format: 'text', level: 'info' },
@@ -33,6 +34,8 @@ test('worker and status: defaults and ranges', () => {
   for (const cmd of ['enqueue', 'worker', 'status'] as const) assert.deepEqual(parseClusterCli(cmd, ['-h']), { kind: 'cluster-help', command: cmd });
   const w = parseClusterCli('worker', [...R, '--concurrency', '4', '--lock-duration', '5000', '--metrics-port', '9100', '--redis-timeout', '200']);
   assert.deepEqual(w.kind === 'worker' && [w.concurrency, w.lockMs, w.metricsPort, w.redis.timeoutMs], [4, 5000, 9100, 200]);
+  const spooled = parseClusterCli('worker', [...R, '--spool-every-lane']);
+  assert.equal(spooled.kind === 'worker' && spooled.spoolEveryLane, true);
   assert.deepEqual(parseClusterCli('status', [...R, '--json']), { kind: 'status', redis: { url: 'redis://127.0.0.1:6379', timeoutMs: 5000 }, json: true });
   assert.deepEqual(parseClusterCli('status', [], { MEMC_LOAD_REDIS: 'redis://h:1' }), { kind: 'status', redis: { url: 'redis://h:1', timeoutMs: 5000 }, json: false });
   assert.deepEqual(parseClusterCli('status', ['--help']), { kind: 'cluster-help', command: 'status' });
