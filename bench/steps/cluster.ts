@@ -49,8 +49,8 @@ export async function clusterRows(rig: Rig, basis: RowBasis): Promise<Row[]> {
         note:
           `the same data through Redis (BullMQ) and a spool beside the input on this machine's disk: ${workers} worker process${workers === 1 ? '' : 'es'} and the enqueue; CPU s is theirs (Redis's in the notes); peak RSS is the largest worker's; ` +
           (judged
-            ? 'the production shape on one host (one worker process per host, splitting on its cores): the row the headline\'s cluster ÷ single host judges'
-            : `informational: ${workers} processes share this host's cores, each splitting inline and paying its own start-up and JIT, which one process per host does not`),
+            ? 'the production shape on one host (one worker process per host, splitting on its cores; its split hands every node\'s part straight to its applies, so nothing goes through the spool: docs/cluster.md, the hand-off): the row the headline\'s cluster ÷ single host judges'
+            : `informational: ${workers} processes share this host's cores, each splitting inline and paying its own start-up and JIT, which one process per host does not; a split hands off only the nodes whose applies the same process holds, the rest go through the spool`),
       });
     });
   } finally {
