@@ -11,13 +11,14 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { HandOffFailed } from '../../../src/cluster/hand-off.js';
 import { applyHandOff, applySegment, fileVerdict, HandOffs, readManifest, splitFile, type ApplyResult, type OwnershipGuard, type SplitManifest } from '../../../src/cluster/stages.js';
-import { resolveOptions, type RunOptions } from '../../../src/config/options.js';
+import type { RunOptions } from '../../../src/config/options.js';
 import { generateLogs } from '../../../src/generate/index.js';
 import { stats } from '../../../src/memcached/admin.js';
 import { readValues } from '../../helpers/check.js';
-import { startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
+import { startServers, stopAll } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles, TYPES } from '../../helpers/oracle.js';
 import { Scratch } from '../../helpers/scratch.js';
+import { optionsFor, typeNodes } from './five-nodes.js';
 import { segmentKeys } from './segment-keys.js';
 
 const scratch = new Scratch('memc-load-hand-off-');
@@ -28,12 +29,6 @@ after(async () => {
   await stopAll();
   scratch.remove();
 });
-
-/** idfa on a pool of two, the other types on one server each: five nodes, five lanes. */
-function optionsFor(nodes: readonly MemcachedHandle[], extra: Partial<RunOptions> = {}): RunOptions {
-  const l = nodes.map((n) => n.address.label);
-  return resolveOptions({ servers: { idfa: `${l[0]},${l[1]}`, gaid: l[2], adid: l[3], dvid: l[4] }, workers: 2, batchBytes: 8192, ...extra });
-}
 
 const always: OwnershipGuard = { stillOwner: () => true };
 
@@ -78,11 +73,10 @@ test('lanes handed off and lanes spooled, in one split: every key holds the orac
       assert.deepEqual(fileVerdict(m, [...applied, ...spooled]), { outcome: 'succeeded', error: null });
       assert.equal(m.records, expectFrom([file]).records.length);
     }
-    const typeNodes = [[nodes[0]!, nodes[1]!], [nodes[2]!], [nodes[3]!], [nodes[4]!]];
     for (const [t, type] of TYPES.entries()) {
       const want = expected.byType[type]!;
       const keys = [...want.keys()];
-      const held = await Promise.all(typeNodes[t]!.map((n) => readValues(n.address, keys)));
+      const held = await Promise.all(typeNodes(nodes)[t]!.map((n) => readValues(n.address, keys)));
       const wrong = keys.filter((key, j) => {
         const found = held.map((v) => v[j]).filter((v) => v);
         return found.length !== 1 || !found[0]!.equals(want.get(key)!);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { KeptConnections } from '../../../src/cluster/kept-conn.js';
 import { applySegment, fileVerdict, readManifest, removeSpool, splitFile, spoolFolder, type ApplyResult, type NodeFence, type NodeIdentity, type SplitManifest } from '../../../src/cluster/stages.js';
-import { resolveOptions, type RunOptions } from '../../../src/config/options.js';
+import type { RunOptions } from '../../../src/config/options.js';
 import { generateLogs } from '../../../src/generate/index.js';
 import { load } from '../../../src/index.js';
 import { stats } from '../../../src/memcached/admin.js';
@@ -20,6 +20,7 @@ import { readValues } from '../../helpers/check.js';
 import { ownLoopback, refusedAddress, startServers, stopAll, type MemcachedHandle } from '../../helpers/memcached.js';
 import { expectFrom, pendingFiles, TYPES } from '../../helpers/oracle.js';
 import { Scratch } from '../../helpers/scratch.js';
+import { optionsFor, typeNodes } from './five-nodes.js';
 import { segmentKeys } from './segment-keys.js';
 
 const scratch = new Scratch('memc-load-cluster-');
@@ -31,15 +32,6 @@ after(async () => {
   await stopAll();
   scratch.remove();
 });
-
-/** idfa on a pool of two, the other types on one server each: five nodes, five lanes. */
-function optionsFor(nodes: readonly MemcachedHandle[], extra: Partial<RunOptions> = {}): RunOptions {
-  const l = nodes.map((n) => n.address.label);
-  return resolveOptions({ servers: { idfa: `${l[0]},${l[1]}`, gaid: l[2], adid: l[3], dvid: l[4] }, workers: 2, batchBytes: 8192, ...extra });
-}
-
-/** Per type, the nodes that hold its keys. */
-const typeNodes = (nodes: readonly MemcachedHandle[]): MemcachedHandle[][] => [[nodes[0]!, nodes[1]!], [nodes[2]!], [nodes[3]!], [nodes[4]!]];
 
 const always = { stillOwner: () => true };
 
