@@ -229,7 +229,8 @@ export class HandOffs {
     return {
       claimed,
       withdraw: () => {
-        if (w.state === 'claimed') return false;
+        // Asked again on the way out (waitForSplit's catch after a hand-back): the lane's state has moved on since.
+        if (w.state !== 'waiting') return w.state === 'withdrawn';
         w.state = 'withdrawn';
         // It applies from the spool now, or hands its job back (and then ends).
         this.#set(lane, { kind: 'applying', plan, file });

@@ -98,6 +98,11 @@ test('a split claims the offers of its own file only; a withdrawn offer is not c
   const c = h.offer('p', 'F', 'C');
   assert.equal(c.withdraw(), true, 'not claimed yet: withdrawn');
   assert.equal((await h.claim('p', 'F', null, ['C'], make, 50)).size, 0);
+  // Its job then ends; withdrawn again on the way out, it must not read as applying F once more.
+  h.ended('p', 'F', 'C');
+  assert.equal(c.withdraw(), true);
+  const after = await within(h.claim('p', 'F', null, ['C'], make, 60_000), 1000);
+  assert.ok(after !== 'pending' && after.size === 0, 'F\'s apply on C ended: nothing of F is coming');
 });
 
 test('a split waits for the offer of an apply starting here, and of the next apply after the previous file\'s ended here', async () => {
